@@ -1,0 +1,51 @@
+import { z } from 'zod';
+
+/** Upload URL lifetime bounds, in seconds (issue: uploads). */
+export const UPLOAD_TTL_DEFAULT = 300;
+export const UPLOAD_TTL_MAX = 900;
+
+const positiveSeconds = (fallback: number, max: number) =>
+  z.coerce.number().int().positive().max(max).default(fallback);
+
+const jsonValue = z.string().transform((text, ctx) => {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'is not valid JSON' });
+    return z.NEVER;
+  }
+});
+
+const environmentSchema = z.object({
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+  UPLOADS_BUCKET: z.string().min(3),
+  /** Set only off AWS (the local Ceph RGW); unset in AWS. */
+  S3_ENDPOINT: z.url().optional(),
+  AUTH_ISSUER: z.string().min(1),
+  AUTH_AUDIENCE: z.string().min(1),
+  /** Where the issuer publishes its JWKS (AWS: the identity provider's URL). */
+  AUTH_JWKS_URL: z.url().optional(),
+  /** The JWKS itself, inline JSON (an alternative to AUTH_JWKS_URL). */
+  AUTH_JWKS: jsonValue.optional(),
+  UPLOAD_URL_TTL_SECONDS: positiveSeconds(UPLOAD_TTL_DEFAULT, UPLOAD_TTL_MAX),
+  /** JSON map of content type to maximum bytes; replaces the default rules. */
+  UPLOAD_RULES: jsonValue.optional(),
+});
+
+export type Environment = z.infer<typeof environmentSchema>;
+
+/**
+ * Parses the process environment once. A missing or malformed variable throws
+ * with its name, so a misconfigured function fails its cold start, not a request.
+ */
+export function loadEnvironment(env: NodeJS.ProcessEnv): Readonly<Environment> {
+  const parsed = environmentSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`);
+    throw new Error(`invalid configuration: ${problems.join('; ')}`);
+  }
+  if (!parsed.data.AUTH_JWKS_URL && !parsed.data.AUTH_JWKS) {
+    throw new Error('invalid configuration: set AUTH_JWKS_URL or AUTH_JWKS');
+  }
+  return Object.freeze(parsed.data);
+}

@@ -1,0 +1,47 @@
+/**
+ * The API's error family. Every error a caller may see is an {@link ApiError}
+ * with a stable snake_case `code` (API.md); anything else becomes a generic 500
+ * whose cause is only logged.
+ */
+export type ErrorCode =
+  | 'invalid_request'
+  | 'unauthorized'
+  | 'not_found'
+  | 'file_too_large'
+  | 'request_too_large'
+  | 'unsupported_content_type'
+  | 'unsupported_media_type'
+  | 'not_validated'
+  | 'link_expired'
+  | 'link_revoked'
+  | 'internal_error';
+
+export class ApiError extends Error {
+  /** Only errors with expose=true reach the caller with their message. */
+  readonly expose: boolean;
+
+  constructor(
+    readonly statusCode: number,
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+    this.expose = statusCode < 500;
+  }
+}
+
+export const invalidRequest = (message: string) => new ApiError(400, 'invalid_request', message);
+export const unauthorized = () => new ApiError(401, 'unauthorized', 'missing or invalid bearer token');
+export const notFound = () => new ApiError(404, 'not_found', 'no such file');
+export const fileTooLarge = (message: string) => new ApiError(413, 'file_too_large', message);
+export const requestTooLarge = (limit: number) =>
+  new ApiError(413, 'request_too_large', `request body exceeds ${limit} bytes`);
+export const unsupportedContentType = (message: string) =>
+  new ApiError(415, 'unsupported_content_type', message);
+export const unsupportedMediaType = () =>
+  new ApiError(415, 'unsupported_media_type', 'request body must be application/json');
+export const notValidated = (status: string) =>
+  new ApiError(409, 'not_validated', `file is ${status}, not passed validation`);
+export const linkExpired = () => new ApiError(410, 'link_expired', 'this link has expired');
+export const linkRevoked = () => new ApiError(410, 'link_revoked', 'this link has been revoked');
