@@ -26,8 +26,14 @@ const environmentSchema = z.object({
   /** Where the issuer publishes its JWKS (AWS: the identity provider's URL). */
   AUTH_JWKS_URL: z.url().optional(),
   /** The JWKS itself, inline JSON (an alternative to AUTH_JWKS_URL). */
-  AUTH_JWKS: jsonValue.optional(),
+  AUTH_JWKS: jsonValue.pipe(z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) })).optional(),
   UPLOAD_URL_TTL_SECONDS: positiveSeconds(UPLOAD_TTL_DEFAULT, UPLOAD_TTL_MAX),
+  /** Key for share-link HMACs (locally generated; in AWS resolved from SSM at cold start). */
+  SHARE_SECRET: z.string().min(32).optional(),
+  /** SSM SecureString parameter holding the share secret, used when SHARE_SECRET is unset. */
+  SHARE_SECRET_PARAMETER: z.string().min(1).optional(),
+  /** Public base URL of the API for share links; derived from the request when unset. */
+  PUBLIC_API_URL: z.url().optional(),
   /** JSON map of content type to maximum bytes; replaces the default rules. */
   UPLOAD_RULES: jsonValue.optional(),
 });
@@ -39,7 +45,9 @@ export type Environment = z.infer<typeof environmentSchema>;
  * with its name, so a misconfigured function fails its cold start, not a request.
  */
 export function loadEnvironment(env: NodeJS.ProcessEnv): Readonly<Environment> {
-  const parsed = environmentSchema.safeParse(env);
+  // serverless.yml renders unset optional settings as empty strings.
+  const given = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const parsed = environmentSchema.safeParse(given);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`);
     throw new Error(`invalid configuration: ${problems.join('; ')}`);

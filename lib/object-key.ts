@@ -1,0 +1,31 @@
+import { ulid } from 'ulid';
+import { z } from 'zod';
+import type { Owner } from './owner.js';
+
+/** Every upload lives under this prefix; the validator and the bucket policy key on it. */
+export const UPLOADS_PREFIX = 'uploads/';
+
+const FILE_ID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+const KEY_PATTERN = /^uploads\/([0-9a-f]{32})\/([0-9A-HJKMNP-TV-Z]{26})$/;
+
+/** A file id as it appears in a path: a ULID (Crockford base32, 26 characters). */
+export const fileIdSchema = z.string().regex(FILE_ID_PATTERN, 'must be a file id');
+
+/**
+ * A new server-chosen file id: a ULID, sortable by creation time, with 80 bits
+ * from the platform's CSPRNG, so ids cannot be guessed.
+ */
+export function newFileId(): string {
+  return ulid();
+}
+
+/** The object key for an owner's file: `uploads/<owner-segment>/<fileId>`. */
+export function objectKey(owner: Pick<Owner, 'segment'>, fileId: string): string {
+  return `${UPLOADS_PREFIX}${owner.segment}/${fileId}`;
+}
+
+/** Splits a key made by {@link objectKey}; `undefined` for any other key. */
+export function parseObjectKey(key: string): { segment: string; fileId: string } | undefined {
+  const match = KEY_PATTERN.exec(key);
+  return match?.[1] && match[2] ? { segment: match[1], fileId: match[2] } : undefined;
+}
