@@ -3,9 +3,9 @@
  * by the presigned POST policy; tags record the validator's verdict.
  */
 export const META = Object.freeze({
-  /** Original filename, percent-encoded (S3 metadata must be ASCII). */
+  /** Original filename, base64url of its UTF-8 (S3 metadata must be ASCII). */
   filename: 'filename',
-  /** The JWT `sub` of the uploader, percent-encoded. */
+  /** The uploader's owner segment (a hash of the JWT `sub`, never the `sub` itself). */
   owner: 'owner',
   /** The content type declared when the upload URL was issued. */
   declaredType: 'declared-type',
@@ -26,15 +26,15 @@ export type ValidationStatus = 'pending' | 'passed' | 'failed';
 /** The tagging document the POST policy pins: every upload lands pending. */
 export const PENDING_TAGGING = `<Tagging><TagSet><Tag><Key>${TAG.status}</Key><Value>pending</Value></Tag></TagSet></Tagging>`;
 
-/** Percent-encodes text for an S3 metadata value (ASCII only). */
-export const encodeMetaValue = (text: string): string => encodeURIComponent(text);
+/**
+ * Encodes text for an S3 metadata value: base64url of its UTF-8 bytes. ASCII,
+ * and compact enough that a 255-character unicode filename (at most 1,020
+ * bytes, 1,360 characters encoded) stays within S3's 2 KB of user metadata,
+ * which percent-encoding (up to 3,060 characters) would not.
+ */
+export const encodeMetaValue = (text: string): string => Buffer.from(text, 'utf8').toString('base64url');
 
-/** Reverses {@link encodeMetaValue}; tolerates a value that is not encoded. */
+/** Reverses {@link encodeMetaValue}. */
 export function decodeMetaValue(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
-  }
+  return value === undefined ? undefined : Buffer.from(value, 'base64url').toString('utf8');
 }

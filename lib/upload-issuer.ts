@@ -1,0 +1,73 @@
+import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
+import { env, uploadRules } from './env.js';
+import { fileTooLarge, unsupportedContentType } from './errors.js';
+import { encodeMetaValue, META, PENDING_TAGGING } from './file-metadata.js';
+import { newFileId, objectKey } from './object-key.js';
+import type { Owner } from './owner.js';
+import { bucket, s3 } from './s3-client.js';
+import type { CreateUploadRequest } from './upload-request.js';
+import { normalizeContentType, type UploadRules } from './upload-rules.js';
+import { effectiveExpiry } from './url-expiry.js';
+
+/** The 201 body of POST /uploads (API.md). */
+export interface IssuedUpload {
+  fileId: string;
+  key: string;
+  upload: { method: 'POST'; url: string; fields: Record<string, string> };
+  expiresAt: string;
+  maxBytes: number;
+}
+
+/**
+ * Checks a request against the upload rules. Returns the normalised content
+ * type; throws 415 for a type no rule allows and 413 above the rule's maximum.
+ */
+export function admitUpload(rules: UploadRules, request: CreateUploadRequest): string {
+  const contentType = normalizeContentType(request.contentType);
+  const maxBytes = contentType === undefined ? undefined : rules.get(contentType);
+  if (contentType === undefined || maxBytes === undefined) {
+    throw unsupportedContentType(`content type ${JSON.stringify(request.contentType)} is not accepted`);
+  }
+  if (request.size > maxBytes) {
+    throw fileTooLarge(`size ${request.size} exceeds ${maxBytes} for ${contentType}`);
+  }
+  return contentType;
+}
+
+/**
+ * Issues a browser-ready presigned POST for one new file of the owner's. The
+ * policy pins the bucket, the exact key, the Content-Type, the exact size, the
+ * metadata and the `validation-status=pending` tagging, so S3 itself refuses
+ * anything else; it lives `UPLOAD_URL_TTL_SECONDS`, never past the signing
+ * credentials.
+ */
+export async function issueUpload(owner: Owner, request: CreateUploadRequest): Promise<IssuedUpload> {
+  const contentType = admitUpload(uploadRules, request);
+  const fileId = newFileId();
+  const key = objectKey(owner, fileId);
+  const { expiresAt, expiresIn } = await effectiveExpiry(s3.config.credentials, env.UPLOAD_URL_TTL_SECONDS);
+
+  // Every field below becomes an exact-match policy condition.
+  const { url, fields } = await createPresignedPost(s3, {
+    Bucket: bucket,
+    Key: key,
+    Expires: expiresIn,
+    Conditions: [['content-length-range', request.size, request.size]],
+    Fields: {
+      'Content-Type': contentType,
+      tagging: PENDING_TAGGING,
+      [`x-amz-meta-${META.filename}`]: encodeMetaValue(request.filename),
+      [`x-amz-meta-${META.owner}`]: owner.segment,
+      [`x-amz-meta-${META.declaredType}`]: contentType,
+      [`x-amz-meta-${META.declaredSize}`]: String(request.size),
+    },
+  });
+
+  return {
+    fileId,
+    key,
+    upload: { method: 'POST', url, fields },
+    expiresAt: expiresAt.toISOString(),
+    maxBytes: request.size,
+  };
+}

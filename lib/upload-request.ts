@@ -1,0 +1,29 @@
+import { z } from 'zod';
+
+const MAX_FILENAME_CHARACTERS = 255;
+// C0 controls, DEL and C1 controls have no place in a filename shown to people.
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** A filename as people see it: 1..255 characters (code points), no control characters. */
+export const filenameSchema = z
+  .string()
+  .refine((name) => name.trim().length > 0, 'must not be empty')
+  .refine(
+    (name) => [...name].length <= MAX_FILENAME_CHARACTERS,
+    `must be at most ${MAX_FILENAME_CHARACTERS} characters`,
+  )
+  .refine((name) => !CONTROL_CHARACTERS.test(name), 'must not contain control characters')
+  .refine((name) => name.isWellFormed(), 'must be well-formed unicode');
+
+/** POST /uploads input (API.md): the body only; unknown fields are refused. */
+export const createUploadInput = z.object({
+  body: z
+    .object({
+      filename: filenameSchema,
+      contentType: z.string().min(1).max(255),
+      size: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+    })
+    .strict(),
+});
+
+export type CreateUploadRequest = z.output<typeof createUploadInput>['body'];
