@@ -1,5 +1,5 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy, { type MiddlewareObj } from '@middy/core';
+import middy, { type MiddlewareObj, type MiddyfiedHandler } from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
@@ -121,11 +121,16 @@ function errorResponder<Event extends AnyRouteEvent>(): Middleware<Event> {
 export function httpRoute<Schema extends z.ZodType, Caller extends Owner | undefined = undefined>(
   options: RouteOptions<Schema> & { verify?: BearerVerifier },
 ) {
-  return middy<RouteEvent<z.output<Schema>, Caller>, HttpResult, Error, Context>()
+  const chain = middy<RouteEvent<z.output<Schema>, Caller>, HttpResult, Error, Context>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(httpHeaderNormalizer())
     .use(jsonBody(options.body))
     .use(authenticate(options.verify))
     .use(validateInput(options.input))
     .use(errorResponder());
+  return {
+    /** Ends the chain; the result takes the plain API Gateway event the runtime passes. */
+    handler: (route: (event: RouteEvent<z.output<Schema>, Caller>, context: Context) => Promise<HttpResult>) =>
+      chain.handler(route) as unknown as MiddyfiedHandler<APIGatewayProxyEventV2, HttpResult, Error, Context>,
+  };
 }

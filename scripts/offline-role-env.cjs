@@ -1,0 +1,24 @@
+// Resolved by serverless.yml as each function's `environment` under
+// `serverless offline`: the local stack passes every function its own role's
+// temporary credentials (PRESIGN_LOCAL_ROLE_CREDENTIALS, JSON by function
+// name), so locally each function signs as itself, exactly as with its role
+// in AWS. Unset (packaging for AWS), every function gets nothing from here.
+module.exports = () => {
+  const byFunction = JSON.parse(process.env.PRESIGN_LOCAL_ROLE_CREDENTIALS || '{}');
+  return new Proxy(
+    {},
+    {
+      get: (_, name) => {
+        const credentials = byFunction[name];
+        if (!credentials) return {};
+        return {
+          SHARE_SECRET: process.env.PRESIGN_LOCAL_SHARE_SECRET,
+          AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+          AWS_SESSION_TOKEN: credentials.sessionToken,
+          AWS_CREDENTIAL_EXPIRATION: credentials.expiration,
+        };
+      },
+    },
+  );
+};

@@ -1,0 +1,160 @@
+import { CreateRoleCommand, GetRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import {
+  CreateBucketCommand,
+  PutBucketCorsCommand,
+  PutBucketNotificationConfigurationCommand,
+  PutBucketPolicyCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
+import { functionPolicies, READS_UNVALIDATED } from './function-policies.js';
+
+export interface AdminAccess {
+  endpoint: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  region: string;
+}
+
+export interface ProvisionSettings {
+  admin: AdminAccess;
+  bucket: string;
+  allowedOrigins: string[];
+  /** Where RGW pushes ObjectCreated events (the local event bridge). */
+  pushEndpoint: string;
+  rolePrefix: string;
+}
+
+const clientConfig = (admin: AdminAccess) => ({
+  endpoint: admin.endpoint,
+  region: admin.region,
+  credentials: { accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey },
+});
+
+const ignoreExisting = (names: string[]) => (error: unknown) => {
+  if (error instanceof Error && names.includes(error.name)) return undefined;
+  throw error;
+};
+
+/**
+ * The bucket policy of ARCHITECTURE.md: nobody but the roles that must judge
+ * or describe unvalidated files can read an object under uploads/ unless it
+ * is tagged validation-status=passed, so a leaked presigned GET cannot serve it.
+ * Roles are exempted by `aws:userid` (`<RoleId>:<session>` for an assumed
+ * role, in AWS and in Ceph RGW alike); RGW does not know `aws:PrincipalArn`.
+ */
+export function gatedReadPolicy(bucket: string, exemptRoleIds: string[]) {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'DenyReadingUnvalidatedUploads',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 's3:GetObject',
+        Resource: `arn:aws:s3:::${bucket}/uploads/*`,
+        Condition: {
+          StringNotEquals: { 's3:ExistingObjectTag/validation-status': 'passed' },
+          StringNotLike: { 'aws:userid': exemptRoleIds.map((id) => `${id}:*`) },
+        },
+      },
+    ],
+  };
+}
+
+/**
+ * Creates what the local stack needs on Ceph RGW, idempotently: the bucket
+ * with CORS and the tag-gated read policy, one role per function with that
+ * function's statements, and the ObjectCreated notification to the bridge.
+ * Returns each function's role ARN.
+ */
+export async function provision(settings: ProvisionSettings): Promise<Record<string, string>> {
+  const { admin, bucket } = settings;
+  const s3 = new S3Client({ ...clientConfig(admin), forcePathStyle: true });
+  const iam = new IAMClient(clientConfig(admin));
+  const sns = new SNSClient(clientConfig(admin));
+
+  await s3
+    .send(new CreateBucketCommand({ Bucket: bucket }))
+    .catch(ignoreExisting(['BucketAlreadyOwnedByYou', 'BucketAlreadyExists']));
+  await s3.send(
+    new PutBucketCorsCommand({
+      Bucket: bucket,
+      CORSConfiguration: {
+        CORSRules: [
+          {
+            AllowedOrigins: settings.allowedOrigins,
+            AllowedMethods: ['POST', 'GET', 'HEAD'],
+            AllowedHeaders: ['*'],
+            ExposeHeaders: ['ETag', 'Location'],
+            MaxAgeSeconds: 600,
+          },
+        ],
+      },
+    }),
+  );
+
+  const assumeRolePolicy = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: { AWS: ['arn:aws:iam:::user/presign-admin'] },
+        Action: ['sts:AssumeRole'],
+      },
+    ],
+  });
+  const roleArns: Record<string, string> = {};
+  const roleIds: Record<string, string> = {};
+  for (const [fn, statements] of Object.entries(functionPolicies(bucket))) {
+    const RoleName = `${settings.rolePrefix}-${fn}`;
+    const created = await iam
+      .send(
+        new CreateRoleCommand({
+          RoleName,
+          AssumeRolePolicyDocument: assumeRolePolicy,
+          MaxSessionDuration: 43200,
+        }),
+      )
+      .catch(ignoreExisting(['EntityAlreadyExists', 'EntityAlreadyExistsException']));
+    const role = created?.Role ?? (await iam.send(new GetRoleCommand({ RoleName }))).Role;
+    if (!role?.Arn || !role.RoleId) throw new Error(`role ${RoleName} has no ARN or id`);
+    await iam.send(
+      new PutRolePolicyCommand({
+        RoleName,
+        PolicyName: `${fn}-s3`,
+        PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: statements }),
+      }),
+    );
+    roleArns[fn] = role.Arn;
+    roleIds[fn] = role.RoleId;
+  }
+
+  const exempt = READS_UNVALIDATED.map((fn) => roleIds[fn]).filter((id): id is string => Boolean(id));
+  await s3.send(
+    new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify(gatedReadPolicy(bucket, exempt)) }),
+  );
+
+  const topic = await sns.send(
+    new CreateTopicCommand({
+      Name: `${bucket}-object-created`,
+      Attributes: { 'push-endpoint': settings.pushEndpoint, persistent: 'true' },
+    }),
+  );
+  await s3.send(
+    new PutBucketNotificationConfigurationCommand({
+      Bucket: bucket,
+      NotificationConfiguration: {
+        TopicConfigurations: [
+          {
+            Id: 'validate-uploads',
+            TopicArn: topic.TopicArn,
+            Events: ['s3:ObjectCreated:*'],
+            Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'uploads/' }] } },
+          },
+        ],
+      },
+    }),
+  );
+  return roleArns;
+}

@@ -1,0 +1,37 @@
+import { resolve } from 'node:path';
+
+/** Where the local stack keeps its state (git-ignored). */
+export const LOCAL_DIR = resolve(import.meta.dirname, '..', '.local');
+export const STACK_FILE = resolve(LOCAL_DIR, 'stack.json');
+export const LOCK_FILE = resolve(LOCAL_DIR, 'stack.pid');
+export const ADMIN_FILE = resolve(LOCAL_DIR, 'ceph', 'admin.json');
+
+const port = (name: string, fallback: number): number => {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isInteger(value) || value <= 0 || value > 65535) throw new Error(`${name} must be a TCP port`);
+  return value;
+};
+
+/** Ports and names of the local stack; each can be overridden by environment. */
+export const stackSettings = () => ({
+  httpPort: port('HTTP_PORT', 3000),
+  lambdaPort: port('LAMBDA_PORT', 3002),
+  bridgePort: port('BRIDGE_PORT', 3010),
+  rgwPort: port('RGW_PORT', 7480),
+  stage: 'local',
+  bucket: process.env.UPLOADS_BUCKET ?? 'presign-local-uploads',
+  allowedOrigins: (process.env.ALLOWED_ORIGINS ?? 'http://localhost:3000,http://127.0.0.1:3000').split(','),
+  /** Lifetime of each role session; the stack renews them before they expire. */
+  sessionSeconds: Number(process.env.ROLE_SESSION_SECONDS ?? 3600),
+});
+
+/** What `npm start` writes for scripts and tests once the stack answers. */
+export interface StackInfo {
+  apiUrl: string;
+  s3Endpoint: string;
+  bucket: string;
+  region: string;
+  pid: number;
+  validatorFunction: string;
+  lambdaUrl: string;
+}

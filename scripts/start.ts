@@ -1,0 +1,261 @@
+// The local stack: Ceph RGW (real S3 + STS), provisioned from the same IAM
+// statements as serverless.yml, and serverless offline running every function
+// with its own role's temporary credentials. Ctrl-C stops all of it.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { resolve } from 'node:path';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { startEventBridge } from './ceph-event-bridge.js';
+import { DEV_AUDIENCE, DEV_ISSUER, devJwks } from './dev-keys.js';
+import { type AdminAccess, provision } from './provision.js';
+import {
+  ADMIN_FILE,
+  LOCAL_DIR,
+  LOCK_FILE,
+  STACK_FILE,
+  type StackInfo,
+  stackSettings,
+} from './stack-settings.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const settings = stackSettings();
+const log = (line: string) => console.error(`[start] ${line}`);
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function takeLock(): void {
+  mkdirSync(LOCAL_DIR, { recursive: true });
+  if (existsSync(LOCK_FILE)) {
+    const pid = Number(readFileSync(LOCK_FILE, 'utf8'));
+    if (pid && alive(pid)) {
+      log(`a local stack is already running (pid ${pid}); stop it with Ctrl-C (or kill ${pid}) first.`);
+      process.exit(1);
+    }
+  }
+  writeFileSync(LOCK_FILE, String(process.pid));
+}
+
+async function ensurePortFree(port: number, name: string): Promise<void> {
+  const free = await new Promise<boolean>((done) => {
+    const probe: Server = createServer();
+    probe.once('error', () => done(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => done(true)));
+  });
+  if (!free) {
+    log(`port ${port} is already in use; free it or set ${name}=<another port>.`);
+    process.exit(1);
+  }
+}
+
+function shareSecret(): string {
+  const file = resolve(LOCAL_DIR, 'share-secret');
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
+}
+
+type RoleCredentials = Record<
+  string,
+  { accessKeyId: string; secretAccessKey: string; sessionToken: string; expiration: string }
+>;
+
+async function assumeRoles(admin: AdminAccess, roleArns: Record<string, string>): Promise<RoleCredentials> {
+  const sts = new STSClient({
+    endpoint: admin.endpoint,
+    region: admin.region,
+    credentials: { accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey },
+  });
+  const entries = await Promise.all(
+    Object.entries(roleArns).map(async ([fn, RoleArn]) => {
+      const { Credentials: c } = await sts.send(
+        new AssumeRoleCommand({ RoleArn, RoleSessionName: fn, DurationSeconds: settings.sessionSeconds }),
+      );
+      if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
+        throw new Error(`AssumeRole for ${fn} returned no credentials`);
+      }
+      const credentials = {
+        accessKeyId: c.AccessKeyId,
+        secretAccessKey: c.SecretAccessKey,
+        sessionToken: c.SessionToken,
+        expiration: c.Expiration.toISOString(),
+      };
+      return [fn, credentials] as const;
+    }),
+  );
+  return Object.fromEntries(entries);
+}
+
+let offline: ChildProcess | undefined;
+let bridge: Server | undefined;
+let stopping = false;
+
+function startOffline(
+  admin: AdminAccess,
+  credentials: RoleCredentials,
+  jwks: unknown,
+  secret: string,
+): ChildProcess {
+  const child = spawn(
+    resolve(ROOT, 'node_modules/.bin/osls'),
+    ['offline', 'start', '--stage', settings.stage, '--region', admin.region],
+    {
+      cwd: ROOT,
+      detached: true,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: {
+        ...process.env,
+        HTTP_PORT: String(settings.httpPort),
+        LAMBDA_PORT: String(settings.lambdaPort),
+        UPLOADS_BUCKET: settings.bucket,
+        S3_ENDPOINT: admin.endpoint,
+        AUTH_ISSUER: DEV_ISSUER,
+        AUTH_AUDIENCE: DEV_AUDIENCE,
+        AUTH_JWKS: JSON.stringify(jwks),
+        ALLOWED_ORIGINS: settings.allowedOrigins.join(','),
+        PRESIGN_LOCAL_SHARE_SECRET: secret,
+        PRESIGN_LOCAL_ROLE_CREDENTIALS: JSON.stringify(credentials),
+      },
+    },
+  );
+  child.on('exit', (code, signal) => {
+    if (child === offline && !stopping) {
+      log(`serverless offline exited (${signal ?? code}); stopping the stack.`);
+      void shutdown(1);
+    }
+  });
+  return child;
+}
+
+async function stopOffline(child: ChildProcess | undefined): Promise<void> {
+  if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((done) => child.once('exit', done));
+  try {
+    process.kill(-child.pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const timer = setTimeout(() => {
+    try {
+      process.kill(-(child.pid as number), 'SIGKILL');
+    } catch {}
+  }, 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function waitForHealth(url: string, seconds: number): Promise<void> {
+  const deadline = Date.now() + seconds * 1000;
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (response.ok) return;
+    } catch {}
+    await new Promise((done) => setTimeout(done, 500));
+  }
+  throw new Error(`${url} did not answer within ${seconds} s`);
+}
+
+async function shutdown(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log('stopping…');
+  await stopOffline(offline);
+  await new Promise((done) => (bridge ? bridge.close(done) : done(undefined)));
+  try {
+    execFileSync('bash', [resolve(ROOT, 'scripts/ceph-rgw.sh'), 'stop'], { stdio: 'inherit' });
+  } catch {}
+  rmSync(STACK_FILE, { force: true });
+  rmSync(LOCK_FILE, { force: true });
+  log('stopped; nothing left running.');
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  takeLock();
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+  await ensurePortFree(settings.httpPort, 'HTTP_PORT');
+  await ensurePortFree(settings.lambdaPort, 'LAMBDA_PORT');
+  await ensurePortFree(settings.bridgePort, 'BRIDGE_PORT');
+
+  log('starting Ceph RGW (real S3 + STS)…');
+  execFileSync('bash', [resolve(ROOT, 'scripts/ceph-rgw.sh'), 'start'], {
+    stdio: 'inherit',
+    env: { ...process.env, RGW_PORT: String(settings.rgwPort) },
+  });
+  const admin = JSON.parse(readFileSync(ADMIN_FILE, 'utf8')) as AdminAccess;
+
+  const validatorFunction = `presign-${settings.stage}-validateUpload`;
+  const lambdaUrl = `http://127.0.0.1:${settings.lambdaPort}`;
+  bridge = await startEventBridge({
+    port: settings.bridgePort,
+    region: admin.region,
+    invokeUrl: `${lambdaUrl}/2015-03-31/functions/${validatorFunction}/invocations`,
+    log,
+  });
+
+  log(`provisioning bucket ${settings.bucket}, roles, bucket policy and notifications…`);
+  const roleArns = await provision({
+    admin,
+    bucket: settings.bucket,
+    allowedOrigins: settings.allowedOrigins,
+    pushEndpoint: `http://127.0.0.1:${settings.bridgePort}/events`,
+    rolePrefix: `presign-${settings.stage}`,
+  });
+
+  const jwks = await devJwks();
+  const secret = shareSecret();
+  const apiUrl = `http://127.0.0.1:${settings.httpPort}`;
+  const launch = async () => {
+    const credentials = await assumeRoles(admin, roleArns);
+    const previous = offline;
+    offline = undefined;
+    await stopOffline(previous);
+    offline = startOffline(admin, credentials, jwks, secret);
+    await waitForHealth(`${apiUrl}/health`, 120);
+    const earliest = Math.min(...Object.values(credentials).map((c) => Date.parse(c.expiration)));
+    // Renew well before the sessions end: a URL never outlives its signer.
+    const renewIn = Math.max(30_000, (earliest - Date.now()) * 0.8);
+    setTimeout(() => {
+      log('renewing the functions’ role credentials (restarting serverless offline)…');
+      launch().catch((error) => {
+        log(`renewal failed: ${(error as Error).message}`);
+        void shutdown(1);
+      });
+    }, renewIn).unref();
+  };
+  await launch();
+
+  const info: StackInfo = {
+    apiUrl,
+    s3Endpoint: admin.endpoint,
+    bucket: settings.bucket,
+    region: admin.region,
+    pid: process.pid,
+    validatorFunction,
+    lambdaUrl,
+  };
+  writeFileSync(STACK_FILE, `${JSON.stringify(info, null, 2)}\n`);
+  console.log(`
+  Local stack is up (Ctrl-C stops everything).
+    API:        ${apiUrl}        (try: curl ${apiUrl}/health)
+    S3 (Ceph):  ${admin.endpoint}   bucket ${settings.bucket}
+    Token:      npm run token -- <sub>     e.g. TOKEN=$(npm run -s token -- alice)
+    Upload URL: curl -X POST ${apiUrl}/uploads -H "authorization: Bearer $TOKEN" \\
+                  -H 'content-type: application/json' -d '{"filename":"cat.png","contentType":"image/png","size":1234}'
+    Details:    .local/stack.json
+`);
+}
+
+main().catch((error) => {
+  log(`failed: ${(error as Error).message}`);
+  void shutdown(1);
+});
