@@ -130,7 +130,9 @@ export function httpRoute<Schema extends z.ZodType, Caller extends Owner | undef
     .use(errorResponder());
   return {
     /** Ends the chain; the result takes the plain API Gateway event the runtime passes. */
-    handler: (route: (event: RouteEvent<z.output<Schema>, Caller>, context: Context) => Promise<HttpResult>) =>
+    handler: (
+      route: (event: RouteEvent<z.output<Schema>, Caller>, context: Context) => Promise<HttpResult>,
+    ) =>
       chain.handler(route) as unknown as MiddyfiedHandler<APIGatewayProxyEventV2, HttpResult, Error, Context>,
   };
 }

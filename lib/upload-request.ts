@@ -2,6 +2,7 @@ import { z } from 'zod';
 
 const MAX_FILENAME_CHARACTERS = 255;
 // C0 controls, DEL and C1 controls have no place in a filename shown to people.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** A filename as people see it: 1..255 characters (code points), no control characters. */

@@ -24,8 +24,11 @@ const POLICY_FILE = resolve(import.meta.dirname, '..', 'iam', 'function-policies
 export function functionPolicies(bucket: string, partition = 'aws'): FunctionPolicies {
   const raw = JSON.parse(readFileSync(POLICY_FILE, 'utf8')) as Record<string, unknown>;
   const entries = Object.entries(raw).filter(([name]) => !name.startsWith('$'));
+  // CloudFormation Fn::Sub placeholders, filled in as CloudFormation would.
   const filled = JSON.stringify(Object.fromEntries(entries))
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal Fn::Sub placeholder.
     .replaceAll('${UploadsBucket}', bucket)
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal Fn::Sub placeholder.
     .replaceAll('${AWS::Partition}', partition);
   return JSON.parse(filled) as FunctionPolicies;
 }

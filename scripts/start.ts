@@ -21,6 +21,8 @@ import {
 
 const ROOT = resolve(import.meta.dirname, '..');
 const settings = stackSettings();
+/** The region the functions sign for; RGW accepts any region in a SigV4 scope, osls only AWS's names. */
+const FUNCTION_REGION = 'us-east-1';
 const log = (line: string) => console.error(`[start] ${line}`);
 
 function alive(pid: number): boolean {
@@ -105,7 +107,7 @@ function startOffline(
 ): ChildProcess {
   const child = spawn(
     resolve(ROOT, 'node_modules/.bin/osls'),
-    ['offline', 'start', '--stage', settings.stage, '--region', admin.region],
+    ['offline', 'start', '--stage', settings.stage, '--region', FUNCTION_REGION],
     {
       cwd: ROOT,
       detached: true,
@@ -238,7 +240,7 @@ async function main(): Promise<void> {
     apiUrl,
     s3Endpoint: admin.endpoint,
     bucket: settings.bucket,
-    region: admin.region,
+    region: FUNCTION_REGION,
     pid: process.pid,
     validatorFunction,
     lambdaUrl,

@@ -123,7 +123,7 @@ describe('POST /uploads', () => {
   });
 
   it('accepts a 255-character unicode filename', async () => {
-    const { status } = await post({ ...valid, filename: '😺'.repeat(251) + '.png' });
+    const { status } = await post({ ...valid, filename: `${'😺'.repeat(251)}.png` });
     expect(status).toBe(201);
   });
 

@@ -1,0 +1,75 @@
+import { PutObjectTaggingCommand } from '@aws-sdk/client-s3';
+import { presignFileDownload, readFileTags, readServableFile } from './download-url.js';
+import { linkExpired, linkRevoked, notFound } from './errors.js';
+import { TAG } from './file-metadata.js';
+import type { Owner } from './owner.js';
+import { bucket, s3 } from './s3-client.js';
+import { shareKey } from './share-secret.js';
+import { signShareToken, verifyShareToken } from './share-token.js';
+
+/** Share link lifetime bounds, in seconds (issue 5). */
+export const SHARE_TTL_DEFAULT = 86_400;
+export const SHARE_TTL_MAX = 604_800;
+/** The presigned GET behind a share link lives at most this long. */
+export const SHARE_REDIRECT_TTL = 60;
+
+const unixSeconds = (date: Date): number => Math.floor(date.getTime() / 1000);
+
+/**
+ * Issues a share link for one of the owner's validated files, bound to the
+ * file's current share epoch. Throws 404 for an unknown or another owner's
+ * file and 409 `not_validated` unless it has passed validation.
+ */
+export async function issueShare(
+  owner: Pick<Owner, 'segment'>,
+  fileId: string,
+  options: { ttlSeconds: number; baseUrl: string; now?: Date },
+): Promise<{ shareUrl: string; expiresAt: string }> {
+  const record = await readServableFile(owner, fileId);
+  const expiresAt = unixSeconds(options.now ?? new Date()) + options.ttlSeconds;
+  const token = signShareToken(shareKey, {
+    segment: owner.segment,
+    fileId,
+    expiresAt,
+    epoch: record.shareEpoch,
+  });
+  return { shareUrl: `${options.baseUrl}/s/${token}`, expiresAt: new Date(expiresAt * 1000).toISOString() };
+}
+
+/**
+ * Opens a share link: the token's MAC first, then its expiry (410
+ * `link_expired`), the object (404 when the token is bad or the file gone),
+ * its share epoch (410 `link_revoked`) and its validation (409). Returns a
+ * fresh presigned GET living at most {@link SHARE_REDIRECT_TTL} seconds, never
+ * past the link's own expiry nor the signing credentials.
+ */
+export async function openShare(token: string, now: Date = new Date()): Promise<{ location: string }> {
+  const check = verifyShareToken(shareKey, token, unixSeconds(now));
+  if (!check.ok) throw check.reason === 'expired' ? linkExpired() : notFound();
+  const { segment, fileId, expiresAt, epoch } = check.claims;
+  const record = await readServableFile({ segment }, fileId, (file) => {
+    // Only the current epoch is honoured: a token from a "future" epoch means the tag was reset.
+    if (epoch !== file.shareEpoch) throw linkRevoked();
+  });
+  const ttlSeconds = Math.min(SHARE_REDIRECT_TTL, expiresAt - unixSeconds(now));
+  const { url } = await presignFileDownload(record, { ttlSeconds, disposition: 'attachment', now });
+  return { location: url };
+}
+
+/**
+ * Revokes every share link issued so far for the owner's file by bumping its
+ * share-epoch tag; every other tag is kept. Throws 404 for an unknown or
+ * another owner's file.
+ */
+export async function revokeShares(owner: Pick<Owner, 'segment'>, fileId: string): Promise<void> {
+  // Tags only: no HEAD, which the bucket policy refuses on files that have not passed.
+  const record = await readFileTags(owner, fileId);
+  const tags = { ...record.tags, [TAG.shareEpoch]: String(record.shareEpoch + 1) };
+  await s3.send(
+    new PutObjectTaggingCommand({
+      Bucket: bucket,
+      Key: record.key,
+      Tagging: { TagSet: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) },
+    }),
+  );
+}
