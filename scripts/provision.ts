@@ -37,6 +37,14 @@ const ignoreExisting = (names: string[]) => (error: unknown) => {
 };
 
 /**
+ * Ceph RGW evaluates a negated condition with several values wrongly (it
+ * denied both roles of `StringNotLike aws:userid [a, b]`), so each exempt role
+ * gets an operator of its own. `aws:userid` is always present, so in AWS
+ * `StringNotLikeIfExists` means exactly `StringNotLike`.
+ */
+const EXEMPTION_OPERATORS = ['StringNotLike', 'StringNotLikeIfExists'] as const;
+
+/**
  * The bucket policy of ARCHITECTURE.md: nobody but the roles that must judge
  * or describe unvalidated files can read an object under uploads/ unless it
  * is tagged validation-status=passed, so a leaked presigned GET cannot serve it.
@@ -44,6 +52,10 @@ const ignoreExisting = (names: string[]) => (error: unknown) => {
  * role, in AWS and in Ceph RGW alike); RGW does not know `aws:PrincipalArn`.
  */
 export function gatedReadPolicy(bucket: string, exemptRoleIds: string[]) {
+  if (exemptRoleIds.length > EXEMPTION_OPERATORS.length) throw new Error('at most two roles can be exempt');
+  const exemptions = Object.fromEntries(
+    exemptRoleIds.map((id, index) => [EXEMPTION_OPERATORS[index], { 'aws:userid': `${id}:*` }]),
+  );
   return {
     Version: '2012-10-17',
     Statement: [
@@ -55,7 +67,7 @@ export function gatedReadPolicy(bucket: string, exemptRoleIds: string[]) {
         Resource: `arn:aws:s3:::${bucket}/uploads/*`,
         Condition: {
           StringNotEquals: { 's3:ExistingObjectTag/validation-status': 'passed' },
-          StringNotLike: { 'aws:userid': exemptRoleIds.map((id) => `${id}:*`) },
+          ...exemptions,
         },
       },
     ],

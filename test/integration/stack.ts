@@ -1,0 +1,113 @@
+import { readFileSync } from 'node:fs';
+import { S3Client } from '@aws-sdk/client-s3';
+import { devToken } from '../../scripts/dev-keys.js';
+import { ADMIN_FILE, STACK_FILE, type StackInfo } from '../../scripts/stack-settings.js';
+
+/** The running local stack, as `npm start` describes it in .local/stack.json. */
+export const stack = JSON.parse(readFileSync(STACK_FILE, 'utf8')) as StackInfo;
+
+const admin = JSON.parse(readFileSync(ADMIN_FILE, 'utf8')) as {
+  endpoint: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  region: string;
+};
+
+/** The bucket owner's S3 client on the real RGW, to look at what landed. */
+export const adminS3 = new S3Client({
+  endpoint: admin.endpoint,
+  region: admin.region,
+  forcePathStyle: true,
+  credentials: { accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey },
+});
+export const adminAccess = admin;
+
+export interface ApiAnswer<T = Record<string, unknown>> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/** Calls the API over HTTP as a client would. `token: null` sends no Authorization. */
+export async function api<T = Record<string, unknown>>(
+  method: string,
+  path: string,
+  options: { token?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+): Promise<ApiAnswer<T>> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  let body: string | undefined = options.raw;
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const response = await fetch(`${stack.apiUrl}${path}`, { method, headers, body, redirect: 'manual' });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {}
+  return { status: response.status, headers: response.headers, body: parsed as T };
+}
+
+/** A fresh owner for one test, with a development token. */
+export async function newOwner(label = 'user'): Promise<{ sub: string; token: string }> {
+  const sub = `${label}|${Math.random().toString(36).slice(2)}`;
+  return { sub, token: await devToken(sub) };
+}
+
+export interface IssuedUpload {
+  fileId: string;
+  key: string;
+  upload: { method: string; url: string; fields: Record<string, string> };
+  expiresAt: string;
+  maxBytes: number;
+}
+
+/** Asks the API for an upload URL; throws unless it answers 201. */
+export async function requestUpload(
+  token: string,
+  request: { filename: string; contentType: string; size: number },
+): Promise<IssuedUpload> {
+  const answer = await api<IssuedUpload>('POST', '/uploads', { token, body: request });
+  if (answer.status !== 201)
+    throw new Error(`POST /uploads answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  return answer.body;
+}
+
+/**
+ * Posts a browser-style multipart form to S3: the fields in order, then the
+ * file as the last part named `file`. Returns S3's status and body.
+ */
+export async function postForm(
+  upload: { url: string; fields: Record<string, string> },
+  file: Buffer,
+  options: { fileContentType?: string; fields?: Record<string, string> } = {},
+): Promise<{ status: number; body: string }> {
+  const form = new FormData();
+  for (const [name, value] of Object.entries({ ...upload.fields, ...options.fields }))
+    form.append(name, value);
+  form.append(
+    'file',
+    new Blob([file], { type: options.fileContentType ?? 'application/octet-stream' }),
+    'upload.bin',
+  );
+  const response = await fetch(upload.url, { method: 'POST', body: form });
+  return { status: response.status, body: await response.text() };
+}
+
+/** Polls GET /files/{fileId} until the validator has decided (or `seconds` pass). */
+export async function waitForVerdict(
+  token: string,
+  fileId: string,
+  seconds = 20,
+): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const answer = await api('GET', `/files/${fileId}`, { token });
+    if (answer.status === 200 && answer.body.status !== 'pending') return answer.body;
+    if (Date.now() > deadline)
+      throw new Error(`file ${fileId} still ${JSON.stringify(answer.body)} after ${seconds} s`);
+    await new Promise((done) => setTimeout(done, 200));
+  }
+}
