@@ -34,7 +34,7 @@ RGW_URL="http://$HOST:$RGW_PORT"
 export CEPH_CONF="$CONF"
 
 log() { printf '[ceph-rgw] %s\n' "$*" >&2; }
-die() { printf '[ceph-rgw] ERROR: %s\n' "$*" >&2; exit "${2:-1}"; }
+die() { printf '[ceph-rgw] ERROR: %s\n' "$1" >&2; exit "${2:-1}"; }
 
 ceph_cli() { timeout 30 ceph --cluster "$CLUSTER" -c "$CONF" "$@"; }
 rgw_admin() { timeout 60 radosgw-admin --cluster "$CLUSTER" -c "$CONF" -n client.admin "$@"; }

@@ -89,7 +89,7 @@ export async function postForm(
     form.append(name, value);
   form.append(
     'file',
-    new Blob([file], { type: options.fileContentType ?? 'application/octet-stream' }),
+    new Blob([new Uint8Array(file)], { type: options.fileContentType ?? 'application/octet-stream' }),
     'upload.bin',
   );
   const response = await fetch(upload.url, { method: 'POST', body: form });
