@@ -10,28 +10,30 @@ export function awsEventKey(key: string): string {
 }
 
 interface CephRecord {
-  s3?: { object?: { key?: string } };
+  s3?: { object?: { key?: string; metadata?: unknown; tags?: unknown; [field: string]: unknown } };
   [field: string]: unknown;
 }
 
 /**
  * Turns the body Ceph RGW pushes (`{"Records":[…]}` with `eventSource`
  * `ceph:s3`, no region and raw keys) into the event AWS would deliver, so the
- * validator only ever sees AWS's shape. Throws when the body has no records.
+ * validator only ever sees AWS's shape. Ceph's extra `metadata` (which holds
+ * the uploader's request headers, session token included) and `tags` are
+ * dropped. Throws when the body has no records.
  */
 export function toAwsS3Event(pushed: unknown, region: string): S3Event {
   const records = (pushed as { Records?: unknown })?.Records;
   if (!Array.isArray(records)) throw new Error('push body has no Records array');
   return {
-    Records: records.map((record: CephRecord) => ({
-      ...record,
-      eventSource: 'aws:s3',
-      awsRegion: region,
-      s3: {
-        ...record.s3,
-        object: { ...record.s3?.object, key: awsEventKey(record.s3?.object?.key ?? '') },
-      },
-    })),
+    Records: records.map((record: CephRecord) => {
+      const { metadata: _headers, tags: _tags, ...object } = record.s3?.object ?? {};
+      return {
+        ...record,
+        eventSource: 'aws:s3',
+        awsRegion: region,
+        s3: { ...record.s3, object: { ...object, key: awsEventKey(record.s3?.object?.key ?? '') } },
+      };
+    }),
   } as unknown as S3Event;
 }
 
@@ -44,11 +46,33 @@ export interface BridgeSettings {
 }
 
 const MAX_PUSH_BYTES = 1024 * 1024;
+/** Like Lambda's asynchronous invocation: the first try and two retries, with backoff. */
+const RETRY_DELAYS_MS = [1000, 2000];
+
+async function invokeWithRetries(settings: BridgeSettings, event: S3Event): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const invoked = await fetch(settings.invokeUrl, { method: 'POST', body: JSON.stringify(event) });
+      const detail = await invoked.text();
+      if (invoked.ok && !invoked.headers.has('x-amz-function-error')) return;
+      settings.log(`validator failed (attempt ${attempt + 1}, ${invoked.status}): ${detail.slice(0, 300)}`);
+    } catch (error) {
+      settings.log(`validator unreachable (attempt ${attempt + 1}): ${(error as Error).message}`);
+    }
+    const delay = RETRY_DELAYS_MS[attempt];
+    if (delay === undefined) {
+      settings.log('event dropped after retries (in AWS it would go to the on-failure queue)');
+      return;
+    }
+    await new Promise((done) => setTimeout(done, delay));
+  }
+}
 
 /**
- * Receives RGW's HTTP pushes and invokes the validator synchronously. It
- * answers 200 only when the function succeeded, so RGW's persistent topic
- * redelivers what failed: at-least-once, like S3 to Lambda.
+ * Receives RGW's HTTP pushes and hands them to the validator the way S3 hands
+ * events to Lambda: asynchronously, retried twice. It always answers RGW at
+ * once with 200: RGW retries a persistent topic's 5xx in a tight loop and may
+ * then stop delivering that topic altogether (scripts/RGW-NOTES.md).
  */
 export function startEventBridge(settings: BridgeSettings): Promise<Server> {
   const server = createServer(async (request, response) => {
@@ -56,23 +80,22 @@ export function startEventBridge(settings: BridgeSettings): Promise<Server> {
     let size = 0;
     for await (const chunk of request) {
       size += (chunk as Buffer).length;
-      if (size > MAX_PUSH_BYTES) {
-        response.writeHead(413).end();
-        return;
-      }
+      if (size > MAX_PUSH_BYTES) break;
       chunks.push(chunk as Buffer);
     }
-    try {
-      const event = toAwsS3Event(JSON.parse(Buffer.concat(chunks).toString('utf8')), settings.region);
-      const invoked = await fetch(settings.invokeUrl, { method: 'POST', body: JSON.stringify(event) });
-      const failed = !invoked.ok || invoked.headers.has('x-amz-function-error');
-      const detail = await invoked.text();
-      if (failed) settings.log(`validator failed (${invoked.status}): ${detail.slice(0, 300)}`);
-      response.writeHead(failed ? 502 : 200).end();
-    } catch (error) {
-      settings.log(`event bridge: ${(error as Error).message}`);
-      response.writeHead(400).end();
+    response.writeHead(200).end();
+    if (size > MAX_PUSH_BYTES) {
+      settings.log(`event bridge: push of over ${MAX_PUSH_BYTES} bytes ignored`);
+      return;
     }
+    let event: S3Event;
+    try {
+      event = toAwsS3Event(JSON.parse(Buffer.concat(chunks).toString('utf8')), settings.region);
+    } catch (error) {
+      settings.log(`event bridge: unreadable push: ${(error as Error).message}`);
+      return;
+    }
+    await invokeWithRetries(settings, event);
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

@@ -70,6 +70,19 @@ export function gatedReadPolicy(bucket: string, exemptRoleIds: string[]) {
           ...exemptions,
         },
       },
+      {
+        // AWS already denies an untagged object above; RGW evaluates StringNotEquals on a
+        // missing tag as false, so say it outright.
+        Sid: 'DenyReadingUntaggedUploads',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 's3:GetObject',
+        Resource: `arn:aws:s3:::${bucket}/uploads/*`,
+        Condition: {
+          Null: { 's3:ExistingObjectTag/validation-status': 'true' },
+          ...exemptions,
+        },
+      },
     ],
   };
 }
