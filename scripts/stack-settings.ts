@@ -5,6 +5,8 @@ export const LOCAL_DIR = resolve(import.meta.dirname, '..', '.local');
 export const STACK_FILE = resolve(LOCAL_DIR, 'stack.json');
 export const LOCK_FILE = resolve(LOCAL_DIR, 'stack.pid');
 export const ADMIN_FILE = resolve(LOCAL_DIR, 'ceph', 'admin.json');
+/** What serverless offline (every function's log) printed, appended across restarts. */
+export const OFFLINE_LOG = resolve(LOCAL_DIR, 'offline.log');
 
 const port = (name: string, fallback: number): number => {
   const value = Number(process.env[name] ?? fallback);

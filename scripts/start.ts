@@ -3,7 +3,7 @@
 // with its own role's temporary credentials. Ctrl-C stops all of it.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { resolve } from 'node:path';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
@@ -14,6 +14,7 @@ import {
   ADMIN_FILE,
   LOCAL_DIR,
   LOCK_FILE,
+  OFFLINE_LOG,
   STACK_FILE,
   type StackInfo,
   stackSettings,
@@ -111,7 +112,7 @@ function startOffline(
     {
       cwd: ROOT,
       detached: true,
-      stdio: ['ignore', 'inherit', 'inherit'],
+      stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env,
         HTTP_PORT: String(settings.httpPort),
@@ -127,6 +128,16 @@ function startOffline(
       },
     },
   );
+  // Everything the functions log, on the terminal and in .local/offline.log (tests read it).
+  const logFile = createWriteStream(OFFLINE_LOG, { flags: 'a' });
+  child.stdout?.on('data', (chunk) => {
+    process.stdout.write(chunk);
+    logFile.write(chunk);
+  });
+  child.stderr?.on('data', (chunk) => {
+    process.stderr.write(chunk);
+    logFile.write(chunk);
+  });
   child.on('exit', (code, signal) => {
     if (child === offline && !stopping) {
       log(`serverless offline exited (${signal ?? code}); stopping the stack.`);
