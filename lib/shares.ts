@@ -4,7 +4,7 @@ import { linkExpired, linkRevoked, notFound } from './errors.js';
 import { TAG } from './file-metadata.js';
 import type { Owner } from './owner.js';
 import { bucket, s3 } from './s3-client.js';
-import { shareKey } from './share-secret.js';
+import { requireShareKey } from './share-secret.js';
 import { signShareToken, verifyShareToken } from './share-token.js';
 
 /** Share link lifetime bounds, in seconds (issue 5). */
@@ -27,7 +27,7 @@ export async function issueShare(
 ): Promise<{ shareUrl: string; expiresAt: string }> {
   const record = await readServableFile(owner, fileId);
   const expiresAt = unixSeconds(options.now ?? new Date()) + options.ttlSeconds;
-  const token = signShareToken(shareKey, {
+  const token = signShareToken(requireShareKey(), {
     segment: owner.segment,
     fileId,
     expiresAt,
@@ -44,7 +44,7 @@ export async function issueShare(
  * past the link's own expiry nor the signing credentials.
  */
 export async function openShare(token: string, now: Date = new Date()): Promise<{ location: string }> {
-  const check = verifyShareToken(shareKey, token, unixSeconds(now));
+  const check = verifyShareToken(requireShareKey(), token, unixSeconds(now));
   if (!check.ok) throw check.reason === 'expired' ? linkExpired() : notFound();
   const { segment, fileId, expiresAt, epoch } = check.claims;
   const record = await readServableFile({ segment }, fileId, (file) => {

@@ -1,9 +1,9 @@
-import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { env, uploadRules } from './env.js';
 import { fileTooLarge, unsupportedContentType } from './errors.js';
 import { encodeMetaValue, META, PENDING_TAGGING } from './file-metadata.js';
 import { newFileId, objectKey } from './object-key.js';
 import type { Owner } from './owner.js';
+import { createPostPresigner } from './presign-post.js';
 import { bucket, s3 } from './s3-client.js';
 import type { CreateUploadRequest } from './upload-request.js';
 import { normalizeContentType, type UploadRules } from './upload-rules.js';
@@ -17,6 +17,12 @@ export interface IssuedUpload {
   expiresAt: string;
   maxBytes: number;
 }
+
+/**
+ * Signs the upload forms: `createPresignedPost`'s output, with the bucket URL
+ * resolved once instead of per request (see presign-post.ts).
+ */
+const presignPost = createPostPresigner(s3, bucket);
 
 /**
  * Checks a request against the upload rules. Returns the normalised content
@@ -45,11 +51,12 @@ export async function issueUpload(owner: Owner, request: CreateUploadRequest): P
   const contentType = admitUpload(uploadRules, request);
   const fileId = newFileId();
   const key = objectKey(owner, fileId);
-  const { expiresAt, expiresIn } = await effectiveExpiry(s3.config.credentials, env.UPLOAD_URL_TTL_SECONDS);
+  const now = new Date();
+  const { expiresAt, expiresIn } = await effectiveExpiry(s3.config.credentials, env.UPLOAD_URL_TTL_SECONDS, now);
 
   // Every field below becomes an exact-match policy condition.
-  const { url, fields } = await createPresignedPost(s3, {
-    Bucket: bucket,
+  const { url, fields } = await presignPost({
+    now,
     Key: key,
     Expires: expiresIn,
     Conditions: [['content-length-range', request.size, request.size]],
