@@ -4,7 +4,9 @@
 // name), so locally each function signs as itself, exactly as with its role
 // in AWS. Unset (packaging for AWS), every function gets nothing from here.
 module.exports = () => {
-  const byFunction = JSON.parse(process.env.PRESIGN_LOCAL_ROLE_CREDENTIALS || '{}');
+  // Only `osls offline` may see them: never let credentials reach a packaged template.
+  const offline = process.argv.includes('offline');
+  const byFunction = offline ? JSON.parse(process.env.PRESIGN_LOCAL_ROLE_CREDENTIALS || '{}') : {};
   return new Proxy(
     {},
     {
