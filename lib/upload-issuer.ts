@@ -52,7 +52,11 @@ export async function issueUpload(owner: Owner, request: CreateUploadRequest): P
   const fileId = newFileId();
   const key = objectKey(owner, fileId);
   const now = new Date();
-  const { expiresAt, expiresIn } = await effectiveExpiry(s3.config.credentials, env.UPLOAD_URL_TTL_SECONDS, now);
+  const { expiresAt, expiresIn } = await effectiveExpiry(
+    s3.config.credentials,
+    env.UPLOAD_URL_TTL_SECONDS,
+    now,
+  );
 
   // Every field below becomes an exact-match policy condition.
   const { url, fields } = await presignPost({
