@@ -1,12 +1,8 @@
-import { GetObjectTaggingCommand, NoSuchKey, S3ServiceException } from '@aws-sdk/client-s3';
 import { type Disposition, dispositionHeader } from './content-disposition.js';
-import { ApiError, notFound, notValidated } from './errors.js';
-import { TAG, type ValidationStatus } from './file-metadata.js';
-import { type FileRecord, readFileRecord } from './file-record.js';
-import { objectKey } from './object-key.js';
+import { ApiError, notValidated } from './errors.js';
+import { type FileRecord, readPassedFileRecord } from './file-record.js';
 import type { Owner } from './owner.js';
 import { type PresignedDownload, presignDownload } from './presign-download.js';
-import { bucket, s3 } from './s3-client.js';
 
 /** Download URL lifetime bounds, in seconds (issue 5). */
 export const DOWNLOAD_TTL_DEFAULT = 300;
@@ -16,33 +12,6 @@ export interface DownloadOptions {
   ttlSeconds: number;
   disposition: Disposition;
   now?: Date;
-}
-
-/** An object's tag set, with the two tags the API reads parsed. */
-export interface FileTags {
-  key: string;
-  tags: Record<string, string>;
-  status: ValidationStatus;
-  shareEpoch: number;
-}
-
-const statusCode = (error: unknown) =>
-  error instanceof S3ServiceException ? error.$metadata.httpStatusCode : 0;
-
-/**
- * Reads only the tags of an owner's object (GetObjectTagging, which the bucket
- * policy does not gate). Throws 404 when there is no such object under this
- * owner's segment.
- */
-export async function readFileTags(owner: Pick<Owner, 'segment'>, fileId: string): Promise<FileTags> {
-  const key = objectKey(owner, fileId);
-  const output = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key })).catch((error) => {
-    throw error instanceof NoSuchKey || statusCode(error) === 404 ? notFound() : error;
-  });
-  const tags = Object.fromEntries((output.TagSet ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
-  const found = tags[TAG.status];
-  const status: ValidationStatus = found === 'passed' || found === 'failed' ? found : 'pending';
-  return { key, tags, status, shareEpoch: Number.parseInt(tags[TAG.shareEpoch] ?? '0', 10) || 0 };
 }
 
 /**
@@ -55,33 +24,6 @@ export function servableType(record: FileRecord): string {
     throw new ApiError(409, 'not_validated', 'file content does not match its declared type');
   }
   return record.contentType;
-}
-
-/**
- * Reads an owner's file for serving it. The bucket policy refuses this
- * function's role even a HEAD on an object that has not passed validation, so
- * a 403 is explained from the object's tags. `precheck` (e.g. a share epoch
- * check) runs before the validation check. Throws 404 for an unknown or
- * another owner's file, 409 `not_validated` unless it has passed.
- */
-export async function readServableFile(
-  owner: Pick<Owner, 'segment'>,
-  fileId: string,
-  precheck: (file: Pick<FileTags, 'shareEpoch'>) => void = () => undefined,
-): Promise<FileRecord> {
-  let record: FileRecord;
-  try {
-    record = await readFileRecord(owner, fileId);
-  } catch (error) {
-    if (statusCode(error) !== 403) throw error;
-    const tags = await readFileTags(owner, fileId);
-    precheck(tags);
-    if (tags.status !== 'passed') throw notValidated(tags.status);
-    throw error; // Passed yet forbidden: a permission fault, a 500.
-  }
-  precheck(record);
-  servableType(record);
-  return record;
 }
 
 /**
@@ -111,7 +53,7 @@ export async function issueDownloadUrl(
   fileId: string,
   options: DownloadOptions,
 ): Promise<{ url: string; expiresAt: string }> {
-  const record = await readServableFile(owner, fileId);
+  const record = await readPassedFileRecord(owner, fileId);
   const { url, expiresAt } = await presignFileDownload(record, options);
   return { url, expiresAt: expiresAt.toISOString() };
 }

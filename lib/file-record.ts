@@ -6,27 +6,31 @@ import {
   NotFound,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import { notFound } from './errors.js';
+import { notFound, notValidated } from './errors.js';
 import { decodeMetaValue, META, TAG, type ValidationStatus } from './file-metadata.js';
 import { objectKey } from './object-key.js';
 import type { Owner } from './owner.js';
 import { bucket, s3 } from './s3-client.js';
 
-/** What the API knows of one upload, read from the object itself (no database). */
-export interface FileRecord {
-  fileId: string;
+/** The tags of one upload: the validator's verdict and the share epoch. */
+export interface FileTags {
   key: string;
-  filename: string;
-  contentType: string;
-  size: number;
   status: ValidationStatus;
   reason?: string;
   detectedType?: string;
-  uploadedAt: string;
   /** Share links issued in an earlier epoch are revoked. */
   shareEpoch: number;
   /** Every tag on the object, to rewrite the set without losing any. */
   tags: Record<string, string>;
+}
+
+/** What the API knows of one upload, read from the object itself (no database). */
+export interface FileRecord extends FileTags {
+  fileId: string;
+  filename: string;
+  contentType: string;
+  size: number;
+  uploadedAt: string;
 }
 
 const STATUSES: readonly ValidationStatus[] = ['pending', 'passed', 'failed'];
@@ -39,38 +43,74 @@ function isMissing(error: unknown): boolean {
   );
 }
 
-/**
- * Reads an owner's file: HEAD for metadata and size, GetObjectTagging for the
- * verdict. Throws 404 when the object does not exist under this owner's
- * segment, which is also what another owner's file id looks like.
- */
-export async function readFileRecord(owner: Pick<Owner, 'segment'>, fileId: string): Promise<FileRecord> {
-  const key = objectKey(owner, fileId);
-  let head: HeadObjectCommandOutput;
-  let tagging: GetObjectTaggingCommandOutput;
+/** Runs an S3 read, turning "no such object" into the API's 404. */
+async function orNotFound<T>(read: Promise<T>): Promise<T> {
   try {
-    [head, tagging] = await Promise.all([
-      s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })),
-      s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key })),
-    ]);
+    return await read;
   } catch (error) {
-    if (isMissing(error)) throw notFound();
-    throw error;
+    throw isMissing(error) ? notFound() : error;
   }
+}
+
+/**
+ * Reads the tags of an owner's file (GetObjectTagging, which the tag-gated
+ * bucket policy does not refuse). Throws 404 when the object does not exist
+ * under this owner's segment, which is also what another owner's id looks like.
+ */
+export async function readFileTags(owner: Pick<Owner, 'segment'>, fileId: string): Promise<FileTags> {
+  const key = objectKey(owner, fileId);
+  const tagging: GetObjectTaggingCommandOutput = await orNotFound(
+    s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key })),
+  );
   const tags = Object.fromEntries((tagging.TagSet ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
-  const metadata = head.Metadata ?? {};
-  const status = STATUSES.find((candidate) => candidate === tags[TAG.status]) ?? 'pending';
   return {
-    fileId,
     key,
-    filename: decodeMetaValue(metadata[META.filename]) ?? fileId,
-    contentType: metadata[META.declaredType] ?? head.ContentType ?? 'application/octet-stream',
-    size: head.ContentLength ?? 0,
-    status,
+    status: STATUSES.find((candidate) => candidate === tags[TAG.status]) ?? 'pending',
     ...(tags[TAG.reason] ? { reason: tags[TAG.reason] } : {}),
     ...(tags[TAG.detectedType] ? { detectedType: tags[TAG.detectedType] } : {}),
-    uploadedAt: (head.LastModified ?? new Date(0)).toISOString(),
     shareEpoch: Number.parseInt(tags[TAG.shareEpoch] ?? '0', 10) || 0,
     tags,
   };
+}
+
+async function withMetadata(fileId: string, tags: FileTags): Promise<FileRecord> {
+  const head: HeadObjectCommandOutput = await orNotFound(
+    s3.send(new HeadObjectCommand({ Bucket: bucket, Key: tags.key })),
+  );
+  const metadata = head.Metadata ?? {};
+  return {
+    ...tags,
+    fileId,
+    filename: decodeMetaValue(metadata[META.filename]) ?? fileId,
+    contentType: metadata[META.declaredType] ?? head.ContentType ?? 'application/octet-stream',
+    size: head.ContentLength ?? 0,
+    uploadedAt: (head.LastModified ?? new Date(0)).toISOString(),
+  };
+}
+
+/**
+ * Reads an owner's file, whatever its status: tags, then HEAD for metadata
+ * and size. Only roles the bucket policy lets read unvalidated objects can
+ * call it on those (getFile). Throws 404 for an unknown or another owner's file.
+ */
+export async function readFileRecord(owner: Pick<Owner, 'segment'>, fileId: string): Promise<FileRecord> {
+  return withMetadata(fileId, await readFileTags(owner, fileId));
+}
+
+/**
+ * Reads an owner's file that passed validation: tags first, and HEAD only once
+ * they say `passed`, because the bucket policy refuses even a HEAD of anything
+ * else to the roles that sign downloads. `precheck` (e.g. a share epoch check)
+ * runs on the tags first. Throws 404 for an unknown or another owner's file,
+ * 409 `not_validated` unless it passed.
+ */
+export async function readPassedFileRecord(
+  owner: Pick<Owner, 'segment'>,
+  fileId: string,
+  precheck: (tags: FileTags) => void = () => undefined,
+): Promise<FileRecord> {
+  const tags = await readFileTags(owner, fileId);
+  precheck(tags);
+  if (tags.status !== 'passed') throw notValidated(tags.status);
+  return withMetadata(fileId, tags);
 }

@@ -1,7 +1,8 @@
 import { PutObjectTaggingCommand } from '@aws-sdk/client-s3';
-import { presignFileDownload, readFileTags, readServableFile } from './download-url.js';
+import { presignFileDownload } from './download-url.js';
 import { linkExpired, linkRevoked, notFound } from './errors.js';
 import { TAG } from './file-metadata.js';
+import { readFileTags, readPassedFileRecord } from './file-record.js';
 import type { Owner } from './owner.js';
 import { bucket, s3 } from './s3-client.js';
 import { requireShareKey } from './share-secret.js';
@@ -25,7 +26,7 @@ export async function issueShare(
   fileId: string,
   options: { ttlSeconds: number; baseUrl: string; now?: Date },
 ): Promise<{ shareUrl: string; expiresAt: string }> {
-  const record = await readServableFile(owner, fileId);
+  const record = await readPassedFileRecord(owner, fileId);
   const expiresAt = unixSeconds(options.now ?? new Date()) + options.ttlSeconds;
   const token = signShareToken(requireShareKey(), {
     segment: owner.segment,
@@ -47,7 +48,7 @@ export async function openShare(token: string, now: Date = new Date()): Promise<
   const check = verifyShareToken(requireShareKey(), token, unixSeconds(now));
   if (!check.ok) throw check.reason === 'expired' ? linkExpired() : notFound();
   const { segment, fileId, expiresAt, epoch } = check.claims;
-  const record = await readServableFile({ segment }, fileId, (file) => {
+  const record = await readPassedFileRecord({ segment }, fileId, (file) => {
     // Only the current epoch is honoured: a token from a "future" epoch means the tag was reset.
     if (epoch !== file.shareEpoch) throw linkRevoked();
   });

@@ -42,12 +42,17 @@ export function parseUploadRules(configured: unknown): UploadRules {
   return new Map(Object.entries(parsed.data));
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point.
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+
 /**
  * Normalises a content type the way browsers send it: case-insensitive, with
- * parameters (`; charset=…`) and surrounding space dropped. `undefined` when
- * it is not a well-formed `type/subtype`.
+ * parameters (`; charset=…`) and surrounding spaces dropped. `undefined` when
+ * it is not a well-formed `type/subtype` or holds any control character (a
+ * disguise such as `image/png\r\n…`).
  */
 export function normalizeContentType(raw: string): string | undefined {
+  if (CONTROL_CHARACTERS.test(raw)) return undefined;
   const essence = raw.split(';', 1)[0]?.trim().toLowerCase() ?? '';
   return MEDIA_TYPE.test(essence) ? essence : undefined;
 }

@@ -105,7 +105,8 @@ export async function waitForVerdict(
   const deadline = Date.now() + seconds * 1000;
   for (;;) {
     const answer = await api('GET', `/files/${fileId}`, { token });
-    if (answer.status === 200 && answer.body.status !== 'pending') return answer.body;
+    const decided = answer.body.status === 'passed' || answer.body.status === 'failed';
+    if (answer.status === 200 && answer.body.fileId === fileId && decided) return answer.body;
     if (Date.now() > deadline)
       throw new Error(`file ${fileId} still ${JSON.stringify(answer.body)} after ${seconds} s`);
     await new Promise((done) => setTimeout(done, 200));

@@ -1,0 +1,300 @@
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  ListBucketsCommand,
+  PutBucketPolicyCommand,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { ulid } from 'ulid';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ownerFromSubject } from '../../lib/owner.js';
+import { pngOfSize } from '../support/sample-files.js';
+import { adminAccess, adminS3, newOwner, stack } from './stack.js';
+
+/**
+ * Least privilege, proven on the real gateway: every function's role
+ * (`presign-local-<fn>`, built from iam/function-policies.json) is assumed
+ * with STS, and RGW itself answers AccessDenied for what the role must not do.
+ */
+const FUNCTIONS = [
+  'createUpload',
+  'validateUpload',
+  'getFile',
+  'createDownloadUrl',
+  'createShare',
+  'openShare',
+  'revokeShares',
+] as const;
+type Fn = (typeof FUNCTIONS)[number];
+
+/** Roles that must never write anything (not even tags). */
+const READ_ONLY: readonly Fn[] = ['getFile', 'createDownloadUrl', 'createShare', 'openShare'];
+/** Roles that may retag uploads, and nothing more. */
+const TAGGERS: readonly Fn[] = ['validateUpload', 'revokeShares'];
+
+interface RoleSession {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  expiration: Date;
+}
+
+const sts = new STSClient({
+  endpoint: adminAccess.endpoint,
+  region: adminAccess.region,
+  credentials: { accessKeyId: adminAccess.accessKeyId, secretAccessKey: adminAccess.secretAccessKey },
+});
+
+async function assumeRole(fn: Fn): Promise<RoleSession> {
+  const { Credentials: c } = await sts.send(
+    new AssumeRoleCommand({
+      RoleArn: `arn:aws:iam:::role/presign-local-${fn}`,
+      RoleSessionName: `lp-test-${fn}`,
+      DurationSeconds: 900,
+    }),
+  );
+  if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration)
+    throw new Error(`AssumeRole ${fn} returned no credentials`);
+  return {
+    accessKeyId: c.AccessKeyId,
+    secretAccessKey: c.SecretAccessKey,
+    sessionToken: c.SessionToken,
+    expiration: c.Expiration,
+  };
+}
+
+const clientFor = (session: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }) =>
+  new S3Client({
+    endpoint: stack.s3Endpoint,
+    region: stack.region,
+    forcePathStyle: true,
+    credentials: session,
+  });
+
+/** The HTTP status and error code S3 answered; 200 when the call succeeded. */
+async function outcome(client: S3Client, command: unknown) {
+  try {
+    await client.send(command as never);
+    return { status: 200, code: 'OK' };
+  } catch (error) {
+    const e = error as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
+    return { status: e.$metadata?.httpStatusCode ?? 0, code: e.Code ?? e.name ?? 'unknown' };
+  }
+}
+
+const DENIED = { status: 403, code: 'AccessDenied' };
+const sessions = {} as Record<Fn, RoleSession>;
+const clients = {} as Record<Fn, S3Client>;
+/** A passed upload, readable by the roles that may read, to show a refusal is the role's doing. */
+let passedKey = '';
+
+beforeAll(async () => {
+  await Promise.all(
+    FUNCTIONS.map(async (fn) => {
+      sessions[fn] = await assumeRole(fn);
+      clients[fn] = clientFor(sessions[fn]);
+    }),
+  );
+  const { sub } = await newOwner('lp');
+  passedKey = `uploads/${ownerFromSubject(sub).segment}/${ulid()}`;
+  await adminS3.send(
+    new PutObjectCommand({
+      Bucket: stack.bucket,
+      Key: passedKey,
+      Body: pngOfSize(256),
+      ContentType: 'image/png',
+      Metadata: { 'declared-type': 'image/png', 'declared-size': '256' },
+      Tagging: 'validation-status=pending',
+    }),
+  );
+  // Wait for the real validator to decide, then pin the verdict for this file's checks.
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const tags = await adminS3.send(new GetObjectTaggingCommand({ Bucket: stack.bucket, Key: passedKey }));
+    const status = tags.TagSet?.find((t) => t.Key === 'validation-status')?.Value;
+    if (status === 'passed') break;
+    if (status === 'failed' || Date.now() > deadline) throw new Error(`setup object is ${status}`);
+    await new Promise((done) => setTimeout(done, 200));
+  }
+});
+
+describe('every function role on the real gateway', () => {
+  it.each(FUNCTIONS)('%s: credentials are temporary (session token + expiration)', (fn) => {
+    // Arrange / Act: assumed in beforeAll
+    const session = sessions[fn];
+
+    // Assert
+    expect(session.sessionToken.length).toBeGreaterThan(100);
+    expect(session.expiration.getTime()).toBeGreaterThan(Date.now());
+    expect(session.expiration.getTime()).toBeLessThanOrEqual(Date.now() + 900_000 + 5_000);
+  });
+
+  it.each(FUNCTIONS)('%s: the keys without their session token are refused', async (fn) => {
+    // Arrange
+    const { sessionToken: _dropped, expiration: _e, ...keysOnly } = sessions[fn];
+    const bare = clientFor(keysOnly);
+
+    // Act
+    const answer = await outcome(bare, new GetObjectTaggingCommand({ Bucket: stack.bucket, Key: passedKey }));
+
+    // Assert
+    expect(answer).toEqual(DENIED);
+  });
+
+  it.each(FUNCTIONS)('%s: PutObject outside uploads/ is AccessDenied and writes nothing', async (fn) => {
+    // Arrange
+    const key = `elsewhere/${fn}/${ulid()}`;
+
+    // Act
+    const answer = await outcome(
+      clients[fn],
+      new PutObjectCommand({ Bucket: stack.bucket, Key: key, Body: 'x' }),
+    );
+
+    // Assert
+    expect(answer).toEqual(DENIED);
+    expect(await outcome(adminS3, new HeadObjectCommand({ Bucket: stack.bucket, Key: key }))).toMatchObject({
+      status: 404,
+    });
+  });
+
+  it.each(FUNCTIONS)('%s: DeleteObject is AccessDenied and the object stays', async (fn) => {
+    const answer = await outcome(
+      clients[fn],
+      new DeleteObjectCommand({ Bucket: stack.bucket, Key: passedKey }),
+    );
+
+    expect(answer).toEqual(DENIED);
+    expect(await outcome(adminS3, new HeadObjectCommand({ Bucket: stack.bucket, Key: passedKey }))).toEqual({
+      status: 200,
+      code: 'OK',
+    });
+  });
+
+  it.each(FUNCTIONS)('%s: PutBucketPolicy is AccessDenied', async (fn) => {
+    const policy = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: '*',
+          Action: 's3:GetObject',
+          Resource: `arn:aws:s3:::${stack.bucket}/*`,
+        },
+      ],
+    });
+
+    const answer = await outcome(
+      clients[fn],
+      new PutBucketPolicyCommand({ Bucket: stack.bucket, Policy: policy }),
+    );
+
+    expect(answer).toEqual(DENIED);
+  });
+
+  it.each(FUNCTIONS)('%s: ListBuckets is AccessDenied', async (fn) => {
+    const answer = await outcome(clients[fn], new ListBucketsCommand({}));
+
+    expect(answer).toEqual(DENIED);
+  });
+
+  it('createUpload: reads nothing (GetObject, HeadObject, GetObjectTagging all AccessDenied)', async () => {
+    const client = clients.createUpload;
+
+    const answers = [
+      await outcome(client, new GetObjectCommand({ Bucket: stack.bucket, Key: passedKey })),
+      await outcome(client, new HeadObjectCommand({ Bucket: stack.bucket, Key: passedKey })),
+      await outcome(client, new GetObjectTaggingCommand({ Bucket: stack.bucket, Key: passedKey })),
+    ];
+
+    // HEAD has no body, so the SDK cannot name the code: its status is what counts.
+    expect(answers.map((a) => a.status)).toEqual([403, 403, 403]);
+    expect(answers[0]).toEqual(DENIED);
+    expect(answers[2]).toEqual(DENIED);
+  });
+
+  it('createUpload: may write under uploads/ (the grant exists, so the refusals above are scoped)', async () => {
+    const { sub } = await newOwner('lp-cu');
+    const key = `uploads/${ownerFromSubject(sub).segment}/${ulid()}`;
+
+    const answer = await outcome(
+      clients.createUpload,
+      new PutObjectCommand({
+        Bucket: stack.bucket,
+        Key: key,
+        Body: 'x',
+        Tagging: 'validation-status=pending',
+      }),
+    );
+
+    expect(answer).toEqual({ status: 200, code: 'OK' });
+  });
+
+  it.each(READ_ONLY)(
+    '%s: writes nothing under uploads/ (PutObject, PutObjectTagging AccessDenied)',
+    async (fn) => {
+      // Arrange
+      const { sub } = await newOwner('lp-ro');
+      const newKey = `uploads/${ownerFromSubject(sub).segment}/${ulid()}`;
+      const before = await adminS3.send(
+        new GetObjectTaggingCommand({ Bucket: stack.bucket, Key: passedKey }),
+      );
+
+      // Act
+      const put = await outcome(
+        clients[fn],
+        new PutObjectCommand({ Bucket: stack.bucket, Key: newKey, Body: 'x' }),
+      );
+      const retag = await outcome(
+        clients[fn],
+        new PutObjectTaggingCommand({
+          Bucket: stack.bucket,
+          Key: passedKey,
+          Tagging: { TagSet: [{ Key: 'validation-status', Value: 'pending' }] },
+        }),
+      );
+
+      // Assert
+      expect(put).toEqual(DENIED);
+      expect(retag).toEqual(DENIED);
+      const after = await adminS3.send(new GetObjectTaggingCommand({ Bucket: stack.bucket, Key: passedKey }));
+      expect(after.TagSet).toEqual(before.TagSet);
+      expect(
+        await outcome(adminS3, new HeadObjectCommand({ Bucket: stack.bucket, Key: newKey })),
+      ).toMatchObject({
+        status: 404,
+      });
+    },
+  );
+
+  it.each(READ_ONLY)('%s: may read a passed upload (the grant exists)', async (fn) => {
+    const answer = await outcome(
+      clients[fn],
+      new GetObjectTaggingCommand({ Bucket: stack.bucket, Key: passedKey }),
+    );
+
+    expect(answer).toEqual({ status: 200, code: 'OK' });
+  });
+
+  it.each(TAGGERS)('%s: may retag under uploads/ but never PutObject (no new bytes)', async (fn) => {
+    const { sub } = await newOwner('lp-tag');
+    const newKey = `uploads/${ownerFromSubject(sub).segment}/${ulid()}`;
+
+    const put = await outcome(
+      clients[fn],
+      new PutObjectCommand({ Bucket: stack.bucket, Key: newKey, Body: 'x' }),
+    );
+
+    expect(put).toEqual(DENIED);
+    expect(
+      await outcome(adminS3, new HeadObjectCommand({ Bucket: stack.bucket, Key: newKey })),
+    ).toMatchObject({
+      status: 404,
+    });
+  });
+});
