@@ -6,10 +6,10 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { resolve } from 'node:path';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { startEventBridge } from './ceph-event-bridge.js';
 import { DEV_AUDIENCE, DEV_ISSUER, devJwks } from './dev-keys.js';
 import { type AdminAccess, provision } from './provision.js';
+import { roleAssumer } from './role-sessions.js';
 import {
   ADMIN_FILE,
   LOCAL_DIR,
@@ -71,26 +71,11 @@ type RoleCredentials = Record<
 >;
 
 async function assumeRoles(admin: AdminAccess, roleArns: Record<string, string>): Promise<RoleCredentials> {
-  const sts = new STSClient({
-    endpoint: admin.endpoint,
-    region: admin.region,
-    credentials: { accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey },
-  });
+  const assume = roleAssumer(admin);
   const entries = await Promise.all(
-    Object.entries(roleArns).map(async ([fn, RoleArn]) => {
-      const { Credentials: c } = await sts.send(
-        new AssumeRoleCommand({ RoleArn, RoleSessionName: fn, DurationSeconds: settings.sessionSeconds }),
-      );
-      if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
-        throw new Error(`AssumeRole for ${fn} returned no credentials`);
-      }
-      const credentials = {
-        accessKeyId: c.AccessKeyId,
-        secretAccessKey: c.SecretAccessKey,
-        sessionToken: c.SessionToken,
-        expiration: c.Expiration.toISOString(),
-      };
-      return [fn, credentials] as const;
+    Object.entries(roleArns).map(async ([fn, arn]) => {
+      const session = await assume(arn, fn, settings.sessionSeconds);
+      return [fn, { ...session, expiration: session.expiration.toISOString() }] as const;
     }),
   );
   return Object.fromEntries(entries);

@@ -4,22 +4,22 @@ import {
   GetObjectTaggingCommand,
   PutObjectCommand,
   PutObjectTaggingCommand,
-  S3Client,
+  type S3Client,
   type Tag,
 } from '@aws-sdk/client-s3';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ulid } from 'ulid';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ownerFromSubject } from '../../lib/owner.js';
 import { HTML_PAGE, pngOfSize } from '../support/sample-files.js';
 import {
-  adminAccess,
   adminS3,
   api,
+  assumeFunctionRole,
   newOwner,
   postForm,
   requestUpload,
+  roleS3Client,
   stack,
   waitForVerdict,
 } from './stack.js';
@@ -146,31 +146,8 @@ async function bytesOf(url: string): Promise<{ status: number; body: Buffer; hea
 
 // ---- the serving functions' own role credentials ----
 
-const sts = new STSClient({
-  endpoint: adminAccess.endpoint,
-  region: adminAccess.region,
-  credentials: { accessKeyId: adminAccess.accessKeyId, secretAccessKey: adminAccess.secretAccessKey },
-});
-
 async function roleClient(fn: string): Promise<S3Client> {
-  const { Credentials: c } = await sts.send(
-    new AssumeRoleCommand({
-      RoleArn: `arn:aws:iam:::role/presign-local-${fn}`,
-      RoleSessionName: `ds-${fn}`,
-      DurationSeconds: 900,
-    }),
-  );
-  if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) throw new Error(`no credentials for ${fn}`);
-  return new S3Client({
-    endpoint: stack.s3Endpoint,
-    region: stack.region,
-    forcePathStyle: true,
-    credentials: {
-      accessKeyId: c.AccessKeyId,
-      secretAccessKey: c.SecretAccessKey,
-      sessionToken: c.SessionToken,
-    },
-  });
+  return roleS3Client(await assumeFunctionRole(fn, `ds-${fn}`));
 }
 
 const SIGNERS = ['createDownloadUrl', 'openShare'] as const;

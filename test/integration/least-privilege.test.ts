@@ -9,12 +9,12 @@ import {
   PutObjectTaggingCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { ulid } from 'ulid';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ownerFromSubject } from '../../lib/owner.js';
+import type { RoleSession } from '../../scripts/role-sessions.js';
 import { pngOfSize } from '../support/sample-files.js';
-import { adminAccess, adminS3, newOwner, stack } from './stack.js';
+import { adminS3, assumeFunctionRole, newOwner, stack } from './stack.js';
 
 /**
  * Least privilege, proven on the real gateway: every function's role
@@ -37,36 +37,7 @@ const READ_ONLY: readonly Fn[] = ['getFile', 'createDownloadUrl', 'createShare',
 /** Roles that may retag uploads, and nothing more. */
 const TAGGERS: readonly Fn[] = ['validateUpload', 'revokeShares'];
 
-interface RoleSession {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken: string;
-  expiration: Date;
-}
-
-const sts = new STSClient({
-  endpoint: adminAccess.endpoint,
-  region: adminAccess.region,
-  credentials: { accessKeyId: adminAccess.accessKeyId, secretAccessKey: adminAccess.secretAccessKey },
-});
-
-async function assumeRole(fn: Fn): Promise<RoleSession> {
-  const { Credentials: c } = await sts.send(
-    new AssumeRoleCommand({
-      RoleArn: `arn:aws:iam:::role/presign-local-${fn}`,
-      RoleSessionName: `lp-test-${fn}`,
-      DurationSeconds: 900,
-    }),
-  );
-  if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration)
-    throw new Error(`AssumeRole ${fn} returned no credentials`);
-  return {
-    accessKeyId: c.AccessKeyId,
-    secretAccessKey: c.SecretAccessKey,
-    sessionToken: c.SessionToken,
-    expiration: c.Expiration,
-  };
-}
+const assumeRole = (fn: Fn) => assumeFunctionRole(fn, `lp-test-${fn}`);
 
 const clientFor = (session: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }) =>
   new S3Client({

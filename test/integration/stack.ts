@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { S3Client } from '@aws-sdk/client-s3';
-import { devToken } from '../../scripts/dev-keys.js';
+import { DEV_AUDIENCE, DEV_ISSUER, devJwks, devToken } from '../../scripts/dev-keys.js';
+import { type RoleSession, roleAssumer } from '../../scripts/role-sessions.js';
 import { ADMIN_FILE, STACK_FILE, type StackInfo } from '../../scripts/stack-settings.js';
 
 /** The running local stack, as `npm start` describes it in .local/stack.json. */
@@ -21,6 +22,53 @@ export const adminS3 = new S3Client({
   credentials: { accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey },
 });
 export const adminAccess = admin;
+
+const assume = roleAssumer(admin);
+
+/** Assumes a function's local role (`presign-local-<fn>`): the credentials that function signs with. */
+export function assumeFunctionRole(
+  fn: string,
+  sessionName = `test-${fn}`,
+  seconds = 900,
+): Promise<RoleSession> {
+  return assume(`arn:aws:iam:::role/presign-local-${fn}`, sessionName, seconds);
+}
+
+/** An S3 client on the real RGW signing with a role session's credentials. */
+export function roleS3Client(
+  session: Pick<RoleSession, 'accessKeyId' | 'secretAccessKey'> & { sessionToken?: string },
+) {
+  return new S3Client({
+    endpoint: stack.s3Endpoint,
+    region: stack.region,
+    forcePathStyle: true,
+    credentials: session,
+  });
+}
+
+/**
+ * The environment the local stack gives a function, signing as `session`: for
+ * running a handler or lib module in this process against the real stack.
+ */
+export async function functionEnvironment(session?: RoleSession): Promise<Record<string, string>> {
+  return {
+    AWS_REGION: stack.region,
+    ...(session
+      ? {
+          AWS_ACCESS_KEY_ID: session.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: session.secretAccessKey,
+          AWS_SESSION_TOKEN: session.sessionToken,
+          AWS_CREDENTIAL_EXPIRATION: session.expiration.toISOString(),
+        }
+      : {}),
+    UPLOADS_BUCKET: stack.bucket,
+    S3_ENDPOINT: stack.s3Endpoint,
+    AUTH_ISSUER: DEV_ISSUER,
+    AUTH_AUDIENCE: DEV_AUDIENCE,
+    AUTH_JWKS: JSON.stringify(await devJwks()),
+    POWERTOOLS_LOG_LEVEL: 'ERROR',
+  };
+}
 
 export interface ApiAnswer<T = Record<string, unknown>> {
   status: number;

@@ -1,15 +1,15 @@
 import { GetObjectTaggingCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { ulid } from 'ulid';
 import { describe, expect, it, vi } from 'vitest';
 import { ownerFromSubject } from '../../lib/owner.js';
-import { DEV_AUDIENCE, DEV_ISSUER, devJwks } from '../../scripts/dev-keys.js';
+import type { RoleSession } from '../../scripts/role-sessions.js';
 import { apiEvent, lambdaContext } from '../support/api-event.js';
 import { pngOfSize } from '../support/sample-files.js';
 import {
-  adminAccess,
   adminS3,
+  assumeFunctionRole,
+  functionEnvironment,
   type IssuedUpload,
   newOwner,
   postForm,
@@ -57,29 +57,7 @@ const expectRefused = (status: number) => {
 
 // ---- in-process createUpload with the createUpload role's own credentials ----
 
-const sts = new STSClient({
-  endpoint: adminAccess.endpoint,
-  region: adminAccess.region,
-  credentials: { accessKeyId: adminAccess.accessKeyId, secretAccessKey: adminAccess.secretAccessKey },
-});
-
-async function createUploadRole() {
-  const { Credentials: c } = await sts.send(
-    new AssumeRoleCommand({
-      RoleArn: 'arn:aws:iam:::role/presign-local-createUpload',
-      RoleSessionName: 'uc-in-process',
-      DurationSeconds: 900,
-    }),
-  );
-  if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration)
-    throw new Error('AssumeRole createUpload returned no credentials');
-  return {
-    AccessKeyId: c.AccessKeyId,
-    SecretAccessKey: c.SecretAccessKey,
-    SessionToken: c.SessionToken,
-    Expiration: c.Expiration,
-  };
-}
+const createUploadRole = () => assumeFunctionRole('createUpload', 'uc-in-process');
 
 /**
  * Runs handlers/createUpload.ts in this process, configured as the stack
@@ -91,16 +69,7 @@ async function createUploadInProcess(
   body: unknown,
   overrides: Record<string, string>,
 ): Promise<APIGatewayProxyStructuredResultV2> {
-  const settings: Record<string, string> = {
-    AWS_REGION: 'us-east-1',
-    UPLOADS_BUCKET: stack.bucket,
-    S3_ENDPOINT: stack.s3Endpoint,
-    AUTH_ISSUER: DEV_ISSUER,
-    AUTH_AUDIENCE: DEV_AUDIENCE,
-    AUTH_JWKS: JSON.stringify(await devJwks()),
-    POWERTOOLS_LOG_LEVEL: 'ERROR',
-    ...overrides,
-  };
+  const settings: Record<string, string> = { ...(await functionEnvironment()), ...overrides };
   const saved = Object.fromEntries(Object.keys(settings).map((name) => [name, process.env[name]]));
   Object.assign(process.env, settings);
   try {
@@ -124,10 +93,10 @@ async function createUploadInProcess(
   }
 }
 
-const roleEnv = (c: Awaited<ReturnType<typeof createUploadRole>>, expiration: Date) => ({
-  AWS_ACCESS_KEY_ID: c.AccessKeyId,
-  AWS_SECRET_ACCESS_KEY: c.SecretAccessKey,
-  AWS_SESSION_TOKEN: c.SessionToken,
+const roleEnv = (c: RoleSession, expiration: Date) => ({
+  AWS_ACCESS_KEY_ID: c.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: c.secretAccessKey,
+  AWS_SESSION_TOKEN: c.sessionToken,
   AWS_CREDENTIAL_EXPIRATION: expiration.toISOString(),
 });
 
@@ -376,7 +345,7 @@ describe('presigned POST lifetime, configured in-process with the createUpload r
     const answer = await createUploadInProcess(
       token,
       { filename: 'late.png', contentType: 'image/png', size: SIZE },
-      { ...roleEnv(role, role.Expiration), UPLOAD_URL_TTL_SECONDS: '1' },
+      { ...roleEnv(role, role.expiration), UPLOAD_URL_TTL_SECONDS: '1' },
     );
     expect(answer.statusCode).toBe(201);
     const issued = JSON.parse(String(answer.body)) as IssuedUpload;
@@ -398,7 +367,7 @@ describe('presigned POST lifetime, configured in-process with the createUpload r
     const answer = await createUploadInProcess(
       token,
       { filename: 'ok.png', contentType: 'image/png', size: SIZE },
-      roleEnv(role, role.Expiration),
+      roleEnv(role, role.expiration),
     );
     const issued = JSON.parse(String(answer.body)) as IssuedUpload;
 
@@ -406,9 +375,9 @@ describe('presigned POST lifetime, configured in-process with the createUpload r
 
     expect(answer.statusCode).toBe(201);
     expect(posted.status).toBe(204);
-    expect(issued.upload.fields['X-Amz-Security-Token']).toBe(role.SessionToken);
+    expect(issued.upload.fields['X-Amz-Security-Token']).toBe(role.sessionToken);
     expect(decodePolicy(issued.upload.fields).conditions).toContainEqual({
-      'X-Amz-Security-Token': role.SessionToken,
+      'X-Amz-Security-Token': role.sessionToken,
     });
   });
 

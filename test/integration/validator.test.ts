@@ -8,14 +8,21 @@ import {
   PutObjectTaggingCommand,
   type Tag,
 } from '@aws-sdk/client-s3';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { ulid } from 'ulid';
 import { describe, expect, it, vi } from 'vitest';
 import { ownerFromSubject } from '../../lib/owner.js';
 import { toAwsS3Event } from '../../scripts/ceph-event-bridge.js';
-import { DEV_AUDIENCE, DEV_ISSUER, devJwks } from '../../scripts/dev-keys.js';
 import { HTML_PAGE, PNG_1x1, pngOfSize } from '../support/sample-files.js';
-import { adminAccess, adminS3, newOwner, postForm, requestUpload, stack, waitForVerdict } from './stack.js';
+import {
+  adminS3,
+  assumeFunctionRole,
+  functionEnvironment,
+  newOwner,
+  postForm,
+  requestUpload,
+  stack,
+  waitForVerdict,
+} from './stack.js';
 
 /**
  * Issue 4, end to end: RGW notifies the event bridge, which invokes the
@@ -316,32 +323,8 @@ describe('the ranged read is bounded', () => {
     await waitForTaggedVerdict(key, 40);
     await setTags(key, { [TAG_STATUS]: 'pending' });
 
-    const sts = new STSClient({
-      endpoint: adminAccess.endpoint,
-      region: adminAccess.region,
-      credentials: { accessKeyId: adminAccess.accessKeyId, secretAccessKey: adminAccess.secretAccessKey },
-    });
-    const { Credentials: c } = await sts.send(
-      new AssumeRoleCommand({
-        RoleArn: 'arn:aws:iam:::role/presign-local-validateUpload',
-        RoleSessionName: 'v-ranged-read',
-        DurationSeconds: 900,
-      }),
-    );
-    const settings: Record<string, string> = {
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: c?.AccessKeyId ?? '',
-      AWS_SECRET_ACCESS_KEY: c?.SecretAccessKey ?? '',
-      AWS_SESSION_TOKEN: c?.SessionToken ?? '',
-      AWS_CREDENTIAL_EXPIRATION: c?.Expiration?.toISOString() ?? '',
-      UPLOADS_BUCKET: stack.bucket,
-      S3_ENDPOINT: stack.s3Endpoint,
-      AUTH_ISSUER: DEV_ISSUER,
-      AUTH_AUDIENCE: DEV_AUDIENCE,
-      AUTH_JWKS: JSON.stringify(await devJwks()),
-      POWERTOOLS_LOG_LEVEL: 'ERROR',
-      POWERTOOLS_METRICS_DISABLED: 'true',
-    };
+    const session = await assumeFunctionRole('validateUpload', 'v-ranged-read');
+    const settings = { ...(await functionEnvironment(session)), POWERTOOLS_METRICS_DISABLED: 'true' };
     const saved = Object.fromEntries(Object.keys(settings).map((name) => [name, process.env[name]]));
     Object.assign(process.env, settings);
     try {
