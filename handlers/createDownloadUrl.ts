@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DOWNLOAD_TTL_DEFAULT, DOWNLOAD_TTL_MAX, issueDownloadUrl } from '../lib/download-url.js';
 import { jsonResponse } from '../lib/http-response.js';
 import { fileIdSchema } from '../lib/object-key.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { readFileRecord } from '../lib/file-record.js';
 import { fileView } from '../lib/file-view.js';
 import { jsonResponse } from '../lib/http-response.js';

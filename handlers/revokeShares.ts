@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { fileIdSchema } from '../lib/object-key.js';
 import { ownerRoute } from '../lib/owner-route.js';
 import { revokeShares } from '../lib/shares.js';

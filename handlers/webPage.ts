@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { httpRoute } from '../lib/http.js';
 import { configuredWebPage, webPageResponse } from '../lib/web-page.js';
 

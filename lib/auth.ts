@@ -15,6 +15,8 @@ export const ALLOWED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 
 /** Tolerated clock skew between the issuer and this function, in seconds. */
 const CLOCK_TOLERANCE_SECONDS = 5;
 const MAX_SUBJECT_LENGTH = 512;
+/** Verified tokens remembered until their own `exp`, oldest evicted first. */
+const VERIFIED_TOKENS = 1000;
 const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/i;
 
 export interface AuthSettings {
@@ -42,13 +44,21 @@ export function createBearerVerifier(settings: AuthSettings): BearerVerifier {
     requiredClaims: ['exp', 'sub'],
   };
 
+  // A token's signature and claims cannot change: one already verified is
+  // trusted again until its own `exp`, saving the signature check (about
+  // 250 µs for ES256) on every further request of the same session.
+  const verified = new Map<string, { owner: Owner; expiresAt: number }>();
+
   return async (authorization) => {
     const token = authorization ? BEARER.exec(authorization.trim())?.[1] : undefined;
     if (!token) throw unauthorized();
+    const known = verified.get(token);
+    if (known && Date.now() < known.expiresAt) return known.owner;
     let sub: unknown;
+    let exp: unknown;
     try {
       ({
-        payload: { sub },
+        payload: { sub, exp },
       } = await jwtVerify(token, keys, options));
     } catch (error) {
       // A JWKS endpoint that cannot be reached is our outage (5xx), not the caller's fault.
@@ -56,6 +66,9 @@ export function createBearerVerifier(settings: AuthSettings): BearerVerifier {
       throw unauthorized();
     }
     if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUBJECT_LENGTH) throw unauthorized();
-    return ownerFromSubject(sub);
+    const owner = ownerFromSubject(sub);
+    if (verified.size >= VERIFIED_TOKENS) verified.delete(verified.keys().next().value as string);
+    verified.set(token, { owner, expiresAt: (exp as number) * 1000 });
+    return owner;
   };
 }

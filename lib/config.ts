@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Upload URL lifetime bounds, in seconds (issue: uploads). */
 export const UPLOAD_TTL_DEFAULT = 300;

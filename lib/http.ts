@@ -3,7 +3,7 @@ import middy, { type MiddlewareObj, type MiddyfiedHandler } from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { BearerVerifier } from './auth.js';
 import { ApiError, invalidRequest, requestTooLarge, unsupportedMediaType } from './errors.js';
 import { errorResponse } from './http-response.js';

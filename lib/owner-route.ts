@@ -1,5 +1,5 @@
 import type { JSONWebKeySet } from 'jose';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { createBearerVerifier } from './auth.js';
 import { env } from './env.js';
 import { httpRoute, type RouteOptions } from './http.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 const MAX_FILENAME_CHARACTERS = 255;
 // C0 controls, DEL and C1 controls have no place in a filename shown to people.

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Allowed content types, each with its maximum size in bytes. */
 export type UploadRules = ReadonlyMap<string, number>;

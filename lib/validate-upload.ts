@@ -54,15 +54,17 @@ async function judge(record: S3ObjectRecord): Promise<RecordOutcome> {
   const { key, versionId } = record;
   const version = versionId ? { VersionId: versionId } : {};
   // If-Match on the event's ETag: a 412 means the key holds a newer object, whose own event judges it.
-  const head = await s3.send(
-    new HeadObjectCommand({
-      Bucket: bucket,
-      Key: key,
-      ...version,
-      ...(record.eTag ? { IfMatch: quoteETag(record.eTag) } : {}),
-    }),
-  );
-  const tagging = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key, ...version }));
+  const [head, tagging] = await Promise.all([
+    s3.send(
+      new HeadObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        ...version,
+        ...(record.eTag ? { IfMatch: quoteETag(record.eTag) } : {}),
+      }),
+    ),
+    s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key, ...version })),
+  ]);
   const existing = tagging.TagSet ?? [];
   const status = existing.find((tag) => tag.Key === TAG.status)?.Value;
   if (status === 'passed' || status === 'failed') return skipped(key, 'already_decided');
