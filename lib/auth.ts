@@ -15,8 +15,10 @@ export const ALLOWED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 
 /** Tolerated clock skew between the issuer and this function, in seconds. */
 const CLOCK_TOLERANCE_SECONDS = 5;
 const MAX_SUBJECT_LENGTH = 512;
-/** Verified tokens remembered until their own `exp`, oldest evicted first. */
+/** Verified tokens remembered, oldest evicted first. */
 const VERIFIED_TOKENS = 1000;
+/** A remembered token is verified again after this long, so a key withdrawn from the JWKS stops working soon. */
+const VERIFIED_TOKEN_TTL_MS = 60_000;
 const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/i;
 
 export interface AuthSettings {
@@ -45,8 +47,8 @@ export function createBearerVerifier(settings: AuthSettings): BearerVerifier {
   };
 
   // A token's signature and claims cannot change: one already verified is
-  // trusted again until its own `exp`, saving the signature check (about
-  // 250 µs for ES256) on every further request of the same session.
+  // trusted again for a minute (never past its `exp`), saving the signature
+  // check (about 250 µs for ES256) on the further requests of a session.
   const verified = new Map<string, { owner: Owner; expiresAt: number }>();
 
   return async (authorization) => {
@@ -68,7 +70,10 @@ export function createBearerVerifier(settings: AuthSettings): BearerVerifier {
     if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUBJECT_LENGTH) throw unauthorized();
     const owner = ownerFromSubject(sub);
     if (verified.size >= VERIFIED_TOKENS) verified.delete(verified.keys().next().value as string);
-    verified.set(token, { owner, expiresAt: (exp as number) * 1000 });
+    verified.set(token, {
+      owner,
+      expiresAt: Math.min((exp as number) * 1000, Date.now() + VERIFIED_TOKEN_TTL_MS),
+    });
     return owner;
   };
 }

@@ -17,13 +17,36 @@ function asciiFallback(name: string): string {
     .replace(/[^\x20-\x7e]|["\\%]/gu, '_');
 }
 
+/** Extensions that name each servable type; the first is added when a name has none of them. */
+const EXTENSIONS: Readonly<Record<string, readonly string[]>> = {
+  'image/png': ['.png'],
+  'image/jpeg': ['.jpg', '.jpeg'],
+  'image/gif': ['.gif'],
+  'image/webp': ['.webp'],
+  'application/pdf': ['.pdf'],
+  'text/plain': ['.txt'],
+  'text/csv': ['.csv'],
+};
+
 /**
- * An RFC 6266 `Content-Disposition` value for serving `filename` as an
- * attachment or inline: an ASCII `filename="…"` fallback and, whenever that
- * differs from the real name, `filename*=UTF-8''…` carrying it exactly. Any
- * directory part is dropped; CR, LF and `;` can never break out of the value.
+ * The name a download is saved under ends in an extension of the type it was
+ * validated as (`invoice.exe` served as image/png saves as
+ * `invoice.exe.png`), so the saved file opens as what was checked.
  */
-export function dispositionHeader(filename: string, disposition: Disposition): string {
-  const name = filename.split('/').pop() || DEFAULT_FILENAME;
+function withTypeExtension(name: string, contentType: string): string {
+  const extensions = EXTENSIONS[contentType];
+  if (!extensions || extensions.some((extension) => name.toLowerCase().endsWith(extension))) return name;
+  return `${name}${extensions[0]}`;
+}
+
+/**
+ * An RFC 6266 `Content-Disposition` value for serving `filename` of type
+ * `contentType` as an attachment or inline: an ASCII `filename="…"` fallback
+ * and, whenever that differs from the real name, `filename*=UTF-8''…` carrying
+ * it exactly. Any directory part is dropped, the extension matches the type;
+ * CR, LF and `;` can never break out of the value.
+ */
+export function dispositionHeader(filename: string, disposition: Disposition, contentType: string): string {
+  const name = withTypeExtension(filename.split('/').pop() || DEFAULT_FILENAME, contentType);
   return contentDisposition(name, { type: disposition, fallback: asciiFallback(name) });
 }

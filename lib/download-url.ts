@@ -34,11 +34,12 @@ export function presignFileDownload(
   record: FileRecord,
   options: DownloadOptions,
 ): Promise<PresignedDownload> {
+  const contentType = servableType(record);
   return presignDownload({
     key: record.key,
     ttlSeconds: options.ttlSeconds,
-    contentDisposition: dispositionHeader(record.filename, options.disposition),
-    contentType: servableType(record),
+    contentDisposition: dispositionHeader(record.filename, options.disposition, contentType),
+    contentType,
     ...(options.now ? { now: options.now } : {}),
   });
 }

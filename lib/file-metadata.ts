@@ -17,8 +17,12 @@ export const TAG = Object.freeze({
   status: 'validation-status',
   reason: 'validation-reason',
   detectedType: 'detected-type',
-  /** Share links carry the epoch they were issued in; bumping it revokes them. */
-  shareEpoch: 'share-epoch',
+  /**
+   * The ETag of the bytes the verdict is about (quotes dropped). A verdict
+   * whose ETag is not the object's current one is no verdict: the key was
+   * posted again since, and the new bytes are judged anew.
+   */
+  validatedEtag: 'validated-etag',
 });
 
 export type ValidationStatus = 'pending' | 'passed' | 'failed';

@@ -18,9 +18,9 @@ export interface FileTags {
   status: ValidationStatus;
   reason?: string;
   detectedType?: string;
-  /** Share links issued in an earlier epoch are revoked. */
-  shareEpoch: number;
-  /** Every tag on the object, to rewrite the set without losing any. */
+  /** The ETag (unquoted) of the bytes the verdict is about. */
+  validatedEtag?: string;
+  /** Every tag on the object. */
   tags: Record<string, string>;
 }
 
@@ -31,6 +31,8 @@ export interface FileRecord extends FileTags {
   contentType: string;
   size: number;
   uploadedAt: string;
+  /** The current object's ETag, unquoted. */
+  eTag: string;
 }
 
 const STATUSES: readonly ValidationStatus[] = ['pending', 'passed', 'failed'];
@@ -68,7 +70,7 @@ export async function readFileTags(owner: Pick<Owner, 'segment'>, fileId: string
     status: STATUSES.find((candidate) => candidate === tags[TAG.status]) ?? 'pending',
     ...(tags[TAG.reason] ? { reason: tags[TAG.reason] } : {}),
     ...(tags[TAG.detectedType] ? { detectedType: tags[TAG.detectedType] } : {}),
-    shareEpoch: Number.parseInt(tags[TAG.shareEpoch] ?? '0', 10) || 0,
+    ...(tags[TAG.validatedEtag] ? { validatedEtag: tags[TAG.validatedEtag] } : {}),
     tags,
   };
 }
@@ -85,6 +87,7 @@ async function withMetadata(fileId: string, tags: FileTags): Promise<FileRecord>
     contentType: metadata[META.declaredType] ?? head.ContentType ?? 'application/octet-stream',
     size: head.ContentLength ?? 0,
     uploadedAt: (head.LastModified ?? new Date(0)).toISOString(),
+    eTag: (head.ETag ?? '').replaceAll('"', ''),
   };
 }
 
@@ -100,17 +103,21 @@ export async function readFileRecord(owner: Pick<Owner, 'segment'>, fileId: stri
 /**
  * Reads an owner's file that passed validation: tags first, and HEAD only once
  * they say `passed`, because the bucket policy refuses even a HEAD of anything
- * else to the roles that sign downloads. `precheck` (e.g. a share epoch check)
- * runs on the tags first. Throws 404 for an unknown or another owner's file,
- * 409 `not_validated` unless it passed.
+ * else to the roles that sign downloads. The verdict must be about the bytes
+ * there now (its ETag the object's); bytes posted again since are pending
+ * until judged. `precheck` (e.g. a share epoch check) runs after the tags are
+ * read. Throws 404 for an unknown or another owner's file, 409
+ * `not_validated` unless it passed.
  */
 export async function readPassedFileRecord(
   owner: Pick<Owner, 'segment'>,
   fileId: string,
-  precheck: (tags: FileTags) => void = () => undefined,
+  precheck: (tags: FileTags) => void | Promise<void> = () => undefined,
 ): Promise<FileRecord> {
   const tags = await readFileTags(owner, fileId);
-  precheck(tags);
+  await precheck(tags);
   if (tags.status !== 'passed') throw notValidated(tags.status);
-  return withMetadata(fileId, tags);
+  const record = await withMetadata(fileId, tags);
+  if (record.eTag !== tags.validatedEtag) throw notValidated('pending');
+  return record;
 }

@@ -1,10 +1,8 @@
-import { PutObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { presignFileDownload } from './download-url.js';
 import { linkExpired, linkRevoked, notFound } from './errors.js';
-import { TAG } from './file-metadata.js';
 import { readFileTags, readPassedFileRecord } from './file-record.js';
 import type { Owner } from './owner.js';
-import { bucket, s3 } from './s3-client.js';
+import { bumpShareEpoch, readShareEpoch } from './share-epoch.js';
 import { requireShareKey } from './share-secret.js';
 import { signShareToken, verifyShareToken } from './share-token.js';
 
@@ -26,14 +24,9 @@ export async function issueShare(
   fileId: string,
   options: { ttlSeconds: number; baseUrl: string; now?: Date },
 ): Promise<{ shareUrl: string; expiresAt: string }> {
-  const record = await readPassedFileRecord(owner, fileId);
+  const [, epoch] = await Promise.all([readPassedFileRecord(owner, fileId), readShareEpoch(owner, fileId)]);
   const expiresAt = unixSeconds(options.now ?? new Date()) + options.ttlSeconds;
-  const token = signShareToken(requireShareKey(), {
-    segment: owner.segment,
-    fileId,
-    expiresAt,
-    epoch: record.shareEpoch,
-  });
+  const token = signShareToken(requireShareKey(), { segment: owner.segment, fileId, expiresAt, epoch });
   return { shareUrl: `${options.baseUrl}/s/${token}`, expiresAt: new Date(expiresAt * 1000).toISOString() };
 }
 
@@ -48,9 +41,9 @@ export async function openShare(token: string, now: Date = new Date()): Promise<
   const check = verifyShareToken(requireShareKey(), token, unixSeconds(now));
   if (!check.ok) throw check.reason === 'expired' ? linkExpired() : notFound();
   const { segment, fileId, expiresAt, epoch } = check.claims;
-  const record = await readPassedFileRecord({ segment }, fileId, (file) => {
-    // Only the current epoch is honoured: a token from a "future" epoch means the tag was reset.
-    if (epoch !== file.shareEpoch) throw linkRevoked();
+  const record = await readPassedFileRecord({ segment }, fileId, async () => {
+    // Only the current epoch is honoured.
+    if (epoch !== (await readShareEpoch({ segment }, fileId))) throw linkRevoked();
   });
   const ttlSeconds = Math.min(SHARE_REDIRECT_TTL, expiresAt - unixSeconds(now));
   const { url } = await presignFileDownload(record, { ttlSeconds, disposition: 'attachment', now });
@@ -58,19 +51,11 @@ export async function openShare(token: string, now: Date = new Date()): Promise<
 }
 
 /**
- * Revokes every share link issued so far for the owner's file by bumping its
- * share-epoch tag; every other tag is kept. Throws 404 for an unknown or
- * another owner's file.
+ * Revokes every share link issued so far for the owner's file by moving its
+ * share epoch on. Nothing is written on the upload itself. Throws 404 for an
+ * unknown or another owner's file.
  */
 export async function revokeShares(owner: Pick<Owner, 'segment'>, fileId: string): Promise<void> {
-  // Tags only: no HEAD, which the bucket policy refuses on files that have not passed.
-  const record = await readFileTags(owner, fileId);
-  const tags = { ...record.tags, [TAG.shareEpoch]: String(record.shareEpoch + 1) };
-  await s3.send(
-    new PutObjectTaggingCommand({
-      Bucket: bucket,
-      Key: record.key,
-      Tagging: { TagSet: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) },
-    }),
-  );
+  await readFileTags(owner, fileId);
+  await bumpShareEpoch(owner, fileId);
 }

@@ -14,6 +14,8 @@ export const filenameSchema = z
     `must be at most ${MAX_FILENAME_CHARACTERS} characters`,
   )
   .refine((name) => !CONTROL_CHARACTERS.test(name), 'must not contain control characters')
+  // Bidi overrides and other format characters disguise names (`invoice\u202Egnp.exe`).
+  .refine((name) => !/\p{Cf}/u.test(name), 'must not contain invisible format characters')
   .refine((name) => name.isWellFormed(), 'must be well-formed unicode');
 
 /** POST /uploads input (API.md): the body only; unknown fields are refused. */

@@ -66,11 +66,15 @@ async function judge(record: S3ObjectRecord): Promise<RecordOutcome> {
     s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key, ...version })),
   ]);
   const existing = tagging.TagSet ?? [];
-  const status = existing.find((tag) => tag.Key === TAG.status)?.Value;
-  if (status === 'passed' || status === 'failed') return skipped(key, 'already_decided');
+  const tagValue = (name: string) => existing.find((tag) => tag.Key === name)?.Value;
+  const eTag = head.ETag ?? record.eTag ?? '';
+  // Decided only if the verdict is about these very bytes: a form posted again
+  // lands new bytes at the same key, and they are judged anew.
+  const decided = tagValue(TAG.status) === 'passed' || tagValue(TAG.status) === 'failed';
+  if (decided && tagValue(TAG.validatedEtag) === eTag.replaceAll('"', ''))
+    return skipped(key, 'already_decided');
 
   const actualSize = head.ContentLength ?? 0;
-  const eTag = head.ETag ?? record.eTag;
   const sniffed = await sniffObject({ key, ...version, ...(eTag ? { eTag } : {}) }, actualSize);
   const metadata = head.Metadata ?? {};
   const verdict = decideVerdict(
@@ -83,7 +87,7 @@ async function judge(record: S3ObjectRecord): Promise<RecordOutcome> {
     },
     uploadRules,
   );
-  const { tagSet, dropped } = mergeValidationTags(existing, verdict);
+  const { tagSet, dropped } = mergeValidationTags(existing, verdict, eTag);
   if (dropped.length > 0) logger.warn('tag limit reached: dropping tags', { key, dropped });
   await s3.send(
     new PutObjectTaggingCommand({ Bucket: bucket, Key: key, ...version, Tagging: { TagSet: tagSet } }),

@@ -53,7 +53,8 @@ const EXPECTED_ACTIONS: Record<FunctionName, string[]> = {
   createDownloadUrl: [...LOGS, ...READ],
   createShare: [...LOGS, ...READ, ...SHARE_SECRET_READ],
   openShare: [...LOGS, ...READ, ...SHARE_SECRET_READ],
-  revokeShares: [...LOGS, ...READ, 's3:PutObjectTagging'],
+  // Reads the upload's tags (does it exist?), then reads and writes the file's share-epochs/ object.
+  revokeShares: [...LOGS, 's3:GetObject', 's3:GetObjectTagging', 's3:ListBucket', 's3:PutObject'],
   validateUpload: [...LOGS, ...READ, 's3:PutObjectTagging', 'sqs:SendMessage'],
 };
 
@@ -361,11 +362,19 @@ describe('least privilege', () => {
         list(statement.Action).every((action) => action.startsWith('s3:') && !action.includes('*')),
       ).toBe(true);
       for (const arn of statement.Resource) {
-        expect([`arn:${PARTITION}:s3:::${BUCKET}`, `arn:${PARTITION}:s3:::${BUCKET}/uploads/*`]).toContain(
-          arn,
-        );
+        expect([
+          `arn:${PARTITION}:s3:::${BUCKET}`,
+          `arn:${PARTITION}:s3:::${BUCKET}/uploads/*`,
+          `arn:${PARTITION}:s3:::${BUCKET}/share-epochs/*`,
+        ]).toContain(arn);
         if (arn.endsWith('/uploads/*')) expect(list(statement.Action)).not.toContain('s3:ListBucket');
-        else expect(list(statement.Action)).toEqual(['s3:ListBucket']);
+        else if (arn.endsWith('/share-epochs/*')) {
+          // Only the share functions touch share epochs, and only revokeShares writes them.
+          expect(['createShare', 'openShare', 'revokeShares']).toContain(fn);
+          expect(list(statement.Action)).toEqual(
+            fn === 'revokeShares' ? ['s3:GetObject', 's3:PutObject'] : ['s3:GetObject'],
+          );
+        } else expect(list(statement.Action)).toEqual(['s3:ListBucket']);
       }
     }
   });

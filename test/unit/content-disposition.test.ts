@@ -11,10 +11,23 @@ function fallbackOf(header: string): string | undefined {
   return match?.[1]?.replace(/\\(.)/g, '$1');
 }
 
+/** A type with no extension of its own: the name is served as given. */
+const ANY_TYPE = 'application/octet-stream';
+
 describe('dispositionHeader', () => {
+  it.each([
+    ['invoice.exe', 'image/png', 'invoice.exe.png'],
+    ['photo.JPEG', 'image/jpeg', 'photo.JPEG'],
+    ['photo.jpg', 'image/jpeg', 'photo.jpg'],
+    ['scan', 'application/pdf', 'scan.pdf'],
+    ['archive.zip', 'image/gif', 'archive.zip.gif'],
+  ])('saves %j validated as %s under a name with its extension (%j)', (name, type, saved) => {
+    expect(parsed(dispositionHeader(name, 'attachment', type)).parameters.filename).toBe(saved);
+  });
+
   it('serves a plain ASCII name as a bare quoted filename', () => {
     // Act
-    const header = dispositionHeader('cat.png', 'attachment');
+    const header = dispositionHeader('cat.png', 'attachment', ANY_TYPE);
 
     // Assert
     expect(header).toBe('attachment; filename="cat.png"');
@@ -22,8 +35,8 @@ describe('dispositionHeader', () => {
 
   it('chooses inline or attachment', () => {
     // Act
-    const inline = dispositionHeader('report.pdf', 'inline');
-    const attachment = dispositionHeader('report.pdf', 'attachment');
+    const inline = dispositionHeader('report.pdf', 'inline', ANY_TYPE);
+    const attachment = dispositionHeader('report.pdf', 'attachment', ANY_TYPE);
 
     // Assert
     expect(parsed(inline).type).toBe('inline');
@@ -35,7 +48,7 @@ describe('dispositionHeader', () => {
     const name = 'Résumé 履歴書 🐱.pdf';
 
     // Act
-    const header = dispositionHeader(name, 'attachment');
+    const header = dispositionHeader(name, 'attachment', ANY_TYPE);
 
     // Assert
     expect(header).toContain("filename*=UTF-8''R%C3%A9sum%C3%A9%20");
@@ -49,7 +62,7 @@ describe('dispositionHeader', () => {
     const name = 'say "hi"\\there.png';
 
     // Act
-    const header = dispositionHeader(name, 'attachment');
+    const header = dispositionHeader(name, 'attachment', ANY_TYPE);
 
     // Assert
     expect(fallbackOf(header)).toBe('say _hi__there.png');
@@ -61,7 +74,7 @@ describe('dispositionHeader', () => {
     const name = 'evil\r\nSet-Cookie: a=b.png';
 
     // Act
-    const header = dispositionHeader(name, 'attachment');
+    const header = dispositionHeader(name, 'attachment', ANY_TYPE);
 
     // Assert
     expect(header).not.toMatch(/[\r\n\0]/);
@@ -74,7 +87,7 @@ describe('dispositionHeader', () => {
     const name = 'a.png; filename=b.exe';
 
     // Act
-    const header = dispositionHeader(name, 'inline');
+    const header = dispositionHeader(name, 'inline', ANY_TYPE);
 
     // Assert
     expect(Object.keys(parsed(header).parameters)).toEqual(['filename']);
@@ -84,7 +97,7 @@ describe('dispositionHeader', () => {
 
   it('does not let a percent sequence be mistaken for an encoding', () => {
     // Act
-    const header = dispositionHeader('100%41.txt', 'attachment');
+    const header = dispositionHeader('100%41.txt', 'attachment', ANY_TYPE);
 
     // Assert
     expect(fallbackOf(header)).toBe('100_41.txt');
@@ -93,8 +106,8 @@ describe('dispositionHeader', () => {
 
   it('drops any directory part and never yields an empty name', () => {
     // Act
-    const nested = dispositionHeader('../../etc/passwd', 'attachment');
-    const bare = dispositionHeader('dir/', 'attachment');
+    const nested = dispositionHeader('../../etc/passwd', 'attachment', ANY_TYPE);
+    const bare = dispositionHeader('dir/', 'attachment', ANY_TYPE);
 
     // Assert
     expect(parsed(nested).parameters.filename).toBe('passwd');

@@ -115,6 +115,8 @@ describe('POST /uploads', () => {
     ['filename with a newline', { ...valid, filename: 'a\nb.png' }, 'filename'],
     ['filename with NUL', { ...valid, filename: 'a\u0000.png' }, 'filename'],
     ['lone surrogate', { ...valid, filename: 'a\ud800.png' }, 'filename'],
+    ['bidi override (invoice\u202Egnp.exe)', { ...valid, filename: 'invoice\u202Egnp.exe' }, 'filename'],
+    ['zero-width joiner', { ...valid, filename: 'a\u200Db.png' }, 'filename'],
     ['numeric filename', { ...valid, filename: 42 }, 'filename'],
     ['missing content type', { filename: 'a.png', size: 1 }, 'contentType'],
     ['unknown field', { ...valid, key: 'uploads/other/x' }, 'key'],

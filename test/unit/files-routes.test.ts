@@ -1,8 +1,10 @@
 import {
+  GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
   NoSuchKey,
   NotFound,
+  PutObjectCommand,
   PutObjectTaggingCommand,
   type PutObjectTaggingCommandInput,
   S3ServiceException,
@@ -39,6 +41,7 @@ interface StoredObject {
   declaredType: string;
   size: number;
   lastModified: Date;
+  eTag: string;
   tags: Record<string, string>;
 }
 
@@ -49,6 +52,11 @@ interface StoredObject {
  */
 const bucket = new Map<string, StoredObject>();
 const tagWrites: PutObjectTaggingCommandInput[] = [];
+/** share-epochs/ objects by key. */
+const epochs = new Map<string, string>();
+const epochOf = (owner: { segment: string }, fileId: string) =>
+  epochs.get(`share-epochs/${owner.segment}/${fileId}`);
+const ETAG = '5d41402abc4b2a76b9719d911017c592';
 let exemptFromReadGate = false;
 const missing = () => new NotFound({ $metadata: { httpStatusCode: 404 }, message: 'Not Found' });
 const forbidden = () =>
@@ -62,6 +70,7 @@ async function fakeSend(command: unknown): Promise<unknown> {
     return {
       ContentLength: object.size,
       ContentType: object.declaredType,
+      ETag: `"${object.eTag}"`,
       LastModified: object.lastModified,
       Metadata: {
         [META.filename]: encodeMetaValue(object.filename),
@@ -82,6 +91,16 @@ async function fakeSend(command: unknown): Promise<unknown> {
     object.tags = Object.fromEntries((command.input.Tagging?.TagSet ?? []).map((t) => [t.Key, t.Value]));
     return {};
   }
+  if (command instanceof GetObjectCommand && command.input.Key?.startsWith('share-epochs/')) {
+    const epoch = epochs.get(command.input.Key);
+    if (epoch === undefined)
+      throw new NoSuchKey({ $metadata: { httpStatusCode: 404 }, message: 'NoSuchKey' });
+    return { Body: { transformToString: async () => epoch } };
+  }
+  if (command instanceof PutObjectCommand && command.input.Key?.startsWith('share-epochs/')) {
+    epochs.set(command.input.Key, String(command.input.Body));
+    return {};
+  }
   throw new Error(`unexpected S3 command ${(command as object).constructor.name}`);
 }
 
@@ -91,7 +110,8 @@ function putFile(owner: { segment: string }, init: Partial<StoredObject> = {}, f
     declaredType: 'application/pdf',
     size: 48_213,
     lastModified: new Date('2026-11-23T09:00:00.000Z'),
-    tags: { [TAG.status]: 'passed', [TAG.detectedType]: 'application/pdf' },
+    eTag: ETAG,
+    tags: { [TAG.status]: 'passed', [TAG.validatedEtag]: ETAG, [TAG.detectedType]: 'application/pdf' },
     ...init,
   });
   return fileId;
@@ -128,6 +148,7 @@ const codeOf = (body: Json) => (body.error as { code?: string } | undefined)?.co
 
 beforeEach(() => {
   bucket.clear();
+  epochs.clear();
   tagWrites.length = 0;
   exemptFromReadGate = false;
   vi.spyOn(s3, 'send').mockImplementation(fakeSend as never);
@@ -199,7 +220,7 @@ describe('authentication on owner routes', () => {
       expect(others.status).toBe(404);
       expect(others.body).toEqual(unknown.body);
       expect(codeOf(others.body)).toBe('not_found');
-      expect(bucket.get(objectKey(BOB, bobsFile))?.tags[TAG.shareEpoch]).toBeUndefined();
+      expect(epochOf(BOB, bobsFile)).toBeUndefined();
       expect(tagWrites).toHaveLength(0);
     },
   );
@@ -244,7 +265,7 @@ describe('GET /files/{fileId}', () => {
   it('includes the reason of a failed validation and nothing internal', async () => {
     // Arrange
     const fileId = putFile(ALICE, {
-      tags: { [TAG.status]: 'failed', [TAG.reason]: 'type_mismatch', [TAG.shareEpoch]: '3' },
+      tags: { [TAG.status]: 'failed', [TAG.reason]: 'type_mismatch', [TAG.validatedEtag]: ETAG },
     });
 
     // Act
@@ -517,6 +538,22 @@ describe('GET /s/{token}', () => {
     expect(freshResponse.status).toBe(302);
   });
 
+  it('keeps revoked links revoked when the upload form is posted again (tags start over)', async () => {
+    // Arrange
+    const fileId = putFile(ALICE);
+    const token = await share(fileId);
+    await call(revokeShares, { method: 'DELETE', ...fileRoute(fileId, '/shares') });
+    const object = bucket.get(objectKey(ALICE, fileId));
+    if (object) object.tags = { [TAG.status]: 'passed', [TAG.validatedEtag]: ETAG };
+
+    // Act
+    const response = await open(token);
+
+    // Assert
+    expect(response.status).toBe(410);
+    expect(codeOf(response.body)).toBe('link_revoked');
+  });
+
   it('answers link_revoked before not_validated for a revoked link to a file that then failed', async () => {
     // Arrange
     const fileId = putFile(ALICE);
@@ -610,26 +647,26 @@ describe('GET /s/{token}', () => {
 });
 
 describe('DELETE /files/{fileId}/shares', () => {
-  it('bumps the share epoch with PutObjectTagging and keeps every other tag', async () => {
+  it('moves the share epoch on in an object of its own, writing nothing on the upload', async () => {
     // Arrange
     const tags = {
       [TAG.status]: 'passed',
+      [TAG.validatedEtag]: ETAG,
       [TAG.detectedType]: 'application/pdf',
-      [TAG.shareEpoch]: '4',
       'custom-tag': 'kept as is',
     };
     const fileId = putFile(ALICE, { tags: { ...tags } });
 
     // Act
-    const response = await call(revokeShares, { method: 'DELETE', ...fileRoute(fileId, '/shares') });
+    const first = await call(revokeShares, { method: 'DELETE', ...fileRoute(fileId, '/shares') });
+    const second = await call(revokeShares, { method: 'DELETE', ...fileRoute(fileId, '/shares') });
 
     // Assert
-    expect(response.status).toBe(204);
-    expect(response.text).toBe('');
-    expect(tagWrites).toHaveLength(1);
-    expect(tagWrites[0]?.Key).toBe(objectKey(ALICE, fileId));
-    const written = Object.fromEntries((tagWrites[0]?.Tagging?.TagSet ?? []).map((t) => [t.Key, t.Value]));
-    expect(written).toEqual({ ...tags, [TAG.shareEpoch]: '5' });
+    expect([first.status, second.status]).toEqual([204, 204]);
+    expect(first.text).toBe('');
+    expect(epochOf(ALICE, fileId)).toBe('2');
+    expect(tagWrites).toHaveLength(0);
+    expect(bucket.get(objectKey(ALICE, fileId))?.tags).toEqual(tags);
   });
 
   it('works on a file that has not passed, which the read gate hides from HEAD', async () => {
@@ -641,24 +678,28 @@ describe('DELETE /files/{fileId}/shares', () => {
 
     // Assert
     expect(response.status).toBe(204);
-    expect(bucket.get(objectKey(ALICE, fileId))?.tags).toEqual({
-      [TAG.status]: 'failed',
-      [TAG.reason]: 'type_mismatch',
-      [TAG.shareEpoch]: '1',
-    });
+    expect(epochOf(ALICE, fileId)).toBe('1');
   });
+});
 
-  it('starts the epoch at 1 on a file never revoked before', async () => {
-    // Arrange
-    const fileId = putFile(ALICE);
+describe('a verdict about other bytes', () => {
+  it.each([
+    ['download-url', () => createDownloadUrl, 'POST', '/download-url'],
+    ['shares', () => createShare, 'POST', '/shares'],
+  ] as const)(
+    'is not served by %s: bytes posted again since are pending (409)',
+    async (_, handler, method, suffix) => {
+      // Arrange: tagged passed for ETAG, but the object now holds other bytes
+      const fileId = putFile(ALICE, { eTag: '0badc0ffee0badc0ffee0badc0ffee00' });
 
-    // Act
-    const response = await call(revokeShares, { method: 'DELETE', ...fileRoute(fileId, '/shares') });
+      // Act
+      const response = await call(handler(), { method, ...fileRoute(fileId, suffix) });
 
-    // Assert
-    expect(response.status).toBe(204);
-    expect(bucket.get(objectKey(ALICE, fileId))?.tags[TAG.shareEpoch]).toBe('1');
-  });
+      // Assert
+      expect(response.status).toBe(409);
+      expect(codeOf(response.body)).toBe('not_validated');
+    },
+  );
 });
 
 describe('publicBaseUrl', () => {

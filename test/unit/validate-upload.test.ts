@@ -169,7 +169,7 @@ describe('validateUploadEvent', () => {
     bucket.put(KEY, PNG, {
       tags: [
         { Key: TAG.status, Value: 'pending' },
-        { Key: TAG.shareEpoch, Value: '2' },
+        { Key: 'team', Value: 'blue' },
       ],
     });
 
@@ -180,8 +180,9 @@ describe('validateUploadEvent', () => {
     expect(outcomes).toEqual([{ key: KEY, status: 'passed', detectedType: 'image/png' }]);
     expect(tagsOf(bucket.objects.get(KEY)?.tags)).toEqual({
       [TAG.status]: 'passed',
+      [TAG.validatedEtag]: 'e1b849f9631ffc1829b2e31402373e3c',
       [TAG.detectedType]: 'image/png',
-      [TAG.shareEpoch]: '2',
+      team: 'blue',
     });
   });
 
@@ -249,6 +250,7 @@ describe('validateUploadEvent', () => {
     ]);
     expect(tagsOf(bucket.objects.get(KEY)?.tags)).toEqual({
       [TAG.status]: 'failed',
+      [TAG.validatedEtag]: 'e1b849f9631ffc1829b2e31402373e3c',
       [TAG.reason]: reason,
       ...(detectedType ? { [TAG.detectedType]: detectedType } : {}),
     });
@@ -293,8 +295,13 @@ describe('validateUploadEvent', () => {
   it.each(['passed', 'failed'])(
     'leaves an object already %s as it is (redelivered event)',
     async (status) => {
-      // Arrange
-      bucket.put(KEY, HTML, { tags: [{ Key: TAG.status, Value: status }] });
+      // Arrange: a verdict on these very bytes (its ETag is the object's)
+      bucket.put(KEY, HTML, {
+        tags: [
+          { Key: TAG.status, Value: status },
+          { Key: TAG.validatedEtag, Value: 'e1b849f9631ffc1829b2e31402373e3c' },
+        ],
+      });
 
       // Act
       const outcomes = await validateUploadEvent(eventFor(KEY));
@@ -303,6 +310,27 @@ describe('validateUploadEvent', () => {
       expect(outcomes).toEqual([{ key: KEY, status: 'skipped', skip: 'already_decided' }]);
       expect(puts()).toEqual([]);
       expect(commands(GetObjectCommand)).toEqual([]);
+    },
+  );
+
+  it.each([
+    ['another ETag', [{ Key: TAG.validatedEtag, Value: '0badc0ffee0badc0ffee0badc0ffee00' }]],
+    ['no ETag', []],
+  ])(
+    'judges anew bytes that carry a passed verdict about %s (the form was posted again)',
+    async (_, etag) => {
+      // Arrange: HTML now at the key, tagged passed by a verdict about other bytes
+      bucket.put(KEY, HTML, { tags: [{ Key: TAG.status, Value: 'passed' }, ...etag] });
+
+      // Act
+      const outcomes = await validateUploadEvent(eventFor(KEY));
+
+      // Assert
+      expect(outcomes).toEqual([{ key: KEY, status: 'failed', reason: 'unknown_type' }]);
+      expect(tagsOf(bucket.objects.get(KEY)?.tags)).toMatchObject({
+        [TAG.status]: 'failed',
+        [TAG.validatedEtag]: 'e1b849f9631ffc1829b2e31402373e3c',
+      });
     },
   );
 
@@ -395,9 +423,9 @@ describe('validateUploadEvent', () => {
     expect(send).not.toHaveBeenCalled();
   });
 
-  it('keeps within 10 tags on an object that already carries 9', async () => {
+  it('keeps within 10 tags on an object that already carries 8', async () => {
     // Arrange
-    const foreign = Array.from({ length: 8 }, (_, i) => ({ Key: `team-${i}`, Value: `v${i}` }));
+    const foreign = Array.from({ length: 7 }, (_, i) => ({ Key: `team-${i}`, Value: `v${i}` }));
     bucket.put(KEY, HTML, { tags: [{ Key: TAG.status, Value: 'pending' }, ...foreign] });
 
     // Act

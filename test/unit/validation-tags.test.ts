@@ -17,23 +17,31 @@ function expectValidS3TagSet(tagSet: Tag[]): void {
   }
 }
 
+const ETAG = '"827ccb0eea8a706c4c34a16891f84e7b"';
+const etagTag = { Key: TAG.validatedEtag, Value: '827ccb0eea8a706c4c34a16891f84e7b' };
+
 const pending = (): Tag[] => [
   { Key: TAG.status, Value: 'pending' },
-  { Key: TAG.shareEpoch, Value: '3' },
+  { Key: 'share-epoch', Value: '3' },
 ];
 
 describe('mergeValidationTags', () => {
   it('replaces pending with passed and keeps the other tags', () => {
     // Act
-    const { tagSet, dropped } = mergeValidationTags(pending(), {
-      status: 'passed',
-      detectedType: 'image/png',
-    });
+    const { tagSet, dropped } = mergeValidationTags(
+      pending(),
+      {
+        status: 'passed',
+        detectedType: 'image/png',
+      },
+      ETAG,
+    );
 
     // Assert
     expect(tagSet).toEqual([
       { Key: TAG.status, Value: 'passed' },
-      { Key: TAG.shareEpoch, Value: '3' },
+      etagTag,
+      { Key: 'share-epoch', Value: '3' },
       { Key: TAG.detectedType, Value: 'image/png' },
     ]);
     expect(dropped).toEqual([]);
@@ -41,16 +49,21 @@ describe('mergeValidationTags', () => {
 
   it('records the reason and detected type of a failure', () => {
     // Act
-    const { tagSet } = mergeValidationTags(pending(), {
-      status: 'failed',
-      reason: 'type_mismatch',
-      detectedType: 'application/zip',
-    });
+    const { tagSet } = mergeValidationTags(
+      pending(),
+      {
+        status: 'failed',
+        reason: 'type_mismatch',
+        detectedType: 'application/zip',
+      },
+      ETAG,
+    );
 
     // Assert
     expect(tagSet).toEqual([
       { Key: TAG.status, Value: 'failed' },
-      { Key: TAG.shareEpoch, Value: '3' },
+      etagTag,
+      { Key: 'share-epoch', Value: '3' },
       { Key: TAG.reason, Value: 'type_mismatch' },
       { Key: TAG.detectedType, Value: 'application/zip' },
     ]);
@@ -67,50 +80,57 @@ describe('mergeValidationTags', () => {
     ];
 
     // Act
-    const { tagSet } = mergeValidationTags(existing, { status: 'passed' });
+    const { tagSet } = mergeValidationTags(existing, { status: 'passed' }, ETAG);
 
     // Assert
-    expect(tagSet).toEqual([
-      { Key: TAG.status, Value: 'passed' },
-      { Key: 'team', Value: 'blue' },
-    ]);
+    expect(tagSet).toEqual([{ Key: TAG.status, Value: 'passed' }, etagTag, { Key: 'team', Value: 'blue' }]);
   });
 
-  it('stays within 10 tags: status first, existing tags next, then reason, then detected type', () => {
-    // Arrange: pending plus 8 foreign tags leaves room for one of the two extras.
-    const foreign = Array.from({ length: 8 }, (_, i) => ({ Key: `k${i}`, Value: `v${i}` }));
+  it('stays within 10 tags: status and ETag first, existing tags next, then reason, then detected type', () => {
+    // Arrange: pending plus 7 foreign tags leaves room for one of the two extras.
+    const foreign = Array.from({ length: 7 }, (_, i) => ({ Key: `k${i}`, Value: `v${i}` }));
     const existing = [{ Key: TAG.status, Value: 'pending' }, ...foreign];
 
     // Act
-    const { tagSet, dropped } = mergeValidationTags(existing, {
-      status: 'failed',
-      reason: 'size_mismatch',
-      detectedType: 'image/png',
-    });
+    const { tagSet, dropped } = mergeValidationTags(
+      existing,
+      {
+        status: 'failed',
+        reason: 'size_mismatch',
+        detectedType: 'image/png',
+      },
+      ETAG,
+    );
 
     // Assert
     expect(tagSet).toHaveLength(TAG_LIMITS.maxTags);
     expect(tagSet[0]).toEqual({ Key: TAG.status, Value: 'failed' });
-    expect(tagSet.slice(1, 9)).toEqual(foreign);
+    expect(tagSet[1]).toEqual(etagTag);
+    expect(tagSet.slice(2, 9)).toEqual(foreign);
     expect(tagSet[9]).toEqual({ Key: TAG.reason, Value: 'size_mismatch' });
     expect(dropped).toEqual([]);
     expectValidS3TagSet(tagSet);
   });
 
-  it('keeps the status when 10 foreign tags leave no room, reporting what it dropped', () => {
+  it('keeps the status and ETag when 10 foreign tags leave no room, reporting what it dropped', () => {
     // Arrange
     const existing = Array.from({ length: 10 }, (_, i) => ({ Key: `k${i}`, Value: `v${i}` }));
 
     // Act
-    const { tagSet, dropped } = mergeValidationTags(existing, {
-      status: 'passed',
-      detectedType: 'image/gif',
-    });
+    const { tagSet, dropped } = mergeValidationTags(
+      existing,
+      {
+        status: 'passed',
+        detectedType: 'image/gif',
+      },
+      ETAG,
+    );
 
     // Assert
     expect(tagSet).toHaveLength(10);
     expect(tagSet[0]).toEqual({ Key: TAG.status, Value: 'passed' });
-    expect(dropped).toEqual(['k9']);
+    expect(tagSet[1]).toEqual(etagTag);
+    expect(dropped).toEqual(['k8', 'k9']);
     expectValidS3TagSet(tagSet);
   });
 });
