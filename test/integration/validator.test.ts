@@ -185,9 +185,13 @@ describe('events delivered to the validator directly (serverless offline Lambda 
     const { token } = await newOwner('v-redeliver');
     const issued = await uploadThroughApi(token, pngOfSize(3000));
     await waitForVerdict(token, issued.fileId);
-    // A verdict a re-judgment would overturn (the bytes are a valid PNG), plus a foreign tag.
+    // A verdict a re-judgment would overturn (the bytes are a valid PNG), about these very
+    // bytes (the validated ETag is kept), plus foreign tags.
+    const validatedEtag = (await tagsOf(issued.key)).find((tag) => tag.Key === 'validated-etag')?.Value ?? '';
+    expect(validatedEtag).toMatch(/^[0-9a-f]{32}$/);
     await setTags(issued.key, {
       [TAG_STATUS]: 'failed',
+      'validated-etag': validatedEtag,
       'validation-reason': 'type_mismatch',
       'share-epoch': '3',
       'kept-by-admin': 'yes',
@@ -225,6 +229,7 @@ describe('events delivered to the validator directly (serverless offline Lambda 
       { Key: 'detected-type', Value: 'image/png' },
       { Key: 'kept-by-admin', Value: 'yes' },
       { Key: 'share-epoch', Value: '2' },
+      { Key: 'validated-etag', Value: expect.stringMatching(/^[0-9a-f]{32}$/) },
       { Key: TAG_STATUS, Value: 'passed' },
     ]);
   });
