@@ -2,6 +2,7 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { S3RequestPresigner } from '@aws-sdk/s3-request-presigner';
 import type { HttpRequest, QueryParameterBag } from '@aws-sdk/types';
 import { getEndpointFromInstructions } from '@smithy/core/endpoints';
+import { resolveOnce } from './resolve-once.js';
 import { bucket, s3 } from './s3-client.js';
 import { effectiveExpiry } from './url-expiry.js';
 
@@ -80,14 +81,7 @@ function formatUrl(request: HttpRequest): string {
  */
 export function createDownloadPresigner(client: S3Client, bucketName: string): DownloadPresigner {
   const presigner = new S3RequestPresigner({ ...client.config });
-  let endpoint: Promise<BucketEndpoint> | undefined;
-  const bucketEndpoint = () => {
-    endpoint ??= resolveBucketEndpoint(client, bucketName).catch((error: unknown) => {
-      endpoint = undefined;
-      throw error;
-    });
-    return endpoint;
-  };
+  const bucketEndpoint = resolveOnce(() => resolveBucketEndpoint(client, bucketName));
 
   return async ({ key, ttlSeconds, contentDisposition, contentType, now = new Date() }) => {
     const [target, { expiresIn }] = await Promise.all([

@@ -4,6 +4,7 @@ import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import { getEndpointFromInstructions, toEndpointV1 } from '@smithy/core/endpoints';
 import { toHex, toUint8Array } from '@smithy/core/serde';
 import { createScope, getSigningKey } from '@smithy/signature-v4';
+import { resolveOnce } from './resolve-once.js';
 
 /** One POST policy condition, as `createPresignedPost` takes them. */
 export type PostCondition =
@@ -66,14 +67,7 @@ async function resolveTarget(client: S3Client, bucketName: string): Promise<Buck
  */
 export function createPostPresigner(client: S3Client, bucketName: string): PostPresigner {
   const { sha256, base64Encoder, utf8Decoder } = client.config;
-  let target: Promise<BucketTarget> | undefined;
-  const bucketTarget = () => {
-    target ??= resolveTarget(client, bucketName).catch((error: unknown) => {
-      target = undefined;
-      throw error;
-    });
-    return target;
-  };
+  const bucketTarget = resolveOnce(() => resolveTarget(client, bucketName));
   let cached: { credentials: AwsCredentialIdentity; shortDate: string; key: Promise<Uint8Array> } | undefined;
   const signingKey = (credentials: AwsCredentialIdentity, shortDate: string, region: string) => {
     // The provider hands back the same identity object until it refreshes: a new object re-derives.
