@@ -3,16 +3,15 @@ import {
   type GetObjectTaggingCommandOutput,
   HeadObjectCommand,
   type HeadObjectCommandOutput,
-  NotFound,
-  S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { notFound, notValidated } from './errors.js';
 import { decodeMetaValue, META, TAG, type ValidationStatus } from './file-metadata.js';
 import { objectKey } from './object-key.js';
 import type { Owner } from './owner.js';
 import { bucket, s3 } from './s3-client.js';
+import { isMissingObject } from './s3-errors.js';
 
-/** The tags of one upload: the validator's verdict and the share epoch. */
+/** The tags of one upload: the validator's verdict on it. */
 export interface FileTags {
   key: string;
   status: ValidationStatus;
@@ -20,8 +19,6 @@ export interface FileTags {
   detectedType?: string;
   /** The ETag (unquoted) of the bytes the verdict is about. */
   validatedEtag?: string;
-  /** Every tag on the object. */
-  tags: Record<string, string>;
 }
 
 /** What the API knows of one upload, read from the object itself (no database). */
@@ -37,20 +34,12 @@ export interface FileRecord extends FileTags {
 
 const STATUSES: readonly ValidationStatus[] = ['pending', 'passed', 'failed'];
 
-function isMissing(error: unknown): boolean {
-  return (
-    error instanceof NotFound ||
-    (error instanceof S3ServiceException && ['NoSuchKey', 'NotFound'].includes(error.name)) ||
-    (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404)
-  );
-}
-
 /** Runs an S3 read, turning "no such object" into the API's 404. */
 async function orNotFound<T>(read: Promise<T>): Promise<T> {
   try {
     return await read;
   } catch (error) {
-    throw isMissing(error) ? notFound() : error;
+    throw isMissingObject(error) ? notFound() : error;
   }
 }
 
@@ -71,7 +60,6 @@ export async function readFileTags(owner: Pick<Owner, 'segment'>, fileId: string
     ...(tags[TAG.reason] ? { reason: tags[TAG.reason] } : {}),
     ...(tags[TAG.detectedType] ? { detectedType: tags[TAG.detectedType] } : {}),
     ...(tags[TAG.validatedEtag] ? { validatedEtag: tags[TAG.validatedEtag] } : {}),
-    tags,
   };
 }
 

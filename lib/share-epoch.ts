@@ -1,6 +1,7 @@
-import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Owner } from './owner.js';
 import { bucket, s3 } from './s3-client.js';
+import { isMissingObject } from './s3-errors.js';
 
 /**
  * Where a file's share epoch lives: an object of its own beside the uploads,
@@ -13,10 +14,6 @@ export const SHARE_EPOCHS_PREFIX = 'share-epochs/';
 const epochKey = (owner: Pick<Owner, 'segment'>, fileId: string) =>
   `${SHARE_EPOCHS_PREFIX}${owner.segment}/${fileId}`;
 
-const isMissing = (error: unknown) =>
-  error instanceof NoSuchKey ||
-  (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404);
-
 /** The file's current share epoch: 0 until its links were first revoked. */
 export async function readShareEpoch(owner: Pick<Owner, 'segment'>, fileId: string): Promise<number> {
   try {
@@ -24,7 +21,7 @@ export async function readShareEpoch(owner: Pick<Owner, 'segment'>, fileId: stri
     const epoch = Number.parseInt((await Body?.transformToString()) ?? '0', 10);
     return Number.isSafeInteger(epoch) && epoch >= 0 ? epoch : 0;
   } catch (error) {
-    if (isMissing(error)) return 0;
+    if (isMissingObject(error)) return 0;
     throw error;
   }
 }
