@@ -3,7 +3,15 @@
 // with its own role's temporary credentials. Ctrl-C stops all of it.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  type WriteStream,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { resolve } from 'node:path';
 import { startEventBridge } from './ceph-event-bridge.js';
@@ -82,6 +90,8 @@ async function assumeRoles(admin: AdminAccess, roleArns: Record<string, string>)
 }
 
 let offline: ChildProcess | undefined;
+/** Opened once, shared by every serverless offline the renewals start. */
+let offlineLog: WriteStream | undefined;
 let bridge: Server | undefined;
 let stopping = false;
 
@@ -114,7 +124,8 @@ function startOffline(
     },
   );
   // Everything the functions log, on the terminal and in .local/offline.log (tests read it).
-  const logFile = createWriteStream(OFFLINE_LOG, { flags: 'a' });
+  offlineLog ??= createWriteStream(OFFLINE_LOG, { flags: 'a' });
+  const logFile = offlineLog;
   child.stdout?.on('data', (chunk) => {
     process.stdout.write(chunk);
     logFile.write(chunk);
