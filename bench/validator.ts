@@ -139,9 +139,9 @@ export async function run({ iterations = 15, quick }: ValidatorOptions): Promise
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     POWERTOOLS_METRICS_DISABLED: 'true',
   });
-  const { s3 } = await import('../lib/s3-client.js');
-  const { validateRecord } = await import('../lib/validate-upload.js');
-  const { SNIFF_BYTES } = await import('../lib/sniff-type.js');
+  const { s3 } = await import('../lib/store/s3-client.js');
+  const { validateRecord } = await import('../lib/validation/validator.js');
+  const { SNIFF_BYTES } = await import('../lib/validation/sniff-type.js');
 
   const agent = new CountingAgent({ keepAlive: true, maxSockets: 50 });
   const handler = new NodeHttpHandler({ httpAgent: agent });

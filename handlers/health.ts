@@ -1,6 +1,6 @@
 import * as z from 'zod';
-import { httpRoute } from '../lib/http.js';
-import { jsonResponse } from '../lib/http-response.js';
+import { jsonResponse } from '../lib/http/responses.js';
+import { httpRoute } from '../lib/http/route.js';
 
 /** GET /health: liveness, no auth, no AWS calls. */
 export const handler = httpRoute({ input: z.unknown(), body: 'none' }).handler(async () =>

@@ -10,7 +10,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ulid } from 'ulid';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ownerFromSubject } from '../../lib/owner.js';
+import { ownerFromSubject } from '../../lib/core/owner.js';
 import { HTML_PAGE, pngOfSize } from '../support/sample-files.js';
 import {
   adminS3,

@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { ulid } from 'ulid';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ownerFromSubject } from '../../lib/owner.js';
+import { ownerFromSubject } from '../../lib/core/owner.js';
 import type { RoleSession } from '../../scripts/role-sessions.js';
 import { pngOfSize } from '../support/sample-files.js';
 import { adminS3, assumeFunctionRole, newOwner, stack } from './stack.js';

@@ -2,7 +2,7 @@ import { GetObjectTaggingCommand, HeadObjectCommand, ListObjectsV2Command } from
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { ulid } from 'ulid';
 import { describe, expect, it, vi } from 'vitest';
-import { ownerFromSubject } from '../../lib/owner.js';
+import { ownerFromSubject } from '../../lib/core/owner.js';
 import type { RoleSession } from '../../scripts/role-sessions.js';
 import { apiEvent, lambdaContext } from '../support/api-event.js';
 import { pngOfSize } from '../support/sample-files.js';
@@ -74,7 +74,7 @@ async function createUploadInProcess(
   Object.assign(process.env, settings);
   try {
     vi.resetModules();
-    const { handler } = await import('../../handlers/createUpload.js');
+    const { handler } = await import('../../handlers/create-upload.js');
     const event = apiEvent({
       method: 'POST',
       path: '/uploads',

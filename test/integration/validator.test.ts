@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { ulid } from 'ulid';
 import { describe, expect, it, vi } from 'vitest';
-import { ownerFromSubject } from '../../lib/owner.js';
+import { ownerFromSubject } from '../../lib/core/owner.js';
 import { toAwsS3Event } from '../../scripts/ceph-event-bridge.js';
 import { HTML_PAGE, PNG_1x1, pngOfSize } from '../support/sample-files.js';
 import {
@@ -334,8 +334,8 @@ describe('the ranged read is bounded', () => {
     Object.assign(process.env, settings);
     try {
       vi.resetModules();
-      const { s3 } = await import('../../lib/s3-client.js');
-      const { validateRecord } = await import('../../lib/validate-upload.js');
+      const { s3 } = await import('../../lib/store/s3-client.js');
+      const { validateRecord } = await import('../../lib/validation/validator.js');
       const reads: { input: Record<string, unknown>; output: GetObjectCommandOutput; bytes: () => number }[] =
         [];
       const send = s3.send.bind(s3) as (command: unknown) => Promise<unknown>;

@@ -1,0 +1,31 @@
+import type { ValidationStatus } from '../store/file-metadata.js';
+import type { FileRecord } from '../store/file-record.js';
+
+/** The body of `GET /files/{fileId}` (API.md). */
+export interface FileView {
+  fileId: string;
+  filename: string;
+  contentType: string;
+  size: number;
+  status: ValidationStatus;
+  reason?: string;
+  detectedType?: string;
+  uploadedAt: string;
+}
+
+/**
+ * What an owner may see of a file record: everything but the object key, the
+ * share epoch and the raw tags, which are internal.
+ */
+export function fileView(record: FileRecord): FileView {
+  return {
+    fileId: record.fileId,
+    filename: record.filename,
+    contentType: record.contentType,
+    size: record.size,
+    status: record.status,
+    ...(record.reason !== undefined ? { reason: record.reason } : {}),
+    ...(record.detectedType !== undefined ? { detectedType: record.detectedType } : {}),
+    uploadedAt: record.uploadedAt,
+  };
+}

@@ -1,0 +1,14 @@
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { ErrorCode } from '../core/errors.js';
+
+const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' } as const;
+
+/** A JSON response with the API's standard headers. */
+export function jsonResponse(statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 {
+  return { statusCode, headers: { ...JSON_HEADERS }, body: JSON.stringify(body) };
+}
+
+/** The API's error envelope: `{ "error": { "code", "message" } }`. */
+export function errorResponse(statusCode: number, code: ErrorCode, message: string) {
+  return jsonResponse(statusCode, { error: { code, message } });
+}

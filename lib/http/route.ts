@@ -1,0 +1,138 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy, { type MiddlewareObj, type MiddyfiedHandler } from '@middy/core';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import httpJsonBodyParser from '@middy/http-json-body-parser';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type * as z from 'zod';
+import { ApiError, invalidRequest, requestTooLarge, unsupportedMediaType } from '../core/errors.js';
+import { logger } from '../core/logger.js';
+import type { Owner } from '../core/owner.js';
+import type { BearerVerifier } from './bearer-auth.js';
+import { errorResponse } from './responses.js';
+
+/** JSON bodies above this are refused before parsing: no route needs more. */
+export const MAX_BODY_BYTES = 16 * 1024;
+
+export type HttpResult = APIGatewayProxyStructuredResultV2;
+
+/** What a route handler receives: the raw event plus its validated input and caller. */
+export type RouteEvent<Input, Caller> = APIGatewayProxyEventV2 & { input: Input; owner: Caller };
+
+export interface RouteOptions<Schema extends z.ZodType> {
+  /** Validates `{ path, query, body }`; a failure is a 400 naming the field. */
+  input: Schema;
+  /** Whether the route takes a JSON body; `optional` treats an empty body as `{}`. */
+  body: 'none' | 'optional' | 'required';
+}
+
+type AnyRouteEvent = RouteEvent<unknown, Owner | undefined>;
+type Middleware<Event extends AnyRouteEvent> = MiddlewareObj<Event, HttpResult, Error, Context>;
+
+const jsonParser = httpJsonBodyParser();
+
+function bodyBytes(event: APIGatewayProxyEventV2): number {
+  if (event.body === undefined || event.body === null) return 0;
+  return event.isBase64Encoded
+    ? Buffer.byteLength(event.body, 'base64')
+    : Buffer.byteLength(event.body, 'utf8');
+}
+
+/** Refuses oversized bodies unparsed, then parses JSON with middy's parser. */
+function jsonBody<Event extends AnyRouteEvent>(mode: RouteOptions<z.ZodType>['body']): Middleware<Event> {
+  return {
+    before: async (request) => {
+      const size = bodyBytes(request.event);
+      if (size > MAX_BODY_BYTES) throw requestTooLarge(MAX_BODY_BYTES);
+      if (mode === 'none') {
+        request.event.body = undefined;
+        return;
+      }
+      if (size === 0 && mode === 'optional') {
+        (request.event as { body: unknown }).body = {};
+        return;
+      }
+      if (size === 0) throw invalidRequest('request body is required');
+      try {
+        await jsonParser.before?.(request as unknown as Parameters<NonNullable<typeof jsonParser.before>>[0]);
+      } catch (error) {
+        if (error instanceof Error && /malformed JSON/.test(error.message)) {
+          throw invalidRequest('request body is not valid JSON');
+        }
+        throw unsupportedMediaType();
+      }
+    },
+  };
+}
+
+function authenticate<Event extends AnyRouteEvent>(verify: BearerVerifier | undefined): Middleware<Event> {
+  return {
+    before: async (request) => {
+      if (!verify) return;
+      request.event.owner = (await verify(request.event.headers.authorization)) as Event['owner'];
+    },
+  };
+}
+
+function formatIssue(issue: z.core.$ZodIssue): string {
+  const [where, ...field] = issue.path.map(String);
+  const name = field.length > 0 ? field.join('.') : where;
+  return name ? `${name}: ${issue.message}` : issue.message;
+}
+
+function validateInput<Event extends AnyRouteEvent>(schema: z.ZodType): Middleware<Event> {
+  return {
+    before: async (request) => {
+      const { event } = request;
+      const parsed = schema.safeParse({
+        path: event.pathParameters ?? {},
+        query: event.queryStringParameters ?? {},
+        body: event.body,
+      });
+      if (!parsed.success) throw invalidRequest(parsed.error.issues.map(formatIssue).join('; '));
+      event.input = parsed.data;
+    },
+  };
+}
+
+/**
+ * Registered last so its onError runs first: exposes {@link ApiError}s in the
+ * API's envelope and turns everything else into a generic 500 with the cause
+ * logged, never returned.
+ */
+function errorResponder<Event extends AnyRouteEvent>(): Middleware<Event> {
+  return {
+    onError: async (request) => {
+      const { error } = request;
+      if (error instanceof ApiError && error.expose) {
+        request.response = errorResponse(error.statusCode, error.code, error.message);
+        return;
+      }
+      logger.error('request failed', { error });
+      request.response = errorResponse(500, 'internal_error', 'internal error');
+    },
+  };
+}
+
+/**
+ * The one middleware chain for HTTP routes: request-scoped logging, header
+ * normalisation, body limit and JSON parsing, optional bearer authentication,
+ * input validation, and the error envelope. Finish it with `.handler(fn)`.
+ */
+export function httpRoute<Schema extends z.ZodType, Caller extends Owner | undefined = undefined>(
+  options: RouteOptions<Schema> & { verify?: BearerVerifier },
+) {
+  const chain = middy<RouteEvent<z.output<Schema>, Caller>, HttpResult, Error, Context>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(httpHeaderNormalizer())
+    .use(jsonBody(options.body))
+    .use(authenticate(options.verify))
+    .use(validateInput(options.input))
+    .use(errorResponder());
+  return {
+    /** Ends the chain; the result takes the plain API Gateway event the runtime passes. */
+    handler: (
+      route: (event: RouteEvent<z.output<Schema>, Caller>, context: Context) => Promise<HttpResult>,
+    ) =>
+      chain.handler(route) as unknown as MiddyfiedHandler<APIGatewayProxyEventV2, HttpResult, Error, Context>,
+  };
+}

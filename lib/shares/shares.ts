@@ -1,0 +1,61 @@
+import { linkExpired, linkRevoked, notFound } from '../core/errors.js';
+import type { Owner } from '../core/owner.js';
+import { presignFileDownload } from '../downloads/download-url.js';
+import { readFileTags, readPassedFileRecord } from '../store/file-record.js';
+import { bumpShareEpoch, readShareEpoch } from '../store/share-epoch.js';
+import { requireShareKey } from './share-secret.js';
+import { signShareToken, verifyShareToken } from './share-token.js';
+
+/** Share link lifetime bounds, in seconds (issue 5). */
+export const SHARE_TTL_DEFAULT = 86_400;
+export const SHARE_TTL_MAX = 604_800;
+/** The presigned GET behind a share link lives at most this long. */
+export const SHARE_REDIRECT_TTL = 60;
+
+const unixSeconds = (date: Date): number => Math.floor(date.getTime() / 1000);
+
+/**
+ * Issues a share link for one of the owner's validated files, bound to the
+ * file's current share epoch. Throws 404 for an unknown or another owner's
+ * file and 409 `not_validated` unless it has passed validation.
+ */
+export async function issueShare(
+  owner: Pick<Owner, 'segment'>,
+  fileId: string,
+  options: { ttlSeconds: number; baseUrl: string; now?: Date },
+): Promise<{ shareUrl: string; expiresAt: string }> {
+  const [, epoch] = await Promise.all([readPassedFileRecord(owner, fileId), readShareEpoch(owner, fileId)]);
+  const expiresAt = unixSeconds(options.now ?? new Date()) + options.ttlSeconds;
+  const token = signShareToken(requireShareKey(), { segment: owner.segment, fileId, expiresAt, epoch });
+  return { shareUrl: `${options.baseUrl}/s/${token}`, expiresAt: new Date(expiresAt * 1000).toISOString() };
+}
+
+/**
+ * Opens a share link: the token's MAC first, then its expiry (410
+ * `link_expired`), the object (404 when the token is bad or the file gone),
+ * its share epoch (410 `link_revoked`) and its validation (409). Returns a
+ * fresh presigned GET living at most {@link SHARE_REDIRECT_TTL} seconds, never
+ * past the link's own expiry nor the signing credentials.
+ */
+export async function openShare(token: string, now: Date = new Date()): Promise<{ location: string }> {
+  const check = verifyShareToken(requireShareKey(), token, unixSeconds(now));
+  if (!check.ok) throw check.reason === 'expired' ? linkExpired() : notFound();
+  const { segment, fileId, expiresAt, epoch } = check.claims;
+  const record = await readPassedFileRecord({ segment }, fileId, async () => {
+    // Only the current epoch is honoured.
+    if (epoch !== (await readShareEpoch({ segment }, fileId))) throw linkRevoked();
+  });
+  const ttlSeconds = Math.min(SHARE_REDIRECT_TTL, expiresAt - unixSeconds(now));
+  const { url } = await presignFileDownload(record, { ttlSeconds, disposition: 'attachment', now });
+  return { location: url };
+}
+
+/**
+ * Revokes every share link issued so far for the owner's file by moving its
+ * share epoch on. Nothing is written on the upload itself. Throws 404 for an
+ * unknown or another owner's file.
+ */
+export async function revokeShares(owner: Pick<Owner, 'segment'>, fileId: string): Promise<void> {
+  await readFileTags(owner, fileId);
+  await bumpShareEpoch(owner, fileId);
+}

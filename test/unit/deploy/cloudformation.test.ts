@@ -1,0 +1,634 @@
+// The stack `osls package` produces for AWS, read from the packaged template:
+// least privilege per function, the bucket's protections, the validator's
+// trigger and dead-letter queue, and the bundles. One package run, in a copy
+// of the repository (never in the working tree, where the local stack's
+// serverless offline owns .esbuild), with no AWS credentials at all.
+import { execFile } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '..', '..', '..');
+const STAGE = 'prod';
+const BUCKET = `presign-${STAGE}-uploads`;
+const SHARE_SECRET_PARAMETER = `/presign/${STAGE}/share-secret`;
+/** Planted in the packaging environment: none of it may reach the template. */
+const CANARY_SECRETS = {
+  SHARE_SECRET: 'canary-share-secret-from-the-shell-0123456789abcdef',
+  PRESIGN_LOCAL_SHARE_SECRET: 'canary-local-share-secret-0123456789abcdef012345',
+};
+/** CloudFormation pseudo parameters, as `render` keeps them. */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation pseudo parameter.
+const PARTITION = '${AWS::Partition}';
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation pseudo parameter.
+const REGION = '${AWS::Region}';
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation pseudo parameter.
+const ACCOUNT = '${AWS::AccountId}';
+const SKIPPED = new Set(['node_modules', '.local', '.serverless', '.esbuild', '.git', '.build', 'coverage']);
+
+const FUNCTIONS = [
+  'health',
+  'webPage',
+  'createUpload',
+  'getFile',
+  'createDownloadUrl',
+  'createShare',
+  'openShare',
+  'revokeShares',
+  'validateUpload',
+] as const;
+type FunctionName = (typeof FUNCTIONS)[number];
+/** Handler files are kebab-case: `createUpload` lives in handlers/create-upload.ts. */
+const handlerFile = (fn: FunctionName) => fn.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+
+/** Every action each role may take. Anything wider must change this map on purpose. */
+const LOGS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+const READ = ['s3:GetObject', 's3:GetObjectTagging', 's3:ListBucket'];
+const SHARE_SECRET_READ = ['kms:Decrypt', 'ssm:GetParameter'];
+const EXPECTED_ACTIONS: Record<FunctionName, string[]> = {
+  health: LOGS,
+  webPage: LOGS,
+  createUpload: [...LOGS, 's3:PutObject', 's3:PutObjectTagging'],
+  getFile: [...LOGS, ...READ],
+  createDownloadUrl: [...LOGS, ...READ],
+  createShare: [...LOGS, ...READ, ...SHARE_SECRET_READ],
+  openShare: [...LOGS, ...READ, ...SHARE_SECRET_READ],
+  // Reads the upload's tags (does it exist?), then reads and writes the file's share-epochs/ object.
+  revokeShares: [...LOGS, 's3:GetObject', 's3:GetObjectTagging', 's3:ListBucket', 's3:PutObject'],
+  validateUpload: [...LOGS, ...READ, 's3:PutObjectTagging', 'sqs:SendMessage'],
+};
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type JsonObject = { [key: string]: Json };
+interface Resource {
+  Type: string;
+  Properties: JsonObject;
+  DependsOn?: string | string[];
+}
+interface Statement {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: Json;
+  Condition?: JsonObject;
+  Principal?: Json;
+}
+
+let workDir: string;
+let template: { Resources: Record<string, Resource> };
+let templateText: string;
+
+const execFileAsync = promisify(execFile);
+const logicalName = (fn: string) => fn.charAt(0).toUpperCase() + fn.slice(1);
+const list = <T>(value: T | T[] | undefined): T[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+const isObject = (value: Json | undefined): value is JsonObject =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function resource(name: string): Resource {
+  const found = template.Resources[name];
+  if (!found) throw new Error(`no resource ${name} in the template`);
+  return found;
+}
+
+function resourcesOfType(type: string): [string, Resource][] {
+  return Object.entries(template.Resources).filter(([, value]) => value.Type === type);
+}
+
+/**
+ * Renders an intrinsic as text CloudFormation would produce, symbolically:
+ * pseudo parameters stay `${AWS::…}`, the uploads bucket's Ref becomes its
+ * name, other Refs `<Ref X>` and attributes `<X.Attr>`.
+ */
+function render(value: Json): string {
+  if (typeof value === 'string') return value;
+  if (!isObject(value)) throw new Error(`cannot render ${JSON.stringify(value)}`);
+  if (typeof value.Ref === 'string') return renderRef(value.Ref);
+  const getAtt = value['Fn::GetAtt'];
+  if (getAtt !== undefined) {
+    const [name, attribute] = Array.isArray(getAtt) ? getAtt : String(getAtt).split('.');
+    return `<${name}.${attribute}>`;
+  }
+  const join = value['Fn::Join'];
+  if (Array.isArray(join)) return list(join[1]).map(render).join(String(join[0]));
+  const sub = value['Fn::Sub'];
+  if (sub !== undefined) {
+    const [text, variables] = Array.isArray(sub) ? sub : [sub, {}];
+    const locals = isObject(variables) ? variables : {};
+    return String(text).replace(/\$\{([^}!]+)\}/g, (whole, name: string) => {
+      const local = locals[name];
+      if (local !== undefined) return render(local);
+      if (name.startsWith('AWS::')) return whole;
+      return name.includes('.') ? `<${name}>` : renderRef(name);
+    });
+  }
+  throw new Error(`cannot render ${JSON.stringify(value)}`);
+}
+
+function renderRef(name: string): string {
+  if (name.startsWith('AWS::')) return `\${${name}}`;
+  if (name === 'UploadsBucket') return String(resource('UploadsBucket').Properties.BucketName);
+  return `<Ref ${name}>`;
+}
+
+/** The logical ids a resource refers to (Ref, GetAtt, Fn::Sub names, DependsOn). */
+function dependencies(value: Json, found = new Set<string>()): Set<string> {
+  if (Array.isArray(value)) for (const item of value) dependencies(item, found);
+  if (!isObject(value)) return found;
+  for (const [key, inner] of Object.entries(value)) {
+    if (key === 'Ref' && typeof inner === 'string') found.add(inner);
+    else if (key === 'Fn::GetAtt')
+      found.add(String(Array.isArray(inner) ? inner[0] : inner).split('.')[0] ?? '');
+    else if (key === 'Fn::Sub') {
+      const [text, variables] = Array.isArray(inner) ? inner : [inner, {}];
+      const locals = isObject(variables) ? variables : {};
+      for (const [, name] of String(text).matchAll(/\$\{([^}!]+)\}/g)) {
+        const id = String(name).split('.')[0] ?? '';
+        if (!(id in locals)) found.add(id);
+      }
+      dependencies(variables ?? null, found);
+    } else dependencies(inner, found);
+  }
+  return found;
+}
+
+function functionOf(fn: FunctionName): Resource {
+  return resource(`${logicalName(fn)}LambdaFunction`);
+}
+
+function roleOf(fn: FunctionName): Resource {
+  const role = functionOf(fn).Properties.Role;
+  expect(role, `${fn}'s role`).toEqual({ 'Fn::GetAtt': [`${logicalName(fn)}Role`, 'Arn'] });
+  return resource(`${logicalName(fn)}Role`);
+}
+
+function statementsOf(fn: FunctionName): Statement[] {
+  const policies = list(roleOf(fn).Properties.Policies as Json[]);
+  return policies.flatMap((policy) =>
+    isObject(policy) && isObject(policy.PolicyDocument)
+      ? (list(policy.PolicyDocument.Statement) as unknown as Statement[])
+      : [],
+  );
+}
+
+/** The S3 statements of iam/function-policies.json for `fn`, placeholders filled as Fn::Sub would. */
+function declaredS3Statements(fn: FunctionName): Statement[] {
+  const raw = readFileSync(join(ROOT, 'iam', 'function-policies.json'), 'utf8');
+  const declared = JSON.parse(raw) as Record<string, Statement[]>;
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the file's Fn::Sub placeholder.
+  return JSON.parse(JSON.stringify(declared[fn] ?? []).replaceAll('${UploadsBucket}', BUCKET));
+}
+
+/** Names of the entries of a zip archive, from its central directory. */
+function zipEntries(file: string): { name: string; size: number }[] {
+  const zip = readFileSync(file);
+  const end = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  if (end < 0) throw new Error(`${file} is not a zip archive`);
+  const entries: { name: string; size: number }[] = [];
+  let offset = zip.readUInt32LE(end + 16);
+  for (let index = 0; index < zip.readUInt16LE(end + 10); index += 1) {
+    if (zip.readUInt32LE(offset) !== 0x02014b50) throw new Error(`${file}: bad central directory`);
+    const nameLength = zip.readUInt16LE(offset + 28);
+    const name = zip.toString('utf8', offset + 46, offset + 46 + nameLength);
+    entries.push({ name, size: zip.readUInt32LE(offset + 24) });
+    offset += 46 + nameLength + zip.readUInt16LE(offset + 30) + zip.readUInt16LE(offset + 32);
+  }
+  return entries;
+}
+
+beforeAll(async () => {
+  workDir = mkdtempSync(join(tmpdir(), 'presign-package-'));
+  cpSync(ROOT, workDir, { recursive: true, filter: (source) => !SKIPPED.has(basename(source)) });
+  symlinkSync(join(ROOT, 'node_modules'), join(workDir, 'node_modules'), 'dir');
+  // Only what a shell needs, plus planted secrets; no AWS_* and no local-stack settings.
+  const env = { PATH: process.env.PATH ?? '', HOME: workDir, ...CANARY_SECRETS };
+  await execFileAsync(
+    join(workDir, 'node_modules', '.bin', 'osls'),
+    ['package', '--stage', STAGE, '--region', 'eu-west-1'],
+    { cwd: workDir, env, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 },
+  );
+  templateText = readFileSync(
+    join(workDir, '.serverless', 'cloudformation-template-update-stack.json'),
+    'utf8',
+  );
+  template = JSON.parse(templateText);
+}, 150_000);
+
+afterAll(() => {
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+});
+
+describe('packaged functions', () => {
+  it.each(FUNCTIONS)('%s runs nodejs22.x on arm64 from one bundled .mjs handler', (fn) => {
+    // Arrange
+    const properties = functionOf(fn).Properties;
+    const artifact = join(workDir, '.serverless', `${fn}.zip`);
+
+    // Act
+    const entries = zipEntries(artifact);
+
+    // Assert
+    expect(properties.Runtime).toBe('nodejs22.x');
+    expect(properties.Architectures).toEqual(['arm64']);
+    expect(properties.Handler).toBe(`handlers/${handlerFile(fn)}.handler`);
+    const modules = entries.filter((entry) => /\.(mjs|cjs|js)$/.test(entry.name));
+    expect(modules.map((entry) => entry.name)).toEqual([`handlers/${handlerFile(fn)}.mjs`]);
+    expect(modules[0]?.size).toBeGreaterThan(0);
+    expect(entries.some((entry) => entry.name.includes('node_modules/'))).toBe(false);
+  });
+
+  it('are exactly the functions of the API and the validator', () => {
+    // Act
+    const names = resourcesOfType('AWS::Lambda::Function').map(([, value]) => value.Properties.FunctionName);
+
+    // Assert
+    expect(names.sort()).toEqual(FUNCTIONS.map((fn) => `presign-${STAGE}-${fn}`).sort());
+  });
+
+  it('serve the routes of the API contract', () => {
+    // Act
+    const routes = resourcesOfType('AWS::ApiGatewayV2::Route').map(([, value]) => value.Properties.RouteKey);
+
+    // Assert
+    expect(routes.sort()).toEqual(
+      [
+        'GET /',
+        'GET /health',
+        'POST /uploads',
+        'GET /files/{fileId}',
+        'POST /files/{fileId}/download-url',
+        'POST /files/{fileId}/shares',
+        'DELETE /files/{fileId}/shares',
+        'GET /s/{token}',
+      ].sort(),
+    );
+  });
+
+  it.each(FUNCTIONS)(
+    '%s is configured for AWS: bucket by Ref, no endpoint, no reserved or secret variables',
+    (fn) => {
+      // Arrange
+      const variables = (functionOf(fn).Properties.Environment as JsonObject).Variables as JsonObject;
+
+      // Assert
+      // The validator is the bucket's notification target: it gets the name, a Ref back would be a cycle.
+      expect(variables.UPLOADS_BUCKET).toEqual(fn === 'validateUpload' ? BUCKET : { Ref: 'UploadsBucket' });
+      expect(variables.S3_ENDPOINT ?? '').toBe('');
+      expect(variables.AUTH_JWKS ?? '').toBe('');
+      expect(variables.POWERTOOLS_METRICS_NAMESPACE).toBe('Presign');
+      expect(variables.POWERTOOLS_SERVICE_NAME).toBe('presign');
+      expect(variables.POWERTOOLS_LOGGER_LOG_EVENT).toBe('false');
+      expect(Object.keys(variables).filter((name) => name.startsWith('AWS_'))).toEqual([]);
+      expect(variables).not.toHaveProperty('SHARE_SECRET');
+      const handlesShareLinks = fn === 'createShare' || fn === 'openShare';
+      expect(variables.SHARE_SECRET_PARAMETER).toBe(handlesShareLinks ? SHARE_SECRET_PARAMETER : undefined);
+    },
+  );
+
+  it('keep every log group 30 days, one group per function', () => {
+    // Act
+    const groups = resourcesOfType('AWS::Logs::LogGroup').map(([, value]) => value.Properties);
+
+    // Assert
+    expect(groups.map((group) => group.LogGroupName).sort()).toEqual(
+      FUNCTIONS.map((fn) => `/aws/lambda/presign-${STAGE}-${fn}`).sort(),
+    );
+    for (const group of groups) expect(group.RetentionInDays).toBe(30);
+  });
+
+  it('carry no secret in clear anywhere in the template', () => {
+    // Arrange
+    const localSecretFile = join(ROOT, '.local', 'share-secret');
+    const secrets = [
+      ...Object.values(CANARY_SECRETS),
+      process.env.SHARE_SECRET ?? '',
+      existsSync(localSecretFile) ? readFileSync(localSecretFile, 'utf8').trim() : '',
+    ].filter((secret) => secret.length > 0);
+
+    // Assert
+    for (const secret of secrets) expect(templateText).not.toContain(secret);
+    expect(templateText).not.toMatch(/"(SHARE_SECRET|PRESIGN_LOCAL_[A-Z_]+|AWS_SECRET_ACCESS_KEY)"/);
+  });
+});
+
+describe('least privilege', () => {
+  it('gives every function a role of its own that only Lambda can assume', () => {
+    // Act
+    const roles = FUNCTIONS.map((fn) => (functionOf(fn).Properties.Role as JsonObject)['Fn::GetAtt']);
+
+    // Assert
+    expect(new Set(roles.map((role) => JSON.stringify(role))).size).toBe(FUNCTIONS.length);
+    expect(resourcesOfType('AWS::IAM::Role')).toHaveLength(FUNCTIONS.length);
+    expect(resourcesOfType('AWS::IAM::Policy')).toEqual([]);
+    expect(resourcesOfType('AWS::IAM::ManagedPolicy')).toEqual([]);
+    for (const fn of FUNCTIONS) {
+      const role = roleOf(fn).Properties;
+      expect(role.ManagedPolicyArns).toBeUndefined();
+      expect(role.AssumeRolePolicyDocument).toEqual({
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+        ],
+      });
+    }
+  });
+
+  it.each(FUNCTIONS)('%s may take exactly the expected actions, and only Allow', (fn) => {
+    // Act
+    const statements = statementsOf(fn);
+    const actions = new Set(statements.flatMap((statement) => list(statement.Action)));
+
+    // Assert
+    expect(statements.every((statement) => statement.Effect === 'Allow')).toBe(true);
+    expect([...actions].sort()).toEqual([...EXPECTED_ACTIONS[fn]].sort());
+  });
+
+  it.each(FUNCTIONS)('%s holds its S3 statements of iam/function-policies.json, no wildcard', (fn) => {
+    // Arrange
+    const s3 = statementsOf(fn).filter((statement) =>
+      list(statement.Action).some((action) => action.startsWith('s3:')),
+    );
+
+    // Act
+    const rendered = s3.map((statement) => ({
+      ...statement,
+      Resource: list(statement.Resource).map(render),
+    }));
+
+    // Assert
+    expect(rendered).toEqual(declaredS3Statements(fn));
+    for (const statement of rendered) {
+      expect(
+        list(statement.Action).every((action) => action.startsWith('s3:') && !action.includes('*')),
+      ).toBe(true);
+      for (const arn of statement.Resource) {
+        expect([
+          `arn:${PARTITION}:s3:::${BUCKET}`,
+          `arn:${PARTITION}:s3:::${BUCKET}/uploads/*`,
+          `arn:${PARTITION}:s3:::${BUCKET}/share-epochs/*`,
+        ]).toContain(arn);
+        if (arn.endsWith('/uploads/*')) expect(list(statement.Action)).not.toContain('s3:ListBucket');
+        else if (arn.endsWith('/share-epochs/*')) {
+          // Only the share functions touch share epochs, and only revokeShares writes them.
+          expect(['createShare', 'openShare', 'revokeShares']).toContain(fn);
+          expect(list(statement.Action)).toEqual(
+            fn === 'revokeShares' ? ['s3:GetObject', 's3:PutObject'] : ['s3:GetObject'],
+          );
+        } else expect(list(statement.Action)).toEqual(['s3:ListBucket']);
+      }
+    }
+  });
+
+  it.each(FUNCTIONS)('%s writes only to its own log group', (fn) => {
+    // Act
+    const logs = statementsOf(fn).filter((statement) =>
+      list(statement.Action).some((action) => action.startsWith('logs:')),
+    );
+
+    // Assert
+    expect(logs).toHaveLength(1);
+    expect(list(logs[0]?.Resource).map(render)).toEqual([
+      `arn:${PARTITION}:logs:${REGION}:${ACCOUNT}:log-group:<Ref ${logicalName(fn)}LogGroup>:*`,
+    ]);
+    expect(resource(`${logicalName(fn)}LogGroup`).Properties.LogGroupName).toBe(
+      `/aws/lambda/presign-${STAGE}-${fn}`,
+    );
+  });
+
+  it.each(['createShare', 'openShare'] as const)(
+    '%s reads only the share-secret parameter, decrypting through SSM only',
+    (fn) => {
+      // Arrange
+      const parameterArn = `arn:${PARTITION}:ssm:${REGION}:${ACCOUNT}:parameter${SHARE_SECRET_PARAMETER}`;
+      const statements = statementsOf(fn);
+
+      // Act
+      const ssm = statements.filter((statement) => list(statement.Action).includes('ssm:GetParameter'));
+      const kms = statements.filter((statement) => list(statement.Action).includes('kms:Decrypt'));
+
+      // Assert
+      expect(ssm).toHaveLength(1);
+      expect(list(ssm[0]?.Action)).toEqual(['ssm:GetParameter']);
+      expect(list(ssm[0]?.Resource).map(render)).toEqual([parameterArn]);
+      expect(kms).toHaveLength(1);
+      expect(list(kms[0]?.Action)).toEqual(['kms:Decrypt']);
+      expect(list(kms[0]?.Resource).map(render)).toEqual([`arn:${PARTITION}:kms:${REGION}:${ACCOUNT}:key/*`]);
+      const condition = kms[0]?.Condition?.StringEquals as JsonObject;
+      expect(render(condition['kms:ViaService'] as Json)).toBe(`ssm.${REGION}.amazonaws.com`);
+      expect(render(condition['kms:EncryptionContext:PARAMETER_ARN'] as Json)).toBe(parameterArn);
+    },
+  );
+
+  it('lets the validator send only to its own dead-letter queue', () => {
+    // Act
+    const sqs = statementsOf('validateUpload').filter((statement) =>
+      list(statement.Action).some((action) => action.startsWith('sqs:')),
+    );
+
+    // Assert
+    expect(sqs).toHaveLength(1);
+    expect(list(sqs[0]?.Action)).toEqual(['sqs:SendMessage']);
+    expect(list(sqs[0]?.Resource).map(render)).toEqual(['<UploadValidationDlq.Arn>']);
+  });
+
+  it('never grants a bare * resource', () => {
+    // Act
+    const everyResource = FUNCTIONS.flatMap((fn) =>
+      statementsOf(fn).flatMap((statement) => list(statement.Resource).map(render)),
+    );
+
+    // Assert
+    expect(everyResource).not.toContain('*');
+    expect(everyResource.filter((arn) => arn.startsWith(`arn:${PARTITION}:s3:::*`))).toEqual([]);
+  });
+});
+
+describe('uploads bucket', () => {
+  const bucket = () => resource('UploadsBucket').Properties;
+  const bucketPolicy = () => {
+    const [entry, ...others] = resourcesOfType('AWS::S3::BucketPolicy').filter(
+      ([, value]) => JSON.stringify(value.Properties.Bucket) === JSON.stringify({ Ref: 'UploadsBucket' }),
+    );
+    expect(others).toEqual([]);
+    if (!entry) throw new Error('no bucket policy on UploadsBucket');
+    return (entry[1].Properties.PolicyDocument as JsonObject).Statement as unknown as Statement[];
+  };
+
+  it('has a deterministic name and survives the stack', () => {
+    // Assert
+    expect(bucket().BucketName).toBe(BUCKET);
+    expect(resource('UploadsBucket')).toMatchObject({
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+  });
+
+  it('blocks public access, enforces bucket-owner ownership and encrypts with SSE-S3', () => {
+    // Assert
+    expect(bucket().PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(bucket().OwnershipControls).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
+    expect(bucket().BucketEncryption).toEqual({
+      ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+    });
+  });
+
+  it('allows browser POST/GET/HEAD from the configured origins only', () => {
+    // Act
+    const rules = (bucket().CorsConfiguration as JsonObject).CorsRules as JsonObject[];
+
+    // Assert
+    expect(rules).toHaveLength(1);
+    expect(rules[0]).toMatchObject({
+      AllowedOrigins: { 'Fn::Split': [',', 'http://localhost:3000'] },
+      AllowedMethods: ['POST', 'GET', 'HEAD'],
+      AllowedHeaders: ['*'],
+    });
+    expect(rules[0]?.ExposedHeaders).toContain('ETag');
+  });
+
+  it('expires failed uploads after the configured days and aborts incomplete multipart uploads', () => {
+    // Act
+    const rules = (bucket().LifecycleConfiguration as JsonObject).Rules as JsonObject[];
+
+    // Assert
+    expect(rules).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Status: 'Enabled',
+          TagFilters: [{ Key: 'validation-status', Value: 'failed' }],
+          ExpirationInDays: 1,
+        }),
+        expect.objectContaining({
+          Status: 'Enabled',
+          AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+        }),
+      ]),
+    );
+    expect(rules).toHaveLength(2);
+  });
+
+  it('refuses every request that is not over TLS', () => {
+    // Act
+    const tls = bucketPolicy().find((statement) => statement.Sid === 'DenyInsecureTransport');
+
+    // Assert
+    expect(tls).toMatchObject({ Effect: 'Deny', Principal: '*', Action: 's3:*' });
+    expect(tls?.Condition).toEqual({ Bool: { 'aws:SecureTransport': 'false' } });
+    expect(list(tls?.Resource).map(render).sort()).toEqual(['<UploadsBucket.Arn>', '<UploadsBucket.Arn>/*']);
+  });
+
+  it('denies reading unvalidated uploads to all but the validator and getFile, one operator each', () => {
+    // Act
+    const gate = bucketPolicy().find((statement) => statement.Sid === 'DenyReadingUnvalidatedUploads');
+
+    // Assert: the shape of gatedReadPolicy in scripts/provision.ts.
+    expect(gate).toMatchObject({ Effect: 'Deny', Principal: '*', Action: 's3:GetObject' });
+    expect(list(gate?.Resource).map(render)).toEqual(['<UploadsBucket.Arn>/uploads/*']);
+    const condition = gate?.Condition as JsonObject;
+    expect(Object.keys(condition).sort()).toEqual([
+      'StringNotEquals',
+      'StringNotLike',
+      'StringNotLikeIfExists',
+    ]);
+    expect(condition.StringNotEquals).toEqual({ 's3:ExistingObjectTag/validation-status': 'passed' });
+    const exempt = (operator: string) => (condition[operator] as JsonObject)['aws:userid'] as Json;
+    expect(exempt('StringNotLike')).toEqual({
+      'Fn::Join': ['', [{ 'Fn::GetAtt': ['ValidateUploadRole', 'RoleId'] }, ':*']],
+    });
+    expect(exempt('StringNotLikeIfExists')).toEqual({
+      'Fn::Join': ['', [{ 'Fn::GetAtt': ['GetFileRole', 'RoleId'] }, ':*']],
+    });
+  });
+
+  it('has only the TLS and tag-gate statements', () => {
+    // Assert
+    expect(bucketPolicy().map((statement) => statement.Sid)).toEqual([
+      'DenyInsecureTransport',
+      'DenyReadingUnvalidatedUploads',
+    ]);
+  });
+});
+
+describe('validation trigger', () => {
+  it('invokes the validator for every object created under uploads/', () => {
+    // Act
+    const notification = resource('UploadsBucket').Properties.NotificationConfiguration as JsonObject;
+
+    // Assert
+    expect(Object.keys(notification)).toEqual(['LambdaConfigurations']);
+    expect(notification.LambdaConfigurations).toEqual([
+      {
+        Event: 's3:ObjectCreated:*',
+        Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: 'uploads/' }] } },
+        Function: { 'Fn::GetAtt': ['ValidateUploadLambdaFunction', 'Arn'] },
+      },
+    ]);
+  });
+
+  it('lets only this bucket in this account invoke the validator, before the notification is put', () => {
+    // Act
+    const permissions = resourcesOfType('AWS::Lambda::Permission').filter(
+      ([, value]) => value.Properties.Principal === 's3.amazonaws.com',
+    );
+
+    // Assert
+    expect(permissions).toHaveLength(1);
+    const [name, permission] = permissions[0] as [string, Resource];
+    expect(permission.Properties).toMatchObject({
+      Action: 'lambda:InvokeFunction',
+      FunctionName: { 'Fn::GetAtt': ['ValidateUploadLambdaFunction', 'Arn'] },
+      SourceAccount: { Ref: 'AWS::AccountId' },
+    });
+    expect(render(permission.Properties.SourceArn as Json)).toBe(`arn:${PARTITION}:s3:::${BUCKET}`);
+    expect(list(resource('UploadsBucket').DependsOn)).toContain(name);
+  });
+
+  it('retries twice, then sends the event to an SQS dead-letter queue', () => {
+    // Act
+    const configs = resourcesOfType('AWS::Lambda::EventInvokeConfig');
+
+    // Assert
+    expect(configs).toHaveLength(1);
+    const config = (configs[0] as [string, Resource])[1].Properties;
+    expect(config.FunctionName).toEqual({ Ref: 'ValidateUploadLambdaFunction' });
+    expect(config.MaximumRetryAttempts).toBe(2);
+    expect(config.DestinationConfig).toEqual({
+      OnFailure: { Destination: { 'Fn::GetAtt': ['UploadValidationDlq', 'Arn'] } },
+    });
+    expect(resource('UploadValidationDlq').Type).toBe('AWS::SQS::Queue');
+  });
+
+  it('leaves no dependency cycle in the stack', () => {
+    // Arrange
+    const graph = new Map(
+      Object.entries(template.Resources).map(([name, value]) => {
+        const edges = dependencies(value.Properties as Json);
+        for (const dependency of list(value.DependsOn)) edges.add(dependency);
+        return [name, [...edges].filter((edge) => edge in template.Resources)];
+      }),
+    );
+    const state = new Map<string, 'visiting' | 'done'>();
+    const cycles: string[] = [];
+    const visit = (name: string, path: string[]) => {
+      state.set(name, 'visiting');
+      for (const next of graph.get(name) ?? []) {
+        if (state.get(next) === 'visiting') cycles.push([...path, next].join(' → '));
+        else if (!state.has(next)) visit(next, [...path, next]);
+      }
+      state.set(name, 'done');
+    };
+
+    // Act
+    for (const name of graph.keys()) if (!state.has(name)) visit(name, [name]);
+
+    // Assert
+    expect(cycles).toEqual([]);
+  });
+});

@@ -1,0 +1,116 @@
+import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import {
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  PutObjectTaggingCommand,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import type { S3Event } from 'aws-lambda';
+import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from 'vitest';
+import { handler } from '../../../handlers/validate-upload.js';
+import { META, TAG } from '../../../lib/store/file-metadata.js';
+import { s3 } from '../../../lib/store/s3-client.js';
+import { lambdaContext } from '../../support/api-event.js';
+
+const KEY = 'uploads/9f86d081884c7d659a2feaa0c55ad015/01JDQ7ZJ8W3N4T6X9Y2B5C7D8E';
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+  'base64',
+);
+
+/** A fresh copy of the genuine ObjectCreated:Post fixture. */
+function loadEvent(): S3Event {
+  const url = new URL('../../fixtures/s3-events/object-created-post.json', import.meta.url);
+  return JSON.parse(readFileSync(url, 'utf8')) as S3Event;
+}
+
+/** S3 holding one pending PNG, as the validator sees it. */
+function pendingPng(command: object): unknown {
+  if (command instanceof HeadObjectCommand) {
+    return {
+      ContentLength: PNG.length,
+      ContentType: 'image/png',
+      ETag: '"e1b849f9631ffc1829b2e31402373e3c"',
+      Metadata: { [META.declaredType]: 'image/png', [META.declaredSize]: String(PNG.length) },
+    };
+  }
+  if (command instanceof GetObjectTaggingCommand) return { TagSet: [{ Key: TAG.status, Value: 'pending' }] };
+  if (command instanceof GetObjectCommand) return { Body: Readable.from([PNG]) };
+  if (command instanceof PutObjectTaggingCommand) return {};
+  throw new Error('unexpected command');
+}
+
+let send: MockInstance<(command: object) => Promise<unknown>>;
+let stdout: MockInstance;
+
+beforeEach(() => {
+  send = vi.spyOn(s3, 'send') as unknown as MockInstance<(command: object) => Promise<unknown>>;
+  stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('validateUpload handler', () => {
+  it('tags the uploaded object passed and flushes the validationPassed metric', async () => {
+    // Arrange
+    send.mockImplementation(async (command) => pendingPng(command));
+
+    // Act
+    await handler(loadEvent(), lambdaContext('presign-dev-validateUpload'));
+
+    // Assert
+    const put = send.mock.calls.map(([command]) => command).find((c) => c instanceof PutObjectTaggingCommand);
+    expect((put as PutObjectTaggingCommand | undefined)?.input).toMatchObject({
+      Bucket: 'unit-test-bucket',
+      Key: KEY,
+      Tagging: { TagSet: expect.arrayContaining([{ Key: TAG.status, Value: 'passed' }]) },
+    });
+    const emf = stdout.mock.calls
+      .flatMap(([chunk]) => String(chunk).split('\n'))
+      .filter((line) => line.includes('"_aws"'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(emf).toContainEqual(
+      expect.objectContaining({
+        validationPassed: 1,
+        service: 'presign',
+        _aws: expect.objectContaining({
+          CloudWatchMetrics: [expect.objectContaining({ Namespace: 'Presign' })],
+        }),
+      }),
+    );
+  });
+
+  it('fails the invocation when S3 answers 5xx, so Lambda retries', async () => {
+    // Arrange
+    send.mockRejectedValue(
+      new S3ServiceException({
+        name: 'ServiceUnavailable',
+        $fault: 'server',
+        $metadata: { httpStatusCode: 503 },
+        message: 'Please reduce your request rate.',
+      }),
+    );
+
+    // Act / Assert
+    await expect(handler(loadEvent(), lambdaContext('presign-dev-validateUpload'))).rejects.toThrow(
+      '1 of 1 records could not be validated',
+    );
+  });
+
+  it('succeeds without S3 calls for an event with no upload records', async () => {
+    // Arrange
+    const event = loadEvent();
+    const [record] = event.Records;
+    if (record) record.s3.object.key = 'other/report+2026.pdf';
+
+    // Act
+    await handler(event, lambdaContext('presign-dev-validateUpload'));
+
+    // Assert
+    expect(send).not.toHaveBeenCalled();
+  });
+});
