@@ -1,7 +1,10 @@
+import type { KeyObject } from 'node:crypto';
 import * as z from 'zod';
 import { ownerRoute } from '../lib/http/owner-route.js';
 import { publicBaseUrl } from '../lib/http/public-url.js';
 import { jsonResponse } from '../lib/http/responses.js';
+import { type Runtime, runtime } from '../lib/runtime.js';
+import { loadShareKey } from '../lib/shares/share-secret.js';
 import { issueShare, SHARE_TTL_DEFAULT, SHARE_TTL_MAX } from '../lib/shares/shares.js';
 import { fileIdSchema } from '../lib/store/object-key.js';
 
@@ -12,12 +15,18 @@ const input = z.object({
   }),
 });
 
+type Dependencies = Pick<Runtime, 'store' | 'verifyBearer' | 'publicUrl'> & { shareKey: KeyObject };
+
 /** POST /files/{fileId}/shares: a revocable third-party link that outlives the signing credentials. */
-export const handler = ownerRoute({ input, body: 'optional' }).handler(async (event) => {
-  const { path, body } = event.input;
-  const share = await issueShare(event.owner, path.fileId, {
-    ttlSeconds: body.expiresIn,
-    baseUrl: publicBaseUrl(event),
+export const createHandler = ({ store, verifyBearer, publicUrl, shareKey }: Dependencies) =>
+  ownerRoute({ input, body: 'optional', verify: verifyBearer }).handler(async (event) => {
+    const { path, body } = event.input;
+    const share = await issueShare({ store, shareKey }, event.owner, path.fileId, {
+      ttlSeconds: body.expiresIn,
+      baseUrl: publicBaseUrl(event, publicUrl),
+    });
+    return jsonResponse(201, share);
   });
-  return jsonResponse(201, share);
-});
+
+// The share key is read (from SSM in AWS) at cold start: an unreadable parameter fails the cold start.
+export const handler = createHandler({ ...runtime(), shareKey: await loadShareKey(runtime().environment) });

@@ -1,9 +1,15 @@
 import { ownerRoute } from '../lib/http/owner-route.js';
 import { jsonResponse } from '../lib/http/responses.js';
+import { type Runtime, runtime } from '../lib/runtime.js';
 import { issueUpload } from '../lib/uploads/upload-issuer.js';
 import { createUploadInput } from '../lib/uploads/upload-request.js';
 
 /** POST /uploads: a presigned POST for one new file of the caller's. */
-export const handler = ownerRoute({ input: createUploadInput, body: 'required' }).handler(async (event) =>
-  jsonResponse(201, await issueUpload(event.owner, event.input.body)),
-);
+export const createHandler = ({ store, rules, environment, verifyBearer }: Runtime) => {
+  const uploads = { store, rules, uploadTtlSeconds: environment.UPLOAD_URL_TTL_SECONDS };
+  return ownerRoute({ input: createUploadInput, body: 'required', verify: verifyBearer }).handler(
+    async (event) => jsonResponse(201, await issueUpload(uploads, event.owner, event.input.body)),
+  );
+};
+
+export const handler = createHandler(runtime());

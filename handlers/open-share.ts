@@ -1,16 +1,25 @@
 import * as z from 'zod';
 import { httpRoute } from '../lib/http/route.js';
-import { openShare } from '../lib/shares/shares.js';
+import { runtime } from '../lib/runtime.js';
+import { loadShareKey } from '../lib/shares/share-secret.js';
+import { openShare, type ShareDependencies } from '../lib/shares/shares.js';
 
 // The token's length and format are checked by the share-token verifier: any bad token is a 404.
 const input = z.object({ path: z.object({ token: z.string() }) });
 
 /** GET /s/{token} (no auth): redirects a share link to a fresh presigned GET of at most 60 s. */
-export const handler = httpRoute({ input, body: 'none' }).handler(async (event) => {
-  const { location } = await openShare(event.input.path.token);
-  return {
-    statusCode: 302,
-    headers: { location, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' },
-    body: '',
-  };
+export const createHandler = (shares: ShareDependencies) =>
+  httpRoute({ input, body: 'none' }).handler(async (event) => {
+    const { location } = await openShare(shares, event.input.path.token);
+    return {
+      statusCode: 302,
+      headers: { location, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' },
+      body: '',
+    };
+  });
+
+// The share key is read (from SSM in AWS) at cold start: an unreadable parameter fails the cold start.
+export const handler = createHandler({
+  store: runtime().store,
+  shareKey: await loadShareKey(runtime().environment),
 });

@@ -1,12 +1,16 @@
 import * as z from 'zod';
 import { ownerRoute } from '../lib/http/owner-route.js';
+import { type Runtime, runtime } from '../lib/runtime.js';
 import { revokeShares } from '../lib/shares/shares.js';
 import { fileIdSchema } from '../lib/store/object-key.js';
 
 const input = z.object({ path: z.object({ fileId: fileIdSchema }) });
 
 /** DELETE /files/{fileId}/shares: revokes every share link of the caller's file issued so far. */
-export const handler = ownerRoute({ input, body: 'none' }).handler(async (event) => {
-  await revokeShares(event.owner, event.input.path.fileId);
-  return { statusCode: 204, headers: { 'cache-control': 'no-store' }, body: '' };
-});
+export const createHandler = ({ store, verifyBearer }: Pick<Runtime, 'store' | 'verifyBearer'>) =>
+  ownerRoute({ input, body: 'none', verify: verifyBearer }).handler(async (event) => {
+    await revokeShares(store, event.owner, event.input.path.fileId);
+    return { statusCode: 204, headers: { 'cache-control': 'no-store' }, body: '' };
+  });
+
+export const handler = createHandler(runtime());

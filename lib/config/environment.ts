@@ -1,6 +1,6 @@
 import * as z from 'zod';
 
-/** Upload URL lifetime bounds, in seconds (issue: uploads). */
+/** Upload URL lifetime bounds, in seconds. */
 export const UPLOAD_TTL_DEFAULT = 300;
 export const UPLOAD_TTL_MAX = 900;
 
@@ -36,6 +36,11 @@ const environmentSchema = z.object({
   PUBLIC_API_URL: z.url().optional(),
   /** JSON map of content type to maximum bytes; replaces the default rules. */
   UPLOAD_RULES: jsonValue.optional(),
+  /** Set to `true` by `serverless offline`; unset in AWS. */
+  IS_OFFLINE: z
+    .string()
+    .optional()
+    .transform((value) => value === 'true'),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;

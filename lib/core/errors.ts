@@ -1,6 +1,6 @@
 /**
  * The API's error family. Every error a caller may see is an {@link ApiError}
- * with a stable snake_case `code` (API.md); anything else becomes a generic 500
+ * with a stable snake_case `code`; anything else becomes a generic 500
  * whose cause is only logged.
  */
 export type ErrorCode =

@@ -1,4 +1,5 @@
-import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
+/** Resolves the credentials a URL is signed with; temporary ones carry their `expiration`. */
+export type SigningCredentials = () => Promise<{ expiration?: Date }>;
 
 /**
  * When a URL signed now, asked to live `ttlSeconds`, really stops working: the
@@ -6,7 +7,7 @@ import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
  * presigned URL dies with the temporary credentials that signed it.
  */
 export async function effectiveExpiry(
-  credentials: AwsCredentialIdentityProvider,
+  credentials: SigningCredentials,
   ttlSeconds: number,
   now: Date = new Date(),
 ): Promise<{ expiresAt: Date; expiresIn: number }> {

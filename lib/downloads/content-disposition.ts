@@ -1,4 +1,5 @@
 import contentDisposition from 'content-disposition';
+import { mediaType } from '../core/media-types.js';
 
 export type Disposition = 'attachment' | 'inline';
 
@@ -17,24 +18,13 @@ function asciiFallback(name: string): string {
     .replace(/[^\x20-\x7e]|["\\%]/gu, '_');
 }
 
-/** Extensions that name each servable type; the first is added when a name has none of them. */
-const EXTENSIONS: Readonly<Record<string, readonly string[]>> = {
-  'image/png': ['.png'],
-  'image/jpeg': ['.jpg', '.jpeg'],
-  'image/gif': ['.gif'],
-  'image/webp': ['.webp'],
-  'application/pdf': ['.pdf'],
-  'text/plain': ['.txt'],
-  'text/csv': ['.csv'],
-};
-
 /**
  * The name a download is saved under ends in an extension of the type it was
  * validated as (`invoice.exe` served as image/png saves as
  * `invoice.exe.png`), so the saved file opens as what was checked.
  */
 function withTypeExtension(name: string, contentType: string): string {
-  const extensions = EXTENSIONS[contentType];
+  const extensions = mediaType(contentType)?.extensions;
   if (!extensions || extensions.some((extension) => name.toLowerCase().endsWith(extension))) return name;
   return `${name}${extensions[0]}`;
 }

@@ -1,10 +1,10 @@
 import { ApiError, notValidated } from '../core/errors.js';
 import type { Owner } from '../core/owner.js';
-import { type FileRecord, readPassedFileRecord } from '../store/file-record.js';
+import { effectiveExpiry } from '../core/url-expiry.js';
+import type { FileRecord, FileStore } from '../store/file-store.js';
 import { type Disposition, dispositionHeader } from './content-disposition.js';
-import { type PresignedDownload, presignDownload } from './presign-download.js';
 
-/** Download URL lifetime bounds, in seconds (issue 5). */
+/** Download URL lifetime bounds, in seconds. */
 export const DOWNLOAD_TTL_DEFAULT = 300;
 export const DOWNLOAD_TTL_MAX = 3600;
 
@@ -13,6 +13,15 @@ export interface DownloadOptions {
   disposition: Disposition;
   now?: Date;
 }
+
+export interface PresignedDownload {
+  url: string;
+  /** When the URL stops working: its signing second plus `X-Amz-Expires`. */
+  expiresAt: Date;
+  expiresIn: number;
+}
+
+export type DownloadStore = Pick<FileStore, 'credentials' | 'presignDownload' | 'readPassedFileRecord'>;
 
 /**
  * The type a file may be served as: its declared type, once the validator has
@@ -28,20 +37,27 @@ export function servableType(record: FileRecord): string {
 
 /**
  * A presigned GET for a validated file, served with its original filename and
- * its validated type. Throws 409 `not_validated` when the file has not passed.
+ * its validated type, living the requested time or until the signing
+ * credentials expire, whichever is earlier. Throws 409 `not_validated` when
+ * the file has not passed.
  */
-export function presignFileDownload(
+export async function presignFileDownload(
+  store: DownloadStore,
   record: FileRecord,
-  options: DownloadOptions,
+  { ttlSeconds, disposition, now = new Date() }: DownloadOptions,
 ): Promise<PresignedDownload> {
   const contentType = servableType(record);
-  return presignDownload({
+  const { expiresIn } = await effectiveExpiry(store.credentials, ttlSeconds, now);
+  const url = await store.presignDownload({
     key: record.key,
-    ttlSeconds: options.ttlSeconds,
-    contentDisposition: dispositionHeader(record.filename, options.disposition, contentType),
+    contentDisposition: dispositionHeader(record.filename, disposition, contentType),
     contentType,
-    ...(options.now ? { now: options.now } : {}),
+    expiresIn,
+    now,
   });
+  // X-Amz-Date has whole seconds: the URL dies at that second plus X-Amz-Expires.
+  const signedAt = Math.floor(now.getTime() / 1000) * 1000;
+  return { url, expiresAt: new Date(signedAt + expiresIn * 1000), expiresIn };
 }
 
 /**
@@ -50,11 +66,12 @@ export function presignFileDownload(
  * Throws 404 for an unknown or another owner's file, 409 when not validated.
  */
 export async function issueDownloadUrl(
+  store: DownloadStore,
   owner: Pick<Owner, 'segment'>,
   fileId: string,
   options: DownloadOptions,
 ): Promise<{ url: string; expiresAt: string }> {
-  const record = await readPassedFileRecord(owner, fileId);
-  const { url, expiresAt } = await presignFileDownload(record, options);
+  const record = await store.readPassedFileRecord(owner, fileId);
+  const { url, expiresAt } = await presignFileDownload(store, record, options);
   return { url, expiresAt: expiresAt.toISOString() };
 }

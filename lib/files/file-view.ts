@@ -1,7 +1,7 @@
-import type { ValidationStatus } from '../store/file-metadata.js';
-import type { FileRecord } from '../store/file-record.js';
+import type { FileRecord } from '../store/file-store.js';
+import type { ValidationStatus } from '../store/object-encoding.js';
 
-/** The body of `GET /files/{fileId}` (API.md). */
+/** The body of `GET /files/{fileId}`. */
 export interface FileView {
   fileId: string;
   filename: string;

@@ -1,5 +1,4 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { env } from '../config/env.js';
 
 export interface PublicUrlSettings {
   /** `PUBLIC_API_URL`, when configured. */
@@ -11,11 +10,6 @@ export interface PublicUrlSettings {
 /** A host header we are willing to put in a link: name or IPv4/[IPv6], optional port. */
 const HOST = /^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/;
 
-const fromEnvironment = (): PublicUrlSettings => ({
-  ...(env.PUBLIC_API_URL ? { configured: env.PUBLIC_API_URL } : {}),
-  offline: process.env.IS_OFFLINE === 'true',
-});
-
 /**
  * The public base URL of this API, without a trailing slash: `PUBLIC_API_URL`
  * when set; else, under `serverless offline`, `http://` + the `host` header;
@@ -23,7 +17,7 @@ const fromEnvironment = (): PublicUrlSettings => ({
  */
 export function publicBaseUrl(
   event: Pick<APIGatewayProxyEventV2, 'headers' | 'requestContext'>,
-  settings: PublicUrlSettings = fromEnvironment(),
+  settings: PublicUrlSettings,
 ): string {
   if (settings.configured) return settings.configured.replace(/\/+$/, '');
   const host = event.headers.host;

@@ -37,6 +37,16 @@ function bodyBytes(event: APIGatewayProxyEventV2): number {
     : Buffer.byteLength(event.body, 'utf8');
 }
 
+/**
+ * Whether middy's JSON body parser refused the body itself rather than its
+ * content type: both are 415s, and only a body that `JSON.parse` rejected
+ * carries that failure in the error's cause.
+ */
+function isJsonSyntaxError(error: unknown): boolean {
+  const cause = error instanceof Error ? (error.cause as { message?: unknown } | undefined) : undefined;
+  return cause?.message !== undefined;
+}
+
 /** Refuses oversized bodies unparsed, then parses JSON with middy's parser. */
 function jsonBody<Event extends AnyRouteEvent>(mode: RouteOptions<z.ZodType>['body']): Middleware<Event> {
   return {
@@ -55,10 +65,9 @@ function jsonBody<Event extends AnyRouteEvent>(mode: RouteOptions<z.ZodType>['bo
       try {
         await jsonParser.before?.(request as unknown as Parameters<NonNullable<typeof jsonParser.before>>[0]);
       } catch (error) {
-        if (error instanceof Error && /malformed JSON/.test(error.message)) {
-          throw invalidRequest('request body is not valid JSON');
-        }
-        throw unsupportedMediaType();
+        throw isJsonSyntaxError(error)
+          ? invalidRequest('request body is not valid JSON')
+          : unsupportedMediaType();
       }
     },
   };

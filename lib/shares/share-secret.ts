@@ -1,6 +1,5 @@
-import { createSecretKey, type KeyObject, randomBytes } from 'node:crypto';
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { env } from '../config/env.js';
+import { createSecretKey, type KeyObject } from 'node:crypto';
+import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
 import type { Environment } from '../config/environment.js';
 
 /** The shortest share secret accepted, as for `SHARE_SECRET` itself. */
@@ -29,11 +28,8 @@ export function shareKeyFrom(config: ShareSecretConfig): KeyObject {
   );
 }
 
-const readSecureString: ParameterReader = async (name) => {
-  const ssm = new SSMClient({ region: env.AWS_REGION });
-  const { Parameter } = await ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
-  return Parameter?.Value;
-};
+/** Powertools Parameters: the decrypted value of a SecureString, read once per cold start. */
+const readSecureString: ParameterReader = (name) => getParameter(name, { decrypt: true });
 
 /**
  * Builds the share-link HMAC key: from `SHARE_SECRET` when set (it takes
@@ -65,31 +61,3 @@ export async function loadShareKey(
   }
   return createSecretKey(Buffer.from(secret, 'utf8'));
 }
-
-/**
- * Only functions configured with a share secret sign or open share links
- * (createShare and openShare; revokeShares only bumps a tag, and its role may
- * not read the parameter). Those resolve their key here, once, at cold start:
- * an unreadable parameter fails the cold start, not a request.
- */
-const configuredKey = env.SHARE_SECRET || env.SHARE_SECRET_PARAMETER ? await loadShareKey(env) : undefined;
-
-/**
- * This function's share-link key. Throws (a 500, cause logged) in a function
- * configured with neither `SHARE_SECRET` nor `SHARE_SECRET_PARAMETER`.
- */
-export function requireShareKey(): KeyObject {
-  if (!configuredKey) {
-    throw new Error(
-      'invalid configuration: SHARE_SECRET or SHARE_SECRET_PARAMETER is required for share links',
-    );
-  }
-  return configuredKey;
-}
-
-/**
- * The key as a value, for callers that know this function is configured
- * (tests run with `SHARE_SECRET`); lib code uses {@link requireShareKey}.
- * Unconfigured, it is a random throwaway key: nothing it signs ever verifies.
- */
-export const shareKey: KeyObject = configuredKey ?? createSecretKey(randomBytes(32));

@@ -1,16 +1,21 @@
+import type { KeyObject } from 'node:crypto';
 import { linkExpired, linkRevoked, notFound } from '../core/errors.js';
 import type { Owner } from '../core/owner.js';
-import { presignFileDownload } from '../downloads/download-url.js';
-import { readFileTags, readPassedFileRecord } from '../store/file-record.js';
-import { bumpShareEpoch, readShareEpoch } from '../store/share-epoch.js';
-import { requireShareKey } from './share-secret.js';
+import { type DownloadStore, presignFileDownload } from '../downloads/download-url.js';
+import type { FileStore } from '../store/file-store.js';
 import { signShareToken, verifyShareToken } from './share-token.js';
 
-/** Share link lifetime bounds, in seconds (issue 5). */
+/** Share link lifetime bounds, in seconds. */
 export const SHARE_TTL_DEFAULT = 86_400;
 export const SHARE_TTL_MAX = 604_800;
 /** The presigned GET behind a share link lives at most this long. */
 export const SHARE_REDIRECT_TTL = 60;
+
+/** What share links need: the file store and the HMAC key that signs and checks their tokens. */
+export interface ShareDependencies {
+  store: DownloadStore & Pick<FileStore, 'readShareEpoch'>;
+  shareKey: KeyObject;
+}
 
 const unixSeconds = (date: Date): number => Math.floor(date.getTime() / 1000);
 
@@ -20,13 +25,17 @@ const unixSeconds = (date: Date): number => Math.floor(date.getTime() / 1000);
  * file and 409 `not_validated` unless it has passed validation.
  */
 export async function issueShare(
+  { store, shareKey }: ShareDependencies,
   owner: Pick<Owner, 'segment'>,
   fileId: string,
   options: { ttlSeconds: number; baseUrl: string; now?: Date },
 ): Promise<{ shareUrl: string; expiresAt: string }> {
-  const [, epoch] = await Promise.all([readPassedFileRecord(owner, fileId), readShareEpoch(owner, fileId)]);
+  const [, epoch] = await Promise.all([
+    store.readPassedFileRecord(owner, fileId),
+    store.readShareEpoch(owner, fileId),
+  ]);
   const expiresAt = unixSeconds(options.now ?? new Date()) + options.ttlSeconds;
-  const token = signShareToken(requireShareKey(), { segment: owner.segment, fileId, expiresAt, epoch });
+  const token = signShareToken(shareKey, { segment: owner.segment, fileId, expiresAt, epoch });
   return { shareUrl: `${options.baseUrl}/s/${token}`, expiresAt: new Date(expiresAt * 1000).toISOString() };
 }
 
@@ -37,16 +46,20 @@ export async function issueShare(
  * fresh presigned GET living at most {@link SHARE_REDIRECT_TTL} seconds, never
  * past the link's own expiry nor the signing credentials.
  */
-export async function openShare(token: string, now: Date = new Date()): Promise<{ location: string }> {
-  const check = verifyShareToken(requireShareKey(), token, unixSeconds(now));
+export async function openShare(
+  { store, shareKey }: ShareDependencies,
+  token: string,
+  now: Date = new Date(),
+): Promise<{ location: string }> {
+  const check = verifyShareToken(shareKey, token, unixSeconds(now));
   if (!check.ok) throw check.reason === 'expired' ? linkExpired() : notFound();
   const { segment, fileId, expiresAt, epoch } = check.claims;
-  const record = await readPassedFileRecord({ segment }, fileId, async () => {
+  const record = await store.readPassedFileRecord({ segment }, fileId, async () => {
     // Only the current epoch is honoured.
-    if (epoch !== (await readShareEpoch({ segment }, fileId))) throw linkRevoked();
+    if (epoch !== (await store.readShareEpoch({ segment }, fileId))) throw linkRevoked();
   });
   const ttlSeconds = Math.min(SHARE_REDIRECT_TTL, expiresAt - unixSeconds(now));
-  const { url } = await presignFileDownload(record, { ttlSeconds, disposition: 'attachment', now });
+  const { url } = await presignFileDownload(store, record, { ttlSeconds, disposition: 'attachment', now });
   return { location: url };
 }
 
@@ -55,7 +68,11 @@ export async function openShare(token: string, now: Date = new Date()): Promise<
  * share epoch on. Nothing is written on the upload itself. Throws 404 for an
  * unknown or another owner's file.
  */
-export async function revokeShares(owner: Pick<Owner, 'segment'>, fileId: string): Promise<void> {
-  await readFileTags(owner, fileId);
-  await bumpShareEpoch(owner, fileId);
+export async function revokeShares(
+  store: Pick<FileStore, 'readFileTags' | 'bumpShareEpoch'>,
+  owner: Pick<Owner, 'segment'>,
+  fileId: string,
+): Promise<void> {
+  await store.readFileTags(owner, fileId);
+  await store.bumpShareEpoch(owner, fileId);
 }

@@ -1,11 +1,27 @@
-import { NoSuchKey, NotFound, S3ServiceException } from '@aws-sdk/client-s3';
+import { S3ServiceException } from '@aws-sdk/client-s3';
 
-/** Whether an S3 error means "no such object" (HEAD's NotFound, GET's NoSuchKey, or any 404). */
-export function isMissingObject(error: unknown): boolean {
-  return (
-    error instanceof NotFound ||
-    error instanceof NoSuchKey ||
-    (error instanceof S3ServiceException &&
-      (['NoSuchKey', 'NotFound'].includes(error.name) || error.$metadata.httpStatusCode === 404))
-  );
+/** What an S3 error means for a file record. */
+export type S3ErrorKind =
+  /** No such object or version (404: NotFound, NoSuchKey, NoSuchVersion). */
+  | 'missing'
+  /** A condition on the object's ETag failed (412): it was replaced since it was read. */
+  | 'replaced'
+  /** The bucket policy or the role refused (403). */
+  | 'denied';
+
+const KIND_BY_STATUS: Readonly<Record<number, S3ErrorKind>> = {
+  404: 'missing',
+  412: 'replaced',
+  403: 'denied',
+};
+
+/**
+ * Classifies an error thrown by the S3 client by the HTTP status S3 answered
+ * with (HEAD answers carry no error code, so the status is the one signal
+ * every operation shares). `undefined` for anything else, which callers rethrow.
+ */
+export function classifyS3Error(error: unknown): S3ErrorKind | undefined {
+  if (!(error instanceof S3ServiceException)) return undefined;
+  const status = error.$metadata.httpStatusCode;
+  return status === undefined ? undefined : KIND_BY_STATUS[status];
 }

@@ -1,15 +1,13 @@
-import { env, uploadRules } from '../config/env.js';
-import { normalizeContentType, type UploadRules } from '../config/upload-rules.js';
+import type { UploadRules } from '../config/upload-rules.js';
 import { fileTooLarge, unsupportedContentType } from '../core/errors.js';
+import { normalizeContentType } from '../core/media-types.js';
 import type { Owner } from '../core/owner.js';
 import { effectiveExpiry } from '../core/url-expiry.js';
-import { encodeMetaValue, META, PENDING_TAGGING } from '../store/file-metadata.js';
+import type { FileStore } from '../store/file-store.js';
 import { newFileId, objectKey } from '../store/object-key.js';
-import { bucket, s3 } from '../store/s3-client.js';
-import { createPostPresigner } from './presign-post.js';
 import type { CreateUploadRequest } from './upload-request.js';
 
-/** The 201 body of POST /uploads (API.md). */
+/** The 201 body of POST /uploads. */
 export interface IssuedUpload {
   fileId: string;
   key: string;
@@ -18,11 +16,13 @@ export interface IssuedUpload {
   maxBytes: number;
 }
 
-/**
- * Signs the upload forms: `createPresignedPost`'s output, with the bucket URL
- * resolved once instead of per request (see presign-post.ts).
- */
-const presignPost = createPostPresigner(s3, bucket);
+/** What issuing an upload needs: the store that signs, the rules, and the form's lifetime. */
+export interface UploadDependencies {
+  store: Pick<FileStore, 'credentials' | 'presignUpload'>;
+  rules: UploadRules;
+  /** `UPLOAD_URL_TTL_SECONDS`. */
+  uploadTtlSeconds: number;
+}
 
 /**
  * Checks a request against the upload rules. Returns the normalised content
@@ -41,39 +41,28 @@ export function admitUpload(rules: UploadRules, request: CreateUploadRequest): s
 }
 
 /**
- * Issues a browser-ready presigned POST for one new file of the owner's. The
- * policy pins the bucket, the exact key, the Content-Type, the exact size, the
- * metadata and the `validation-status=pending` tagging, so S3 itself refuses
- * anything else; it lives `UPLOAD_URL_TTL_SECONDS`, never past the signing
- * credentials.
+ * Issues a browser-ready presigned POST for one new file of the owner's, at a
+ * key the server chooses. The policy pins the key, the Content-Type, the exact
+ * size, the metadata and the pending tagging, so S3 itself refuses anything
+ * else; it lives `uploadTtlSeconds`, never past the signing credentials.
  */
-export async function issueUpload(owner: Owner, request: CreateUploadRequest): Promise<IssuedUpload> {
-  const contentType = admitUpload(uploadRules, request);
+export async function issueUpload(
+  { store, rules, uploadTtlSeconds }: UploadDependencies,
+  owner: Owner,
+  request: CreateUploadRequest,
+): Promise<IssuedUpload> {
+  const contentType = admitUpload(rules, request);
   const fileId = newFileId();
   const key = objectKey(owner, fileId);
-  const now = new Date();
-  const { expiresAt, expiresIn } = await effectiveExpiry(
-    s3.config.credentials,
-    env.UPLOAD_URL_TTL_SECONDS,
-    now,
-  );
-
-  // Every field below becomes an exact-match policy condition.
-  const { url, fields } = await presignPost({
-    now,
-    Key: key,
-    Expires: expiresIn,
-    Conditions: [['content-length-range', request.size, request.size]],
-    Fields: {
-      'Content-Type': contentType,
-      tagging: PENDING_TAGGING,
-      [`x-amz-meta-${META.filename}`]: encodeMetaValue(request.filename),
-      [`x-amz-meta-${META.owner}`]: owner.segment,
-      [`x-amz-meta-${META.declaredType}`]: contentType,
-      [`x-amz-meta-${META.declaredSize}`]: String(request.size),
-    },
+  const { expiresAt, expiresIn } = await effectiveExpiry(store.credentials, uploadTtlSeconds);
+  const { url, fields } = await store.presignUpload({
+    key,
+    contentType,
+    size: request.size,
+    filename: request.filename,
+    owner,
+    expiresIn,
   });
-
   return {
     fileId,
     key,

@@ -1,9 +1,7 @@
 import * as z from 'zod';
+import { hasControlCharacters } from '../core/text.js';
 
 const MAX_FILENAME_CHARACTERS = 255;
-// C0 controls, DEL and C1 controls have no place in a filename shown to people.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** A filename as people see it: 1..255 characters (code points), no control characters. */
 export const filenameSchema = z
@@ -13,12 +11,12 @@ export const filenameSchema = z
     (name) => [...name].length <= MAX_FILENAME_CHARACTERS,
     `must be at most ${MAX_FILENAME_CHARACTERS} characters`,
   )
-  .refine((name) => !CONTROL_CHARACTERS.test(name), 'must not contain control characters')
+  .refine((name) => !hasControlCharacters(name), 'must not contain control characters')
   // Bidi overrides and other format characters disguise names (`invoice\u202Egnp.exe`).
   .refine((name) => !/\p{Cf}/u.test(name), 'must not contain invisible format characters')
   .refine((name) => name.isWellFormed(), 'must be well-formed unicode');
 
-/** POST /uploads input (API.md): the body only; unknown fields are refused. */
+/** POST /uploads input: the body only; unknown fields are refused. */
 export const createUploadInput = z.object({
   body: z
     .object({

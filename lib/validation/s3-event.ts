@@ -1,4 +1,8 @@
+import { S3Schema } from '@aws-lambda-powertools/parser/schemas/s3';
 import { logger } from '../core/logger.js';
+
+/** Powertools' schema of one record of an S3 event notification, as AWS delivers it. */
+const S3RecordSchema = S3Schema.shape.Records.element;
 
 /** One object-created record of an S3 event notification, its key decoded. */
 export interface S3ObjectRecord {
@@ -16,17 +20,10 @@ export interface S3ObjectRecord {
   sequencer?: string;
 }
 
-type Json = Record<string, unknown>;
-
-const asObject = (value: unknown): Json | undefined =>
-  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
-const asString = (value: unknown): string | undefined =>
-  typeof value === 'string' && value.length > 0 ? value : undefined;
-
 /**
  * Decodes a key the way S3 encodes it in event notifications: form-style URL
- * encoding, `+` for a space and `%2B` for a literal plus. `undefined` when the
- * percent-encoding is malformed.
+ * encoding, `+` for a space and `%2B` for a literal plus. `undefined` when
+ * the percent-encoding is malformed.
  */
 export function decodeS3EventKey(encoded: string): string | undefined {
   try {
@@ -36,25 +33,18 @@ export function decodeS3EventKey(encoded: string): string | undefined {
   }
 }
 
-function parseRecord(raw: unknown): S3ObjectRecord | undefined {
-  const record = asObject(raw);
-  const s3 = asObject(record?.s3);
-  const object = asObject(s3?.object);
-  const eventName = asString(record?.eventName);
-  const bucket = asString(asObject(s3?.bucket)?.name);
-  const encodedKey = asString(object?.key);
-  if (!record || !object || !eventName || !bucket || encodedKey === undefined) return undefined;
-  const key = decodeS3EventKey(encodedKey);
-  if (key === undefined) return undefined;
-  const size = typeof object.size === 'number' && Number.isSafeInteger(object.size) ? object.size : 0;
-  const eTag = asString(object.eTag);
-  const versionId = asString(object.versionId);
-  const sequencer = asString(object.sequencer);
+function toObjectRecord(raw: unknown): S3ObjectRecord | undefined {
+  const parsed = S3RecordSchema.safeParse(raw);
+  if (!parsed.success) return undefined;
+  const { eventName, s3 } = parsed.data;
+  const key = decodeS3EventKey(s3.object.key);
+  if (key === undefined || eventName.length === 0) return undefined;
+  const { size, eTag, versionId, sequencer } = s3.object;
   return {
     eventName,
-    bucket,
+    bucket: s3.bucket.name,
     key,
-    size,
+    size: size !== undefined && Number.isSafeInteger(size) ? size : 0,
     ...(eTag ? { eTag } : {}),
     ...(versionId ? { versionId } : {}),
     ...(sequencer ? { sequencer } : {}),
@@ -62,16 +52,17 @@ function parseRecord(raw: unknown): S3ObjectRecord | undefined {
 }
 
 /**
- * Reads the object records of an S3 event notification (`{ Records: [...] }`).
- * Records that are not S3 object records (another event source, no key, a
- * malformed encoding) are logged and left out; it never throws.
+ * Reads the object records of an S3 event notification (`{ Records: [...] }`)
+ * with Powertools' S3 schema, one record at a time: a record that is not an
+ * S3 record (another event source, no key, a malformed key encoding) is logged
+ * and left out, and the others are kept. Never throws.
  */
 export function parseS3Event(event: unknown): S3ObjectRecord[] {
-  const records = asObject(event)?.Records;
+  const records = (event as { Records?: unknown } | null | undefined)?.Records;
   if (!Array.isArray(records)) return [];
   const parsed: S3ObjectRecord[] = [];
   records.forEach((raw, index) => {
-    const record = parseRecord(raw);
+    const record = toObjectRecord(raw);
     if (record) parsed.push(record);
     else logger.warn('ignoring a record that is not an S3 object record', { index });
   });

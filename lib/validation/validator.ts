@@ -1,15 +1,19 @@
-import { GetObjectTaggingCommand, HeadObjectCommand, PutObjectTaggingCommand } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
-import { uploadRules } from '../config/env.js';
+import type { UploadRules } from '../config/upload-rules.js';
 import { logger } from '../core/logger.js';
 import { countMetric } from '../core/metrics.js';
-import { META, TAG } from '../store/file-metadata.js';
+import type { FileStore } from '../store/file-store.js';
 import { parseObjectKey, UPLOADS_PREFIX } from '../store/object-key.js';
-import { bucket, s3 } from '../store/s3-client.js';
-import { mergeValidationTags } from '../store/validation-tags.js';
+import { classifyS3Error } from '../store/s3-errors.js';
 import { parseS3Event, type S3ObjectRecord } from './s3-event.js';
-import { quoteETag, sniffObject } from './sniff-type.js';
+import { sniffObject } from './sniff-type.js';
 import { decideVerdict, type Verdict } from './verdict.js';
+
+/** What the validator works with: the file store and the upload rules in force. */
+export interface ValidatorDependencies {
+  store: Pick<FileStore, 'bucket' | 'readUpload' | 'readLeadingBytes' | 'recordVerdict'>;
+  rules: UploadRules;
+}
 
 /** Records validated at once within one invocation. */
 export const VALIDATION_CONCURRENCY = 4;
@@ -31,18 +35,13 @@ export type RecordOutcome =
 
 const skipped = (key: string, skip: SkipReason): RecordOutcome => ({ key, status: 'skipped', skip });
 
-function httpStatusOf(error: unknown): number | undefined {
-  const metadata = (error as { $metadata?: { httpStatusCode?: unknown } } | null)?.$metadata;
-  return typeof metadata?.httpStatusCode === 'number' ? metadata.httpStatusCode : undefined;
-}
-
-/** 404 and 412 are outcomes of a race with the uploader, not failures: anything else is. */
+/** A missing object and a replaced one are outcomes of a race with the uploader, not failures: anything else is. */
 function skipFor(error: unknown): SkipReason | undefined {
-  const status = httpStatusOf(error);
-  return status === 404 ? 'vanished' : status === 412 ? 'stale' : undefined;
+  const kind = classifyS3Error(error);
+  return kind === 'missing' ? 'vanished' : kind === 'replaced' ? 'stale' : undefined;
 }
 
-function isUploadRecord(record: S3ObjectRecord): boolean {
+function isUploadRecord(record: S3ObjectRecord, bucket: string): boolean {
   return (
     record.eventName.startsWith('ObjectCreated:') &&
     record.bucket === bucket &&
@@ -50,48 +49,37 @@ function isUploadRecord(record: S3ObjectRecord): boolean {
   );
 }
 
-async function judge(record: S3ObjectRecord): Promise<RecordOutcome> {
-  const { key, versionId } = record;
-  const version = versionId ? { VersionId: versionId } : {};
-  // If-Match on the event's ETag: a 412 means the key holds a newer object, whose own event judges it.
-  const [head, tagging] = await Promise.all([
-    s3.send(
-      new HeadObjectCommand({
-        Bucket: bucket,
-        Key: key,
-        ...version,
-        ...(record.eTag ? { IfMatch: quoteETag(record.eTag) } : {}),
-      }),
-    ),
-    s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key, ...version })),
-  ]);
-  const existing = tagging.TagSet ?? [];
-  const tagValue = (name: string) => existing.find((tag) => tag.Key === name)?.Value;
-  const eTag = head.ETag ?? record.eTag ?? '';
+async function judge(
+  { store, rules }: ValidatorDependencies,
+  record: S3ObjectRecord,
+): Promise<RecordOutcome> {
+  const { key } = record;
+  const ref = {
+    key,
+    ...(record.versionId ? { versionId: record.versionId } : {}),
+    ...(record.eTag ? { eTag: record.eTag } : {}),
+  };
+  // Conditioned on the event's ETag: a replaced object answers 412, and its own event judges the new bytes.
+  const upload = await store.readUpload(ref);
   // Decided only if the verdict is about these very bytes: a form posted again
   // lands new bytes at the same key, and they are judged anew.
-  const decided = tagValue(TAG.status) === 'passed' || tagValue(TAG.status) === 'failed';
-  if (decided && tagValue(TAG.validatedEtag) === eTag.replaceAll('"', ''))
-    return skipped(key, 'already_decided');
+  const { status, validatedEtag } = upload.verdict;
+  if (status !== 'pending' && validatedEtag === upload.eTag) return skipped(key, 'already_decided');
 
-  const actualSize = head.ContentLength ?? 0;
-  const sniffed = await sniffObject({ key, ...version, ...(eTag ? { eTag } : {}) }, actualSize);
-  const metadata = head.Metadata ?? {};
+  const judged = { ...ref, ...(upload.eTag ? { eTag: upload.eTag } : {}) };
+  const sniffed = await sniffObject((limit) => store.readLeadingBytes(judged, limit), upload.size);
   const verdict = decideVerdict(
     {
-      declaredType: metadata[META.declaredType],
-      declaredSize: metadata[META.declaredSize],
-      contentType: head.ContentType,
-      actualSize,
+      declaredType: upload.declaredType,
+      declaredSize: upload.declaredSize,
+      contentType: upload.contentType,
+      actualSize: upload.size,
       sniffed,
     },
-    uploadRules,
+    rules,
   );
-  const { tagSet, dropped } = mergeValidationTags(existing, verdict, eTag);
+  const dropped = await store.recordVerdict(ref, upload, verdict);
   if (dropped.length > 0) logger.warn('tag limit reached: dropping tags', { key, dropped });
-  await s3.send(
-    new PutObjectTaggingCommand({ Bucket: bucket, Key: key, ...version, Tagging: { TagSet: tagSet } }),
-  );
   return { key, ...verdict };
 }
 
@@ -102,9 +90,12 @@ async function judge(record: S3ObjectRecord): Promise<RecordOutcome> {
  * Skips records that are not API uploads, objects already decided, replaced
  * (412) or deleted (404). Any other S3 error is thrown.
  */
-export async function validateRecord(record: S3ObjectRecord): Promise<RecordOutcome> {
+export async function validateRecord(
+  dependencies: ValidatorDependencies,
+  record: S3ObjectRecord,
+): Promise<RecordOutcome> {
   const { key } = record;
-  if (!isUploadRecord(record)) {
+  if (!isUploadRecord(record, dependencies.store.bucket)) {
     logger.info('ignoring record', {
       key,
       eventName: record.eventName,
@@ -114,7 +105,7 @@ export async function validateRecord(record: S3ObjectRecord): Promise<RecordOutc
   }
   let outcome: RecordOutcome;
   try {
-    outcome = await judge(record);
+    outcome = await judge(dependencies, record);
   } catch (error) {
     const skip = skipFor(error);
     if (!skip) throw error;
@@ -141,10 +132,15 @@ export async function validateRecord(record: S3ObjectRecord): Promise<RecordOutc
  * attempted, any unexpected error is rethrown (an `AggregateError`) so the
  * invocation fails and Lambda retries it: decided objects are then skipped.
  */
-export async function validateUploadEvent(event: unknown): Promise<RecordOutcome[]> {
+export async function validateUploadEvent(
+  dependencies: ValidatorDependencies,
+  event: unknown,
+): Promise<RecordOutcome[]> {
   const records = parseS3Event(event);
   const limit = pLimit(VALIDATION_CONCURRENCY);
-  const settled = await Promise.allSettled(records.map((record) => limit(() => validateRecord(record))));
+  const settled = await Promise.allSettled(
+    records.map((record) => limit(() => validateRecord(dependencies, record))),
+  );
   const outcomes: RecordOutcome[] = [];
   const errors: unknown[] = [];
   settled.forEach((result, index) => {

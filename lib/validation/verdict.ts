@@ -1,5 +1,6 @@
-import { normalizeContentType, type UploadRules } from '../config/upload-rules.js';
-import { type Sniffed, TEXT_TYPES } from './sniff-type.js';
+import type { UploadRules } from '../config/upload-rules.js';
+import { isTextType, normalizeContentType } from '../core/media-types.js';
+import type { Sniffed } from './sniff-type.js';
 
 /** Stable codes for `validation-reason`; the API reports them as `reason`. */
 export type ValidationReason =
@@ -46,14 +47,14 @@ function parseSize(text: string | undefined): number | undefined {
 
 function detectedOf(sniffed: Sniffed, declaredType: string | undefined): string | undefined {
   if (sniffed.detectedType) return sniffed.detectedType;
-  return declaredType && TEXT_TYPES.has(declaredType) && sniffed.text ? 'text/plain' : undefined;
+  return declaredType && isTextType(declaredType) && sniffed.text ? 'text/plain' : undefined;
 }
 
 /**
  * The validator's decision table, pure. The first failing row decides:
  * metadata present → declared type allowed → size within the rule's maximum →
  * size as declared → Content-Type as declared → bytes of the declared type
- * (magic bytes via file-type; for `text/plain` and `text/csv`, which have none,
+ * (magic bytes via file-type; for the types the media catalogue confirms as text,
  * UTF-8 text with no NUL byte and nothing binary detected). Every other
  * declared type without magic bytes fails `unknown_type`.
  */
@@ -80,7 +81,7 @@ export function decideVerdict(input: VerdictInput, rules: UploadRules): Verdict 
       ? { status: 'passed', detectedType: input.sniffed.detectedType }
       : failed('type_mismatch');
   }
-  if (TEXT_TYPES.has(declaredType)) {
+  if (isTextType(declaredType)) {
     return input.sniffed.text ? { status: 'passed', detectedType: 'text/plain' } : failed('not_text');
   }
   return failed('unknown_type');

@@ -3,7 +3,7 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { APP_SCRIPT } from '../../web/app-script.js';
 import { indexHtml } from '../../web/index-html.js';
 import { PAGE_STYLE } from '../../web/style.js';
-import { env, uploadRules } from '../config/env.js';
+import type { Environment } from '../config/environment.js';
 import type { UploadRules } from '../config/upload-rules.js';
 
 /** Where presigned POSTs go, from the same settings the S3 client uses. */
@@ -96,14 +96,14 @@ export function webPageResponse(page: WebPage): APIGatewayProxyStructuredResultV
   };
 }
 
-let configured: WebPage | undefined;
-
-/** The page for this deployment's rules and bucket, rendered once per cold start. */
-export function configuredWebPage(): WebPage {
-  configured ??= renderWebPage(uploadRules, {
-    ...(env.S3_ENDPOINT ? { endpoint: env.S3_ENDPOINT } : {}),
-    bucket: env.UPLOADS_BUCKET,
-    region: env.AWS_REGION,
+/** The page for this deployment's rules and bucket. */
+export function configuredWebPage(
+  environment: Pick<Environment, 'S3_ENDPOINT' | 'UPLOADS_BUCKET' | 'AWS_REGION'>,
+  rules: UploadRules,
+): WebPage {
+  return renderWebPage(rules, {
+    ...(environment.S3_ENDPOINT ? { endpoint: environment.S3_ENDPOINT } : {}),
+    bucket: environment.UPLOADS_BUCKET,
+    region: environment.AWS_REGION,
   });
-  return configured;
 }

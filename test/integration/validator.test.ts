@@ -11,6 +11,8 @@ import {
 import { ulid } from 'ulid';
 import { describe, expect, it, vi } from 'vitest';
 import { ownerFromSubject } from '../../lib/core/owner.js';
+import { createRuntime } from '../../lib/runtime.js';
+import { validateRecord } from '../../lib/validation/validator.js';
 import { toAwsS3Event } from '../../scripts/ceph-event-bridge.js';
 import { HTML_PAGE, PNG_1x1, pngOfSize } from '../support/sample-files.js';
 import {
@@ -20,6 +22,7 @@ import {
   newOwner,
   postForm,
   requestUpload,
+  roleS3Client,
   stack,
   waitForVerdict,
 } from './stack.js';
@@ -329,42 +332,40 @@ describe('the ranged read is bounded', () => {
     await setTags(key, { [TAG_STATUS]: 'pending' });
 
     const session = await assumeFunctionRole('validateUpload', 'v-ranged-read');
-    const settings = { ...(await functionEnvironment(session)), POWERTOOLS_METRICS_DISABLED: 'true' };
-    const saved = Object.fromEntries(Object.keys(settings).map((name) => [name, process.env[name]]));
-    Object.assign(process.env, settings);
+    const s3 = roleS3Client(session);
+    const { store, rules } = createRuntime(await functionEnvironment(session), { s3 });
+    const reads: { input: Record<string, unknown>; output: GetObjectCommandOutput; bytes: () => number }[] =
+      [];
+    const send = s3.send.bind(s3) as (command: unknown) => Promise<unknown>;
+    vi.spyOn(s3, 'send').mockImplementation((async (command: unknown) => {
+      const output = await send(command);
+      if (!(command instanceof GetObjectCommand)) return output;
+      const got = output as GetObjectCommandOutput;
+      const body = got.Body as AsyncIterable<Uint8Array>;
+      let counted = 0;
+      const counting = {
+        async *[Symbol.asyncIterator]() {
+          for await (const chunk of body) {
+            counted += chunk.length;
+            yield chunk;
+          }
+        },
+      };
+      reads.push({ input: { ...command.input }, output: got, bytes: () => counted });
+      return { ...got, Body: counting };
+    }) as typeof s3.send);
     try {
-      vi.resetModules();
-      const { s3 } = await import('../../lib/store/s3-client.js');
-      const { validateRecord } = await import('../../lib/validation/validator.js');
-      const reads: { input: Record<string, unknown>; output: GetObjectCommandOutput; bytes: () => number }[] =
-        [];
-      const send = s3.send.bind(s3) as (command: unknown) => Promise<unknown>;
-      vi.spyOn(s3, 'send').mockImplementation((async (command: unknown) => {
-        const output = await send(command);
-        if (!(command instanceof GetObjectCommand)) return output;
-        const got = output as GetObjectCommandOutput;
-        const body = got.Body as AsyncIterable<Uint8Array>;
-        let counted = 0;
-        const counting = {
-          async *[Symbol.asyncIterator]() {
-            for await (const chunk of body) {
-              counted += chunk.length;
-              yield chunk;
-            }
-          },
-        };
-        reads.push({ input: { ...command.input }, output: got, bytes: () => counted });
-        return { ...got, Body: counting };
-      }) as typeof s3.send);
-
       // Act
-      const outcome = await validateRecord({
-        eventName: 'ObjectCreated:Put',
-        bucket: stack.bucket,
-        key,
-        size: BIG,
-        eTag,
-      });
+      const outcome = await validateRecord(
+        { store, rules },
+        {
+          eventName: 'ObjectCreated:Put',
+          bucket: stack.bucket,
+          key,
+          size: BIG,
+          eTag,
+        },
+      );
 
       // Assert
       expect(outcome).toMatchObject({ status: 'failed', reason: 'too_large', detectedType: 'image/png' });
@@ -379,10 +380,6 @@ describe('the ranged read is bounded', () => {
       expect(await tagsOf(key)).toContainEqual({ Key: TAG_STATUS, Value: 'failed' });
     } finally {
       vi.restoreAllMocks();
-      for (const [name, value] of Object.entries(saved)) {
-        if (value === undefined) delete process.env[name];
-        else process.env[name] = value;
-      }
     }
   }, 90_000);
 });

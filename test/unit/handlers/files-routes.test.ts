@@ -12,22 +12,31 @@ import {
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { generateKeyPair, SignJWT } from 'jose';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { handler as createDownloadUrl } from '../../../handlers/create-download-url.js';
-import { handler as createShare } from '../../../handlers/create-share.js';
-import { handler as getFile } from '../../../handlers/get-file.js';
-import { handler as openShare } from '../../../handlers/open-share.js';
-import { handler as revokeShares } from '../../../handlers/revoke-shares.js';
+import { createHandler as createDownloadUrlHandler } from '../../../handlers/create-download-url.js';
+import { createHandler as createShareHandler } from '../../../handlers/create-share.js';
+import { createHandler as getFileHandler } from '../../../handlers/get-file.js';
+import { createHandler as openShareHandler } from '../../../handlers/open-share.js';
+import { createHandler as revokeSharesHandler } from '../../../handlers/revoke-shares.js';
 import { ownerFromSubject } from '../../../lib/core/owner.js';
 import { publicBaseUrl } from '../../../lib/http/public-url.js';
-import { shareKey } from '../../../lib/shares/share-secret.js';
+import { shareKeyFrom } from '../../../lib/shares/share-secret.js';
 import { signShareToken } from '../../../lib/shares/share-token.js';
-import { encodeMetaValue, META, TAG } from '../../../lib/store/file-metadata.js';
+import { encodeMetaValue, META, TAG } from '../../../lib/store/object-encoding.js';
 import { newFileId, objectKey } from '../../../lib/store/object-key.js';
-import { s3 } from '../../../lib/store/s3-client.js';
 import { apiEvent, lambdaContext } from '../../support/api-event.js';
+import { unitRuntime } from '../../support/runtime.js';
 import { signTestToken, TEST_AUDIENCE, TEST_ISSUER } from '../../support/tokens.js';
 
 type Json = Record<string, unknown>;
+
+/** Every handler built around one S3 client of this file's, whose `send` the tests stub. */
+const { s3, ...runtime } = unitRuntime();
+const shareKey = shareKeyFrom(runtime.environment);
+const getFile = getFileHandler(runtime);
+const createDownloadUrl = createDownloadUrlHandler(runtime);
+const createShare = createShareHandler({ ...runtime, shareKey });
+const openShare = openShareHandler({ store: runtime.store, shareKey });
+const revokeShares = revokeSharesHandler(runtime);
 type Handler = (
   event: APIGatewayProxyEventV2,
   context: Context,
@@ -411,10 +420,10 @@ describe('POST /files/{fileId}/shares', () => {
   it('links to the host header over http under serverless offline', async () => {
     // Arrange
     const fileId = putFile(ALICE);
-    vi.stubEnv('IS_OFFLINE', 'true');
+    const offlineShare = createShareHandler({ ...runtime, shareKey, publicUrl: { offline: true } });
 
     // Act
-    const response = await call(createShare, {
+    const response = await call(offlineShare, {
       method: 'POST',
       ...fileRoute(fileId, '/shares'),
       body: '{"expiresIn":604800}',

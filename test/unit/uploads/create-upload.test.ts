@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { handler } from '../../../handlers/create-upload.js';
 import { ownerFromSubject } from '../../../lib/core/owner.js';
 import { MAX_BODY_BYTES } from '../../../lib/http/route.js';
-import { decodeMetaValue, PENDING_TAGGING } from '../../../lib/store/file-metadata.js';
+import { decodeMetaValue, PENDING_TAGGING } from '../../../lib/store/object-encoding.js';
 import { apiEvent, lambdaContext } from '../../support/api-event.js';
 import { signTestToken, TEST_AUDIENCE, TEST_ISSUER } from '../../support/tokens.js';
 

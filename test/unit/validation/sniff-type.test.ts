@@ -1,14 +1,8 @@
 import { Readable } from 'node:stream';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it, type MockInstance, vi } from 'vitest';
-import { s3 } from '../../../lib/store/s3-client.js';
-import {
-  looksLikeText,
-  readLeadingBytes,
-  SNIFF_BYTES,
-  sniffObject,
-  sniffSample,
-} from '../../../lib/validation/sniff-type.js';
+import { createFileStore } from '../../../lib/store/file-store.js';
+import { createS3Client } from '../../../lib/store/s3-client.js';
+import { looksLikeText, SNIFF_BYTES, sniffObject, sniffSample } from '../../../lib/validation/sniff-type.js';
 
 /** Real, complete minimal files (each opens and renders in ordinary viewers). */
 const FILES = {
@@ -24,6 +18,11 @@ const FILES = {
 } as const;
 
 const HTML = Buffer.from('<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>');
+
+const s3 = createS3Client({ region: 'us-east-1' });
+const store = createFileStore({ s3, bucket: 'unit-test-bucket' });
+/** Reads the leading bytes of `uploads/k` through the store, as the validator does. */
+const leadingBytesOfK = (limit: number) => store.readLeadingBytes({ key: 'uploads/k' }, limit);
 
 type Send = MockInstance<(command: object) => Promise<unknown>>;
 const spySend = () => vi.spyOn(s3, 'send') as unknown as Send;
@@ -105,77 +104,13 @@ describe('looksLikeText', () => {
   });
 });
 
-describe('readLeadingBytes', () => {
-  it('asks for the first 4100 bytes, conditioned on the ETag and version', async () => {
-    // Arrange
-    const send = spySend().mockResolvedValue({ Body: Readable.from([FILES['image/png']]) });
-
-    // Act
-    const bytes = await readLeadingBytes({ key: 'uploads/k', eTag: 'abc123', versionId: 'v1' });
-
-    // Assert
-    const command = send.mock.calls[0]?.[0];
-    expect(command).toBeInstanceOf(GetObjectCommand);
-    const input = (command as GetObjectCommand).input;
-    expect(input).toMatchObject({
-      Bucket: 'unit-test-bucket',
-      Key: 'uploads/k',
-      Range: 'bytes=0-4099',
-      IfMatch: '"abc123"',
-      VersionId: 'v1',
-    });
-    const [, first, last] = /^bytes=(\d+)-(\d+)$/.exec(input.Range ?? '') ?? [];
-    expect(Number(last) - Number(first) + 1).toBeLessThanOrEqual(4100);
-    expect(Buffer.from(bytes)).toEqual(FILES['image/png']);
-  });
-
-  it('keeps a quoted ETag as it is', async () => {
-    // Arrange
-    const send = spySend().mockResolvedValue({ Body: Readable.from([Buffer.from('x')]) });
-
-    // Act
-    await readLeadingBytes({ key: 'uploads/k', eTag: '"abc-2"' });
-
-    // Assert
-    const command = send.mock.calls[0]?.[0] as GetObjectCommand | undefined;
-    expect(command?.input.IfMatch).toBe('"abc-2"');
-  });
-
-  it('stops reading at 4100 bytes even if the server sent the whole object', async () => {
-    // Arrange: 1 MiB in 1 KiB chunks, counting what is pulled from the stream.
-    let pulled = 0;
-    function* chunks() {
-      for (let i = 0; i < 1024; i += 1) {
-        pulled += 1;
-        yield Buffer.alloc(1024, 0x41);
-      }
-    }
-    spySend().mockResolvedValue({ Body: Readable.from(chunks()) });
-
-    // Act
-    const bytes = await readLeadingBytes({ key: 'uploads/k' });
-
-    // Assert
-    expect(bytes.length).toBe(SNIFF_BYTES);
-    expect(pulled).toBeLessThan(64); // 5 needed, plus at most a read-ahead buffer; never the 1024
-  });
-
-  it('rethrows S3 errors', async () => {
-    // Arrange
-    spySend().mockRejectedValue(Object.assign(new Error('boom'), { $metadata: { httpStatusCode: 500 } }));
-
-    // Act / Assert
-    await expect(readLeadingBytes({ key: 'uploads/k' })).rejects.toThrow('boom');
-  });
-});
-
 describe('sniffObject', () => {
   it('does not read an empty object', async () => {
     // Arrange
     const send = spySend();
 
     // Act
-    const sniffed = await sniffObject({ key: 'uploads/k' }, 0);
+    const sniffed = await sniffObject(leadingBytesOfK, 0);
 
     // Assert
     expect(sniffed).toEqual({ text: false });
@@ -188,7 +123,7 @@ describe('sniffObject', () => {
     spySend().mockResolvedValue({ Body: Readable.from([sample]) });
 
     // Act
-    const partial = await sniffObject({ key: 'uploads/k' }, SNIFF_BYTES + 1);
+    const partial = await sniffObject(leadingBytesOfK, SNIFF_BYTES + 1);
 
     // Assert
     expect(partial).toEqual({ text: true });
@@ -200,7 +135,7 @@ describe('sniffObject', () => {
     spySend().mockResolvedValue({ Body: Readable.from([whole]) });
 
     // Act
-    const sniffed = await sniffObject({ key: 'uploads/k' }, whole.length);
+    const sniffed = await sniffObject(leadingBytesOfK, whole.length);
 
     // Assert
     expect(sniffed).toEqual({ text: false });

@@ -9,10 +9,13 @@ import {
 } from '@aws-sdk/client-s3';
 import type { S3Event } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from 'vitest';
-import { handler } from '../../../handlers/validate-upload.js';
-import { META, TAG } from '../../../lib/store/file-metadata.js';
-import { s3 } from '../../../lib/store/s3-client.js';
+import { createHandler } from '../../../handlers/validate-upload.js';
+import { META, TAG } from '../../../lib/store/object-encoding.js';
 import { lambdaContext } from '../../support/api-event.js';
+import { unitRuntime } from '../../support/runtime.js';
+
+const { s3, ...runtime } = unitRuntime();
+const handler = createHandler(runtime);
 
 const KEY = 'uploads/9f86d081884c7d659a2feaa0c55ad015/01JDQ7ZJ8W3N4T6X9Y2B5C7D8E';
 const PNG = Buffer.from(

@@ -11,9 +11,22 @@ import {
 } from '@aws-sdk/client-s3';
 import type { S3Event } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from 'vitest';
-import { META, TAG } from '../../../lib/store/file-metadata.js';
-import { s3 } from '../../../lib/store/s3-client.js';
-import { VALIDATION_CONCURRENCY, validateUploadEvent } from '../../../lib/validation/validator.js';
+import { parseUploadRules } from '../../../lib/config/upload-rules.js';
+import { createFileStore } from '../../../lib/store/file-store.js';
+import { META, TAG } from '../../../lib/store/object-encoding.js';
+import { createS3Client } from '../../../lib/store/s3-client.js';
+import {
+  VALIDATION_CONCURRENCY,
+  type ValidatorDependencies,
+  validateUploadEvent as validateWith,
+} from '../../../lib/validation/validator.js';
+
+const s3 = createS3Client({ region: 'us-east-1' });
+const validator: ValidatorDependencies = {
+  store: createFileStore({ s3, bucket: 'unit-test-bucket' }),
+  rules: parseUploadRules(undefined),
+};
+const validateUploadEvent = (event: unknown) => validateWith(validator, event);
 
 const SEGMENT = '9f86d081884c7d659a2feaa0c55ad015';
 const KEY = `uploads/${SEGMENT}/01JDQ7ZJ8W3N4T6X9Y2B5C7D8E`;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_UPLOAD_RULES, parseUploadRules } from '../../../lib/config/upload-rules.js';
+import { parseUploadRules } from '../../../lib/config/upload-rules.js';
+import { DEFAULT_UPLOAD_RULES } from '../../../lib/core/media-types.js';
 import { decideVerdict, type VerdictInput } from '../../../lib/validation/verdict.js';
 
 const rules = parseUploadRules(DEFAULT_UPLOAD_RULES);

@@ -1,7 +1,8 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { handler as webPage } from '../../../handlers/web-page.js';
-import { DEFAULT_UPLOAD_RULES, parseUploadRules } from '../../../lib/config/upload-rules.js';
+import { parseUploadRules } from '../../../lib/config/upload-rules.js';
+import { DEFAULT_UPLOAD_RULES } from '../../../lib/core/media-types.js';
 import { jsonForScript, renderWebPage, storageOrigin } from '../../../lib/web/web-page.js';
 import { apiEvent, lambdaContext } from '../../support/api-event.js';
 

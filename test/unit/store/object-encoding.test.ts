@@ -1,7 +1,6 @@
 import type { Tag } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { TAG } from '../../../lib/store/file-metadata.js';
-import { mergeValidationTags, TAG_LIMITS, toTagValue } from '../../../lib/store/validation-tags.js';
+import { mergeValidationTags, TAG, TAG_LIMITS, toTagValue } from '../../../lib/store/object-encoding.js';
 
 /** S3's tag rules: at most 10, key ≤128, value ≤256, letters, digits, spaces and `+ - = . _ : / @`. */
 function expectValidS3TagSet(tagSet: Tag[]): void {

@@ -1,0 +1,133 @@
+import type { Tag } from '@aws-sdk/client-s3';
+
+/**
+ * Names of what an upload carries besides its bytes. User metadata is pinned
+ * by the presigned POST policy; tags record the validator's verdict.
+ */
+export const META = Object.freeze({
+  /** Original filename, base64url of its UTF-8 (S3 metadata must be ASCII). */
+  filename: 'filename',
+  /** The uploader's owner segment (a hash of the JWT `sub`, never the `sub` itself). */
+  owner: 'owner',
+  /** The content type declared when the upload URL was issued. */
+  declaredType: 'declared-type',
+  /** The size in bytes declared when the upload URL was issued. */
+  declaredSize: 'declared-size',
+});
+
+export const TAG = Object.freeze({
+  status: 'validation-status',
+  reason: 'validation-reason',
+  detectedType: 'detected-type',
+  /**
+   * The ETag of the bytes the verdict is about (quotes dropped). A verdict
+   * whose ETag is not the object's current one is no verdict: the key was
+   * posted again since, and the new bytes are judged anew.
+   */
+  validatedEtag: 'validated-etag',
+});
+
+export type ValidationStatus = 'pending' | 'passed' | 'failed';
+
+/** The tagging document the POST policy pins: every upload lands pending. */
+export const PENDING_TAGGING = `<Tagging><TagSet><Tag><Key>${TAG.status}</Key><Value>pending</Value></Tag></TagSet></Tagging>`;
+
+/**
+ * Encodes text for an S3 metadata value: base64url of its UTF-8 bytes. ASCII,
+ * and compact enough that a 255-character unicode filename (at most 1,020
+ * bytes, 1,360 characters encoded) stays within S3's 2 KB of user metadata,
+ * which percent-encoding (up to 3,060 characters) would not.
+ */
+export const encodeMetaValue = (text: string): string => Buffer.from(text, 'utf8').toString('base64url');
+
+/** Reverses {@link encodeMetaValue}. */
+export function decodeMetaValue(value: string | undefined): string | undefined {
+  return value === undefined ? undefined : Buffer.from(value, 'base64url').toString('utf8');
+}
+
+/** An ETag as the store compares and records it: without the quotes S3 puts around it in headers. */
+export const unquotedETag = (eTag: string | undefined): string => (eTag ?? '').replaceAll('"', '');
+
+/** An ETag as `If-Match` takes it: quoted (S3 event ETags come without quotes). */
+export const quotedETag = (eTag: string): string => `"${unquotedETag(eTag)}"`;
+
+/** The validator's verdict as the object's tags record it. */
+export interface RecordedVerdict {
+  status: ValidationStatus;
+  reason?: string;
+  detectedType?: string;
+  /** The ETag (unquoted) of the bytes the verdict is about. */
+  validatedEtag?: string;
+}
+
+const STATUSES: readonly ValidationStatus[] = ['pending', 'passed', 'failed'];
+
+/** Reads the verdict from an object's tag set: `pending` when it carries none. */
+export function verdictFromTags(tagSet: readonly Tag[] | undefined): RecordedVerdict {
+  const tags = new Map((tagSet ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
+  const value = (name: string) => tags.get(name) || undefined;
+  const status = STATUSES.find((candidate) => candidate === tags.get(TAG.status)) ?? 'pending';
+  const reason = value(TAG.reason);
+  const detectedType = value(TAG.detectedType);
+  const validatedEtag = value(TAG.validatedEtag);
+  return {
+    status,
+    ...(reason ? { reason } : {}),
+    ...(detectedType ? { detectedType } : {}),
+    ...(validatedEtag ? { validatedEtag } : {}),
+  };
+}
+
+/** S3's object tag limits. */
+export const TAG_LIMITS = Object.freeze({ maxTags: 10, maxKeyLength: 128, maxValueLength: 256 });
+
+/** Characters S3 allows in tag keys and values besides letters, digits and spaces. */
+const DISALLOWED = /[^\p{L}\p{N}\p{Zs}+\-=._:/@]/gu;
+
+/** Makes text a valid tag value: disallowed characters become `_`, cut at 256 characters. */
+export function toTagValue(text: string): string {
+  return [...text.replace(DISALLOWED, '_')].slice(0, TAG_LIMITS.maxValueLength).join('');
+}
+
+const VALIDATION_KEYS: ReadonlySet<string> = new Set(Object.values(TAG));
+
+/** A verdict to record: passed, or failed with a reason; with the type the bytes turned out to be. */
+export interface VerdictToRecord {
+  status: 'passed' | 'failed';
+  reason?: string;
+  detectedType?: string;
+}
+
+export interface MergedTags {
+  tagSet: Tag[];
+  /** Keys of existing tags that did not fit (only possible on an object with 10 foreign tags). */
+  dropped: string[];
+}
+
+/**
+ * The object's new tag set: every existing tag kept as is, its previous
+ * validation tags replaced by the verdict's on the bytes with `eTag`. Within
+ * S3's limit of 10 tags the status and the validated ETag always win a place,
+ * existing tags come next, then `validation-reason`, then `detected-type`;
+ * whatever does not fit is dropped and reported.
+ */
+export function mergeValidationTags(
+  existing: readonly Tag[],
+  verdict: VerdictToRecord,
+  eTag: string,
+): MergedTags {
+  const others = existing.filter((tag) => tag.Key !== undefined && !VALIDATION_KEYS.has(tag.Key));
+  const status: Tag[] = [
+    { Key: TAG.status, Value: verdict.status },
+    { Key: TAG.validatedEtag, Value: toTagValue(unquotedETag(eTag)) },
+  ];
+  const extras: Tag[] = [
+    ...(verdict.status === 'failed' && verdict.reason ? [{ Key: TAG.reason, Value: verdict.reason }] : []),
+    ...(verdict.detectedType ? [{ Key: TAG.detectedType, Value: toTagValue(verdict.detectedType) }] : []),
+  ];
+  const room = TAG_LIMITS.maxTags - status.length;
+  const kept = others.slice(0, room);
+  const dropped = others.slice(room).map((tag) => tag.Key ?? '');
+  const tagSet = [...status, ...kept, ...extras.slice(0, room - kept.length)];
+  return { tagSet, dropped };
+}
