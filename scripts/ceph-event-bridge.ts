@@ -9,6 +9,9 @@ export function awsEventKey(key: string): string {
   return encodeURIComponent(key).replaceAll('%20', '+').replaceAll('%2F', '/');
 }
 
+/** Where every upload to the local stack comes from. */
+const LOOPBACK = '127.0.0.1';
+
 interface CephRecord {
   s3?: { object?: { key?: string; metadata?: unknown; tags?: unknown; [field: string]: unknown } };
   [field: string]: unknown;
@@ -19,7 +22,8 @@ interface CephRecord {
  * `ceph:s3`, no region and raw keys) into the event AWS would deliver, so the
  * validator only ever sees AWS's shape. Ceph's extra `metadata` (which holds
  * the uploader's request headers, session token included) and `tags` are
- * dropped. Throws when the body has no records.
+ * dropped, and the empty `sourceIPAddress` becomes the loopback address the
+ * upload came from. Throws when the body has no records.
  */
 export function toAwsS3Event(pushed: unknown, region: string): S3Event {
   const records = (pushed as { Records?: unknown })?.Records;
@@ -31,6 +35,8 @@ export function toAwsS3Event(pushed: unknown, region: string): S3Event {
         ...record,
         eventSource: 'aws:s3',
         awsRegion: region,
+        // RGW leaves it empty; AWS always names the uploader's address, and every client here is local.
+        requestParameters: { sourceIPAddress: LOOPBACK },
         s3: { ...record.s3, object: { ...object, key: awsEventKey(record.s3?.object?.key ?? '') } },
       };
     }),
@@ -72,7 +78,7 @@ async function invokeWithRetries(settings: BridgeSettings, event: S3Event): Prom
  * Receives RGW's HTTP pushes and hands them to the validator the way S3 hands
  * events to Lambda: asynchronously, retried twice. It always answers RGW at
  * once with 200: RGW retries a persistent topic's 5xx in a tight loop and may
- * then stop delivering that topic altogether (scripts/RGW-NOTES.md).
+ * then stop delivering that topic altogether (docs/rgw-notes.md).
  */
 export function startEventBridge(settings: BridgeSettings): Promise<Server> {
   const server = createServer(async (request, response) => {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Local single-node Ceph cluster + RADOS Gateway (real S3/STS/IAM/SNS-topics)
-# on loopback, all state under $STATE_DIR. See scripts/RGW-NOTES.md.
+# on loopback, all state under $STATE_DIR. See docs/rgw-notes.md.
 #
 #   scripts/ceph-rgw.sh start|stop|status|wipe
 #

@@ -6,7 +6,7 @@ import { type ApiAnswer, api, newOwner } from './stack.js';
 
 /**
  * Issue 3 and every route, through HTTP against serverless offline: hostile
- * input gets a 4xx with a stable error code (API.md), never a 5xx.
+ * input gets a 4xx with a stable error code (docs/openapi.json), never a 5xx.
  */
 
 type ErrorBody = { error?: { code?: string; message?: string } };

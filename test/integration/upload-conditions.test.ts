@@ -21,7 +21,7 @@ import {
  * Issue 3, end to end on the real gateway: the presigned POST the API hands
  * out is the only guard between a hostile client and the bucket, so every
  * tampering below must be refused by S3 (Ceph RGW) itself, and nothing may
- * land. Only refusals RGW really enforces are asserted (scripts/RGW-NOTES.md §2).
+ * land. Only refusals RGW really enforces are asserted (docs/rgw-notes.md §2).
  */
 
 const SIZE = 1000;

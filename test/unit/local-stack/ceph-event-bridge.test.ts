@@ -1,8 +1,9 @@
+import { S3Schema } from '@aws-lambda-powertools/parser/schemas/s3';
 import { describe, expect, it } from 'vitest';
-import { decodeS3EventKey } from '../../../lib/validation/s3-event.js';
+import { decodeS3EventKey, parseS3Event } from '../../../lib/validation/s3-event.js';
 import { awsEventKey, toAwsS3Event } from '../../../scripts/ceph-event-bridge.js';
 
-// A push exactly as Ceph RGW 16 sent it for a form POST (scripts/RGW-NOTES.md), with a
+// A push exactly as Ceph RGW 16 sent it for a form POST (docs/rgw-notes.md), with a
 // session token among the request headers it echoes.
 const cephPush = () => ({
   Records: [
@@ -60,6 +61,24 @@ describe('Ceph RGW push → AWS S3 event', () => {
     expect(record?.s3.object.eTag).toBe('827ccb0eea8a706c4c34a16891f84e7b');
     expect(JSON.stringify(event)).not.toContain('SECRET-SESSION-TOKEN');
     expect(record?.s3.object).not.toHaveProperty('tags');
+  });
+
+  it('turns a push into an event that the validator reads as AWS delivers it', () => {
+    // Act
+    const event = toAwsS3Event(cephPush(), 'us-east-1');
+
+    // Assert: Powertools' S3 schema accepts it, and the validator reads the decoded key.
+    expect(S3Schema.safeParse(event).error).toBeUndefined();
+    expect(parseS3Event(event)).toEqual([
+      {
+        eventName: 'ObjectCreated:Post',
+        bucket: 'b',
+        key: 'uploads/u1/post 1+%é',
+        size: 5,
+        eTag: '827ccb0eea8a706c4c34a16891f84e7b',
+        sequencer: 'DF19046BA22AB32A',
+      },
+    ]);
   });
 
   it('refuses a body without records', () => {
