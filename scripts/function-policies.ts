@@ -10,22 +10,44 @@ export interface PolicyStatement {
   Condition?: Record<string, Record<string, string | string[]>>;
 }
 
-export type FunctionPolicies = Record<string, PolicyStatement[]>;
+/** One function's entry in iam/function-policies.json (its $comment describes each key). */
+export interface FunctionEntry {
+  s3?: PolicyStatement[];
+  shareSecret?: boolean;
+  deadLetterQueue?: boolean;
+  readsUnvalidated?: boolean;
+  invokedByBucket?: boolean;
+}
 
-/** Functions whose role may read objects that have not passed validation. */
-export const READS_UNVALIDATED = ['validateUpload', 'getFile'] as const;
+export type FunctionPolicies = Record<string, PolicyStatement[]>;
 
 const POLICY_FILE = resolve(import.meta.dirname, '..', 'iam', 'function-policies.json');
 
+/** Every function's entry, as the file declares it (iam/roles.cjs checks the format when packaging). */
+export function functionEntries(): Record<string, FunctionEntry> {
+  const raw = JSON.parse(readFileSync(POLICY_FILE, 'utf8')) as Record<string, FunctionEntry>;
+  return Object.fromEntries(Object.entries(raw).filter(([name]) => !name.startsWith('$')));
+}
+
 /**
- * Every function's statements from the one source, with the bucket and
- * partition filled in: the same permissions serverless.yml grants in AWS.
+ * Functions whose role may read objects that have not passed validation, in
+ * the file's order (the bucket policy gives each a negated operator of its own).
+ */
+export const READS_UNVALIDATED: readonly string[] = Object.entries(functionEntries())
+  .filter(([, entry]) => entry.readsUnvalidated === true)
+  .map(([name]) => name);
+
+/**
+ * The S3 statements of every function that has any, with the bucket and
+ * partition filled in: the S3 permissions iam/roles.cjs grants in AWS. Ceph
+ * RGW has no logs, SSM or SQS, so the other grants of an entry stay out.
  */
 export function functionPolicies(bucket: string, partition = 'aws'): FunctionPolicies {
-  const raw = JSON.parse(readFileSync(POLICY_FILE, 'utf8')) as Record<string, unknown>;
-  const entries = Object.entries(raw).filter(([name]) => !name.startsWith('$'));
+  const s3 = Object.entries(functionEntries())
+    .filter(([, entry]) => (entry.s3 ?? []).length > 0)
+    .map(([name, entry]) => [name, entry.s3]);
   // CloudFormation Fn::Sub placeholders, filled in as CloudFormation would.
-  const filled = JSON.stringify(Object.fromEntries(entries))
+  const filled = JSON.stringify(Object.fromEntries(s3))
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal Fn::Sub placeholder.
     .replaceAll('${UploadsBucket}', bucket)
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal Fn::Sub placeholder.

@@ -45,9 +45,10 @@ const ignoreExisting = (names: string[]) => (error: unknown) => {
 const EXEMPTION_OPERATORS = ['StringNotLike', 'StringNotLikeIfExists'] as const;
 
 /**
- * The bucket policy of ARCHITECTURE.md: nobody but the roles that must judge
- * or describe unvalidated files can read an object under uploads/ unless it
- * is tagged validation-status=passed, so a leaked presigned GET cannot serve it.
+ * The uploads bucket's policy: nobody but the roles that must judge or
+ * describe unvalidated files (readsUnvalidated in iam/function-policies.json)
+ * can read an object under uploads/ unless it is tagged
+ * validation-status=passed, so a leaked presigned GET cannot serve it.
  * Roles are exempted by `aws:userid` (`<RoleId>:<session>` for an assumed
  * role, in AWS and in Ceph RGW alike); RGW does not know `aws:PrincipalArn`.
  */
@@ -89,9 +90,9 @@ export function gatedReadPolicy(bucket: string, exemptRoleIds: string[]) {
 
 /**
  * Creates what the local stack needs on Ceph RGW, idempotently: the bucket
- * with CORS and the tag-gated read policy, one role per function with that
- * function's statements, and the ObjectCreated notification to the bridge.
- * Returns each function's role ARN.
+ * with CORS and the tag-gated read policy, one role per function that has S3
+ * statements with those statements, and the ObjectCreated notification to
+ * the bridge. Returns each such function's role ARN.
  */
 export async function provision(settings: ProvisionSettings): Promise<Record<string, string>> {
   const { admin, bucket } = settings;

@@ -1,14 +1,16 @@
 // The stack `osls package` produces for AWS, read from the packaged template:
-// least privilege per function, the bucket's protections, the validator's
-// trigger and dead-letter queue, and the bundles. One package run, in a copy
-// of the repository (never in the working tree, where the local stack's
-// serverless offline owns .esbuild), with no AWS credentials at all.
+// least privilege per function (each role holds exactly what its entry of
+// iam/function-policies.json declares), the bucket's protections, the
+// validator's trigger and dead-letter queue, and the bundles. One package run,
+// in a copy of the repository (never in the working tree, where the local
+// stack's serverless offline owns .esbuild), with no AWS credentials at all.
 import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FunctionEntry, functionEntries, functionPolicies } from '../../../scripts/function-policies.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const STAGE = 'prod';
@@ -31,6 +33,7 @@ const SKIPPED = new Set(['node_modules', '.local', '.serverless', '.esbuild', '.
 const FUNCTIONS = [
   'health',
   'webPage',
+  'openApi',
   'createUpload',
   'getFile',
   'createDownloadUrl',
@@ -40,8 +43,9 @@ const FUNCTIONS = [
   'validateUpload',
 ] as const;
 type FunctionName = (typeof FUNCTIONS)[number];
-/** Handler files are kebab-case: `createUpload` lives in handlers/create-upload.ts. */
-const handlerFile = (fn: FunctionName) => fn.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+/** Handler files are kebab-case (`createUpload` lives in handlers/create-upload.ts), but for openApi's. */
+const handlerFile = (fn: FunctionName) =>
+  fn === 'openApi' ? 'openapi' : fn.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
 
 /** Every action each role may take. Anything wider must change this map on purpose. */
 const LOGS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
@@ -50,6 +54,7 @@ const SHARE_SECRET_READ = ['kms:Decrypt', 'ssm:GetParameter'];
 const EXPECTED_ACTIONS: Record<FunctionName, string[]> = {
   health: LOGS,
   webPage: LOGS,
+  openApi: LOGS,
   createUpload: [...LOGS, 's3:PutObject', 's3:PutObjectTagging'],
   getFile: [...LOGS, ...READ],
   createDownloadUrl: [...LOGS, ...READ],
@@ -173,13 +178,31 @@ function statementsOf(fn: FunctionName): Statement[] {
   );
 }
 
-/** The S3 statements of iam/function-policies.json for `fn`, placeholders filled as Fn::Sub would. */
-function declaredS3Statements(fn: FunctionName): Statement[] {
+/** `fn`'s entry in iam/function-policies.json, read as the file has it. */
+function declaredEntry(fn: FunctionName): FunctionEntry {
   const raw = readFileSync(join(ROOT, 'iam', 'function-policies.json'), 'utf8');
-  const declared = JSON.parse(raw) as Record<string, Statement[]>;
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: the file's Fn::Sub placeholder.
-  return JSON.parse(JSON.stringify(declared[fn] ?? []).replaceAll('${UploadsBucket}', BUCKET));
+  const entry = (JSON.parse(raw) as Record<string, FunctionEntry>)[fn];
+  if (!entry) throw new Error(`iam/function-policies.json has no entry for ${fn}`);
+  return entry;
 }
+
+/** The S3 statements of `fn`'s entry, placeholders filled as Fn::Sub would. */
+function declaredS3Statements(fn: FunctionName): Statement[] {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the file's Fn::Sub placeholder.
+  return JSON.parse(JSON.stringify(declaredEntry(fn).s3 ?? []).replaceAll('${UploadsBucket}', BUCKET));
+}
+
+/** The statements every role holds, and those an entry's flags add, by Sid and actions. */
+const EXTRAS = {
+  always: [{ Sid: 'WriteOwnLogGroup', Action: LOGS }],
+  shareSecret: [
+    { Sid: 'ReadShareSecret', Action: ['ssm:GetParameter'] },
+    { Sid: 'DecryptShareSecretThroughSsm', Action: ['kms:Decrypt'] },
+  ],
+  deadLetterQueue: [{ Sid: 'SendFailedEventsToDlq', Action: ['sqs:SendMessage'] }],
+};
+
+const isS3 = (statement: Statement) => list(statement.Action).some((action) => action.startsWith('s3:'));
 
 /** Names of the entries of a zip archive, from its central directory. */
 function zipEntries(file: string): { name: string; size: number }[] {
@@ -256,6 +279,7 @@ describe('packaged functions', () => {
       [
         'GET /',
         'GET /health',
+        'GET /openapi.json',
         'POST /uploads',
         'GET /files/{fileId}',
         'POST /files/{fileId}/download-url',
@@ -379,6 +403,51 @@ describe('least privilege', () => {
         } else expect(list(statement.Action)).toEqual(['s3:ListBucket']);
       }
     }
+  });
+
+  it('has an entry in iam/function-policies.json for exactly the functions of the stack', () => {
+    // Act
+    const declared = Object.keys(functionEntries());
+
+    // Assert
+    expect(declared.sort()).toEqual([...FUNCTIONS].sort());
+  });
+
+  it.each(FUNCTIONS)(
+    '%s holds every statement of its entry, and beyond them only the declared extras',
+    (fn) => {
+      // Arrange
+      const entry = declaredEntry(fn);
+      const expected = [
+        ...EXTRAS.always,
+        ...declaredS3Statements(fn),
+        ...(entry.shareSecret ? EXTRAS.shareSecret : []),
+        ...(entry.deadLetterQueue ? EXTRAS.deadLetterQueue : []),
+      ];
+
+      // Act
+      const held = statementsOf(fn).map((statement) =>
+        isS3(statement)
+          ? { ...statement, Resource: list(statement.Resource).map(render) }
+          : { Sid: statement.Sid, Action: list(statement.Action) },
+      );
+
+      // Assert
+      expect(held).toEqual(expected);
+    },
+  );
+
+  it.each(FUNCTIONS)('%s has the S3 statements of its AWS role in its local Ceph role', (fn) => {
+    // Arrange
+    const aws = statementsOf(fn)
+      .filter(isS3)
+      .map((statement) => ({ ...statement, Resource: list(statement.Resource).map(render) }));
+
+    // Act: what scripts/provision.ts puts in the local role (none for a logs-only function).
+    const local = functionPolicies(BUCKET, PARTITION)[fn] ?? [];
+
+    // Assert
+    expect(local).toEqual(aws);
   });
 
   it.each(FUNCTIONS)('%s writes only to its own log group', (fn) => {
@@ -545,6 +614,23 @@ describe('uploads bucket', () => {
     expect(exempt('StringNotLikeIfExists')).toEqual({
       'Fn::Join': ['', [{ 'Fn::GetAtt': ['GetFileRole', 'RoleId'] }, ':*']],
     });
+  });
+
+  it('exempts from the tag gate exactly the roles whose entry says readsUnvalidated, in its order', () => {
+    // Arrange
+    const readers = Object.entries(functionEntries())
+      .filter(([, entry]) => entry.readsUnvalidated === true)
+      .map(([fn]) => `${logicalName(fn)}Role`);
+    const gate = bucketPolicy().find((statement) => statement.Sid === 'DenyReadingUnvalidatedUploads');
+    const condition = gate?.Condition as JsonObject;
+
+    // Act
+    const exempt = ['StringNotLike', 'StringNotLikeIfExists']
+      .filter((operator) => operator in condition)
+      .map((operator) => render((condition[operator] as JsonObject)['aws:userid'] as Json));
+
+    // Assert
+    expect(exempt).toEqual(readers.map((role) => `<${role}.RoleId>:*`));
   });
 
   it('has only the TLS and tag-gate statements', () => {

@@ -1,0 +1,210 @@
+// Builds every function's IAM role, and the AWS-only settings that go with its
+// grants, from iam/function-policies.json (see its $comment for the format).
+// serverless.yml resolves it with ${file(./iam/roles.cjs):<key>}; osls calls
+// the exported function, then reads <key> of what it returns:
+//   resources             one AWS::IAM::Role per function, `<Function>Role`, and the
+//                         AWS-only environment its grants need, deep-merged into
+//                         `<Function>LambdaFunction` (serverless offline never sees it)
+//   unvalidatedReadGate   the bucket policy statement denying reads of unvalidated uploads
+// The local Ceph roles read the same file through scripts/function-policies.ts.
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the ${…} here are CloudFormation Fn::Sub placeholders.
+const { readFileSync } = require('node:fs');
+const { join } = require('node:path');
+
+const POLICY_FILE = join(__dirname, 'function-policies.json');
+const FLAGS = ['shareSecret', 'deadLetterQueue', 'readsUnvalidated', 'invokedByBucket'];
+/** The bucket policy gives each exempt role a negated operator of its own (Ceph RGW needs it). */
+const EXEMPTION_OPERATORS = ['StringNotLike', 'StringNotLikeIfExists'];
+
+const LAMBDA_TRUST = {
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+};
+
+/** `createUpload` → `CreateUpload`, as osls names the function's resources. */
+const logicalName = (fn) => fn.charAt(0).toUpperCase() + fn.slice(1);
+
+/** The file's entries, checked: a typo must fail the package, not grant less (or more) than meant. */
+function readDeclarations(text) {
+  const raw = JSON.parse(text);
+  const declarations = {};
+  for (const [fn, entry] of Object.entries(raw)) {
+    if (fn.startsWith('$')) continue;
+    const where = `iam/function-policies.json: ${fn}`;
+    if (!/^[a-z][A-Za-z0-9]*$/.test(fn)) throw new Error(`${where}: not a camelCase function name`);
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+      throw new Error(`${where}: expected an object`);
+    }
+    for (const [key, value] of Object.entries(entry)) {
+      if (key === 's3') {
+        if (!Array.isArray(value)) throw new Error(`${where}.s3: expected a list of statements`);
+        for (const statement of value) {
+          const actions = Array.isArray(statement?.Action) ? statement.Action : [];
+          if (actions.length === 0 || !actions.every((action) => /^s3:[A-Za-z]+$/.test(action))) {
+            throw new Error(`${where}.s3: ${statement?.Sid ?? 'a statement'} must list S3 actions only`);
+          }
+          if (!Array.isArray(statement.Resource) || statement.Resource.length === 0) {
+            throw new Error(`${where}.s3: ${statement.Sid ?? 'a statement'} must list its resources`);
+          }
+        }
+      } else if (FLAGS.includes(key)) {
+        if (typeof value !== 'boolean') throw new Error(`${where}.${key}: expected true or false`);
+      } else throw new Error(`${where}: unknown key ${key} (expected s3, ${FLAGS.join(', ')})`);
+    }
+    declarations[fn] = {
+      s3: entry.s3 ?? [],
+      ...Object.fromEntries(FLAGS.map((flag) => [flag, !!entry[flag]])),
+    };
+  }
+  return declarations;
+}
+
+function roleStatements(fn, declaration, settings) {
+  // The notification target cannot refer to the bucket: the bucket refers to it.
+  const bucket = declaration.invokedByBucket ? settings.bucketName : { Ref: 'UploadsBucket' };
+  const parameterArn = {
+    'Fn::Sub': [
+      'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${Name}',
+      { Name: settings.shareSecretParameter },
+    ],
+  };
+  return [
+    {
+      Sid: 'WriteOwnLogGroup',
+      Effect: 'Allow',
+      Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      Resource: {
+        'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:\${${logicalName(fn)}LogGroup}:*`,
+      },
+    },
+    ...declaration.s3.map((statement) => ({
+      ...statement,
+      Resource: statement.Resource.map((arn) => ({ 'Fn::Sub': [arn, { UploadsBucket: bucket }] })),
+    })),
+    ...(declaration.shareSecret
+      ? [
+          { Sid: 'ReadShareSecret', Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: parameterArn },
+          {
+            Sid: 'DecryptShareSecretThroughSsm',
+            Effect: 'Allow',
+            Action: ['kms:Decrypt'],
+            Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*' },
+            Condition: {
+              StringEquals: {
+                'kms:ViaService': { 'Fn::Sub': 'ssm.${AWS::Region}.amazonaws.com' },
+                'kms:EncryptionContext:PARAMETER_ARN': parameterArn,
+              },
+            },
+          },
+        ]
+      : []),
+    ...(declaration.deadLetterQueue
+      ? [
+          {
+            Sid: 'SendFailedEventsToDlq',
+            Effect: 'Allow',
+            Action: ['sqs:SendMessage'],
+            Resource: { 'Fn::GetAtt': ['UploadValidationDlq', 'Arn'] },
+          },
+        ]
+      : []),
+  ];
+}
+
+/**
+ * Everything serverless.yml takes from the file, for `settings`
+ * ({ bucketName, shareSecretParameter }, the stage's params).
+ */
+function build(declarations, settings) {
+  const entries = Object.entries(declarations);
+  const roles = Object.fromEntries(
+    entries.map(([fn, declaration]) => [
+      `${logicalName(fn)}Role`,
+      {
+        Type: 'AWS::IAM::Role',
+        Properties: {
+          AssumeRolePolicyDocument: LAMBDA_TRUST,
+          Policies: [
+            {
+              PolicyName: fn,
+              PolicyDocument: { Version: '2012-10-17', Statement: roleStatements(fn, declaration, settings) },
+            },
+          ],
+        },
+      },
+    ]),
+  );
+
+  // The names the grants are about: the share secret's parameter; the bucket, for
+  // the function the bucket's notification refers to (a Ref back would be a cycle).
+  const functionSettings = {};
+  for (const [fn, declaration] of entries) {
+    const variables = {
+      ...(declaration.invokedByBucket ? { UPLOADS_BUCKET: settings.bucketName } : {}),
+      ...(declaration.shareSecret ? { SHARE_SECRET_PARAMETER: settings.shareSecretParameter } : {}),
+    };
+    if (Object.keys(variables).length === 0) continue;
+    functionSettings[`${logicalName(fn)}LambdaFunction`] = {
+      Type: 'AWS::Lambda::Function',
+      Properties: { Environment: { Variables: variables } },
+    };
+  }
+
+  const exempt = entries.filter(([, declaration]) => declaration.readsUnvalidated).map(([fn]) => fn);
+  if (exempt.length > EXEMPTION_OPERATORS.length) {
+    throw new Error(`iam/function-policies.json: at most two functions may read unvalidated uploads`);
+  }
+  const unvalidatedReadGate = {
+    Sid: 'DenyReadingUnvalidatedUploads',
+    Effect: 'Deny',
+    Principal: '*',
+    Action: 's3:GetObject',
+    Resource: { 'Fn::Sub': '${UploadsBucket.Arn}/uploads/*' },
+    Condition: {
+      StringNotEquals: { 's3:ExistingObjectTag/validation-status': 'passed' },
+      ...Object.fromEntries(
+        exempt.map((fn, index) => [
+          EXEMPTION_OPERATORS[index],
+          {
+            'aws:userid': {
+              'Fn::Join': ['', [{ 'Fn::GetAtt': [`${logicalName(fn)}Role`, 'RoleId'] }, ':*']],
+            },
+          },
+        ]),
+      ),
+    },
+  };
+
+  return { resources: { ...roles, ...functionSettings }, unvalidatedReadGate };
+}
+
+/** Every function of serverless.yml has an entry, and uses the role built from it; no entry is left over. */
+function checkFunctions(declarations, functions) {
+  const declared = Object.keys(declarations);
+  const defined = Object.keys(functions ?? {});
+  const missing = defined.filter((fn) => !declared.includes(fn));
+  const extra = declared.filter((fn) => !defined.includes(fn));
+  if (missing.length > 0)
+    throw new Error(`iam/function-policies.json has no entry for ${missing.join(', ')}`);
+  if (extra.length > 0) throw new Error(`iam/function-policies.json declares unknown ${extra.join(', ')}`);
+  for (const fn of defined) {
+    const role = functions[fn]?.role;
+    if (role !== `${logicalName(fn)}Role`) {
+      throw new Error(
+        `function ${fn} must use role ${logicalName(fn)}Role (built from its entry), not ${role}`,
+      );
+    }
+  }
+}
+
+module.exports = async ({ resolveVariable, resolveConfigurationProperty }) => {
+  const declarations = readDeclarations(readFileSync(POLICY_FILE, 'utf8'));
+  checkFunctions(declarations, await resolveConfigurationProperty(['functions']));
+  return build(declarations, {
+    bucketName: await resolveVariable('param:bucketName'),
+    shareSecretParameter: await resolveVariable('param:shareSecretParameter'),
+  });
+};
+module.exports.readDeclarations = readDeclarations;
+module.exports.build = build;
+module.exports.checkFunctions = checkFunctions;

@@ -1,0 +1,290 @@
+// iam/roles.cjs, the resolver serverless.yml takes every function's role from:
+// how it reads iam/function-policies.json and what it builds from an entry,
+// without packaging (cloudformation.test.ts checks the packaged template).
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the ${…} here are CloudFormation Fn::Sub placeholders.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+interface Declaration {
+  s3: Json[];
+  shareSecret: boolean;
+  deadLetterQueue: boolean;
+  readsUnvalidated: boolean;
+  invokedByBucket: boolean;
+}
+interface Built {
+  resources: Record<string, { Type: string; Properties: Record<string, Json> }>;
+  unvalidatedReadGate: { Sid: string; Condition: Record<string, Json> };
+}
+interface Roles {
+  (context: {
+    resolveVariable: (variable: string) => Promise<string>;
+    resolveConfigurationProperty: (path: string[]) => Promise<unknown>;
+  }): Promise<Built>;
+  readDeclarations(text: string): Record<string, Declaration>;
+  build(declarations: Record<string, Declaration>, settings: typeof SETTINGS): Built;
+  checkFunctions(
+    declarations: Record<string, Declaration>,
+    functions: Record<string, { role?: string }>,
+  ): void;
+}
+
+const ROOT = resolve(import.meta.dirname, '..', '..', '..');
+const roles = createRequire(import.meta.url)(join(ROOT, 'iam', 'roles.cjs')) as Roles;
+const SETTINGS = { bucketName: 'presign-test-uploads', shareSecretParameter: '/presign/test/share-secret' };
+const S3_READ = {
+  Sid: 'ReadUploads',
+  Effect: 'Allow',
+  Action: ['s3:GetObject'],
+  Resource: ['arn:${AWS::Partition}:s3:::${UploadsBucket}/uploads/*'],
+};
+
+const declare = (entries: Record<string, Json>) => roles.readDeclarations(JSON.stringify(entries));
+const statementsOf = (built: Built, role: string) => {
+  const policies = (built.resources[role]?.Properties.Policies ?? []) as {
+    PolicyDocument: { Statement: Json[] };
+  }[];
+  const [policy] = policies;
+  return policy?.PolicyDocument.Statement as { Sid: string; Resource: Json }[];
+};
+
+describe('reading iam/function-policies.json', () => {
+  it('reads the real file: every entry an object, its $comment skipped', () => {
+    // Act
+    const declarations = roles.readDeclarations(
+      readFileSync(join(ROOT, 'iam', 'function-policies.json'), 'utf8'),
+    );
+
+    // Assert
+    expect(Object.keys(declarations)).toContain('openApi');
+    expect(Object.keys(declarations).some((name) => name.startsWith('$'))).toBe(false);
+    expect(declarations.openApi).toEqual({
+      s3: [],
+      shareSecret: false,
+      deadLetterQueue: false,
+      readsUnvalidated: false,
+      invokedByBucket: false,
+    });
+  });
+
+  it.each([
+    ['an unknown key', { fn: { shareSecrets: true } }, /unknown key shareSecrets/],
+    [
+      'a flag that is not a boolean',
+      { fn: { shareSecret: 'yes' } },
+      /fn\.shareSecret: expected true or false/,
+    ],
+    ['s3 that is not a list', { fn: { s3: S3_READ } }, /fn\.s3: expected a list/],
+    [
+      'a non-S3 action under s3',
+      { fn: { s3: [{ ...S3_READ, Action: ['sqs:SendMessage'] }] } },
+      /S3 actions only/,
+    ],
+    ['a wildcard action', { fn: { s3: [{ ...S3_READ, Action: ['s3:*'] }] } }, /S3 actions only/],
+    [
+      'a statement without resources',
+      { fn: { s3: [{ ...S3_READ, Resource: [] }] } },
+      /must list its resources/,
+    ],
+    ['a name osls would not name CreateUpload…', { 'create-upload': {} }, /not a camelCase function name/],
+    ['an entry that is not an object', { fn: [S3_READ] }, /expected an object/],
+  ])('rejects %s', (_, entries, message) => {
+    // Act + Assert
+    expect(() => declare(entries as Record<string, Json>)).toThrow(message);
+  });
+});
+
+describe('building the roles', () => {
+  it('gives a function with an empty entry a role that writes its own log group and nothing else', () => {
+    // Act
+    const built = roles.build(declare({ openApi: {} }), SETTINGS);
+
+    // Assert
+    expect(Object.keys(built.resources)).toEqual(['OpenApiRole']);
+    expect(built.resources.OpenApiRole?.Properties.AssumeRolePolicyDocument).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+      ],
+    });
+    expect(statementsOf(built, 'OpenApiRole')).toEqual([
+      {
+        Sid: 'WriteOwnLogGroup',
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: {
+          'Fn::Sub':
+            'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${OpenApiLogGroup}:*',
+        },
+      },
+    ]);
+  });
+
+  it('fills the bucket placeholder with the bucket Ref, or with its name for the bucket’s notification target', () => {
+    // Act
+    const built = roles.build(
+      declare({ getFile: { s3: [S3_READ] }, validateUpload: { invokedByBucket: true, s3: [S3_READ] } }),
+      SETTINGS,
+    );
+
+    // Assert
+    expect(statementsOf(built, 'GetFileRole')[1]).toEqual({
+      ...S3_READ,
+      Resource: [{ 'Fn::Sub': [S3_READ.Resource[0], { UploadsBucket: { Ref: 'UploadsBucket' } }] }],
+    });
+    expect(statementsOf(built, 'ValidateUploadRole')[1]?.Resource).toEqual([
+      { 'Fn::Sub': [S3_READ.Resource[0], { UploadsBucket: SETTINGS.bucketName }] },
+    ]);
+    expect(built.resources.ValidateUploadLambdaFunction).toEqual({
+      Type: 'AWS::Lambda::Function',
+      Properties: { Environment: { Variables: { UPLOADS_BUCKET: SETTINGS.bucketName } } },
+    });
+    expect(built.resources.GetFileLambdaFunction).toBeUndefined();
+  });
+
+  it('lets a share-secret reader read that one parameter and decrypt it through SSM, and names it', () => {
+    // Act
+    const built = roles.build(declare({ openShare: { shareSecret: true } }), SETTINGS);
+
+    // Assert
+    const parameterArn = {
+      'Fn::Sub': [
+        'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${Name}',
+        { Name: SETTINGS.shareSecretParameter },
+      ],
+    };
+    const [, ssm, kms, ...others] = statementsOf(built, 'OpenShareRole');
+    expect(ssm).toEqual({
+      Sid: 'ReadShareSecret',
+      Effect: 'Allow',
+      Action: ['ssm:GetParameter'],
+      Resource: parameterArn,
+    });
+    expect(kms).toMatchObject({
+      Sid: 'DecryptShareSecretThroughSsm',
+      Action: ['kms:Decrypt'],
+      Condition: { StringEquals: { 'kms:EncryptionContext:PARAMETER_ARN': parameterArn } },
+    });
+    expect(others).toEqual([]);
+    expect(built.resources.OpenShareLambdaFunction?.Properties).toEqual({
+      Environment: { Variables: { SHARE_SECRET_PARAMETER: SETTINGS.shareSecretParameter } },
+    });
+  });
+
+  it('lets a dead-letter-queue sender send to the validator’s queue only', () => {
+    // Act
+    const built = roles.build(declare({ validateUpload: { deadLetterQueue: true } }), SETTINGS);
+
+    // Assert
+    expect(statementsOf(built, 'ValidateUploadRole')[1]).toEqual({
+      Sid: 'SendFailedEventsToDlq',
+      Effect: 'Allow',
+      Action: ['sqs:SendMessage'],
+      Resource: { 'Fn::GetAtt': ['UploadValidationDlq', 'Arn'] },
+    });
+  });
+
+  it('exempts the unvalidated-upload readers from the tag gate, one negated operator each, in file order', () => {
+    // Act
+    const gate = roles.build(
+      declare({
+        validateUpload: { readsUnvalidated: true },
+        openShare: {},
+        getFile: { readsUnvalidated: true },
+      }),
+      SETTINGS,
+    ).unvalidatedReadGate;
+
+    // Assert
+    expect(gate.Sid).toBe('DenyReadingUnvalidatedUploads');
+    expect(gate.Condition).toEqual({
+      StringNotEquals: { 's3:ExistingObjectTag/validation-status': 'passed' },
+      StringNotLike: {
+        'aws:userid': { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['ValidateUploadRole', 'RoleId'] }, ':*']] },
+      },
+      StringNotLikeIfExists: {
+        'aws:userid': { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['GetFileRole', 'RoleId'] }, ':*']] },
+      },
+    });
+  });
+
+  it('refuses a third unvalidated-upload reader (there are two operators)', () => {
+    // Arrange
+    const declarations = declare({
+      a: { readsUnvalidated: true },
+      b: { readsUnvalidated: true },
+      c: { readsUnvalidated: true },
+    });
+
+    // Act + Assert
+    expect(() => roles.build(declarations, SETTINGS)).toThrow(/at most two/);
+  });
+});
+
+describe('matching the functions of serverless.yml', () => {
+  const declarations = declare({ health: {}, getFile: {} });
+
+  it('accepts functions that each use the role built from their entry', () => {
+    // Act + Assert
+    expect(() =>
+      roles.checkFunctions(declarations, {
+        health: { role: 'HealthRole' },
+        getFile: { role: 'GetFileRole' },
+      }),
+    ).not.toThrow();
+  });
+
+  it.each([
+    ['an entry without a function', { health: { role: 'HealthRole' } }, /declares unknown getFile/],
+    [
+      'a function without an entry',
+      { health: { role: 'HealthRole' }, getFile: { role: 'GetFileRole' }, openApi: { role: 'OpenApiRole' } },
+      /no entry for openApi/,
+    ],
+    [
+      'a function with another role',
+      { health: { role: 'GetFileRole' }, getFile: { role: 'GetFileRole' } },
+      /HealthRole/,
+    ],
+    ['a function with no role', { health: {}, getFile: { role: 'GetFileRole' } }, /must use role HealthRole/],
+  ])('refuses %s', (_, functions, message) => {
+    // Act + Assert
+    expect(() => roles.checkFunctions(declarations, functions)).toThrow(message);
+  });
+
+  it('resolves for osls from the real file, the stage params and the functions', async () => {
+    // Arrange
+    const names = Object.keys(
+      roles.readDeclarations(readFileSync(join(ROOT, 'iam', 'function-policies.json'), 'utf8')),
+    );
+    const functions = Object.fromEntries(
+      names.map((fn) => [fn, { role: `${fn[0]?.toUpperCase()}${fn.slice(1)}Role` }]),
+    );
+    const params: Record<string, string> = {
+      'param:bucketName': SETTINGS.bucketName,
+      'param:shareSecretParameter': SETTINGS.shareSecretParameter,
+    };
+
+    // Act
+    const built = await roles({
+      resolveVariable: async (variable) => params[variable] ?? Promise.reject(new Error(variable)),
+      resolveConfigurationProperty: async (path) => (path.join('.') === 'functions' ? functions : undefined),
+    });
+
+    // Assert
+    const roleNames = Object.entries(built.resources)
+      .filter(([, resource]) => resource.Type === 'AWS::IAM::Role')
+      .map(([name]) => name);
+    expect(roleNames.sort()).toEqual(
+      Object.values(functions)
+        .map((fn) => fn.role)
+        .sort(),
+    );
+    expect(built.resources.ValidateUploadLambdaFunction?.Properties).toEqual({
+      Environment: { Variables: { UPLOADS_BUCKET: SETTINGS.bucketName } },
+    });
+  });
+});
