@@ -1,0 +1,144 @@
+import type * as z from 'zod';
+import {
+  createDocument,
+  type ZodOpenApiObject,
+  type ZodOpenApiOperationObject,
+  type ZodOpenApiPathsObject,
+  type ZodOpenApiResponsesObject,
+} from 'zod-openapi';
+import { version } from '../../package.json';
+import type { ErrorCode } from '../core/errors.js';
+import { MAX_BODY_BYTES } from '../http/route.js';
+import { createUploadInput, filenameSchema } from '../uploads/upload-request.js';
+import { type RouteContract, routeErrorBodies, routes } from './routes.js';
+
+export const API_TITLE = 'presign';
+export const API_VERSION = version;
+
+const BEARER_SCHEME = 'bearerAuth';
+
+/** What each error code means, for the responses' descriptions. */
+const CODE_TEXT: Record<ErrorCode, string> = {
+  invalid_request: 'the request does not match its schema; the message names the field',
+  unauthorized: 'missing, malformed, forged, expired or wrong-audience bearer token',
+  not_found: "no such file, or not the caller's; for a share link also a bad or tampered token",
+  not_validated: 'the file has not passed validation (pending or failed)',
+  link_expired: 'the share link has expired',
+  link_revoked: 'the share link has been revoked',
+  file_too_large: "the declared size exceeds the content type's limit",
+  request_too_large: `the request body exceeds ${MAX_BODY_BYTES} bytes`,
+  unsupported_content_type: 'the declared content type is not accepted',
+  unsupported_media_type: 'the request body is not `application/json`',
+  internal_error: 'an internal error; the message carries no details',
+};
+
+/** A route's error responses: one per HTTP status, listing that status's codes. */
+function errorResponses(route: RouteContract): ZodOpenApiResponsesObject {
+  const responses: ZodOpenApiResponsesObject = {};
+  for (const [status, schema] of routeErrorBodies(route)) {
+    const codes = schema.shape.error.shape.code.options;
+    responses[String(status) as `${1 | 2 | 3 | 4 | 5}${string}`] = {
+      description: codes.map((code) => `\`${code}\`: ${CODE_TEXT[code]}.`).join(' '),
+      content: { 'application/json': { schema } },
+    };
+  }
+  return responses;
+}
+
+function operation(route: RouteContract): ZodOpenApiOperationObject {
+  const { path, query, body } = (route.input?.shape ?? {}) as {
+    path?: z.ZodObject;
+    query?: z.ZodObject;
+    body?: z.ZodType;
+  };
+  const { success } = route;
+  return {
+    operationId: route.operationId,
+    summary: route.summary,
+    security: route.auth === 'bearer' ? [{ [BEARER_SCHEME]: [] }] : [],
+    ...(path || query ? { requestParams: { ...(path ? { path } : {}), ...(query ? { query } : {}) } } : {}),
+    ...(body && route.body !== 'none'
+      ? {
+          requestBody: {
+            required: route.body === 'required',
+            content: { 'application/json': { schema: body } },
+          },
+        }
+      : {}),
+    responses: {
+      [String(success.status)]: {
+        description: success.description,
+        ...(success.content
+          ? { content: { [success.content.mediaType]: { schema: success.content.schema } } }
+          : {}),
+        ...(success.headers ? { headers: success.headers } : {}),
+      },
+      ...errorResponses(route),
+    },
+  };
+}
+
+const uploadBody = createUploadInput.shape.body.shape;
+
+/**
+ * What the refinements and the configured rules of POST /uploads cannot carry
+ * into JSON Schema, added by schema identity so the handler's schemas stay
+ * untouched.
+ */
+const UPLOAD_FIELD_DOCS = new Map<z.core.$ZodType, Record<string, unknown>>([
+  [
+    filenameSchema,
+    {
+      minLength: 1,
+      maxLength: 255,
+      description:
+        'The name people see: 1 to 255 characters, not blank, without control or invisible format characters. ' +
+        'Stored as metadata and used for Content-Disposition on download; never part of the object key.',
+    },
+  ],
+  [
+    uploadBody.contentType,
+    { description: 'One of the content types the deployment accepts (otherwise 415).' },
+  ],
+  [
+    uploadBody.size,
+    { description: "The file's exact size in bytes, at most the content type's limit (otherwise 413)." },
+  ],
+]);
+
+/** The OpenAPI 3.1 document of every route in {@link routes}. */
+export function buildOpenApiDocument() {
+  const paths: ZodOpenApiPathsObject = {};
+  for (const route of Object.values(routes) as RouteContract[]) {
+    paths[route.path] = { ...paths[route.path], [route.method]: operation(route) };
+  }
+  const document: ZodOpenApiObject = {
+    openapi: '3.1.0',
+    info: {
+      title: API_TITLE,
+      version: API_VERSION,
+      description:
+        'Presigned S3 upload and download URLs and revocable share links. ' +
+        'Every error body is `{ "error": { "code", "message" } }`; `code` is stable, `message` is for people.',
+    },
+    components: {
+      securitySchemes: {
+        [BEARER_SCHEME]: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: 'A JWT of the configured issuer and audience; its `sub` owns the files it uploads.',
+        },
+      },
+    },
+    paths,
+  };
+  return createDocument(document, {
+    override: ({ jsonSchema, zodSchema }) => {
+      const docs = UPLOAD_FIELD_DOCS.get(zodSchema);
+      if (docs) Object.assign(jsonSchema, docs);
+      // `format` says it; zod's long ISO 8601 pattern adds nothing for a reader.
+      if (jsonSchema.format === 'date-time') delete jsonSchema.pattern;
+    },
+  });
+}

@@ -1,0 +1,126 @@
+import * as z from 'zod';
+import type { ErrorCode } from '../core/errors.js';
+import { fileIdSchema } from '../store/object-key.js';
+
+/**
+ * The response bodies of the HTTP routes. Strict objects: a field a handler
+ * sends that is not described here makes the contract tests fail.
+ */
+
+const timestamp = z.iso.datetime().meta({ description: 'An ISO 8601 UTC timestamp.' });
+
+/** GET /health. */
+export const healthBody = z.strictObject({ status: z.literal('ok') }).meta({ id: 'Health' });
+
+/** POST /uploads (201): a browser-ready presigned POST. */
+export const issuedUploadBody = z
+  .strictObject({
+    fileId: fileIdSchema,
+    key: z.string().meta({ description: 'The object key: `uploads/<owner-segment>/<fileId>`.' }),
+    upload: z
+      .strictObject({
+        method: z.literal('POST'),
+        url: z.url(),
+        fields: z.record(z.string(), z.string()).meta({
+          description:
+            'Form fields to post, in this order, before the file itself as the last part named `file`.',
+        }),
+      })
+      .meta({ description: 'The HTML form POST that uploads the file straight to S3.' }),
+    expiresAt: timestamp.meta({ description: 'The form is refused after this instant.' }),
+    maxBytes: z.number().int().positive().meta({ description: 'The exact size the form accepts.' }),
+  })
+  .meta({ id: 'IssuedUpload' });
+
+/** The validation states of a file. */
+export const validationStatus = z.enum(['pending', 'passed', 'failed']);
+
+/** GET /files/{fileId}: what the owner may see of a file. */
+export const fileViewBody = z
+  .strictObject({
+    fileId: fileIdSchema,
+    filename: z.string(),
+    contentType: z.string().meta({ description: 'The declared content type.' }),
+    size: z.number().int().nonnegative(),
+    status: validationStatus,
+    reason: z.string().optional().meta({ description: 'Why validation failed.' }),
+    detectedType: z.string().optional().meta({ description: 'The type the validator found in the bytes.' }),
+    uploadedAt: timestamp,
+  })
+  .meta({ id: 'FileView' });
+
+/** POST /files/{fileId}/download-url. */
+export const downloadUrlBody = z
+  .strictObject({
+    url: z.url().meta({ description: 'A presigned GET of the file.' }),
+    expiresAt: timestamp,
+  })
+  .meta({ id: 'DownloadUrl' });
+
+/** POST /files/{fileId}/shares (201). */
+export const shareBody = z
+  .strictObject({
+    shareUrl: z.url().meta({ description: 'A link anyone may open: `GET /s/{token}` on this API.' }),
+    expiresAt: timestamp,
+  })
+  .meta({ id: 'Share' });
+
+/** GET /openapi.json: the parts of an OpenAPI document a client relies on. */
+export const openApiDocumentBody = z
+  .looseObject({
+    openapi: z.string(),
+    info: z.looseObject({ title: z.string(), version: z.string() }),
+    paths: z.record(z.string(), z.unknown()),
+  })
+  .meta({ description: 'This OpenAPI document.' });
+
+/**
+ * Every error code a caller may see, with its HTTP status: as thrown by the
+ * factories of lib/core/errors.ts, and `internal_error` for anything else.
+ */
+export const ERROR_STATUS = {
+  invalid_request: 400,
+  unauthorized: 401,
+  not_found: 404,
+  not_validated: 409,
+  link_expired: 410,
+  link_revoked: 410,
+  file_too_large: 413,
+  request_too_large: 413,
+  unsupported_content_type: 415,
+  unsupported_media_type: 415,
+  internal_error: 500,
+} as const satisfies Record<ErrorCode, number>;
+
+const pascal = (code: string) => code.replace(/(?:^|_)([a-z])/g, (_, letter: string) => letter.toUpperCase());
+
+function envelope(codes: [ErrorCode, ...ErrorCode[]]) {
+  const name = codes.map(pascal).join('Or');
+  return z
+    .strictObject({
+      error: z.strictObject({
+        code: z.enum(codes),
+        message: z.string().meta({ description: 'For people; never internal details.' }),
+      }),
+    })
+    .meta({ id: name.endsWith('Error') ? name : `${name}Error` });
+}
+
+export type ErrorBodySchema = ReturnType<typeof envelope>;
+
+const errorBodies = new Map<string, ErrorBodySchema>();
+
+/**
+ * The error envelope, `{ "error": { "code", "message" } }`, with `code` one of
+ * `codes`: one schema (and one OpenAPI component) per set of codes.
+ */
+export function errorBody(codes: readonly [ErrorCode, ...ErrorCode[]]): ErrorBodySchema {
+  const sorted = [...codes].sort() as [ErrorCode, ...ErrorCode[]];
+  const key = sorted.join(' ');
+  let schema = errorBodies.get(key);
+  if (!schema) {
+    schema = envelope(sorted);
+    errorBodies.set(key, schema);
+  }
+  return schema;
+}

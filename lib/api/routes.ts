@@ -1,0 +1,202 @@
+import * as z from 'zod';
+import type { ErrorCode } from '../core/errors.js';
+import {
+  createDownloadUrlInput,
+  createShareInput,
+  createUploadInput,
+  getFileInput,
+  openShareInput,
+  revokeSharesInput,
+} from './inputs.js';
+import {
+  downloadUrlBody,
+  ERROR_STATUS,
+  type ErrorBodySchema,
+  errorBody,
+  fileViewBody,
+  healthBody,
+  issuedUploadBody,
+  openApiDocumentBody,
+  shareBody,
+} from './responses.js';
+
+/** A route's answer when it succeeds. */
+export interface SuccessResponse {
+  status: 200 | 201 | 204 | 302;
+  description: string;
+  /** The body's media type and schema; none for an empty body. */
+  content?: { mediaType: string; schema: z.ZodType };
+  /** Response headers worth documenting. */
+  headers?: z.ZodObject;
+}
+
+/** One HTTP route of the API, as the handler serves it and the OpenAPI document describes it. */
+export interface RouteContract {
+  method: 'get' | 'post' | 'delete';
+  /** The path as serverless.yml and OpenAPI write it, e.g. `/files/{fileId}`. */
+  path: `/${string}`;
+  operationId: string;
+  summary: string;
+  /** `bearer`: `Authorization: Bearer <JWT>` is required. */
+  auth: 'bearer' | 'none';
+  /** The JSON body mode `httpRoute` applies; `optional` treats an empty body as `{}`. */
+  body: 'none' | 'optional' | 'required';
+  /** What `httpRoute` validates as `{ path, query, body }`. */
+  input?: z.ZodObject;
+  success: SuccessResponse;
+  /** Errors of this route's own logic; {@link routeErrorCodes} adds those of the HTTP chain. */
+  errors: readonly ErrorCode[];
+}
+
+const json = (schema: z.ZodType) => ({ mediaType: 'application/json', schema });
+
+/** Every HTTP route, keyed by its function name in serverless.yml. */
+export const routes = {
+  health: {
+    method: 'get',
+    path: '/health',
+    operationId: 'getHealth',
+    summary: 'Liveness check',
+    auth: 'none',
+    body: 'none',
+    success: { status: 200, description: 'The service is up.', content: json(healthBody) },
+    errors: [],
+  },
+  webPage: {
+    method: 'get',
+    path: '/',
+    operationId: 'getWebPage',
+    summary: 'The upload page',
+    auth: 'none',
+    body: 'none',
+    success: {
+      status: 200,
+      description: 'The HTML upload page, with a strict Content-Security-Policy.',
+      content: { mediaType: 'text/html', schema: z.string() },
+    },
+    errors: [],
+  },
+  openApi: {
+    method: 'get',
+    path: '/openapi.json',
+    operationId: 'getOpenApiDocument',
+    summary: 'This OpenAPI document',
+    auth: 'none',
+    body: 'none',
+    success: {
+      status: 200,
+      description: 'The OpenAPI 3.1 document of this API.',
+      content: json(openApiDocumentBody),
+    },
+    errors: [],
+  },
+  createUpload: {
+    method: 'post',
+    path: '/uploads',
+    operationId: 'createUpload',
+    summary: 'Get a presigned POST for a new file',
+    auth: 'bearer',
+    body: 'required',
+    input: createUploadInput,
+    success: {
+      status: 201,
+      description:
+        'A presigned POST that S3 accepts only for this key, content type, exact size and metadata, until `expiresAt`.',
+      content: json(issuedUploadBody),
+    },
+    errors: ['file_too_large', 'unsupported_content_type'],
+  },
+  getFile: {
+    method: 'get',
+    path: '/files/{fileId}',
+    operationId: 'getFile',
+    summary: 'Describe one of your files and its validation status',
+    auth: 'bearer',
+    body: 'none',
+    input: getFileInput,
+    success: { status: 200, description: 'The file.', content: json(fileViewBody) },
+    errors: ['not_found'],
+  },
+  createDownloadUrl: {
+    method: 'post',
+    path: '/files/{fileId}/download-url',
+    operationId: 'createDownloadUrl',
+    summary: 'Get a short-lived download URL for one of your validated files',
+    auth: 'bearer',
+    body: 'optional',
+    input: createDownloadUrlInput,
+    success: {
+      status: 200,
+      description:
+        'A presigned GET; `expiresAt` is the earlier of the requested lifetime and the credentials.',
+      content: json(downloadUrlBody),
+    },
+    errors: ['not_found', 'not_validated'],
+  },
+  createShare: {
+    method: 'post',
+    path: '/files/{fileId}/shares',
+    operationId: 'createShare',
+    summary: 'Create a revocable share link for one of your validated files',
+    auth: 'bearer',
+    body: 'optional',
+    input: createShareInput,
+    success: { status: 201, description: 'The share link.', content: json(shareBody) },
+    errors: ['not_found', 'not_validated'],
+  },
+  revokeShares: {
+    method: 'delete',
+    path: '/files/{fileId}/shares',
+    operationId: 'revokeShares',
+    summary: 'Revoke every share link of one of your files issued so far',
+    auth: 'bearer',
+    body: 'none',
+    input: revokeSharesInput,
+    success: { status: 204, description: 'Every earlier share link of the file is revoked.' },
+    errors: ['not_found'],
+  },
+  openShare: {
+    method: 'get',
+    path: '/s/{token}',
+    operationId: 'openShare',
+    summary: 'Open a share link',
+    auth: 'none',
+    body: 'none',
+    input: openShareInput,
+    success: {
+      status: 302,
+      description: 'A redirect to a fresh presigned GET of the file, valid for at most 60 seconds.',
+      headers: z.object({ location: z.url().meta({ description: 'The presigned GET.' }) }),
+    },
+    errors: ['not_found', 'not_validated', 'link_expired', 'link_revoked'],
+  },
+} as const satisfies Record<string, RouteContract>;
+
+export type RouteName = keyof typeof routes;
+
+/**
+ * Every error code a route may answer: its own, plus those of the HTTP chain
+ * every route runs through (lib/http/route.ts): an oversized body, a body that
+ * is not JSON, input that fails its schema, a missing or bad bearer token, and
+ * the generic 500.
+ */
+export function routeErrorCodes(route: RouteContract): ErrorCode[] {
+  const codes = new Set<ErrorCode>(route.errors);
+  if (route.body !== 'none' || route.input) codes.add('invalid_request');
+  if (route.auth === 'bearer') codes.add('unauthorized');
+  codes.add('request_too_large');
+  if (route.body !== 'none') codes.add('unsupported_media_type');
+  codes.add('internal_error');
+  return [...codes];
+}
+
+/** A route's error bodies by HTTP status, each listing the codes of that status the route may answer. */
+export function routeErrorBodies(route: RouteContract): Map<number, ErrorBodySchema> {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of routeErrorCodes(route)) {
+    const status = ERROR_STATUS[code];
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  const sorted = [...byStatus].sort(([a], [b]) => a - b);
+  return new Map(sorted.map(([status, codes]) => [status, errorBody(codes as [ErrorCode, ...ErrorCode[]])]));
+}

@@ -1,0 +1,159 @@
+import { readFileSync } from 'node:fs';
+import { compileErrors, validate } from '@readme/openapi-parser';
+import yaml from 'js-yaml';
+import { describe, expect, it } from 'vitest';
+import { buildOpenApiDocument } from '../../../lib/api/openapi.js';
+import { ERROR_STATUS } from '../../../lib/api/responses.js';
+import { type RouteContract, routeErrorCodes, routes } from '../../../lib/api/routes.js';
+import {
+  type ApiError,
+  fileTooLarge,
+  invalidRequest,
+  linkExpired,
+  linkRevoked,
+  notFound,
+  notValidated,
+  requestTooLarge,
+  unauthorized,
+  unsupportedContentType,
+  unsupportedMediaType,
+} from '../../../lib/core/errors.js';
+
+type Operation = {
+  operationId: string;
+  security: Record<string, string[]>[];
+  parameters?: { in: string; name: string }[];
+  requestBody?: { required: boolean };
+  responses: Record<string, unknown>;
+};
+type Document = { openapi: string; paths: Record<string, Record<string, Operation>> };
+
+const generated = (): Document => JSON.parse(JSON.stringify(buildOpenApiDocument())) as Document;
+const committed = (): Document =>
+  JSON.parse(readFileSync(new URL('../../../docs/openapi.json', import.meta.url), 'utf8')) as Document;
+const contracts = Object.values(routes) as RouteContract[];
+
+/** Every HTTP route serverless.yml serves, as `[function name, 'METHOD /path']`. */
+function servedRoutes(): [string, string][] {
+  const config = yaml.load(readFileSync(new URL('../../../serverless.yml', import.meta.url), 'utf8')) as {
+    functions: Record<string, { events?: { httpApi?: string | { method: string; path: string } }[] }>;
+  };
+  return Object.entries(config.functions).flatMap(([name, fn]) =>
+    (fn.events ?? []).flatMap(({ httpApi }): [string, string][] => {
+      if (httpApi === undefined) return [];
+      const [method = '', path = ''] =
+        typeof httpApi === 'string' ? httpApi.trim().split(/\s+/) : [httpApi.method, httpApi.path];
+      return [[name, `${method.toUpperCase()} ${path}`]];
+    }),
+  );
+}
+
+const documentedRoutes = (document: Document) =>
+  Object.entries(document.paths).flatMap(([path, item]) =>
+    Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`),
+  );
+
+/** Documented routes whose function serverless.yml does not declare yet. */
+const NOT_YET_SERVED = ['GET /openapi.json'];
+
+describe('docs/openapi.json', () => {
+  it('is what the schemas in lib/api generate', () => {
+    expect(committed(), 'docs/openapi.json is out of date: run `npm run openapi` and commit it').toEqual(
+      generated(),
+    );
+  });
+
+  it('is a valid OpenAPI 3.1 document', async () => {
+    // Arrange
+    const document = generated();
+
+    // Act
+    const result = await validate(structuredClone(document) as never);
+
+    // Assert
+    expect(document.openapi).toBe('3.1.0');
+    expect(result.valid, result.valid ? '' : compileErrors(result)).toBe(true);
+    expect(result.warnings).toEqual([]);
+  });
+});
+
+describe('the OpenAPI document', () => {
+  it('lists every route serverless.yml serves', () => {
+    // Arrange
+    const served = servedRoutes().map(([, route]) => route);
+
+    // Act
+    const documented = documentedRoutes(generated());
+
+    // Assert
+    expect(served.length).toBeGreaterThan(0);
+    expect(documented).toEqual(expect.arrayContaining(served));
+  });
+
+  it('keys each route contract by the name of the function that serves it', () => {
+    // Act
+    const contracted = servedRoutes().map(([name]) => {
+      const route = (routes as Record<string, RouteContract | undefined>)[name];
+      return [name, route && `${route.method.toUpperCase()} ${route.path}`];
+    });
+
+    // Assert
+    expect(contracted).toEqual(servedRoutes());
+  });
+
+  it('lists no route that serverless.yml does not serve', () => {
+    // Arrange
+    const served = servedRoutes().map(([, route]) => route);
+
+    // Act
+    const unserved = documentedRoutes(generated()).filter((route) => !served.includes(route));
+
+    // Assert: once serverless.yml serves a route listed in NOT_YET_SERVED, take it off that list.
+    expect(unserved).toEqual(NOT_YET_SERVED);
+  });
+
+  it.each(contracts.map((route) => [route.operationId, route] as const))(
+    '%s: security, parameters, body and error codes follow its contract',
+    (_, route) => {
+      // Act
+      const operation = generated().paths[route.path]?.[route.method];
+
+      // Assert
+      expect(operation?.operationId).toBe(route.operationId);
+      expect(operation?.security).toEqual(route.auth === 'bearer' ? [{ bearerAuth: [] }] : []);
+      const pathParameters = [...route.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => name);
+      expect(operation?.parameters?.filter((p) => p.in === 'path').map((p) => p.name) ?? []).toEqual(
+        pathParameters,
+      );
+      expect(operation?.requestBody?.required).toBe(
+        route.body === 'none' ? undefined : route.body === 'required',
+      );
+      const statuses = [route.success.status, ...routeErrorCodes(route).map((code) => ERROR_STATUS[code])];
+      expect(Object.keys(operation?.responses ?? {}).sort()).toEqual(
+        [...new Set(statuses.map(String))].sort(),
+      );
+    },
+  );
+
+  it('gives every error code the status lib/core/errors.ts throws it with', () => {
+    // Arrange
+    const thrown: ApiError[] = [
+      invalidRequest('x'),
+      unauthorized(),
+      notFound(),
+      fileTooLarge('x'),
+      requestTooLarge(1),
+      unsupportedContentType('x'),
+      unsupportedMediaType(),
+      notValidated('pending'),
+      linkExpired(),
+      linkRevoked(),
+    ];
+
+    // Act
+    const statuses = Object.fromEntries(thrown.map((error) => [error.code, error.statusCode]));
+
+    // Assert: internal_error is the route chain's generic 500.
+    expect({ ...statuses, internal_error: 500 }).toEqual(ERROR_STATUS);
+  });
+});

@@ -1,0 +1,265 @@
+import { GetObjectTaggingCommand, HeadObjectCommand, NoSuchKey, PutObjectCommand } from '@aws-sdk/client-s3';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type * as z from 'zod';
+import { handler as createDownloadUrl } from '../../../handlers/create-download-url.js';
+import { handler as createShare } from '../../../handlers/create-share.js';
+import { handler as createUpload } from '../../../handlers/create-upload.js';
+import { handler as getFile } from '../../../handlers/get-file.js';
+import { handler as health } from '../../../handlers/health.js';
+import { handler as openShare } from '../../../handlers/open-share.js';
+import { handler as revokeShares } from '../../../handlers/revoke-shares.js';
+import { handler as webPage } from '../../../handlers/web-page.js';
+import type {
+  downloadUrlBody,
+  fileViewBody,
+  healthBody,
+  issuedUploadBody,
+  shareBody,
+} from '../../../lib/api/responses.js';
+import { type RouteContract, type RouteName, routeErrorBodies, routes } from '../../../lib/api/routes.js';
+import { ownerFromSubject } from '../../../lib/core/owner.js';
+import type { issueDownloadUrl } from '../../../lib/downloads/download-url.js';
+import type { FileView } from '../../../lib/files/file-view.js';
+import { MAX_BODY_BYTES } from '../../../lib/http/route.js';
+import { shareKey } from '../../../lib/shares/share-secret.js';
+import { signShareToken } from '../../../lib/shares/share-token.js';
+import type { issueShare } from '../../../lib/shares/shares.js';
+import { encodeMetaValue, META, TAG } from '../../../lib/store/file-metadata.js';
+import { newFileId, objectKey } from '../../../lib/store/object-key.js';
+import { s3 } from '../../../lib/store/s3-client.js';
+import type { IssuedUpload } from '../../../lib/uploads/upload-issuer.js';
+import { apiEvent, lambdaContext } from '../../support/api-event.js';
+import { signTestToken } from '../../support/tokens.js';
+
+type Handler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyStructuredResultV2>;
+
+/** True when A and B are the same type; checked by tsc. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+
+const ALICE = ownerFromSubject('auth0|alice');
+const FILE_ID = newFileId();
+const ETAG = '5d41402abc4b2a76b9719d911017c592';
+let tags: Record<string, string> = {};
+
+const missing = () => new NoSuchKey({ $metadata: { httpStatusCode: 404 }, message: 'NoSuchKey' });
+
+/** One file of Alice's behind the S3 client; every other key is missing, share epochs included. */
+async function fakeSend(command: unknown): Promise<unknown> {
+  if (command instanceof PutObjectCommand) return {};
+  const key = (command as { input?: { Key?: string } }).input?.Key;
+  if (key !== objectKey(ALICE, FILE_ID)) throw missing();
+  if (command instanceof GetObjectTaggingCommand) {
+    return { TagSet: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) };
+  }
+  if (command instanceof HeadObjectCommand) {
+    return {
+      ContentLength: 48_213,
+      ContentType: 'application/pdf',
+      ETag: `"${ETAG}"`,
+      LastModified: new Date('2026-11-23T09:00:00.000Z'),
+      Metadata: {
+        [META.filename]: encodeMetaValue('report.pdf'),
+        [META.declaredType]: 'application/pdf',
+        [META.declaredSize]: '48213',
+      },
+    };
+  }
+  throw missing();
+}
+
+const PASSED = { [TAG.status]: 'passed', [TAG.validatedEtag]: ETAG, [TAG.detectedType]: 'application/pdf' };
+const FAILED = { [TAG.status]: 'failed', [TAG.reason]: 'type_mismatch', [TAG.validatedEtag]: ETAG };
+
+beforeEach(() => {
+  tags = { ...PASSED };
+  vi.spyOn(s3, 'send').mockImplementation(fakeSend as never);
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+interface Request {
+  method: string;
+  path: string;
+  pathParameters?: Record<string, string>;
+  body?: string;
+  headers?: Record<string, string>;
+  /** The bearer token's subject; null for none. */
+  as?: string | null;
+  /** The file's tags for this request. */
+  tags?: Record<string, string>;
+  /** Makes every S3 call fail unexpectedly. */
+  s3Fails?: boolean;
+}
+
+const HANDLERS: Record<RouteName, Handler | undefined> = {
+  health: health as Handler,
+  webPage: webPage as Handler,
+  openApi: undefined, // openapi-handler.test.ts
+  createUpload: createUpload as Handler,
+  getFile: getFile as Handler,
+  createDownloadUrl: createDownloadUrl as Handler,
+  createShare: createShare as Handler,
+  revokeShares: revokeShares as Handler,
+  openShare: openShare as Handler,
+};
+
+async function call(name: RouteName, request: Request) {
+  if (request.tags) tags = request.tags;
+  if (request.s3Fails) vi.mocked(s3.send).mockRejectedValue(new Error('socket hang up') as never);
+  const token = request.as === null ? undefined : await signTestToken(request.as ?? 'auth0|alice');
+  const event = apiEvent({
+    method: request.method,
+    path: request.path,
+    ...(request.pathParameters ? { pathParameters: request.pathParameters } : {}),
+    ...(request.body !== undefined ? { body: request.body } : {}),
+    headers: {
+      ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...request.headers,
+    },
+  });
+  const handler = HANDLERS[name];
+  if (!handler) throw new Error(`no handler for ${name}`);
+  return handler(event, lambdaContext());
+}
+
+const upload = { filename: 'cat.png', contentType: 'image/png', size: 48_213 };
+const file = (suffix = '') => ({ path: `/files/${FILE_ID}${suffix}`, pathParameters: { fileId: FILE_ID } });
+const post = (body: unknown) => ({ method: 'POST', body: JSON.stringify(body) });
+
+async function shareToken(): Promise<string> {
+  const response = await call('createShare', { ...post({}), ...file('/shares') });
+  return String(JSON.parse(response.body ?? '{}').shareUrl).split('/s/')[1] ?? '';
+}
+const opening = (token: string) => ({
+  method: 'GET',
+  path: `/s/${token}`,
+  pathParameters: { token },
+  as: null,
+});
+
+const cases: [string, RouteName, () => Request | Promise<Request>, number][] = [
+  ['health', 'health', () => ({ method: 'GET', path: '/health', as: null }), 200],
+  ['the upload page', 'webPage', () => ({ method: 'GET', path: '/', as: null }), 200],
+  ['an upload', 'createUpload', () => ({ path: '/uploads', ...post(upload) }), 201],
+  [
+    'an upload of a bad size',
+    'createUpload',
+    () => ({ path: '/uploads', ...post({ ...upload, size: 0 }) }),
+    400,
+  ],
+  ['an upload without a token', 'createUpload', () => ({ path: '/uploads', ...post(upload), as: null }), 401],
+  [
+    'an upload above the limit',
+    'createUpload',
+    () => ({ path: '/uploads', ...post({ ...upload, size: 26_214_400 }) }),
+    413,
+  ],
+  [
+    'an oversized request',
+    'createUpload',
+    () => ({ path: '/uploads', ...post({ ...upload, pad: 'x'.repeat(MAX_BODY_BYTES) }) }),
+    413,
+  ],
+  [
+    'an upload of a refused type',
+    'createUpload',
+    () => ({ path: '/uploads', ...post({ ...upload, contentType: 'text/html' }) }),
+    415,
+  ],
+  [
+    'an upload that is not JSON',
+    'createUpload',
+    () => ({ path: '/uploads', ...post(upload), headers: { 'content-type': 'text/plain' } }),
+    415,
+  ],
+  ['a passed file', 'getFile', () => ({ method: 'GET', ...file() }), 200],
+  ['a failed file', 'getFile', () => ({ method: 'GET', ...file(), tags: FAILED }), 200],
+  ["another owner's file", 'getFile', () => ({ method: 'GET', ...file(), as: 'auth0|bob' }), 404],
+  [
+    'a malformed file id',
+    'getFile',
+    () => ({ method: 'GET', path: '/files/x', pathParameters: { fileId: 'x' } }),
+    400,
+  ],
+  ['a download URL', 'createDownloadUrl', () => ({ ...post({}), ...file('/download-url') }), 200],
+  [
+    'a download URL of a failed file',
+    'createDownloadUrl',
+    () => ({ ...post({}), ...file('/download-url'), tags: FAILED }),
+    409,
+  ],
+  [
+    'a download URL when S3 fails',
+    'createDownloadUrl',
+    () => ({ ...post({}), ...file('/download-url'), s3Fails: true }),
+    500,
+  ],
+  ['a share link', 'createShare', () => ({ ...post({ expiresIn: 60 }), ...file('/shares') }), 201],
+  ['a revocation', 'revokeShares', () => ({ method: 'DELETE', ...file('/shares') }), 204],
+  ['a share link opened', 'openShare', async () => opening(await shareToken()), 302],
+  ['a bad share token', 'openShare', () => opening('not-a-token'), 404],
+  [
+    'an expired share link',
+    'openShare',
+    () =>
+      opening(
+        signShareToken(shareKey, {
+          segment: ALICE.segment,
+          fileId: FILE_ID,
+          expiresAt: Math.floor(Date.now() / 1000) - 1,
+          epoch: 0,
+        }),
+      ),
+    410,
+  ],
+];
+
+describe('real responses match the documented schemas', () => {
+  it.each(cases)('%s (%s) answers %i as documented', async (_, name, request, status) => {
+    // Arrange
+    const route: RouteContract = routes[name];
+    const init = await request();
+
+    // Act
+    const response = await call(name, init);
+
+    // Assert
+    expect(response.statusCode).toBe(status);
+    const contentType = String(response.headers?.['content-type'] ?? '');
+    if (status === route.success.status) {
+      const { content, headers } = route.success;
+      if (headers) headers.parse(response.headers);
+      if (!content) {
+        expect(response.body).toBe('');
+        return;
+      }
+      expect(contentType.startsWith(content.mediaType)).toBe(true);
+      const body = content.mediaType === 'application/json' ? JSON.parse(response.body ?? '') : response.body;
+      expect(content.schema.safeParse(body).error).toBeUndefined();
+      return;
+    }
+    const schema = routeErrorBodies(route).get(status);
+    expect(schema, `${status} is not documented for ${name}`).toBeDefined();
+    expect(contentType).toBe('application/json');
+    expect(schema?.safeParse(JSON.parse(response.body ?? '')).error).toBeUndefined();
+  });
+
+  it('types the success bodies as the code that builds them does', () => {
+    // Assert: compiled by tsc; a mismatch does not type-check.
+    const agree: [
+      Same<z.output<typeof healthBody>, { status: 'ok' }>,
+      Same<z.output<typeof issuedUploadBody>, IssuedUpload>,
+      Same<z.output<typeof fileViewBody>, FileView>,
+      Same<z.output<typeof downloadUrlBody>, Awaited<ReturnType<typeof issueDownloadUrl>>>,
+      Same<z.output<typeof shareBody>, Awaited<ReturnType<typeof issueShare>>>,
+    ] = [true, true, true, true, true];
+    expect(agree.every(Boolean)).toBe(true);
+  });
+});
