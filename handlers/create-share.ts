@@ -1,19 +1,11 @@
 import type { KeyObject } from 'node:crypto';
-import * as z from 'zod';
+import { createShareInput as input } from '../lib/api/inputs.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
 import { publicBaseUrl } from '../lib/http/public-url.js';
 import { jsonResponse } from '../lib/http/responses.js';
 import { type Runtime, runtime } from '../lib/runtime.js';
 import { loadShareKey } from '../lib/shares/share-secret.js';
-import { issueShare, SHARE_TTL_DEFAULT, SHARE_TTL_MAX } from '../lib/shares/shares.js';
-import { fileIdSchema } from '../lib/store/object-key.js';
-
-const input = z.object({
-  path: z.object({ fileId: fileIdSchema }),
-  body: z.strictObject({
-    expiresIn: z.number().int().min(1).max(SHARE_TTL_MAX).default(SHARE_TTL_DEFAULT),
-  }),
-});
+import { issueShare } from '../lib/shares/shares.js';
 
 type Dependencies = Pick<Runtime, 'store' | 'verifyBearer' | 'publicUrl'> & { shareKey: KeyObject };
 

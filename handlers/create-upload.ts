@@ -1,8 +1,8 @@
+import { createUploadInput } from '../lib/api/inputs.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
 import { jsonResponse } from '../lib/http/responses.js';
 import { type Runtime, runtime } from '../lib/runtime.js';
 import { issueUpload } from '../lib/uploads/upload-issuer.js';
-import { createUploadInput } from '../lib/uploads/upload-request.js';
 
 /** POST /uploads: a presigned POST for one new file of the caller's. */
 export const createHandler = ({ store, rules, environment, verifyBearer }: Runtime) => {

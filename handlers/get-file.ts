@@ -1,11 +1,8 @@
-import * as z from 'zod';
+import { getFileInput as input } from '../lib/api/inputs.js';
 import { fileView } from '../lib/files/file-view.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
 import { jsonResponse } from '../lib/http/responses.js';
 import { type Runtime, runtime } from '../lib/runtime.js';
-import { fileIdSchema } from '../lib/store/object-key.js';
-
-const input = z.object({ path: z.object({ fileId: fileIdSchema }) });
 
 /** GET /files/{fileId}: the caller's own file and its validation status; 404 for anyone else's. */
 export const createHandler = ({ store, verifyBearer }: Pick<Runtime, 'store' | 'verifyBearer'>) =>

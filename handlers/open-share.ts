@@ -1,11 +1,8 @@
-import * as z from 'zod';
+import { openShareInput as input } from '../lib/api/inputs.js';
 import { httpRoute } from '../lib/http/route.js';
 import { runtime } from '../lib/runtime.js';
 import { loadShareKey } from '../lib/shares/share-secret.js';
 import { openShare, type ShareDependencies } from '../lib/shares/shares.js';
-
-// The token's length and format are checked by the share-token verifier: any bad token is a 404.
-const input = z.object({ path: z.object({ token: z.string() }) });
 
 /** GET /s/{token} (no auth): redirects a share link to a fresh presigned GET of at most 60 s. */
 export const createHandler = (shares: ShareDependencies) =>

@@ -1,10 +1,7 @@
-import * as z from 'zod';
+import { revokeSharesInput as input } from '../lib/api/inputs.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
 import { type Runtime, runtime } from '../lib/runtime.js';
 import { revokeShares } from '../lib/shares/shares.js';
-import { fileIdSchema } from '../lib/store/object-key.js';
-
-const input = z.object({ path: z.object({ fileId: fileIdSchema }) });
 
 /** DELETE /files/{fileId}/shares: revokes every share link of the caller's file issued so far. */
 export const createHandler = ({ store, verifyBearer }: Pick<Runtime, 'store' | 'verifyBearer'>) =>

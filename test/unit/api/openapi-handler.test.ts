@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { handler } from '../../../handlers/openapi.js';
+import { handler } from '../../../handlers/open-api.js';
 import { buildOpenApiDocument } from '../../../lib/api/openapi.js';
 import { routes } from '../../../lib/api/routes.js';
 import { apiEvent, lambdaContext } from '../../support/api-event.js';

@@ -2,13 +2,13 @@ import { GetObjectTaggingCommand, HeadObjectCommand, NoSuchKey, PutObjectCommand
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type * as z from 'zod';
-import { handler as createDownloadUrl } from '../../../handlers/create-download-url.js';
-import { handler as createShare } from '../../../handlers/create-share.js';
-import { handler as createUpload } from '../../../handlers/create-upload.js';
-import { handler as getFile } from '../../../handlers/get-file.js';
+import { createHandler as createDownloadUrlHandler } from '../../../handlers/create-download-url.js';
+import { createHandler as createShareHandler } from '../../../handlers/create-share.js';
+import { createHandler as createUploadHandler } from '../../../handlers/create-upload.js';
+import { createHandler as getFileHandler } from '../../../handlers/get-file.js';
 import { handler as health } from '../../../handlers/health.js';
-import { handler as openShare } from '../../../handlers/open-share.js';
-import { handler as revokeShares } from '../../../handlers/revoke-shares.js';
+import { createHandler as openShareHandler } from '../../../handlers/open-share.js';
+import { createHandler as revokeSharesHandler } from '../../../handlers/revoke-shares.js';
 import { handler as webPage } from '../../../handlers/web-page.js';
 import type {
   downloadUrlBody,
@@ -22,14 +22,14 @@ import { ownerFromSubject } from '../../../lib/core/owner.js';
 import type { issueDownloadUrl } from '../../../lib/downloads/download-url.js';
 import type { FileView } from '../../../lib/files/file-view.js';
 import { MAX_BODY_BYTES } from '../../../lib/http/route.js';
-import { shareKey } from '../../../lib/shares/share-secret.js';
+import { shareKeyFrom } from '../../../lib/shares/share-secret.js';
 import { signShareToken } from '../../../lib/shares/share-token.js';
 import type { issueShare } from '../../../lib/shares/shares.js';
-import { encodeMetaValue, META, TAG } from '../../../lib/store/file-metadata.js';
+import { encodeMetaValue, META, TAG } from '../../../lib/store/object-encoding.js';
 import { newFileId, objectKey } from '../../../lib/store/object-key.js';
-import { s3 } from '../../../lib/store/s3-client.js';
 import type { IssuedUpload } from '../../../lib/uploads/upload-issuer.js';
 import { apiEvent, lambdaContext } from '../../support/api-event.js';
+import { unitRuntime } from '../../support/runtime.js';
 import { signTestToken } from '../../support/tokens.js';
 
 type Handler = (
@@ -39,6 +39,16 @@ type Handler = (
 
 /** True when A and B are the same type; checked by tsc. */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+
+/** Every handler built around one S3 client of this file's, whose `send` the tests stub. */
+const { s3, ...runtime } = unitRuntime();
+const shareKey = shareKeyFrom(runtime.environment);
+const createUpload = createUploadHandler(runtime);
+const getFile = getFileHandler(runtime);
+const createDownloadUrl = createDownloadUrlHandler(runtime);
+const createShare = createShareHandler({ ...runtime, shareKey });
+const openShare = openShareHandler({ store: runtime.store, shareKey });
+const revokeShares = revokeSharesHandler(runtime);
 
 const ALICE = ownerFromSubject('auth0|alice');
 const FILE_ID = newFileId();

@@ -43,9 +43,8 @@ const FUNCTIONS = [
   'validateUpload',
 ] as const;
 type FunctionName = (typeof FUNCTIONS)[number];
-/** Handler files are kebab-case (`createUpload` lives in handlers/create-upload.ts), but for openApi's. */
-const handlerFile = (fn: FunctionName) =>
-  fn === 'openApi' ? 'openapi' : fn.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+/** Handler files are kebab-case: `createUpload` lives in handlers/create-upload.ts. */
+const handlerFile = (fn: FunctionName) => fn.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
 
 /** Every action each role may take. Anything wider must change this map on purpose. */
 const LOGS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
