@@ -1,9 +1,21 @@
+import { createRequire } from 'node:module';
 import { defineConfig } from 'vitest/config';
+
+// Required at run time, not bundled with this config (Vite's config bundler
+// mangles the plugin's own require of esbuild).
+const { pageScriptVitePlugin } = createRequire(import.meta.url)(
+  './web/build/page-script.cjs',
+) as typeof import('./web/build/page-script.cjs');
+
+// `virtual:page-script` (the upload page's built script) resolves as it does in
+// the function bundles, so tests import the text that is served.
+const plugins = [pageScriptVitePlugin()];
 
 export default defineConfig({
   test: {
     projects: [
       {
+        plugins,
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
@@ -12,6 +24,7 @@ export default defineConfig({
         },
       },
       {
+        plugins,
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],

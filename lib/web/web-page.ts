@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
+// The page script (web/app/main.ts) as built by esbuild when this module is
+// bundled (web/build/page-script.cjs): text in the bundle, no file read at run time.
+import APP_SCRIPT from 'virtual:page-script';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { APP_SCRIPT } from '../../web/app-script.js';
 import { indexHtml } from '../../web/index-html.js';
 import { PAGE_STYLE } from '../../web/style.js';
 import type { Environment } from '../config/environment.js';
