@@ -1,8 +1,8 @@
-import { ApiError, notValidated } from '../core/errors.js';
 import type { Owner } from '../core/owner.js';
 import { effectiveExpiry } from '../core/url-expiry.js';
 import type { FileRecord, FileStore } from '../store/file-store.js';
 import { type Disposition, dispositionHeader } from './content-disposition.js';
+import { servableType } from './servable-type.js';
 
 /** Download URL lifetime bounds, in seconds. */
 export const DOWNLOAD_TTL_DEFAULT = 300;
@@ -22,18 +22,6 @@ export interface PresignedDownload {
 }
 
 export type DownloadStore = Pick<FileStore, 'credentials' | 'presignDownload' | 'readPassedFileRecord'>;
-
-/**
- * The type a file may be served as: its declared type, once the validator has
- * passed it and found that very type. Throws 409 `not_validated` otherwise.
- */
-export function servableType(record: FileRecord): string {
-  if (record.status !== 'passed') throw notValidated(record.status);
-  if (record.detectedType !== undefined && record.detectedType !== record.contentType) {
-    throw new ApiError(409, 'not_validated', 'file content does not match its declared type');
-  }
-  return record.contentType;
-}
 
 /**
  * A presigned GET for a validated file, served with its original filename and
