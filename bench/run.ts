@@ -174,7 +174,7 @@ try {
     try {
       if (needsStack && !stack)
         stack = await ensureLocalStack({
-          log: (line) => process.stderr.write(`bench: local stack ${line}\n`),
+          log: (line) => process.stderr.write(`bench: local stack: ${line}\n`),
         });
       const result = await runSection(module, {
         ...options,
