@@ -1,15 +1,15 @@
 /**
- * Section `cold`: per function, the bundle `osls package` builds (bytes, from
- * the unzipped function zips) and the time a FRESH Node process takes to
- * import it and serve a first request, against a baseline bundle that only
- * imports @aws-sdk/client-s3 and presigns once (built with esbuild using
- * serverless.yml's custom.esbuild options). Attribution of bundle bytes comes
- * from an esbuild metafile of the same build.
+ * Section `cold`: per function of serverless.yml, the bundle `osls package`
+ * builds (bytes, from the unzipped function zips) and the time a FRESH Node
+ * process takes to import it and serve a first request, against a baseline
+ * bundle that only imports @aws-sdk/client-s3 + @aws-sdk/s3-request-presigner
+ * and presigns once (built with esbuild using serverless.yml's custom.esbuild
+ * options, plugins included). Attribution of bundle bytes comes from an
+ * esbuild metafile of the same build.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import {
   cpSync,
-  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -19,53 +19,82 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
-import { type BuildOptions, build, type Metafile } from 'esbuild';
+import { basename, join } from 'node:path';
+import { type BuildOptions, build, type Metafile, type Plugin } from 'esbuild';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import yaml from 'js-yaml';
 import { ulid } from 'ulid';
+import type { StackInfo } from '../scripts/stack-settings.js';
+import {
+  type FunctionInfo,
+  functionsOf,
+  loadServerlessYml,
+  localAdmin,
+  providerEnvironment,
+  ROOT,
+  type ServerlessYml,
+} from './serverless-config.js';
 import { type Figure, median, round, type SectionResult } from './stats.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
 const SKIP_COPY = new Set(['node_modules', '.local', '.serverless', '.esbuild', '.git']);
 const GOAL_RATIO = 1.2;
 
-interface ServerlessYml {
-  provider: { environment?: Record<string, unknown> };
-  custom: { esbuild: Record<string, unknown> };
-  functions: Record<string, { handler: string }>;
+/** serverless-esbuild's own keys, which it takes out before handing custom.esbuild to esbuild. */
+const PLUGIN_ONLY_KEYS = [
+  'concurrency',
+  'zipConcurrency',
+  'exclude',
+  'nativeZip',
+  'packager',
+  'packagePath',
+  'watch',
+  'keepOutputDirectory',
+  'packagerOptions',
+  'installExtraArgs',
+  'outputFileExtension',
+  'outputBuildFolder',
+  'outputWorkFolder',
+  'nodeExternals',
+  'skipBuild',
+  'skipRebuild',
+  'skipBuildExcludeFns',
+  'stripEntryResolveExtensions',
+  'disposeContext',
+];
+
+/**
+ * `custom.esbuild.plugins` as serverless-esbuild loads it: an array as is, or
+ * a path (from the service directory) to a module exporting the array, or a
+ * function of the serverless instance returning it.
+ */
+function loadPlugins(given: unknown, dir: string, config: ServerlessYml): Plugin[] | undefined {
+  if (given === undefined || given === null) return undefined;
+  if (Array.isArray(given)) return given as Plugin[];
+  let loaded = createRequire(join(dir, 'package.json'))(join(dir, String(given))) as unknown;
+  if (loaded && typeof loaded === 'object' && 'default' in loaded)
+    loaded = (loaded as { default: unknown }).default;
+  if (typeof loaded === 'function') loaded = loaded({ service: config, config: { servicePath: dir } });
+  if (!Array.isArray(loaded))
+    throw new Error(`custom.esbuild.plugins (${given}) exports no array of plugins`);
+  return loaded as Plugin[];
 }
 
-/** serverless.yml's custom.esbuild as plain esbuild options (what serverless-esbuild passes on). */
-export function esbuildOptions(config: ServerlessYml): BuildOptions {
-  const {
-    exclude,
-    outputFileExtension,
-    packager,
-    packagerOptions,
-    nativeZip,
-    concurrency,
-    zipConcurrency,
-    ...rest
-  } = config.custom.esbuild as Record<string, unknown>;
-  void [packager, packagerOptions, nativeZip, concurrency, zipConcurrency];
+/** serverless.yml's custom.esbuild as the esbuild options serverless-esbuild passes on (`dir`: the service). */
+export function esbuildOptions(config: ServerlessYml, dir: string): BuildOptions {
+  const given = config.custom.esbuild as Record<string, unknown>;
+  const rest = Object.fromEntries(Object.entries(given).filter(([key]) => !PLUGIN_ONLY_KEYS.includes(key)));
+  const exclude = (given.exclude as string[] | undefined) ?? ['aws-sdk'];
+  const outputFileExtension = given.outputFileExtension as string | undefined;
+  const plugins = loadPlugins(given.plugins, dir, config);
   return {
     ...(rest as BuildOptions),
-    external: [...((rest.external as string[]) ?? []), ...((exclude as string[]) ?? ['aws-sdk'])],
+    external: [...((rest.external as string[]) ?? []), ...(exclude.includes('*') ? [] : exclude)],
+    ...(plugins ? { plugins } : {}),
     ...(outputFileExtension && outputFileExtension !== '.js'
-      ? { outExtension: { '.js': outputFileExtension as string } }
+      ? { outExtension: { '.js': outputFileExtension } }
       : {}),
   };
-}
-
-const loadServerlessYml = (dir: string): ServerlessYml =>
-  // Only the plain keys are read: ${...} variables stay strings.
-  yaml.load(readFileSync(join(dir, 'serverless.yml'), 'utf8')) as ServerlessYml;
-
-function handlerSource(dir: string, handler: string): string | undefined {
-  const base = join(dir, handler.slice(0, handler.lastIndexOf('.')));
-  return ['.ts', '.js', '.mjs'].map((ext) => base + ext).find((file) => existsSync(file));
 }
 
 /** Copies the repo without its heavy or machine-local parts and links node_modules. */
@@ -79,10 +108,9 @@ function copyRepo(into: string): void {
 
 /** Drops functions whose handler file does not exist (yet) from the copy's serverless.yml. */
 function dropMissingFunctions(dir: string): string[] {
-  const config = loadServerlessYml(dir);
-  const missing = Object.entries(config.functions)
-    .filter(([, fn]) => !handlerSource(dir, fn.handler))
-    .map(([name]) => name);
+  const missing = functionsOf(loadServerlessYml(dir), dir)
+    .filter((fn) => !fn.source)
+    .map((fn) => fn.name);
   if (missing.length === 0) return [];
   const lines = readFileSync(join(dir, 'serverless.yml'), 'utf8').split('\n');
   const kept: string[] = [];
@@ -96,12 +124,18 @@ function dropMissingFunctions(dir: string): string[] {
   return missing;
 }
 
-function osPackage(dir: string): Promise<void> {
-  const env = Object.fromEntries(
+/** This process's environment without credentials or the local stack's settings. */
+const cleanEnvironment = () =>
+  Object.fromEntries(
     Object.entries(process.env).filter(
-      ([name]) => !name.startsWith('AWS_') && !name.startsWith('PRESIGN_LOCAL_'),
+      ([name]) =>
+        name === 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED' ||
+        (!name.startsWith('AWS_') && !name.startsWith('PRESIGN_LOCAL_')),
     ),
   );
+
+function osPackage(dir: string): Promise<void> {
+  const env = cleanEnvironment();
   return new Promise((done, fail) => {
     const child = spawn(join(dir, 'node_modules/.bin/osls'), ['package', '--stage', 'bench'], {
       cwd: dir,
@@ -163,12 +197,8 @@ function probe(bundle: string, event: unknown, env: NodeJS.ProcessEnv): Probe {
   return JSON.parse(line.slice('@@cold@@'.length)) as Probe;
 }
 
-function apiEvent(
-  method: string,
-  path: string,
-  routeKey: string,
-  { headers, ...extra }: { headers?: Record<string, string>; [field: string]: unknown } = {},
-) {
+function apiEvent(method: string, path: string, routeKey: string, init: Record<string, unknown>) {
+  const { headers, ...extra } = init as { headers?: Record<string, string> };
   return {
     version: '2.0',
     routeKey,
@@ -192,42 +222,21 @@ function apiEvent(
   };
 }
 
-/** A first request each function serves (S3 calls, if any, go to the local RGW). */
-function firstEvents(authorization: string, bucket: string): Record<string, unknown> {
+/** Request bodies for routes that need one to do their work; other routes get none. */
+const BODIES: Record<string, unknown> = {
+  'POST /uploads': { filename: 'cat.png', contentType: 'image/png', size: 1234 },
+};
+
+/**
+ * The first request a function serves: for an HTTP API route, a real API
+ * Gateway event for it (path parameters filled in: a new file id, or a token
+ * no one issued), with a valid bearer token; for the others (the validator,
+ * triggered by S3), an S3 ObjectCreated event for an object that is not there.
+ */
+function firstEvent(fn: FunctionInfo, authorization: string, bucket: string): unknown {
   const fileId = ulid();
-  const auth = { headers: { authorization } };
-  return {
-    health: apiEvent('GET', '/health', 'GET /health'),
-    webPage: apiEvent('GET', '/', 'GET /'),
-    createUpload: apiEvent('POST', '/uploads', 'POST /uploads', {
-      ...auth,
-      body: JSON.stringify({ filename: 'cat.png', contentType: 'image/png', size: 1234 }),
-    }),
-    getFile: apiEvent('GET', `/files/${fileId}`, 'GET /files/{fileId}', {
-      ...auth,
-      pathParameters: { fileId },
-    }),
-    createDownloadUrl: apiEvent(
-      'POST',
-      `/files/${fileId}/download-url`,
-      'POST /files/{fileId}/download-url',
-      {
-        ...auth,
-        pathParameters: { fileId },
-      },
-    ),
-    createShare: apiEvent('POST', `/files/${fileId}/shares`, 'POST /files/{fileId}/shares', {
-      ...auth,
-      pathParameters: { fileId },
-    }),
-    openShare: apiEvent('GET', '/s/not-a-token', 'GET /s/{token}', {
-      pathParameters: { token: 'not-a-token' },
-    }),
-    revokeShares: apiEvent('DELETE', `/files/${fileId}/shares`, 'DELETE /files/{fileId}/shares', {
-      ...auth,
-      pathParameters: { fileId },
-    }),
-    validateUpload: {
+  if (!fn.route) {
+    return {
       Records: [
         {
           eventVersion: '2.1',
@@ -244,45 +253,36 @@ function firstEvents(authorization: string, bucket: string): Record<string, unkn
           },
         },
       ],
-    },
-  };
+    };
+  }
+  const { method, path: template } = fn.route;
+  const pathParameters: Record<string, string> = {};
+  const path = template.replace(/\{(\w+)\+?\}/g, (_, name: string) => {
+    pathParameters[name] = name === 'fileId' ? fileId : name === 'token' ? 'not-a-token' : 'cold';
+    return pathParameters[name] as string;
+  });
+  const routeKey = `${method} ${template}`;
+  const body = BODIES[routeKey];
+  return apiEvent(method, path, routeKey, {
+    headers: { authorization },
+    ...(Object.keys(pathParameters).length > 0 ? { pathParameters } : {}),
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
 }
 
 export interface ColdOptions {
+  stack: StackInfo;
   samples?: number;
   quick?: boolean;
-  /** Experiment: package a copy whose sources say `import * as z from 'zod'` (see the report). */
-  zodNamespace?: boolean;
 }
 
-/** Rewrites `import { z } from 'zod'` to a namespace import in the copy's lib/ and handlers/. */
-function useZodNamespace(dir: string): number {
-  let changed = 0;
-  for (const folder of ['lib', 'handlers']) {
-    for (const file of filesUnder(join(dir, folder)).filter((name) => name.endsWith('.ts'))) {
-      const text = readFileSync(file, 'utf8');
-      const next = text.replace(/^import \{ z \} from 'zod';$/m, "import * as z from 'zod';");
-      if (next !== text) {
-        writeFileSync(file, next);
-        changed++;
-      }
-    }
-  }
-  return changed;
-}
-
-export async function run({ samples = 7, quick, zodNamespace }: ColdOptions): Promise<SectionResult> {
+export async function run({ stack, samples = 7, quick }: ColdOptions): Promise<SectionResult> {
   const work = mkdtempSync(join(tmpdir(), 'presign-bench-cold-'));
   const notes: string[] = [];
   try {
     const repo = join(work, 'repo');
     mkdirSync(repo);
     copyRepo(repo);
-    if (zodNamespace) {
-      notes.push(
-        `EXPERIMENT: ${useZodNamespace(repo)} files of the packaged copy rewritten to \`import * as z from 'zod'\`.`,
-      );
-    }
     const dropped = dropMissingFunctions(repo);
     if (dropped.length > 0)
       notes.push(`Not packaged (handler file missing in the tree): ${dropped.join(', ')}.`);
@@ -316,7 +316,7 @@ export async function run({ samples = 7, quick, zodNamespace }: ColdOptions): Pr
 
     // The baseline, built with the same esbuild options, plus metafiles of our handlers for attribution.
     const config = loadServerlessYml(repo);
-    const options = esbuildOptions(config);
+    const options = esbuildOptions(config, repo);
     const baselineDir = join(work, 'baseline');
     const baseline = await build({
       ...options,
@@ -337,32 +337,21 @@ export async function run({ samples = 7, quick, zodNamespace }: ColdOptions): Pr
     const attribution: Record<string, Map<string, number>> = {
       'baseline (client-s3 + presign)': bytesByPackage(baseline.metafile),
     };
-    for (const [fn, { handler }] of Object.entries(config.functions)) {
-      const source = handlerSource(repo, handler);
-      if (!source || !bundles[fn]) continue;
+    const functions = functionsOf(config, repo);
+    for (const { name, source } of functions) {
+      if (!source || !bundles[name]) continue;
       const built = await build({
         ...options,
         entryPoints: [source],
-        outdir: join(work, 'meta', fn),
+        outdir: join(work, 'meta', name),
         metafile: true,
         logLevel: 'silent',
       });
-      attribution[fn] = bytesByPackage(built.metafile);
+      attribution[name] = bytesByPackage(built.metafile);
     }
 
     // Fresh processes: every function and the baseline, round-robin, `samples` each.
-    const stack = existsSync(join(ROOT, '.local/stack.json'))
-      ? (JSON.parse(readFileSync(join(ROOT, '.local/stack.json'), 'utf8')) as {
-          s3Endpoint: string;
-          bucket: string;
-        })
-      : { s3Endpoint: 'http://127.0.0.1:9', bucket: 'presign-bench-uploads' };
-    const admin = existsSync(join(ROOT, '.local/ceph/admin.json'))
-      ? (JSON.parse(readFileSync(join(ROOT, '.local/ceph/admin.json'), 'utf8')) as {
-          accessKeyId: string;
-          secretAccessKey: string;
-        })
-      : { accessKeyId: 'AKIABENCH', secretAccessKey: 'bench-secret' };
+    const admin = localAdmin();
     const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
     const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: 'cold', alg: 'ES256', use: 'sig' }] };
     const token = await new SignJWT({})
@@ -373,29 +362,32 @@ export async function run({ samples = 7, quick, zodNamespace }: ColdOptions): Pr
       .setIssuedAt()
       .setExpirationTime('10m')
       .sign(privateKey);
-    const given = config.provider.environment?.NODE_OPTIONS;
-    const nodeOptions = typeof given === 'string' && !given.includes('${') ? given : '';
-    const baseEnv = Object.fromEntries(
-      Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_')),
-    );
-    const env: NodeJS.ProcessEnv = {
-      ...baseEnv,
-      // What the functions run with (provider.environment), for the baseline too.
-      NODE_OPTIONS: nodeOptions,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: admin.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: admin.secretAccessKey,
-      S3_ENDPOINT: stack.s3Endpoint,
+    const local = {
       UPLOADS_BUCKET: stack.bucket,
+      S3_ENDPOINT: stack.s3Endpoint,
       AUTH_ISSUER: 'presign-bench',
       AUTH_AUDIENCE: 'presign-api',
       AUTH_JWKS: JSON.stringify(jwks),
-      SHARE_SECRET: 'cold-start-share-secret-0123456789abcdef0123456789',
-      POWERTOOLS_LOG_LEVEL: 'SILENT',
-      POWERTOOLS_METRICS_DISABLED: 'true',
-      AWS_LAMBDA_FUNCTION_NAME: 'presign-bench-cold',
     };
-    const events = firstEvents(`Bearer ${token}`, stack.bucket);
+    // What the functions run with (provider.environment, NODE_OPTIONS included), for the baseline too.
+    const functionEnv = providerEnvironment(config, { ...cleanEnvironment(), ...local });
+    const env: NodeJS.ProcessEnv = {
+      ...cleanEnvironment(),
+      ...functionEnv,
+      ...local,
+      NODE_OPTIONS: functionEnv.NODE_OPTIONS ?? '',
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: admin.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: admin.secretAccessKey,
+      SHARE_SECRET: 'cold-start-share-secret-0123456789abcdef0123456789',
+      AWS_LAMBDA_FUNCTION_NAME: 'presign-bench-cold',
+      // Lambda's nodejs22.x never prints the SDK's Node-version warning; neither do the probes.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    };
+    const nodeOptions = env.NODE_OPTIONS;
+    const events: Record<string, unknown> = Object.fromEntries(
+      functions.map((fn) => [fn.name, firstEvent(fn, `Bearer ${token}`, stack.bucket)]),
+    );
     const names = Object.keys(bundles);
     const runs: Record<string, Probe[]> = Object.fromEntries(names.map((name) => [name, []]));
     const count = quick ? Math.min(samples, 3) : samples;
@@ -411,8 +403,8 @@ export async function run({ samples = 7, quick, zodNamespace }: ColdOptions): Pr
     const base = coldMs(baseName);
     const figures: Record<string, Figure> = {};
     const rows: string[][] = [];
-    let allHold = true;
-    const prefix = zodNamespace ? 'experiment zod-namespace: ' : '';
+    const over: string[] = [];
+    let worst = 0;
     for (const name of names) {
       const b = bundles[name] as { bytes: number; zipBytes: number; mapBytes: number };
       const r = runs[name] ?? [];
@@ -420,20 +412,21 @@ export async function run({ samples = 7, quick, zodNamespace }: ColdOptions): Pr
       const firstMs = median(r.map((x) => x.firstRequestMs));
       const totalMs = median(r.map((x) => x.totalMs));
       const ratio = coldMs(name) / base;
-      figures[`${prefix}${name} bundle bytes`] = b.bytes;
-      figures[`${prefix}${name} sourcemap bytes`] = b.mapBytes;
-      if (b.zipBytes) figures[`${prefix}${name} zip bytes`] = b.zipBytes;
-      figures[`${prefix}${name} import ms`] = round(importMs, 2);
-      figures[`${prefix}${name} first request ms`] = round(firstMs, 2);
-      figures[`${prefix}${name} process start to response ms`] = round(totalMs, 2);
-      figures[`${prefix}${name} first status`] = String(r[0]?.status ?? '');
+      figures[`${name} bundle bytes`] = b.bytes;
+      figures[`${name} sourcemap bytes`] = b.mapBytes;
+      if (b.zipBytes) figures[`${name} zip bytes`] = b.zipBytes;
+      figures[`${name} import ms`] = round(importMs, 2);
+      figures[`${name} first request ms`] = round(firstMs, 2);
+      figures[`${name} process start to response ms`] = round(totalMs, 2);
+      figures[`${name} first status`] = String(r[0]?.status ?? '');
       if (name !== baseName) {
-        figures[`${prefix}${name} cold ratio vs baseline`] = round(ratio, 3);
-        figures[`${prefix}${name} import-only ratio vs baseline import`] = round(
+        figures[`${name} cold ratio vs baseline`] = round(ratio, 3);
+        figures[`${name} import-only ratio vs baseline import`] = round(
           importMs / median((runs[baseName] ?? []).map((x) => x.importMs)),
           3,
         );
-        allHold &&= ratio <= GOAL_RATIO;
+        if (ratio > GOAL_RATIO) over.push(`${name} ${round(ratio, 2)}×`);
+        worst = Math.max(worst, ratio);
       }
       const top = [...(attribution[name] ?? new Map()).entries()]
         .sort((a, b2) => b2[1] - a[1])
@@ -445,18 +438,26 @@ export async function run({ samples = 7, quick, zodNamespace }: ColdOptions): Pr
         `${round(b.bytes / 1024)} KiB js, import ${round(importMs, 1)} ms + first ${round(firstMs, 1)} ms (${r[0]?.status})`,
         name === baseName
           ? 'baseline'
-          : `${round(ratio, 2)}× baseline${ratio <= GOAL_RATIO ? '' : ' (over 1.2×)'}`,
+          : `${round(ratio, 2)}× baseline${ratio <= GOAL_RATIO ? '' : ` (over ${GOAL_RATIO}×)`}`,
         top,
       ]);
     }
-    figures[`${prefix}goal cold start ≤ ${GOAL_RATIO}× baseline (every function)`] = allHold;
-    rows.push([`GOAL every function ≤ ${GOAL_RATIO}× baseline`, allHold ? 'HOLDS' : 'MISSED', '']);
+    const allHold = over.length === 0;
+    figures['cold worst ratio vs baseline'] = round(worst, 3);
+    figures[`goal cold start ≤ ${GOAL_RATIO}× baseline (every function)`] = allHold;
+    rows.push([
+      `GOAL every function ≤ ${GOAL_RATIO}× baseline`,
+      allHold ? 'HOLDS' : 'MISSED',
+      `worst ${round(worst, 2)}×`,
+      allHold ? '' : `over: ${over.join(', ')}`,
+    ]);
     notes.push(
       `Cold = import of the unzipped bundle + first request, in a fresh \`node\` (NODE_OPTIONS=${JSON.stringify(nodeOptions)} as serverless.yml's provider.environment sets it, for the baseline too) per sample (${count} samples each, round-robin, median; one unmeasured run each first to warm the file cache). "process start to response" adds Node's own boot.`,
-      'First requests: a real API Gateway event with a valid ES256 JWT; functions that call S3 (HEAD/tagging of an unknown file → 404, validator → vanished) go to the local Ceph RGW with the admin keys, so their first request includes one loopback round trip; the baseline presigns without network.',
+      `Functions: every function of serverless.yml with a handler file (${names.length - 1}), each as osls packages it (custom.esbuild${config.custom.esbuild.plugins ? `, plugins ${String(config.custom.esbuild.plugins)}` : ''}); the baseline is bench/cold-baseline.ts built with the same esbuild options. Environment: serverless.yml's provider.environment (Powertools log level and metrics as deployed), for the baseline too.`,
+      "First requests: for an HTTP route, a real API Gateway event for it with a valid ES256 JWT (path parameters: a new file id, a share token no one issued; POST /uploads with a body); for the S3-triggered validator, an ObjectCreated event for an object that is not there. Functions that call S3 go to the local stack's Ceph RGW with the admin keys, so their first request includes a loopback round trip; the baseline presigns without network.",
       'Bundle bytes are the .js/.mjs files in the function zip (source maps counted apart); the last column is the largest packages in an esbuild metafile of the same build.',
     );
-    return { section: zodNamespace ? 'cold (zod namespace import)' : 'cold', figures, rows, notes };
+    return { section: 'cold', figures, rows, notes };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -2,21 +2,19 @@
  * Section `load`: a fixed number of POST /uploads at a fixed concurrency
  * through `serverless offline` on loopback: throughput, latency, errors.
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { devToken } from '../scripts/dev-keys.js';
+import type { StackInfo } from '../scripts/stack-settings.js';
 import { type Figure, percentile, round, type SectionResult } from './stats.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
-
 export interface LoadOptions {
+  stack: StackInfo;
   requests?: number;
   concurrency?: number;
   quick?: boolean;
 }
 
 async function waitForApi(apiUrl: string): Promise<void> {
-  // The lead may restart the stack: wait up to a minute for /health.
+  // A reused stack may be restarting (credential renewal): wait up to a minute for /health.
   for (let attempt = 0; attempt < 30; attempt++) {
     const ok = await fetch(`${apiUrl}/health`, { signal: AbortSignal.timeout(5000) })
       .then((response) => response.ok)
@@ -27,10 +25,13 @@ async function waitForApi(apiUrl: string): Promise<void> {
   throw new Error(`${apiUrl}/health is not answering`);
 }
 
-export async function run({ requests = 2000, concurrency = 50, quick }: LoadOptions): Promise<SectionResult> {
-  const { apiUrl } = JSON.parse(readFileSync(resolve(ROOT, '.local/stack.json'), 'utf8')) as {
-    apiUrl: string;
-  };
+export async function run({
+  stack,
+  requests = 2000,
+  concurrency = 50,
+  quick,
+}: LoadOptions): Promise<SectionResult> {
+  const { apiUrl } = stack;
   const { hostname } = new URL(apiUrl);
   if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(hostname)) {
     throw new Error(`refusing to load ${apiUrl}: loopback only`);

@@ -1,13 +1,22 @@
 /**
  * `npm run bench [-- --only upload,download,cold,validator,load] [--json] [--markdown] [--quick]`
  *
- * Runs each section in a fresh child process (each configures the lib modules
- * through the environment before importing them), then prints one table, or
- * with --json one object of named figures, or with --markdown a RESULTS.md entry.
+ * Runs each section in a fresh child process (each configures the function it
+ * drives through the environment before importing its handler), then prints
+ * one table, or with --json one object of named figures, or with --markdown a
+ * RESULTS.md entry. Sections that need the local stack get it from
+ * scripts/local-stack.ts: the running one is reused, else one is started for
+ * the run and stopped after it (as the integration tests do).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
+import { ensureLocalStack, type LocalStack } from '../scripts/local-stack.js';
 import { machine, RESULT_MARKER, type SectionResult } from './stats.js';
+
+// The SDK warns every process on Node < 22 that future releases will need 22
+// (Lambda runs nodejs22.x): not part of any figure. Inherited by the sections
+// and by a stack started for the run.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 const SECTIONS = ['upload', 'download', 'cold', 'validator', 'load'] as const;
 type Section = (typeof SECTIONS)[number];
@@ -30,8 +39,6 @@ function parseArgs(argv: string[]) {
     json: argv.includes('--json'),
     markdown: argv.includes('--markdown'),
     quick: argv.includes('--quick'),
-    /** Also package and measure a copy with `import * as z from 'zod'` (the proposed bundle fix). */
-    zodExperiment: argv.includes('--cold-zod-namespace'),
   };
 }
 
@@ -41,10 +48,7 @@ function runSection(module: string, options: object): Promise<SectionResult> {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', resolve(import.meta.dirname, 'section.ts'), module, JSON.stringify(options)],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: '1' },
-      },
+      { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stdout = '';
     let stderr = '';
@@ -66,23 +70,39 @@ function table(rows: string[][]): string {
   return rows
     .map((row) =>
       row
-        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .map((cell, i) => (cell ?? '').padEnd(widths[i] ?? 0))
         .join('  ')
         .trimEnd(),
     )
     .join('\n');
 }
 
+/** The goal rows of every section, for the summary at the top of an entry. */
+const goalRows = (results: SectionResult[]) =>
+  results.flatMap((r) => r.rows.filter(([name]) => name?.startsWith('GOAL ')));
+
 function markdown(info: Record<string, string | number>, results: SectionResult[], command: string): string {
   const lines = [
     `## ${info.date}`,
     '',
     `Machine: ${info.nproc} CPUs (\`nproc\`), ${info.cpu}, ${info.memoryGiB} GiB RAM, Node ${info.node} (${info.platform}).`,
-    `Command: \`${command}\``,
+    `Code: ${info.commit}. Command: \`${command}\``,
     '',
   ];
+  const goals = goalRows(results);
+  if (goals.length > 0) {
+    lines.push('| goal | verdict | figure | note |', '|---|---|---|---|');
+    for (const row of goals)
+      lines.push(
+        `| ${[row[0]?.replace(/^GOAL /, ''), ...row.slice(1), '', '', '']
+          .slice(0, 4)
+          .map((c) => (c ?? '').replace(/\|/g, '\\|'))
+          .join(' | ')} |`,
+      );
+    lines.push('');
+  }
   for (const result of results) {
-    lines.push(`### ${result.section}`, '', '| case | result | vs baseline | note |', '|---|---|---|---|');
+    lines.push(`### ${result.section}`, '', '| case | result | compared with | note |', '|---|---|---|---|');
     for (const row of result.rows)
       lines.push(
         `| ${[...row, '', '', '']
@@ -106,34 +126,70 @@ function markdown(info: Record<string, string | number>, results: SectionResult[
   return lines.join('\n');
 }
 
+/** The commit measured (short hash, "+ changes" when the tree differs from it). */
+function commit(): string {
+  const git = (...args: string[]) => spawnSync('git', args, { cwd: import.meta.dirname, encoding: 'utf8' });
+  const hash = git('rev-parse', '--short', 'HEAD').stdout.trim() || 'unknown commit';
+  const dirty = git('status', '--porcelain').stdout.trim() !== '';
+  return `\`${hash}\`${dirty ? ' + uncommitted changes' : ''}`;
+}
+
+interface Step {
+  module: string;
+  options: Record<string, unknown>;
+  /** Whether it runs against the local stack (started for the run when none is running). */
+  needsStack: boolean;
+}
+
 const args = parseArgs(process.argv.slice(2));
-const info = machine();
+const info: Record<string, string | number> = { ...machine(), commit: commit() };
 const results: SectionResult[] = [];
 const failures: string[] = [];
-const plan: [string, object][] = [];
-if (args.only.has('upload') || args.only.has('download')) {
-  plan.push([
-    'url-issuing',
-    { upload: args.only.has('upload'), download: args.only.has('download'), quick: args.quick },
-  ]);
+const plan: Step[] = [];
+for (const kind of ['upload', 'download'] as const) {
+  if (args.only.has(kind)) plan.push({ module: 'url-issuing', options: { kind }, needsStack: true });
 }
-if (args.only.has('cold')) plan.push(['cold-start', { quick: args.quick }]);
-if (args.only.has('cold') && args.zodExperiment)
-  plan.push(['cold-start', { quick: args.quick, zodNamespace: true }]);
-if (args.only.has('validator')) plan.push(['validator', { quick: args.quick }]);
-if (args.only.has('load')) plan.push(['load', { quick: args.quick }]);
+// Cold: functions that call S3 make their first call to the stack's RGW, as they would to S3.
+if (args.only.has('cold')) plan.push({ module: 'cold-start', options: {}, needsStack: true });
+if (args.only.has('validator')) plan.push({ module: 'validator', options: {}, needsStack: true });
+if (args.only.has('load')) plan.push({ module: 'load', options: {}, needsStack: true });
 
-for (const [module, options] of plan) {
-  if (!args.json) process.stderr.write(`bench: ${module}…\n`);
-  const started = Date.now();
-  try {
-    const result = await runSection(module, options);
-    result.figures[`${result.section} section seconds`] = Math.round((Date.now() - started) / 100) / 10;
-    results.push(result);
-  } catch (error) {
-    failures.push((error as Error).message);
-    process.stderr.write(`${(error as Error).message}\n`);
+let stack: LocalStack | undefined;
+let interrupted = false;
+const stopStack = async () => {
+  const running = stack;
+  stack = undefined;
+  await running?.stop();
+};
+// Ctrl-C reaches a stack started for the run too (same process group): wait for it to stop.
+process.once('SIGINT', () => {
+  interrupted = true;
+  void stopStack().finally(() => process.exit(130));
+});
+try {
+  for (const { module, options, needsStack } of plan) {
+    if (interrupted) break;
+    if (!args.json) process.stderr.write(`bench: ${module}${options.kind ? ` (${options.kind})` : ''}…\n`);
+    const started = Date.now();
+    try {
+      if (needsStack && !stack)
+        stack = await ensureLocalStack({
+          log: (line) => process.stderr.write(`bench: local stack: ${line}\n`),
+        });
+      const result = await runSection(module, {
+        ...options,
+        quick: args.quick,
+        ...(needsStack ? { stack: stack?.info } : {}),
+      });
+      result.figures[`${result.section} section seconds`] = Math.round((Date.now() - started) / 100) / 10;
+      results.push(result);
+    } catch (error) {
+      failures.push((error as Error).message);
+      process.stderr.write(`${(error as Error).message}\n`);
+    }
   }
+} finally {
+  await stopStack();
 }
 
 const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
@@ -145,7 +201,7 @@ if (args.json) {
 } else {
   process.stdout.write(
     `${info.date}  ${info.nproc} CPUs ${info.cpu}, ${info.memoryGiB} GiB, Node ${info.node}\n\n${table([
-      ['case', 'result', 'vs baseline', 'note'],
+      ['case', 'result', 'compared with', 'note'],
       ...results.flatMap((r) => r.rows),
     ])}\n\n${results.flatMap((r) => r.notes.map((n) => `- ${n}`)).join('\n')}\n`,
   );

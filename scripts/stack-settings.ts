@@ -7,6 +7,8 @@ export const LOCK_FILE = resolve(LOCAL_DIR, 'stack.pid');
 export const ADMIN_FILE = resolve(LOCAL_DIR, 'ceph', 'admin.json');
 /** What serverless offline (every function's log) printed, appended across restarts. */
 export const OFFLINE_LOG = resolve(LOCAL_DIR, 'offline.log');
+/** What the supervisor and Ceph printed while the current stack started (rewritten by each start). */
+export const START_LOG = resolve(LOCAL_DIR, 'start.log');
 
 const port = (name: string, fallback: number): number => {
   const value = Number(process.env[name] ?? fallback);

@@ -10,4 +10,7 @@ if [[ ! -x node_modules/.bin/osls || package-lock.json -nt node_modules/.package
   npm ci --no-audit --no-fund
 fi
 bash scripts/install-ceph.sh
+# The SDK's "future releases need Node 22" warning, once per process; Lambda runs nodejs22.x.
+export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED="${AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED:-true}"
+# Flags: --quiet (errors only on the terminal) or --logs (all of serverless offline's output); see start.ts.
 exec node_modules/.bin/tsx scripts/start.ts "$@"

@@ -1,12 +1,25 @@
 // The local stack: Ceph RGW (real S3 + STS), provisioned from the same IAM
 // statements as serverless.yml, and serverless offline running every function
 // with its own role's temporary credentials. Ctrl-C stops all of it.
+//
+// What reaches the terminal (everything serverless offline prints always goes
+// to .local/offline.log, the supervisor's lines to .local/start.log, and with
+// --quiet Ceph's too):
+//   npm start               progress, the banner, and what the functions print
+//                           apart from routine lines (request and RequestId
+//                           lines, INFO/DEBUG logs, metrics): warnings, errors,
+//                           crashes.
+//   npm start -- --logs     everything serverless offline prints, as it prints it.
+//   npm start -- --quiet    errors only (the tests and the bench start it so).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
+  appendFileSync,
+  closeSync,
   createWriteStream,
   existsSync,
   mkdirSync,
+  openSync,
   readFileSync,
   rmSync,
   type WriteStream,
@@ -24,6 +37,7 @@ import {
   LOCK_FILE,
   OFFLINE_LOG,
   STACK_FILE,
+  START_LOG,
   type StackInfo,
   stackSettings,
 } from './stack-settings.js';
@@ -32,7 +46,33 @@ const ROOT = resolve(import.meta.dirname, '..');
 const settings = stackSettings();
 /** The region the functions sign for; RGW accepts any region in a SigV4 scope, osls only AWS's names. */
 const FUNCTION_REGION = 'us-east-1';
-const log = (line: string) => console.error(`[start] ${line}`);
+
+type Output = 'quiet' | 'default' | 'logs';
+const output: Output = process.argv.includes('--quiet')
+  ? 'quiet'
+  : process.argv.includes('--logs')
+    ? 'logs'
+    : 'default';
+
+// The SDK warns every process on Node < 22 that future releases will need 22;
+// Lambda runs nodejs22.x. Silenced here and (below) in every function locally.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+/** Set once the lock is ours: from then on every supervisor line also goes to .local/start.log. */
+let startLog = false;
+const record = (line: string) => {
+  if (startLog) appendFileSync(START_LOG, `${line}\n`);
+};
+/** Progress: on the terminal unless --quiet. */
+const log = (line: string) => {
+  record(`[start] ${line}`);
+  if (output !== 'quiet') console.error(`[start] ${line}`);
+};
+/** Problems: always on the terminal. */
+const warn = (line: string) => {
+  record(`[start] ${line}`);
+  console.error(`[start] ${line}`);
+};
 
 function alive(pid: number): boolean {
   try {
@@ -48,11 +88,13 @@ function takeLock(): void {
   if (existsSync(LOCK_FILE)) {
     const pid = Number(readFileSync(LOCK_FILE, 'utf8'));
     if (pid && alive(pid)) {
-      log(`a local stack is already running (pid ${pid}); stop it with Ctrl-C (or kill ${pid}) first.`);
+      warn(`a local stack is already running (pid ${pid}); stop it with Ctrl-C (or kill ${pid}) first.`);
       process.exit(1);
     }
   }
   writeFileSync(LOCK_FILE, String(process.pid));
+  writeFileSync(START_LOG, '');
+  startLog = true;
 }
 
 async function ensurePortFree(port: number, name: string): Promise<void> {
@@ -62,7 +104,7 @@ async function ensurePortFree(port: number, name: string): Promise<void> {
     probe.listen(port, '127.0.0.1', () => probe.close(() => done(true)));
   });
   if (!free) {
-    log(`port ${port} is already in use; free it or set ${name}=<another port>.`);
+    warn(`port ${port} is already in use; free it or set ${name}=<another port>.`);
     process.exit(1);
   }
 }
@@ -95,6 +137,59 @@ let offlineLog: WriteStream | undefined;
 let bridge: Server | undefined;
 let stopping = false;
 
+/** serverless offline's own line for each request, and its report after each invocation. */
+const REQUEST_LINE = /^(GET|POST|PUT|DELETE|PATCH|HEAD|OPTIONS) \S+ \(λ: \w+\)$/;
+const REPORT_LINE = /^\(λ: \w+\) RequestId: /;
+const ROUTINE_LEVELS = new Set(['DEBUG', 'INFO', 'TRACE']);
+
+/**
+ * Whether `npm start` (without --logs) leaves a line of serverless offline's
+ * output to .local/offline.log alone: its start-up listing (the banner below
+ * says the same), request and report lines, the functions' INFO/DEBUG JSON
+ * logs and metrics. Anything else (warnings, errors, stack traces, a
+ * function's plain console output) reaches the terminal.
+ */
+function routine(line: string, ready: boolean): boolean {
+  const text = line.trim();
+  if (!ready || text === '' || REQUEST_LINE.test(text) || REPORT_LINE.test(text)) return true;
+  if (!text.startsWith('{')) return false;
+  try {
+    const entry = JSON.parse(text) as { level?: unknown; _aws?: unknown };
+    if (entry._aws !== undefined) return true; // a metrics (EMF) line
+    return typeof entry.level === 'string' && ROUTINE_LEVELS.has(entry.level.toUpperCase());
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Copies a child's output to .local/offline.log, and to the terminal as the
+ * output mode says. Returns the last lines seen, to show if the child dies.
+ */
+function relay(child: ChildProcess, logFile: WriteStream): () => string[] {
+  const tail: string[] = [];
+  let ready = false;
+  for (const [stream, terminal] of [
+    [child.stdout, process.stdout],
+    [child.stderr, process.stderr],
+  ] as const) {
+    let partial = '';
+    stream?.on('data', (chunk: Buffer) => {
+      logFile.write(chunk);
+      if (output === 'logs') terminal.write(chunk);
+      const lines = (partial + chunk.toString('utf8')).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        tail.push(line);
+        if (tail.length > 40) tail.shift();
+        if (output === 'default' && !routine(line, ready)) terminal.write(`${line}\n`);
+        if (line.startsWith('Server ready:')) ready = true;
+      }
+    });
+  }
+  return () => tail;
+}
+
 function startOffline(
   admin: AdminAccess,
   credentials: RoleCredentials,
@@ -120,23 +215,19 @@ function startOffline(
         ALLOWED_ORIGINS: settings.allowedOrigins.join(','),
         PRESIGN_LOCAL_SHARE_SECRET: secret,
         PRESIGN_LOCAL_ROLE_CREDENTIALS: JSON.stringify(credentials),
+        // osls hands every AWS_* variable on to the functions.
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       },
     },
   );
-  // Everything the functions log, on the terminal and in .local/offline.log (tests read it).
+  // Everything the functions log goes to .local/offline.log (tests read it).
   offlineLog ??= createWriteStream(OFFLINE_LOG, { flags: 'a' });
-  const logFile = offlineLog;
-  child.stdout?.on('data', (chunk) => {
-    process.stdout.write(chunk);
-    logFile.write(chunk);
-  });
-  child.stderr?.on('data', (chunk) => {
-    process.stderr.write(chunk);
-    logFile.write(chunk);
-  });
+  const lastLines = relay(child, offlineLog);
   child.on('exit', (code, signal) => {
     if (child === offline && !stopping) {
-      log(`serverless offline exited (${signal ?? code}); stopping the stack.`);
+      warn(`serverless offline exited (${signal ?? code}); its last lines:`);
+      if (output !== 'logs') for (const line of lastLines()) console.error(`  ${line}`);
+      warn('stopping the stack.');
       void shutdown(1);
     }
   });
@@ -172,6 +263,19 @@ async function waitForHealth(url: string, seconds: number): Promise<void> {
   throw new Error(`${url} did not answer within ${seconds} s`);
 }
 
+/** Runs scripts/ceph-rgw.sh; its lines go to the terminal, or with --quiet to .local/start.log only. */
+function cephRgw(command: 'start' | 'stop'): void {
+  const fd = output === 'quiet' ? openSync(START_LOG, 'a') : undefined;
+  try {
+    execFileSync('bash', [resolve(ROOT, 'scripts/ceph-rgw.sh'), command], {
+      stdio: fd === undefined ? 'inherit' : ['ignore', fd, fd],
+      env: { ...process.env, RGW_PORT: String(settings.rgwPort) },
+    });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
 async function shutdown(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
@@ -179,11 +283,14 @@ async function shutdown(code: number): Promise<void> {
   await stopOffline(offline);
   await new Promise((done) => (bridge ? bridge.close(done) : done(undefined)));
   try {
-    execFileSync('bash', [resolve(ROOT, 'scripts/ceph-rgw.sh'), 'stop'], { stdio: 'inherit' });
+    cephRgw('stop');
   } catch {}
   rmSync(STACK_FILE, { force: true });
   rmSync(LOCK_FILE, { force: true });
   log('stopped; nothing left running.');
+  if (code !== 0 && output === 'quiet') {
+    console.error(`[start] what it printed: ${START_LOG}; the functions' log: ${OFFLINE_LOG}`);
+  }
   process.exit(code);
 }
 
@@ -196,10 +303,7 @@ async function main(): Promise<void> {
   await ensurePortFree(settings.bridgePort, 'BRIDGE_PORT');
 
   log('starting Ceph RGW (real S3 + STS)…');
-  execFileSync('bash', [resolve(ROOT, 'scripts/ceph-rgw.sh'), 'start'], {
-    stdio: 'inherit',
-    env: { ...process.env, RGW_PORT: String(settings.rgwPort) },
-  });
+  cephRgw('start');
   const admin = JSON.parse(readFileSync(ADMIN_FILE, 'utf8')) as AdminAccess;
 
   const validatorFunction = `presign-${settings.stage}-validateUpload`;
@@ -236,7 +340,7 @@ async function main(): Promise<void> {
     setTimeout(() => {
       log('renewing the functions’ role credentials (restarting serverless offline)…');
       launch().catch((error) => {
-        log(`renewal failed: ${(error as Error).message}`);
+        warn(`renewal failed: ${(error as Error).message}`);
         void shutdown(1);
       });
     }, renewIn).unref();
@@ -253,6 +357,8 @@ async function main(): Promise<void> {
     lambdaUrl,
   };
   writeFileSync(STACK_FILE, `${JSON.stringify(info, null, 2)}\n`);
+  record(`[start] up: API ${apiUrl}, S3 ${admin.endpoint}`);
+  if (output === 'quiet') return;
   console.log(`
   Local stack is up (Ctrl-C stops everything).
     API:        ${apiUrl}        (try: curl ${apiUrl}/health)
@@ -261,10 +367,12 @@ async function main(): Promise<void> {
     Upload URL: curl -X POST ${apiUrl}/uploads -H "authorization: Bearer $TOKEN" \\
                   -H 'content-type: application/json' -d '{"filename":"cat.png","contentType":"image/png","size":1234}'
     Details:    .local/stack.json
+    Logs:       .local/offline.log has every invocation; here: warnings and errors only
+                (npm start -- --logs shows everything serverless offline prints)
 `);
 }
 
 main().catch((error) => {
-  log(`failed: ${(error as Error).message}`);
+  warn(`failed: ${(error as Error).message}`);
   void shutdown(1);
 });

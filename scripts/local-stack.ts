@@ -1,0 +1,105 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { LOCK_FILE, OFFLINE_LOG, STACK_FILE, START_LOG, type StackInfo } from './stack-settings.js';
+
+/**
+ * The local stack for whatever needs it (the integration tests, the bench):
+ * reuses one that `npm start` already runs, or starts one (scripts/start.sh
+ * --quiet: Ceph RGW + serverless offline) and stops it when asked. When the
+ * stack cannot be started this throws; callers never fall back to a fake.
+ */
+const ROOT = resolve(import.meta.dirname, '..');
+const START_TIMEOUT_MS = 300_000;
+const STOP_TIMEOUT_MS = 60_000;
+
+export interface LocalStack {
+  info: StackInfo;
+  /** True when this call started the stack (so `stop` stops it); false when it reused a running one. */
+  started: boolean;
+  /** Stops the stack if this call started it; does nothing for a reused one. */
+  stop(): Promise<void>;
+}
+
+export interface LocalStackOptions {
+  /** Where the short start/stop lines go (default: stderr, prefixed "[local stack]"). */
+  log?: (line: string) => void;
+}
+
+/** Whether the stack described in .local/stack.json answers: the API's /health and the S3 endpoint. */
+export async function healthy(info: StackInfo): Promise<boolean> {
+  try {
+    const [api, s3] = await Promise.all([
+      fetch(`${info.apiUrl}/health`, { signal: AbortSignal.timeout(3000) }),
+      fetch(info.s3Endpoint, { signal: AbortSignal.timeout(3000) }),
+    ]);
+    return api.ok && s3.status < 500;
+  } catch {
+    return false;
+  }
+}
+
+/** .local/stack.json, as the running (or last) stack wrote it. */
+export const readStackInfo = (): StackInfo | undefined =>
+  existsSync(STACK_FILE) ? (JSON.parse(readFileSync(STACK_FILE, 'utf8')) as StackInfo) : undefined;
+
+const relative = (file: string) => file.slice(ROOT.length + 1);
+
+/**
+ * Stops a stack we started the way Ctrl-C does: SIGINT to the supervisor
+ * (scripts/start.ts, whose pid is in .local/stack.pid), which stops serverless
+ * offline and Ceph; then waits for the spawned command to end.
+ */
+async function stopStack(stack: ChildProcess, exited: Promise<unknown>): Promise<void> {
+  if (stack.exitCode !== null || stack.signalCode !== null) return;
+  const supervisor = existsSync(LOCK_FILE) ? Number(readFileSync(LOCK_FILE, 'utf8')) : undefined;
+  try {
+    process.kill(supervisor || (stack.pid as number), 'SIGINT');
+  } catch {}
+  const timer = new Promise((done) => setTimeout(done, STOP_TIMEOUT_MS, 'timeout').unref());
+  if ((await Promise.race([exited, timer])) === 'timeout') {
+    throw new Error(`the local stack did not stop within ${STOP_TIMEOUT_MS / 1000} s`);
+  }
+}
+
+export async function ensureLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`[local stack] ${line}\n`));
+  const running = readStackInfo();
+  if (running && (await healthy(running))) {
+    log(`reusing the stack running at ${running.apiUrl} (pid ${running.pid})`);
+    return { info: running, started: false, stop: async () => undefined };
+  }
+  rmSync(STACK_FILE, { force: true }); // stale: written by a stack that is gone
+
+  log(`starting (logs: ${relative(START_LOG)}, ${relative(OFFLINE_LOG)})…`);
+  const began = Date.now();
+  const stack: ChildProcess = spawn('bash', [resolve(ROOT, 'scripts/start.sh'), '--quiet'], {
+    cwd: ROOT,
+    // Errors reach the caller's terminal; everything else stays in the log files.
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+  });
+  const exited = new Promise<number | null>((done) => stack.once('exit', (code) => done(code)));
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  let info: StackInfo | undefined;
+  for (;;) {
+    info = readStackInfo();
+    if (info && (await healthy(info))) break;
+    if (stack.exitCode !== null) throw new Error(`the local stack failed to start (exit ${stack.exitCode})`);
+    if (Date.now() > deadline) {
+      await stopStack(stack, exited);
+      throw new Error(`the local stack did not come up within ${START_TIMEOUT_MS / 1000} s`);
+    }
+    await new Promise((done) => setTimeout(done, 1000));
+  }
+  log(`up in ${Math.round((Date.now() - began) / 1000)} s: API ${info.apiUrl}, S3 ${info.s3Endpoint}`);
+  return {
+    info,
+    started: true,
+    stop: async () => {
+      const stopping = Date.now();
+      await stopStack(stack, exited);
+      log(`stopped in ${Math.round((Date.now() - stopping) / 1000)} s`);
+    },
+  };
+}
