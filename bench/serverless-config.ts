@@ -5,11 +5,11 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import yaml from 'js-yaml';
 import { DEV_AUDIENCE, DEV_ISSUER, devJwks } from '../scripts/dev-keys.js';
 import type { AdminAccess } from '../scripts/provision.js';
 import { type RoleSession, roleAssumer } from '../scripts/role-sessions.js';
 import { ADMIN_FILE, LOCAL_DIR, type StackInfo } from '../scripts/stack-settings.js';
+import { readServerlessConfig } from '../test/support/serverless-config.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 
@@ -20,9 +20,8 @@ export interface ServerlessYml {
   functions: Record<string, { handler: string; events?: { httpApi?: unknown }[] }>;
 }
 
-export const loadServerlessYml = (dir = ROOT): ServerlessYml =>
-  // Plain YAML: ${...} variables stay strings (resolved below where the bench needs them).
-  yaml.load(readFileSync(join(dir, 'serverless.yml'), 'utf8')) as ServerlessYml;
+/** ${...} variables stay strings (resolved below where the bench needs them). */
+export const loadServerlessYml = (dir = ROOT): ServerlessYml => readServerlessConfig<ServerlessYml>(dir);
 
 export interface FunctionInfo {
   name: string;

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import yaml from 'js-yaml';
 
 /** One function of serverless.yml, as far as tests and the bench read it. */
@@ -32,8 +32,12 @@ const CLOUDFORMATION_TAGS = [
 });
 const SCHEMA = yaml.DEFAULT_SCHEMA.extend(CLOUDFORMATION_TAGS);
 
-/** serverless.yml as written (variables unresolved), with its CloudFormation tags understood. */
-export function readServerlessConfig(): ServerlessConfig {
-  const file = resolve(import.meta.dirname, '..', '..', 'serverless.yml');
-  return yaml.load(readFileSync(file, 'utf8'), { schema: SCHEMA }) as ServerlessConfig;
+/**
+ * serverless.yml as written (variables unresolved), with its CloudFormation
+ * tags understood; `dir` is the repository (default: this one).
+ */
+export function readServerlessConfig<T = ServerlessConfig>(
+  dir = resolve(import.meta.dirname, '..', '..'),
+): T {
+  return yaml.load(readFileSync(join(dir, 'serverless.yml'), 'utf8'), { schema: SCHEMA }) as T;
 }
