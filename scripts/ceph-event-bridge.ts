@@ -49,6 +49,33 @@ export interface BridgeSettings {
   /** serverless-offline's Lambda Invoke URL of the validator function. */
   invokeUrl: string;
   log: (line: string) => void;
+  /** Called with each pushed record as RGW sent it, before it is handed to the validator. */
+  record?: (created: CreatedObject) => void;
+}
+
+/** What RGW says of one created object: its tags are the ones it was created with. */
+export interface CreatedObject {
+  eventName: string;
+  key: string;
+  versionId?: string;
+  eTag?: string;
+  tags: { key: string; val: string }[];
+}
+
+/** The created-object facts of a push, without the request headers RGW echoes (a session token among them). */
+export function createdObjects(pushed: unknown): CreatedObject[] {
+  const records = (pushed as { Records?: unknown })?.Records;
+  if (!Array.isArray(records)) return [];
+  return records.map((record: CephRecord & { eventName?: string }) => {
+    const object = record.s3?.object ?? {};
+    return {
+      eventName: String(record.eventName ?? ''),
+      key: String(object.key ?? ''),
+      ...(typeof object.versionId === 'string' && object.versionId ? { versionId: object.versionId } : {}),
+      ...(typeof object.eTag === 'string' ? { eTag: object.eTag } : {}),
+      tags: Array.isArray(object.tags) ? (object.tags as { key: string; val: string }[]) : [],
+    };
+  });
 }
 
 const MAX_PUSH_BYTES = 1024 * 1024;
@@ -96,7 +123,9 @@ export function startEventBridge(settings: BridgeSettings): Promise<Server> {
     }
     let event: S3Event;
     try {
-      event = toAwsS3Event(JSON.parse(Buffer.concat(chunks).toString('utf8')), settings.region);
+      const pushed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      for (const created of createdObjects(pushed)) settings.record?.(created);
+      event = toAwsS3Event(pushed, settings.region);
     } catch (error) {
       settings.log(`event bridge: unreadable push: ${(error as Error).message}`);
       return;

@@ -9,6 +9,11 @@ export const ADMIN_FILE = resolve(LOCAL_DIR, 'ceph', 'admin.json');
 export const OFFLINE_LOG = resolve(LOCAL_DIR, 'offline.log');
 /** What the supervisor and Ceph printed while the current stack started (rewritten by each start). */
 export const START_LOG = resolve(LOCAL_DIR, 'start.log');
+/**
+ * Every object-created event RGW pushed, one JSON line each: key, version,
+ * ETag and the tags the object carried when it was created (tests read it).
+ */
+export const EVENTS_LOG = resolve(LOCAL_DIR, 'events.jsonl');
 
 const port = (name: string, fallback: number): number => {
   const value = Number(process.env[name] ?? fallback);

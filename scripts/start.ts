@@ -33,6 +33,7 @@ import { type AdminAccess, provision } from './provision.js';
 import { roleAssumer } from './role-sessions.js';
 import {
   ADMIN_FILE,
+  EVENTS_LOG,
   LOCAL_DIR,
   LOCK_FILE,
   OFFLINE_LOG,
@@ -296,6 +297,8 @@ async function shutdown(code: number): Promise<void> {
 
 async function main(): Promise<void> {
   takeLock();
+  // The gateway starts empty: so does the record of what was created in it.
+  rmSync(EVENTS_LOG, { force: true });
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
   await ensurePortFree(settings.httpPort, 'HTTP_PORT');
@@ -313,6 +316,7 @@ async function main(): Promise<void> {
     region: admin.region,
     invokeUrl: `${lambdaUrl}/2015-03-31/functions/${validatorFunction}/invocations`,
     log,
+    record: (created) => appendFileSync(EVENTS_LOG, `${JSON.stringify(created)}\n`),
   });
 
   log(`provisioning bucket ${settings.bucket}, roles, bucket policy and notifications…`);

@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { S3Client } from '@aws-sdk/client-s3';
+import type { CreatedObject } from '../../scripts/ceph-event-bridge.js';
 import { DEV_AUDIENCE, DEV_ISSUER, devJwks, devToken } from '../../scripts/dev-keys.js';
 import { type RoleSession, roleAssumer } from '../../scripts/role-sessions.js';
-import { ADMIN_FILE, STACK_FILE, type StackInfo } from '../../scripts/stack-settings.js';
+import { ADMIN_FILE, EVENTS_LOG, STACK_FILE, type StackInfo } from '../../scripts/stack-settings.js';
 
 /** The running local stack, as `npm start` describes it in .local/stack.json. */
 export const stack = JSON.parse(readFileSync(STACK_FILE, 'utf8')) as StackInfo;
@@ -157,6 +158,25 @@ export async function waitForVerdict(
     if (answer.status === 200 && answer.body.fileId === fileId && decided) return answer.body;
     if (Date.now() > deadline)
       throw new Error(`file ${fileId} still ${JSON.stringify(answer.body)} after ${seconds} s`);
+    await new Promise((done) => setTimeout(done, 200));
+  }
+}
+
+/**
+ * What RGW said of an object when it pushed its ObjectCreated event, as the
+ * local stack records it in .local/events.jsonl: its tags there are the ones
+ * it was created with, whatever the validator wrote since. Waits up to `seconds`.
+ */
+export async function createdObject(key: string, seconds = 20): Promise<CreatedObject> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const lines = existsSync(EVENTS_LOG) ? readFileSync(EVENTS_LOG, 'utf8').split('\n') : [];
+    const found = lines
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as CreatedObject)
+      .find((created) => created.key === key);
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`no ObjectCreated event for ${key} after ${seconds} s`);
     await new Promise((done) => setTimeout(done, 200));
   }
 }

@@ -1,7 +1,7 @@
 import { S3Schema } from '@aws-lambda-powertools/parser/schemas/s3';
 import { describe, expect, it } from 'vitest';
 import { decodeS3EventKey, parseS3Event } from '../../../lib/validation/s3-event.js';
-import { awsEventKey, toAwsS3Event } from '../../../scripts/ceph-event-bridge.js';
+import { awsEventKey, createdObjects, toAwsS3Event } from '../../../scripts/ceph-event-bridge.js';
 
 // A push exactly as Ceph RGW 16 sent it for a form POST (docs/rgw-notes.md), with a
 // session token among the request headers it echoes.
@@ -79,6 +79,23 @@ describe('Ceph RGW push → AWS S3 event', () => {
         sequencer: 'DF19046BA22AB32A',
       },
     ]);
+  });
+
+  it('records what each pushed object was created with, without the request headers RGW echoes', () => {
+    // Act
+    const created = createdObjects(cephPush());
+
+    // Assert
+    expect(created).toEqual([
+      {
+        eventName: 'ObjectCreated:Post',
+        key: 'uploads/u1/post 1+%é',
+        eTag: '827ccb0eea8a706c4c34a16891f84e7b',
+        tags: [{ key: 'validation-status', val: 'pending' }],
+      },
+    ]);
+    expect(JSON.stringify(created)).not.toContain('SECRET-SESSION-TOKEN');
+    expect(createdObjects({ hello: 'world' })).toEqual([]);
   });
 
   it('refuses a body without records', () => {
