@@ -92,7 +92,11 @@ write_conf() {
 fsid = $fsid
 mon host = $HOST:$CEPH_MON_PORT
 mon initial members = a
+# Loopback only, every messenger: without 'cluster addr' the OSD binds its
+# cluster and back-heartbeat messengers to 0.0.0.0, and with auth 'none' that
+# would let anyone on the network read and write objects below every S3 policy.
 public addr = $HOST
+cluster addr = $HOST
 ms bind ipv6 = false
 auth cluster required = none
 auth service required = none
