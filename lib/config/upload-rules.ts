@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { DEFAULT_UPLOAD_RULES, MEDIA_TYPE_PATTERN } from '../core/media-types.js';
+import { browserExecutes, DEFAULT_UPLOAD_RULES, MEDIA_TYPE_PATTERN } from '../core/media-types.js';
 
 /** Allowed content types, each with its maximum size in bytes. */
 export type UploadRules = ReadonlyMap<string, number>;
@@ -15,7 +15,8 @@ const rulesSchema = z.record(
 /**
  * Builds the rules from configuration (`UPLOAD_RULES`, a JSON map of type to
  * bytes) or the catalogue's defaults. Throws at cold start when the
- * configuration is invalid.
+ * configuration is invalid, or allows a type a browser would execute (the
+ * catalogue's {@link browserExecutes}), naming each such type and why.
  */
 export function parseUploadRules(configured: unknown): UploadRules {
   const parsed = rulesSchema.safeParse(configured ?? DEFAULT_UPLOAD_RULES);
@@ -24,6 +25,12 @@ export function parseUploadRules(configured: unknown): UploadRules {
       `invalid UPLOAD_RULES: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`,
     );
   }
-  if (Object.keys(parsed.data).length === 0) throw new Error('invalid UPLOAD_RULES: no content type allowed');
+  const types = Object.keys(parsed.data);
+  if (types.length === 0) throw new Error('invalid UPLOAD_RULES: no content type allowed');
+  const refused = types.flatMap((type) => {
+    const why = browserExecutes(type);
+    return why === undefined ? [] : [`${type} is refused: a browser would execute it (${why})`];
+  });
+  if (refused.length > 0) throw new Error(`invalid UPLOAD_RULES: ${refused.join('; ')}`);
   return new Map(Object.entries(parsed.data));
 }

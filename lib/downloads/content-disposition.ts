@@ -1,5 +1,5 @@
 import contentDisposition from 'content-disposition';
-import { mediaType } from '../core/media-types.js';
+import { mayServeInline, mediaType } from '../core/media-types.js';
 
 export type Disposition = 'attachment' | 'inline';
 
@@ -30,13 +30,26 @@ function withTypeExtension(name: string, contentType: string): string {
 }
 
 /**
- * An RFC 6266 `Content-Disposition` value for serving `filename` of type
- * `contentType` as an attachment or inline: an ASCII `filename="…"` fallback
- * and, whenever that differs from the real name, `filename*=UTF-8''…` carrying
- * it exactly. Any directory part is dropped, the extension matches the type;
- * CR, LF and `;` can never break out of the value.
+ * How a file of `contentType` is served when `requested`: `inline` only for
+ * the types the media catalogue lets a browser show (raster images); every
+ * other type is an attachment whatever the caller asks, so the browser saves
+ * it rather than rendering it on the bucket's origin.
  */
-export function dispositionHeader(filename: string, disposition: Disposition, contentType: string): string {
+export const servedDisposition = (requested: Disposition, contentType: string): Disposition =>
+  requested === 'inline' && mayServeInline(contentType) ? 'inline' : 'attachment';
+
+/**
+ * An RFC 6266 `Content-Disposition` value for serving `filename` of type
+ * `contentType` as an attachment or, for an image, inline
+ * ({@link servedDisposition}): an ASCII `filename="…"` fallback and, whenever
+ * that differs from the real name, `filename*=UTF-8''…` carrying it exactly.
+ * Any directory part is dropped, the extension matches the type; CR, LF and
+ * `;` can never break out of the value.
+ */
+export function dispositionHeader(filename: string, requested: Disposition, contentType: string): string {
   const name = withTypeExtension(filename.split('/').pop() || DEFAULT_FILENAME, contentType);
-  return contentDisposition(name, { type: disposition, fallback: asciiFallback(name) });
+  return contentDisposition(name, {
+    type: servedDisposition(requested, contentType),
+    fallback: asciiFallback(name),
+  });
 }

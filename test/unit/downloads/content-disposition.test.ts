@@ -1,6 +1,6 @@
 import contentDisposition from 'content-disposition';
 import { describe, expect, it } from 'vitest';
-import { dispositionHeader } from '../../../lib/downloads/content-disposition.js';
+import { dispositionHeader, servedDisposition } from '../../../lib/downloads/content-disposition.js';
 
 /** What a compliant client reads back: the type and the (extended, if present) filename. */
 const parsed = (header: string) => contentDisposition.parse(header);
@@ -33,14 +33,31 @@ describe('dispositionHeader', () => {
     expect(header).toBe('attachment; filename="cat.png"');
   });
 
-  it('chooses inline or attachment', () => {
+  it('chooses inline or attachment for an image', () => {
     // Act
-    const inline = dispositionHeader('report.pdf', 'inline', ANY_TYPE);
-    const attachment = dispositionHeader('report.pdf', 'attachment', ANY_TYPE);
+    const inline = dispositionHeader('photo.png', 'inline', 'image/png');
+    const attachment = dispositionHeader('photo.png', 'attachment', 'image/png');
 
     // Assert
     expect(parsed(inline).type).toBe('inline');
     expect(parsed(attachment).type).toBe('attachment');
+  });
+
+  it.each([
+    'application/pdf',
+    'text/plain',
+    'text/csv',
+    'application/zip',
+    ANY_TYPE,
+    'image/svg+xml',
+    'text/html',
+  ])('serves %s as an attachment even when inline is asked', (type) => {
+    // Act
+    const header = dispositionHeader('report', 'inline', type);
+
+    // Assert
+    expect(parsed(header).type).toBe('attachment');
+    expect(header).toMatch(/^attachment; /);
   });
 
   it('carries a unicode name exactly in filename* with an ASCII fallback', () => {
@@ -87,12 +104,12 @@ describe('dispositionHeader', () => {
     const name = 'a.png; filename=b.exe';
 
     // Act
-    const header = dispositionHeader(name, 'inline', ANY_TYPE);
+    const header = dispositionHeader(name, 'attachment', ANY_TYPE);
 
     // Assert
     expect(Object.keys(parsed(header).parameters)).toEqual(['filename']);
     expect(parsed(header).parameters.filename).toBe(name);
-    expect(header).toBe('inline; filename="a.png; filename=b.exe"');
+    expect(header).toBe('attachment; filename="a.png; filename=b.exe"');
   });
 
   it('does not let a percent sequence be mistaken for an encoding', () => {
@@ -112,5 +129,24 @@ describe('dispositionHeader', () => {
     // Assert
     expect(parsed(nested).parameters.filename).toBe('passwd');
     expect(parsed(bare).parameters.filename).toBe('download');
+  });
+});
+
+describe('servedDisposition', () => {
+  it.each(['image/png', 'image/jpeg', 'image/gif', 'image/webp'])('keeps inline for %s', (type) => {
+    expect(servedDisposition('inline', type)).toBe('inline');
+    expect(servedDisposition('attachment', type)).toBe('attachment');
+  });
+
+  it.each([
+    'application/pdf',
+    'text/csv',
+    'text/plain',
+    'application/zip',
+    'image/svg+xml',
+    'image/x-unknown',
+  ])('forces attachment for %s', (type) => {
+    expect(servedDisposition('inline', type)).toBe('attachment');
+    expect(servedDisposition('attachment', type)).toBe('attachment');
   });
 });

@@ -312,9 +312,13 @@ describe('POST /files/{fileId}/download-url', () => {
     expect(expiresAt).toBeLessThanOrEqual(Date.now() + 300_000);
   });
 
-  it('honours expiresIn and inline disposition', async () => {
+  it('honours expiresIn and inline disposition for an image', async () => {
     // Arrange
-    const fileId = putFile(ALICE);
+    const fileId = putFile(ALICE, {
+      filename: 'photo.png',
+      declaredType: 'image/png',
+      tags: { [TAG.status]: 'passed', [TAG.validatedEtag]: ETAG, [TAG.detectedType]: 'image/png' },
+    });
 
     // Act
     const response = await call(createDownloadUrl, {

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, type MockInstance, vi } from 'vitest';
 import { createFileStore } from '../../../lib/store/file-store.js';
 import { createS3Client } from '../../../lib/store/s3-client.js';
 import { looksLikeText, SNIFF_BYTES, sniffObject, sniffSample } from '../../../lib/validation/sniff-type.js';
+import { APNG_1x1, CSV_TABLE } from '../../support/sample-files.js';
 
 /** Real, complete minimal files (each opens and renders in ordinary viewers). */
 const FILES = {
@@ -38,6 +39,22 @@ describe('sniffSample', () => {
 
     // Assert
     expect(sniffed).toEqual({ detectedType: mime, text: false });
+  });
+
+  it('detects an animated PNG as image/apng (which the catalogue lets confirm image/png)', async () => {
+    // Act
+    const sniffed = await sniffSample(APNG_1x1, true);
+
+    // Assert
+    expect(sniffed).toEqual({ detectedType: 'image/apng', text: false });
+  });
+
+  it('detects nothing in a CSV, which is text', async () => {
+    // Act
+    const sniffed = await sniffSample(CSV_TABLE, true);
+
+    // Assert
+    expect(sniffed).toEqual({ text: true });
   });
 
   it('detects nothing in HTML, which is text', async () => {

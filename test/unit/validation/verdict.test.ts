@@ -100,6 +100,74 @@ describe('decideVerdict', () => {
     expect(verdict).toEqual({ status: 'failed', reason: 'size_mismatch', detectedType: 'image/png' });
   });
 
+  it('passes an animated PNG declared image/png, recording what file-type detected', () => {
+    // Act
+    const verdict = decideVerdict(input({ sniffed: { detectedType: 'image/apng', text: false } }), rules);
+
+    // Assert
+    expect(verdict).toEqual({ status: 'passed', detectedType: 'image/apng' });
+  });
+
+  it('fails type_mismatch for image/apng declared: the catalogue does not know it, and file-type reports it only for PNG bytes', () => {
+    // Arrange
+    const apngRules = parseUploadRules({ 'image/apng': 4096 });
+    const apng = input({
+      declaredType: 'image/apng',
+      contentType: 'image/apng',
+      declaredSize: '100',
+      actualSize: 100,
+      sniffed: { detectedType: 'image/png', text: false },
+    });
+
+    // Act
+    const verdict = decideVerdict(apng, apngRules);
+
+    // Assert
+    expect(verdict).toEqual({ status: 'failed', reason: 'type_mismatch', detectedType: 'image/png' });
+  });
+
+  it('passes a type outside the catalogue only when file-type detects exactly it', () => {
+    // Arrange
+    const zipRules = parseUploadRules({ 'application/zip': 4096 });
+    const zip = (detectedType: string) =>
+      input({
+        declaredType: 'application/zip',
+        contentType: 'application/zip',
+        declaredSize: '100',
+        actualSize: 100,
+        sniffed: { detectedType, text: false },
+      });
+
+    // Act / Assert
+    expect(decideVerdict(zip('application/zip'), zipRules)).toEqual({
+      status: 'passed',
+      detectedType: 'application/zip',
+    });
+    expect(decideVerdict(zip('application/epub+zip'), zipRules).reason).toBe('type_mismatch');
+  });
+
+  it('fails type_not_allowed for a type a browser would execute, even in rules built around the parser', () => {
+    // Arrange: rules the parser would refuse, built by hand
+    const handMade = new Map([['application/xml', 4096]]);
+    const xml = input({
+      declaredType: 'application/xml',
+      contentType: 'application/xml',
+      declaredSize: '100',
+      actualSize: 100,
+      sniffed: { detectedType: 'application/xml', text: false },
+    });
+
+    // Act
+    const verdict = decideVerdict(xml, handMade);
+
+    // Assert
+    expect(verdict).toEqual({
+      status: 'failed',
+      reason: 'type_not_allowed',
+      detectedType: 'application/xml',
+    });
+  });
+
   it('fails type_mismatch when the bytes are another allowed type', () => {
     // Act
     const verdict = decideVerdict(input({ sniffed: { detectedType: 'image/jpeg', text: false } }), rules);
@@ -166,6 +234,23 @@ describe('decideVerdict', () => {
 
       // Act
       const verdict = decideVerdict(text, textRules);
+
+      // Assert
+      expect(verdict).toEqual({ status: 'passed', detectedType: 'text/plain' });
+    });
+
+    it('passes a CSV declared text/csv, detected as text/plain, which confirms it', () => {
+      // Arrange
+      const csv = input({
+        declaredType: 'text/csv',
+        contentType: 'text/csv',
+        declaredSize: '40',
+        actualSize: 40,
+        sniffed: { text: true },
+      });
+
+      // Act
+      const verdict = decideVerdict(csv, textRules);
 
       // Assert
       expect(verdict).toEqual({ status: 'passed', detectedType: 'text/plain' });
