@@ -25,6 +25,7 @@ import { basename, join } from 'node:path';
 import { type BuildOptions, build, type Metafile, type Plugin } from 'esbuild';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { ulid } from 'ulid';
+import { devVerdictKeys } from '../scripts/dev-keys.js';
 import type { StackInfo } from '../scripts/stack-settings.js';
 import {
   type FunctionInfo,
@@ -364,6 +365,9 @@ export async function run({ stack, samples = 7, quick }: ColdOptions): Promise<S
       .sign(privateKey);
     const local = {
       UPLOADS_BUCKET: stack.bucket,
+      STATE_BUCKET: stack.stateBucket,
+      VERDICT_PUBLIC_KEY: devVerdictKeys().publicKey,
+      VERDICT_SIGNING_KEY: devVerdictKeys().privateKey,
       S3_ENDPOINT: stack.s3Endpoint,
       AUTH_ISSUER: 'presign-bench',
       AUTH_AUDIENCE: 'presign-api',

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DEV_AUDIENCE, DEV_ISSUER, devJwks } from '../scripts/dev-keys.js';
+import { DEV_AUDIENCE, DEV_ISSUER, devJwks, devVerdictKeys } from '../scripts/dev-keys.js';
 import type { AdminAccess } from '../scripts/provision.js';
 import { type RoleSession, roleAssumer } from '../scripts/role-sessions.js';
 import { ADMIN_FILE, LOCAL_DIR, type StackInfo } from '../scripts/stack-settings.js';
@@ -115,6 +115,9 @@ export async function localFunctionEnvironment(
   const config = loadServerlessYml();
   const local: Record<string, string> = {
     UPLOADS_BUCKET: stack.bucket,
+    STATE_BUCKET: stack.stateBucket,
+    VERDICT_PUBLIC_KEY: devVerdictKeys().publicKey,
+    ...(fn === 'validateUpload' ? { VERDICT_SIGNING_KEY: devVerdictKeys().privateKey } : {}),
     S3_ENDPOINT: stack.s3Endpoint,
     AUTH_ISSUER: DEV_ISSUER,
     AUTH_AUDIENCE: DEV_AUDIENCE,

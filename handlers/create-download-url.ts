@@ -15,4 +15,4 @@ export const createHandler = ({ store, verifyBearer }: Pick<Runtime, 'store' | '
     return jsonResponse(200, download);
   });
 
-export const handler = createHandler(runtime());
+export const handler = createHandler(await runtime());

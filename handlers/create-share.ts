@@ -3,8 +3,7 @@ import { createShareInput as input } from '../lib/api/inputs.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
 import { publicBaseUrl } from '../lib/http/public-url.js';
 import { jsonResponse } from '../lib/http/responses.js';
-import { type Runtime, runtime } from '../lib/runtime.js';
-import { loadShareKey } from '../lib/shares/share-secret.js';
+import { type Runtime, requireShareKey, runtime } from '../lib/runtime.js';
 import { issueShare } from '../lib/shares/shares.js';
 
 type Dependencies = Pick<Runtime, 'store' | 'verifyBearer' | 'publicUrl'> & { shareKey: KeyObject };
@@ -21,4 +20,5 @@ export const createHandler = ({ store, verifyBearer, publicUrl, shareKey }: Depe
   });
 
 // The share key is read (from SSM in AWS) at cold start: an unreadable parameter fails the cold start.
-export const handler = createHandler({ ...runtime(), shareKey: await loadShareKey(runtime().environment) });
+const configured = await runtime();
+export const handler = createHandler({ ...configured, shareKey: requireShareKey(configured) });

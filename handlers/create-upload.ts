@@ -12,4 +12,4 @@ export const createHandler = ({ store, rules, environment, verifyBearer }: Runti
   );
 };
 
-export const handler = createHandler(runtime());
+export const handler = createHandler(await runtime());

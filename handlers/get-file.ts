@@ -11,4 +11,4 @@ export const createHandler = ({ store, verifyBearer }: Pick<Runtime, 'store' | '
     return jsonResponse(200, fileView(record));
   });
 
-export const handler = createHandler(runtime());
+export const handler = createHandler(await runtime());

@@ -1,7 +1,6 @@
 import { openShareInput as input } from '../lib/api/inputs.js';
 import { httpRoute } from '../lib/http/route.js';
-import { runtime } from '../lib/runtime.js';
-import { loadShareKey } from '../lib/shares/share-secret.js';
+import { requireShareKey, runtime } from '../lib/runtime.js';
 import { openShare, type ShareDependencies } from '../lib/shares/shares.js';
 
 /** GET /s/{token} (no auth): redirects a share link to a fresh presigned GET of at most 60 s. */
@@ -16,7 +15,5 @@ export const createHandler = (shares: ShareDependencies) =>
   });
 
 // The share key is read (from SSM in AWS) at cold start: an unreadable parameter fails the cold start.
-export const handler = createHandler({
-  store: runtime().store,
-  shareKey: await loadShareKey(runtime().environment),
-});
+const configured = await runtime();
+export const handler = createHandler({ store: configured.store, shareKey: requireShareKey(configured) });

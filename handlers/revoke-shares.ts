@@ -10,4 +10,4 @@ export const createHandler = ({ store, verifyBearer }: Pick<Runtime, 'store' | '
     return { statusCode: 204, headers: { 'cache-control': 'no-store' }, body: '' };
   });
 
-export const handler = createHandler(runtime());
+export const handler = createHandler(await runtime());

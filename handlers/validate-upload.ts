@@ -19,4 +19,4 @@ export const createHandler = (validator: ValidatorDependencies) =>
       await validateUploadEvent(validator, event);
     });
 
-export const handler = createHandler(runtime());
+export const handler = createHandler(await runtime());

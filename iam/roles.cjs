@@ -5,14 +5,17 @@
 //   resources             one AWS::IAM::Role per function, `<Function>Role`, and the
 //                         AWS-only environment its grants need, deep-merged into
 //                         `<Function>LambdaFunction` (serverless offline never sees it)
-//   unvalidatedReadGate   the bucket policy statement denying reads of unvalidated uploads
+//   bucketPolicies        both buckets' policies: TLS only, and the uploads bucket's read gate
+//   unvalidatedReadGate   the statement of that gate denying reads of unvalidated uploads
 // The local Ceph roles read the same file through scripts/function-policies.ts.
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the ${…} here are CloudFormation Fn::Sub placeholders.
 const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
 
 const POLICY_FILE = join(__dirname, 'function-policies.json');
-const FLAGS = ['shareSecret', 'deadLetterQueue', 'readsUnvalidated', 'invokedByBucket'];
+const FLAGS = ['shareSecret', 'verdictSigningKey', 'deadLetterQueue', 'readsUnvalidated', 'invokedByBucket'];
+/** What a statement may hold besides the IAM fields it passes on as they are. */
+const AWS_ONLY_CONDITION = 'ConditionInAws';
 /** The bucket policy gives each exempt role a negated operator of its own (Ceph RGW needs it). */
 const EXEMPTION_OPERATORS = ['StringNotLike', 'StringNotLikeIfExists'];
 
@@ -59,14 +62,36 @@ function readDeclarations(text) {
   return declarations;
 }
 
-function roleStatements(fn, declaration, settings) {
-  // The notification target cannot refer to the bucket: the bucket refers to it.
-  const bucket = declaration.invokedByBucket ? settings.bucketName : { Ref: 'UploadsBucket' };
+/** Read one SecureString parameter, and decrypt it through SSM only: the grants of a secret. */
+function secretStatements(sid, parameterName) {
   const parameterArn = {
     'Fn::Sub': [
       'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${Name}',
-      { Name: settings.shareSecretParameter },
+      { Name: parameterName },
     ],
+  };
+  return [
+    { Sid: `Read${sid}`, Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: parameterArn },
+    {
+      Sid: `Decrypt${sid}ThroughSsm`,
+      Effect: 'Allow',
+      Action: ['kms:Decrypt'],
+      Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*' },
+      Condition: {
+        StringEquals: {
+          'kms:ViaService': { 'Fn::Sub': 'ssm.${AWS::Region}.amazonaws.com' },
+          'kms:EncryptionContext:PARAMETER_ARN': parameterArn,
+        },
+      },
+    },
+  ];
+}
+
+function roleStatements(fn, declaration, settings) {
+  // The notification target cannot refer to the bucket: the bucket refers to it.
+  const buckets = {
+    UploadsBucket: declaration.invokedByBucket ? settings.bucketName : { Ref: 'UploadsBucket' },
+    StateBucket: { Ref: 'StateBucket' },
   };
   return [
     {
@@ -77,26 +102,14 @@ function roleStatements(fn, declaration, settings) {
         'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:\${${logicalName(fn)}LogGroup}:*`,
       },
     },
-    ...declaration.s3.map((statement) => ({
+    ...declaration.s3.map(({ [AWS_ONLY_CONDITION]: awsCondition, ...statement }) => ({
       ...statement,
-      Resource: statement.Resource.map((arn) => ({ 'Fn::Sub': [arn, { UploadsBucket: bucket }] })),
+      ...(awsCondition ? { Condition: { ...statement.Condition, ...awsCondition } } : {}),
+      Resource: statement.Resource.map((arn) => ({ 'Fn::Sub': [arn, buckets] })),
     })),
-    ...(declaration.shareSecret
-      ? [
-          { Sid: 'ReadShareSecret', Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: parameterArn },
-          {
-            Sid: 'DecryptShareSecretThroughSsm',
-            Effect: 'Allow',
-            Action: ['kms:Decrypt'],
-            Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*' },
-            Condition: {
-              StringEquals: {
-                'kms:ViaService': { 'Fn::Sub': 'ssm.${AWS::Region}.amazonaws.com' },
-                'kms:EncryptionContext:PARAMETER_ARN': parameterArn,
-              },
-            },
-          },
-        ]
+    ...(declaration.shareSecret ? secretStatements('ShareSecret', settings.shareSecretParameter) : []),
+    ...(declaration.verdictSigningKey
+      ? secretStatements('VerdictSigningKey', settings.verdictSigningKeyParameter)
       : []),
     ...(declaration.deadLetterQueue
       ? [
@@ -142,6 +155,9 @@ function build(declarations, settings) {
     const variables = {
       ...(declaration.invokedByBucket ? { UPLOADS_BUCKET: settings.bucketName } : {}),
       ...(declaration.shareSecret ? { SHARE_SECRET_PARAMETER: settings.shareSecretParameter } : {}),
+      ...(declaration.verdictSigningKey
+        ? { VERDICT_SIGNING_KEY_PARAMETER: settings.verdictSigningKeyParameter }
+        : {}),
     };
     if (Object.keys(variables).length === 0) continue;
     functionSettings[`${logicalName(fn)}LambdaFunction`] = {
@@ -158,7 +174,7 @@ function build(declarations, settings) {
     Sid: 'DenyReadingUnvalidatedUploads',
     Effect: 'Deny',
     Principal: '*',
-    Action: 's3:GetObject',
+    Action: ['s3:GetObject', 's3:GetObjectVersion'],
     Resource: { 'Fn::Sub': '${UploadsBucket.Arn}/uploads/*' },
     Condition: {
       StringNotEquals: { 's3:ExistingObjectTag/validation-status': 'passed' },
@@ -175,7 +191,24 @@ function build(declarations, settings) {
     },
   };
 
-  return { resources: { ...roles, ...functionSettings }, unvalidatedReadGate };
+  const tlsOnly = (bucket) => ({
+    Sid: 'DenyInsecureTransport',
+    Effect: 'Deny',
+    Principal: '*',
+    Action: 's3:*',
+    Resource: [{ 'Fn::GetAtt': [bucket, 'Arn'] }, { 'Fn::Sub': `\${${bucket}.Arn}/*` }],
+    Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+  });
+  const bucketPolicy = (bucket, statements) => ({
+    Type: 'AWS::S3::BucketPolicy',
+    Properties: { Bucket: { Ref: bucket }, PolicyDocument: { Version: '2012-10-17', Statement: statements } },
+  });
+  const bucketPolicies = {
+    UploadsBucketPolicy: bucketPolicy('UploadsBucket', [tlsOnly('UploadsBucket'), unvalidatedReadGate]),
+    StateBucketPolicy: bucketPolicy('StateBucket', [tlsOnly('StateBucket')]),
+  };
+
+  return { resources: { ...roles, ...functionSettings }, unvalidatedReadGate, bucketPolicies };
 }
 
 /** Every function of serverless.yml has an entry, and uses the role built from it; no entry is left over. */
@@ -203,6 +236,7 @@ module.exports = async ({ resolveVariable, resolveConfigurationProperty }) => {
   return build(declarations, {
     bucketName: await resolveVariable('param:bucketName'),
     shareSecretParameter: await resolveVariable('param:shareSecretParameter'),
+    verdictSigningKeyParameter: await resolveVariable('param:verdictSigningKeyParameter'),
   });
 };
 module.exports.readDeclarations = readDeclarations;

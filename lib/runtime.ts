@@ -1,9 +1,13 @@
+import type { KeyObject } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { JSONWebKeySet } from 'jose';
 import { type Environment, loadEnvironment } from './config/environment.js';
+import { type ParameterReader, readSecureString, resolveSecret } from './config/secrets.js';
 import { parseUploadRules, type UploadRules } from './config/upload-rules.js';
+import { verdictSigner, verdictVerifier } from './core/verdict-signature.js';
 import { type BearerVerifier, createBearerVerifier } from './http/bearer-auth.js';
 import type { PublicUrlSettings } from './http/public-url.js';
+import { loadShareKey } from './shares/share-secret.js';
 import { createFileStore, type FileStore } from './store/file-store.js';
 import { createS3Client } from './store/s3-client.js';
 
@@ -15,26 +19,57 @@ export interface Runtime {
   store: FileStore;
   verifyBearer: BearerVerifier;
   publicUrl: PublicUrlSettings;
+  /** The share-link key, in the functions configured with one (the share functions). */
+  shareKey?: KeyObject;
 }
 
+/** An Ed25519 private key in PEM is about 119 characters. */
+const MIN_SIGNING_KEY_LENGTH = 64;
+
 /**
- * Builds a runtime from environment variables. Throws, naming the variable,
- * when the configuration is missing or malformed, so a misconfigured function
- * fails its cold start, not a request. `s3` replaces the client built from the
- * environment (tests pass their own).
+ * Builds a runtime from environment variables, reading the secrets this
+ * function is configured with (from SSM in AWS) once. Throws, naming the
+ * variable, when the configuration is missing or malformed, so a misconfigured
+ * function fails its cold start, not a request. `s3` replaces the client built
+ * from the environment and `readParameter` the SSM reader (tests pass their own).
  */
-export function createRuntime(variables: NodeJS.ProcessEnv, overrides: { s3?: S3Client } = {}): Runtime {
+export async function createRuntime(
+  variables: NodeJS.ProcessEnv,
+  overrides: { s3?: S3Client; readParameter?: ParameterReader } = {},
+): Promise<Runtime> {
   const environment = loadEnvironment(variables);
+  const readParameter = overrides.readParameter ?? readSecureString;
   const s3 =
     overrides.s3 ??
     createS3Client({
       region: environment.AWS_REGION,
       ...(environment.S3_ENDPOINT ? { endpoint: environment.S3_ENDPOINT } : {}),
     });
+  const signingKey = await resolveSecret(
+    {
+      variable: 'VERDICT_SIGNING_KEY',
+      value: environment.VERDICT_SIGNING_KEY,
+      parameterVariable: 'VERDICT_SIGNING_KEY_PARAMETER',
+      parameter: environment.VERDICT_SIGNING_KEY_PARAMETER,
+      minLength: MIN_SIGNING_KEY_LENGTH,
+    },
+    readParameter,
+  );
+  const sharesConfigured = environment.SHARE_SECRET || environment.SHARE_SECRET_PARAMETER;
   return {
     environment,
     rules: parseUploadRules(environment.UPLOAD_RULES),
-    store: createFileStore({ s3, bucket: environment.UPLOADS_BUCKET }),
+    store: createFileStore({
+      s3,
+      bucket: environment.UPLOADS_BUCKET,
+      stateBucket: environment.STATE_BUCKET,
+      verifyVerdict: configured('VERDICT_PUBLIC_KEY', () => verdictVerifier(environment.VERDICT_PUBLIC_KEY)),
+      ...(signingKey
+        ? { signVerdict: configured('VERDICT_SIGNING_KEY', () => verdictSigner(signingKey)) }
+        : {}),
+      // Ceph RGW (the only S3 reached through S3_ENDPOINT here) takes If-Match unquoted.
+      conditionalETag: environment.S3_ENDPOINT ? 'unquoted' : 'quoted',
+    }),
     verifyBearer: createBearerVerifier({
       issuer: environment.AUTH_ISSUER,
       audience: environment.AUTH_AUDIENCE,
@@ -46,13 +81,34 @@ export function createRuntime(variables: NodeJS.ProcessEnv, overrides: { s3?: S3
       ...(environment.PUBLIC_API_URL ? { configured: environment.PUBLIC_API_URL } : {}),
       offline: environment.IS_OFFLINE,
     },
+    ...(sharesConfigured ? { shareKey: await loadShareKey(environment, readParameter) } : {}),
   };
 }
 
-let current: Runtime | undefined;
+/** Builds something from one variable's value; a value it cannot use fails the cold start naming the variable. */
+function configured<T>(variable: string, build: () => T): T {
+  try {
+    return build();
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`invalid configuration: ${variable} ${reason}`, { cause: error });
+  }
+}
+
+let current: Promise<Runtime> | undefined;
 
 /** This container's runtime, built from `process.env` on first use (a handler module's import) and kept. */
-export const runtime = (): Runtime => {
+export const runtime = (): Promise<Runtime> => {
   current ??= createRuntime(process.env);
   return current;
 };
+
+/** The share-link key of a runtime; throws (a failed cold start) in a function configured without one. */
+export function requireShareKey(runtime: Runtime): KeyObject {
+  if (!runtime.shareKey) {
+    throw new Error(
+      'invalid configuration: SHARE_SECRET or SHARE_SECRET_PARAMETER is required for share links',
+    );
+  }
+  return runtime.shareKey;
+}

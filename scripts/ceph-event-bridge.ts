@@ -49,11 +49,15 @@ export interface BridgeSettings {
   /** serverless-offline's Lambda Invoke URL of the validator function. */
   invokeUrl: string;
   log: (line: string) => void;
-  /** Called with each pushed record as RGW sent it, before it is handed to the validator. */
-  record?: (created: CreatedObject) => void;
+  /** Called with each pushed record as RGW sent it, and awaited, before it is handed to the validator. */
+  record?: (created: CreatedObject) => void | Promise<void>;
 }
 
-/** What RGW says of one created object: its tags are the ones it was created with. */
+/**
+ * What RGW says of one created object. Its tags are the ones it was created
+ * with, except after a form POST into a versioned bucket, whose event carries
+ * neither tags nor version id.
+ */
 export interface CreatedObject {
   eventName: string;
   key: string;
@@ -124,7 +128,7 @@ export function startEventBridge(settings: BridgeSettings): Promise<Server> {
     let event: S3Event;
     try {
       const pushed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      for (const created of createdObjects(pushed)) settings.record?.(created);
+      for (const created of createdObjects(pushed)) await settings.record?.(created);
       event = toAwsS3Event(pushed, settings.region);
     } catch (error) {
       settings.log(`event bridge: unreadable push: ${(error as Error).message}`);

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
@@ -39,4 +40,29 @@ export async function devToken(sub: string, ttlSeconds = 3600): Promise<string> 
     .setIssuedAt()
     .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
     .sign(key);
+}
+
+const VERDICT_KEY_FILE = resolve(import.meta.dirname, '..', '.local', 'verdict-key.json');
+
+/** The validator's Ed25519 key pair for the local stack, as base64 of PEM (one line each). */
+export interface VerdictKeys {
+  privateKey: string;
+  publicKey: string;
+}
+
+/**
+ * The local stack's verdict key pair, generated on first use into the
+ * git-ignored `.local/` and never committed. In AWS the private key lives in
+ * SSM, readable by the validator's role only.
+ */
+export function devVerdictKeys(): VerdictKeys {
+  if (existsSync(VERDICT_KEY_FILE)) return JSON.parse(readFileSync(VERDICT_KEY_FILE, 'utf8')) as VerdictKeys;
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const keys: VerdictKeys = {
+    privateKey: Buffer.from(privateKey.export({ type: 'pkcs8', format: 'pem' }) as string).toString('base64'),
+    publicKey: Buffer.from(publicKey.export({ type: 'spki', format: 'pem' }) as string).toString('base64'),
+  };
+  mkdirSync(dirname(VERDICT_KEY_FILE), { recursive: true });
+  writeFileSync(VERDICT_KEY_FILE, JSON.stringify(keys), { mode: 0o600 });
+  return keys;
 }

@@ -8,12 +8,15 @@ export interface PolicyStatement {
   Action: string[];
   Resource: string[];
   Condition?: Record<string, Record<string, string | string[]>>;
+  /** Its Condition in AWS only (Ceph RGW cannot evaluate it for a form POST): left out here. */
+  ConditionInAws?: Record<string, Record<string, string | string[]>>;
 }
 
 /** One function's entry in iam/function-policies.json (its $comment describes each key). */
 export interface FunctionEntry {
   s3?: PolicyStatement[];
   shareSecret?: boolean;
+  verdictSigningKey?: boolean;
   deadLetterQueue?: boolean;
   readsUnvalidated?: boolean;
   invokedByBucket?: boolean;
@@ -38,18 +41,27 @@ export const READS_UNVALIDATED: readonly string[] = Object.entries(functionEntri
   .map(([name]) => name);
 
 /**
- * The S3 statements of every function that has any, with the bucket and
- * partition filled in: the S3 permissions iam/roles.cjs grants in AWS. Ceph
- * RGW has no logs, SSM or SQS, so the other grants of an entry stay out.
+ * The S3 statements of every function that has any, with the buckets and
+ * partition filled in: the S3 permissions iam/roles.cjs grants in AWS, less
+ * the conditions only AWS can evaluate. Ceph RGW has no logs, SSM or SQS, so
+ * the other grants of an entry stay out.
  */
-export function functionPolicies(bucket: string, partition = 'aws'): FunctionPolicies {
+export function functionPolicies(
+  buckets: { uploads: string; state: string },
+  partition = 'aws',
+): FunctionPolicies {
   const s3 = Object.entries(functionEntries())
     .filter(([, entry]) => (entry.s3 ?? []).length > 0)
-    .map(([name, entry]) => [name, entry.s3]);
+    .map(([name, entry]) => [
+      name,
+      (entry.s3 ?? []).map(({ ConditionInAws: _aws, ...statement }) => statement),
+    ]);
   // CloudFormation Fn::Sub placeholders, filled in as CloudFormation would.
   const filled = JSON.stringify(Object.fromEntries(s3))
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal Fn::Sub placeholder.
-    .replaceAll('${UploadsBucket}', bucket)
+    .replaceAll('${UploadsBucket}', buckets.uploads)
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal Fn::Sub placeholder.
+    .replaceAll('${StateBucket}', buckets.state)
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal Fn::Sub placeholder.
     .replaceAll('${AWS::Partition}', partition);
   return JSON.parse(filled) as FunctionPolicies;

@@ -2,7 +2,14 @@
 // `serverless offline`: the local stack passes every function its own role's
 // temporary credentials (PRESIGN_LOCAL_ROLE_CREDENTIALS, JSON by function
 // name), so locally each function signs as itself, exactly as with its role
-// in AWS. Unset (packaging for AWS), every function gets nothing from here.
+// in AWS, and only the secrets its entry in iam/function-policies.json grants
+// it in AWS: the share-link key, the validator's verdict signing key. Unset
+// (packaging for AWS), every function gets nothing from here.
+const { readFileSync } = require('node:fs');
+const { join } = require('node:path');
+
+const entries = JSON.parse(readFileSync(join(__dirname, '..', 'iam', 'function-policies.json'), 'utf8'));
+
 module.exports = () => {
   // Only `osls offline` may see them: never let credentials reach a packaged template.
   const offline = process.argv.includes('offline');
@@ -13,8 +20,12 @@ module.exports = () => {
       get: (_, name) => {
         const credentials = byFunction[name];
         if (!credentials) return {};
+        const entry = entries[name] ?? {};
         return {
-          SHARE_SECRET: process.env.PRESIGN_LOCAL_SHARE_SECRET,
+          ...(entry.shareSecret ? { SHARE_SECRET: process.env.PRESIGN_LOCAL_SHARE_SECRET } : {}),
+          ...(entry.verdictSigningKey
+            ? { VERDICT_SIGNING_KEY: process.env.PRESIGN_LOCAL_VERDICT_SIGNING_KEY }
+            : {}),
           AWS_ACCESS_KEY_ID: credentials.accessKeyId,
           AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
           AWS_SESSION_TOKEN: credentials.sessionToken,

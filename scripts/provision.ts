@@ -4,6 +4,7 @@ import {
   PutBucketCorsCommand,
   PutBucketNotificationConfigurationCommand,
   PutBucketPolicyCommand,
+  PutBucketVersioningCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
@@ -19,6 +20,8 @@ export interface AdminAccess {
 export interface ProvisionSettings {
   admin: AdminAccess;
   bucket: string;
+  /** The unversioned bucket of share epochs. */
+  stateBucket: string;
   allowedOrigins: string[];
   /** Where RGW pushes ObjectCreated events (the local event bridge). */
   pushEndpoint: string;
@@ -64,7 +67,7 @@ export function gatedReadPolicy(bucket: string, exemptRoleIds: string[]) {
         Sid: 'DenyReadingUnvalidatedUploads',
         Effect: 'Deny',
         Principal: '*',
-        Action: 's3:GetObject',
+        Action: ['s3:GetObject', 's3:GetObjectVersion'],
         Resource: `arn:aws:s3:::${bucket}/uploads/*`,
         Condition: {
           StringNotEquals: { 's3:ExistingObjectTag/validation-status': 'passed' },
@@ -77,7 +80,7 @@ export function gatedReadPolicy(bucket: string, exemptRoleIds: string[]) {
         Sid: 'DenyReadingUntaggedUploads',
         Effect: 'Deny',
         Principal: '*',
-        Action: 's3:GetObject',
+        Action: ['s3:GetObject', 's3:GetObjectVersion'],
         Resource: `arn:aws:s3:::${bucket}/uploads/*`,
         Condition: {
           Null: { 's3:ExistingObjectTag/validation-status': 'true' },
@@ -89,20 +92,26 @@ export function gatedReadPolicy(bucket: string, exemptRoleIds: string[]) {
 }
 
 /**
- * Creates what the local stack needs on Ceph RGW, idempotently: the bucket
- * with CORS and the tag-gated read policy, one role per function that has S3
+ * Creates what the local stack needs on Ceph RGW, idempotently: the uploads
+ * bucket, versioned, with CORS and the tag-gated read policy; the state bucket,
+ * unversioned (RGW honours conditional writes only there); one role per function that has S3
  * statements with those statements, and the ObjectCreated notification to
  * the bridge. Returns each such function's role ARN.
  */
 export async function provision(settings: ProvisionSettings): Promise<Record<string, string>> {
-  const { admin, bucket } = settings;
+  const { admin, bucket, stateBucket } = settings;
   const s3 = new S3Client({ ...clientConfig(admin), forcePathStyle: true });
   const iam = new IAMClient(clientConfig(admin));
   const sns = new SNSClient(clientConfig(admin));
 
-  await s3
-    .send(new CreateBucketCommand({ Bucket: bucket }))
-    .catch(ignoreExisting(['BucketAlreadyOwnedByYou', 'BucketAlreadyExists']));
+  for (const name of [bucket, stateBucket]) {
+    await s3
+      .send(new CreateBucketCommand({ Bucket: name }))
+      .catch(ignoreExisting(['BucketAlreadyOwnedByYou', 'BucketAlreadyExists']));
+  }
+  await s3.send(
+    new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }),
+  );
   await s3.send(
     new PutBucketCorsCommand({
       Bucket: bucket,
@@ -132,7 +141,7 @@ export async function provision(settings: ProvisionSettings): Promise<Record<str
   });
   const roleArns: Record<string, string> = {};
   const roleIds: Record<string, string> = {};
-  for (const [fn, statements] of Object.entries(functionPolicies(bucket))) {
+  for (const [fn, statements] of Object.entries(functionPolicies({ uploads: bucket, state: stateBucket }))) {
     const RoleName = `${settings.rolePrefix}-${fn}`;
     const created = await iam
       .send(

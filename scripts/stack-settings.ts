@@ -29,6 +29,7 @@ export const stackSettings = () => ({
   rgwPort: port('RGW_PORT', 7480),
   stage: 'local',
   bucket: process.env.UPLOADS_BUCKET ?? 'presign-local-uploads',
+  stateBucket: process.env.STATE_BUCKET ?? 'presign-local-state',
   allowedOrigins: (process.env.ALLOWED_ORIGINS ?? 'http://localhost:3000,http://127.0.0.1:3000').split(','),
   /** Lifetime of each role session; the stack renews them before they expire. */
   sessionSeconds: Number(process.env.ROLE_SESSION_SECONDS ?? 3600),
@@ -39,6 +40,8 @@ export interface StackInfo {
   apiUrl: string;
   s3Endpoint: string;
   bucket: string;
+  /** The unversioned bucket of share epochs. */
+  stateBucket: string;
   region: string;
   pid: number;
   validatorFunction: string;

@@ -27,8 +27,9 @@ import {
 } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { resolve } from 'node:path';
+import { GetObjectTaggingCommand, S3Client } from '@aws-sdk/client-s3';
 import { startEventBridge } from './ceph-event-bridge.js';
-import { DEV_AUDIENCE, DEV_ISSUER, devJwks } from './dev-keys.js';
+import { DEV_AUDIENCE, DEV_ISSUER, devJwks, devVerdictKeys, type VerdictKeys } from './dev-keys.js';
 import { type AdminAccess, provision } from './provision.js';
 import { roleAssumer } from './role-sessions.js';
 import {
@@ -196,6 +197,7 @@ function startOffline(
   credentials: RoleCredentials,
   jwks: unknown,
   secret: string,
+  verdictKeys: VerdictKeys,
 ): ChildProcess {
   const child = spawn(
     resolve(ROOT, 'node_modules/.bin/osls'),
@@ -209,12 +211,15 @@ function startOffline(
         HTTP_PORT: String(settings.httpPort),
         LAMBDA_PORT: String(settings.lambdaPort),
         UPLOADS_BUCKET: settings.bucket,
+        STATE_BUCKET: settings.stateBucket,
         S3_ENDPOINT: admin.endpoint,
         AUTH_ISSUER: DEV_ISSUER,
         AUTH_AUDIENCE: DEV_AUDIENCE,
         AUTH_JWKS: JSON.stringify(jwks),
         ALLOWED_ORIGINS: settings.allowedOrigins.join(','),
         PRESIGN_LOCAL_SHARE_SECRET: secret,
+        VERDICT_PUBLIC_KEY: verdictKeys.publicKey,
+        PRESIGN_LOCAL_VERDICT_SIGNING_KEY: verdictKeys.privateKey,
         PRESIGN_LOCAL_ROLE_CREDENTIALS: JSON.stringify(credentials),
         // osls hands every AWS_* variable on to the functions.
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -308,6 +313,12 @@ async function main(): Promise<void> {
   log('starting Ceph RGW (real S3 + STS)…');
   cephRgw('start');
   const admin = JSON.parse(readFileSync(ADMIN_FILE, 'utf8')) as AdminAccess;
+  const adminS3 = new S3Client({
+    endpoint: admin.endpoint,
+    region: admin.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey },
+  });
 
   const validatorFunction = `presign-${settings.stage}-validateUpload`;
   const lambdaUrl = `http://127.0.0.1:${settings.lambdaPort}`;
@@ -316,13 +327,26 @@ async function main(): Promise<void> {
     region: admin.region,
     invokeUrl: `${lambdaUrl}/2015-03-31/functions/${validatorFunction}/invocations`,
     log,
-    record: (created) => appendFileSync(EVENTS_LOG, `${JSON.stringify(created)}\n`),
+    // The tags as the bucket owner reads them now, before the validator runs: what the object
+    // was created with (RGW's own push leaves them out after a form POST into a versioned bucket).
+    record: async (created) => {
+      const { TagSet = [] } = await adminS3.send(
+        new GetObjectTaggingCommand({
+          Bucket: settings.bucket,
+          Key: created.key,
+          ...(created.versionId ? { VersionId: created.versionId } : {}),
+        }),
+      );
+      const tags = TagSet.map((tag) => ({ key: tag.Key ?? '', val: tag.Value ?? '' }));
+      appendFileSync(EVENTS_LOG, `${JSON.stringify({ ...created, tags })}\n`);
+    },
   });
 
   log(`provisioning bucket ${settings.bucket}, roles, bucket policy and notifications…`);
   const roleArns = await provision({
     admin,
     bucket: settings.bucket,
+    stateBucket: settings.stateBucket,
     allowedOrigins: settings.allowedOrigins,
     pushEndpoint: `http://127.0.0.1:${settings.bridgePort}/events`,
     rolePrefix: `presign-${settings.stage}`,
@@ -330,13 +354,14 @@ async function main(): Promise<void> {
 
   const jwks = await devJwks();
   const secret = shareSecret();
+  const verdictKeys = devVerdictKeys();
   const apiUrl = `http://127.0.0.1:${settings.httpPort}`;
   const launch = async () => {
     const credentials = await assumeRoles(admin, roleArns);
     const previous = offline;
     offline = undefined;
     await stopOffline(previous);
-    offline = startOffline(admin, credentials, jwks, secret);
+    offline = startOffline(admin, credentials, jwks, secret, verdictKeys);
     await waitForHealth(`${apiUrl}/health`, 120);
     const earliest = Math.min(...Object.values(credentials).map((c) => Date.parse(c.expiration)));
     // Renew well before the sessions end: a URL never outlives its signer.
@@ -355,6 +380,7 @@ async function main(): Promise<void> {
     apiUrl,
     s3Endpoint: admin.endpoint,
     bucket: settings.bucket,
+    stateBucket: settings.stateBucket,
     region: FUNCTION_REGION,
     pid: process.pid,
     validatorFunction,

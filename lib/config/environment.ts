@@ -36,6 +36,14 @@ const environmentSchema = z.object({
   PUBLIC_API_URL: z.url().optional(),
   /** JSON map of content type to maximum bytes; replaces the default rules. */
   UPLOAD_RULES: jsonValue.optional(),
+  /** The state bucket: small records changed by compare-and-swap (share epochs), never versioned. */
+  STATE_BUCKET: z.string().min(3),
+  /** The validator's Ed25519 public key (PEM, or its base64): every verdict is checked against it. */
+  VERDICT_PUBLIC_KEY: z.string().min(40),
+  /** The validator's Ed25519 private key (PEM, or its base64): locally, the validator only. */
+  VERDICT_SIGNING_KEY: z.string().min(40).optional(),
+  /** SSM SecureString holding the validator's private key, used when VERDICT_SIGNING_KEY is unset. */
+  VERDICT_SIGNING_KEY_PARAMETER: z.string().min(1).optional(),
   /** Set to `true` by `serverless offline`; unset in AWS. */
   IS_OFFLINE: z
     .string()

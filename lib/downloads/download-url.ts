@@ -38,6 +38,7 @@ export async function presignFileDownload(
   const { expiresIn } = await effectiveExpiry(store.credentials, ttlSeconds, now);
   const url = await store.presignDownload({
     key: record.key,
+    versionId: record.versionId,
     contentDisposition: dispositionHeader(record.filename, disposition, contentType),
     contentType,
     expiresIn,

@@ -1,14 +1,11 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
-import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
 import type { Environment } from '../config/environment.js';
+import { type ParameterReader, readSecureString, resolveSecret } from '../config/secrets.js';
 
 /** The shortest share secret accepted, as for `SHARE_SECRET` itself. */
 const MIN_SECRET_LENGTH = 32;
 
 type ShareSecretConfig = Pick<Environment, 'SHARE_SECRET' | 'SHARE_SECRET_PARAMETER'>;
-
-/** Reads a SecureString parameter's decrypted value. */
-export type ParameterReader = (name: string) => Promise<string | undefined>;
 
 /**
  * Builds the share-link HMAC key from a secret given in the environment.
@@ -28,9 +25,6 @@ export function shareKeyFrom(config: ShareSecretConfig): KeyObject {
   );
 }
 
-/** Powertools Parameters: the decrypted value of a SecureString, read once per cold start. */
-const readSecureString: ParameterReader = (name) => getParameter(name, { decrypt: true });
-
 /**
  * Builds the share-link HMAC key: from `SHARE_SECRET` when set (it takes
  * precedence), else from the SSM SecureString named by
@@ -42,22 +36,15 @@ export async function loadShareKey(
   config: ShareSecretConfig,
   readParameter: ParameterReader = readSecureString,
 ): Promise<KeyObject> {
-  const name = config.SHARE_SECRET_PARAMETER;
-  if (config.SHARE_SECRET || !name) return shareKeyFrom(config);
-  let secret: string | undefined;
-  try {
-    secret = await readParameter(name);
-  } catch (error) {
-    const reason = error instanceof Error ? error.name : 'unknown error';
-    throw new Error(
-      `invalid configuration: SHARE_SECRET_PARAMETER ${name} could not be read from SSM (${reason})`,
-      { cause: error },
-    );
-  }
-  if (!secret || secret.length < MIN_SECRET_LENGTH) {
-    throw new Error(
-      `invalid configuration: SHARE_SECRET_PARAMETER ${name} must hold at least ${MIN_SECRET_LENGTH} characters`,
-    );
-  }
-  return createSecretKey(Buffer.from(secret, 'utf8'));
+  const secret = await resolveSecret(
+    {
+      variable: 'SHARE_SECRET',
+      value: config.SHARE_SECRET,
+      parameterVariable: 'SHARE_SECRET_PARAMETER',
+      parameter: config.SHARE_SECRET_PARAMETER,
+      minLength: MIN_SECRET_LENGTH,
+    },
+    readParameter,
+  );
+  return secret === undefined ? shareKeyFrom(config) : createSecretKey(Buffer.from(secret, 'utf8'));
 }

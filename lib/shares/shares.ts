@@ -21,7 +21,7 @@ const unixSeconds = (date: Date): number => Math.floor(date.getTime() / 1000);
 
 /**
  * Issues a share link for one of the owner's validated files, bound to the
- * file's current share epoch. Throws 404 for an unknown or another owner's
+ * version that was validated and to the file's current share epoch. Throws 404 for an unknown or another owner's
  * file and 409 `not_validated` unless it has passed validation.
  */
 export async function issueShare(
@@ -30,12 +30,12 @@ export async function issueShare(
   fileId: string,
   options: { ttlSeconds: number; baseUrl: string; now?: Date },
 ): Promise<{ shareUrl: string; expiresAt: string }> {
-  const [, epoch] = await Promise.all([
+  const [{ versionId }, epoch] = await Promise.all([
     store.readPassedFileRecord(owner, fileId),
     store.readShareEpoch(owner, fileId),
   ]);
   const expiresAt = unixSeconds(options.now ?? new Date()) + options.ttlSeconds;
-  const token = signShareToken(shareKey, { segment: owner.segment, fileId, expiresAt, epoch });
+  const token = signShareToken(shareKey, { segment: owner.segment, fileId, versionId, expiresAt, epoch });
   return { shareUrl: `${options.baseUrl}/s/${token}`, expiresAt: new Date(expiresAt * 1000).toISOString() };
 }
 
@@ -53,8 +53,10 @@ export async function openShare(
 ): Promise<{ location: string }> {
   const check = verifyShareToken(shareKey, token, unixSeconds(now));
   if (!check.ok) throw check.reason === 'expired' ? linkExpired() : notFound();
-  const { segment, fileId, expiresAt, epoch } = check.claims;
-  const record = await store.readPassedFileRecord({ segment }, fileId, async () => {
+  const { segment, fileId, versionId, expiresAt, epoch } = check.claims;
+  const record = await store.readPassedFileRecord({ segment }, fileId, async (tags) => {
+    // The link names the bytes it was issued for: other bytes under the key are never served.
+    if (tags.versionId !== versionId) throw notFound();
     // Only the current epoch is honoured.
     if (epoch !== (await store.readShareEpoch({ segment }, fileId))) throw linkRevoked();
   });

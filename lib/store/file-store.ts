@@ -2,6 +2,8 @@ import {
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
+  ListObjectVersionsCommand,
+  NoSuchKey,
   PutObjectCommand,
   PutObjectTaggingCommand,
   type S3Client,
@@ -9,8 +11,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { notFound, notValidated } from '../core/errors.js';
+import { ApiError, notFound, notValidated } from '../core/errors.js';
 import type { Owner } from '../core/owner.js';
+import type { VerdictClaims, VerdictSigner, VerdictVerifier } from '../core/verdict-signature.js';
 import {
   decodeMetaValue,
   encodeMetaValue,
@@ -28,20 +31,22 @@ import { classifyS3Error } from './s3-errors.js';
 
 type OwnerRef = Pick<Owner, 'segment'>;
 
-/** The verdict on one upload, as its tags record it. */
+/** The verdict on one upload: its first version's, and only if the validator signed it for that version. */
 export interface FileTags extends RecordedVerdict {
   key: string;
+  /** The first version under the key: the only bytes the file ever names. */
+  versionId: string;
+  /** That version's ETag, unquoted. */
+  eTag: string;
 }
 
-/** What the API knows of one upload, read from the object itself (no database). */
+/** What the API knows of one upload, read from its first version itself (no database). */
 export interface FileRecord extends FileTags {
   fileId: string;
   filename: string;
   contentType: string;
   size: number;
   uploadedAt: string;
-  /** The current object's ETag, unquoted. */
-  eTag: string;
 }
 
 /** One object as an S3 event names it; reads are pinned to its version and ETag when given. */
@@ -52,8 +57,12 @@ export interface ObjectRef {
   eTag?: string;
 }
 
-/** What the validator needs to judge an upload: HEAD and the tag set, read together. */
+/** What the validator needs to judge one version of an upload: HEAD, its tags and the key's first version. */
 export interface UploadSnapshot {
+  /** The version judged: the event's, or `null` in an unversioned bucket. */
+  versionId: string;
+  /** Whether this version is the key's first: any later one was posted again with the same form. */
+  isFirstVersion: boolean;
   size: number;
   contentType?: string;
   declaredType?: string;
@@ -62,6 +71,7 @@ export interface UploadSnapshot {
   eTag: string;
   /** The object's tags as they are, foreign ones included. */
   tags: Tag[];
+  /** The verdict the tags carry, `pending` unless the validator signed it for this version. */
   verdict: RecordedVerdict;
 }
 
@@ -77,9 +87,10 @@ export interface UploadForm {
   expiresIn: number;
 }
 
-/** What a presigned GET of one object serves. */
+/** What a presigned GET of one version of an object serves. */
 export interface DownloadRequest {
   key: string;
+  versionId: string;
   /** Sent back by S3 as `Content-Disposition`. */
   contentDisposition: string;
   /** Sent back by S3 as `Content-Type`. */
@@ -92,17 +103,45 @@ export interface DownloadRequest {
 
 export interface FileStoreSettings {
   s3: S3Client;
+  /** The uploads bucket, versioned. */
   bucket: string;
+  /** The state bucket (share epochs), unversioned so that conditional writes hold on every S3. */
+  stateBucket: string;
+  /** Checks the validator's signature on a verdict before the store reports it. */
+  verifyVerdict: VerdictVerifier;
+  /** Signs verdicts: only the validator's store has one. */
+  signVerdict?: VerdictSigner;
+  /**
+   * How `If-Match` takes an ETag on a conditional write: AWS takes it quoted,
+   * as ETags are written; Ceph RGW only unquoted.
+   */
+  conditionalETag: 'quoted' | 'unquoted';
 }
 
 export type FileStore = ReturnType<typeof createFileStore>;
 
-/** Runs an S3 read, turning "no such object" into the API's 404. */
-async function orNotFound<T>(read: Promise<T>): Promise<T> {
+const httpStatusOf = (error: unknown): number | undefined =>
+  (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+
+/** A listing of more versions than this under one key is refused rather than paged through. */
+const MAX_VERSION_PAGES = 5;
+/** Tries of a compare-and-swap write before giving up (each loses only to another writer's success). */
+const CONDITIONAL_WRITE_TRIES = 20;
+
+/**
+ * Runs an S3 read of a file record, turning the races a caller can lose into
+ * the API's answers: the object gone is 404, replaced or refused by the read
+ * gate (its verdict changed under us) is 409 `not_validated`. Anything else is
+ * rethrown, a 500.
+ */
+async function asApiAnswer<T>(read: Promise<T>): Promise<T> {
   try {
     return await read;
   } catch (error) {
-    throw classifyS3Error(error) === 'missing' ? notFound() : error;
+    const kind = classifyS3Error(error);
+    if (kind === 'missing') throw notFound();
+    if (kind === 'replaced' || kind === 'denied') throw notValidated('pending');
+    throw error;
   }
 }
 
@@ -112,23 +151,79 @@ async function orNotFound<T>(read: Promise<T>): Promise<T> {
  * errors read, and the presigned URLs that reach it. Built once per container
  * with the function's S3 client.
  */
-export function createFileStore({ s3, bucket }: FileStoreSettings) {
+export function createFileStore(settings: FileStoreSettings) {
+  const { s3, bucket, stateBucket, verifyVerdict, signVerdict } = settings;
   const version = (ref: ObjectRef) => (ref.versionId ? { VersionId: ref.versionId } : {});
   const ifMatch = (ref: ObjectRef) => (ref.eTag ? { IfMatch: quotedETag(ref.eTag) } : {});
+  const ifMatchForWrite = (eTag: string) =>
+    settings.conditionalETag === 'quoted' ? quotedETag(eTag) : unquotedETag(eTag);
 
   /**
-   * Reads the tags of an owner's file (GetObjectTagging, which the tag-gated
-   * bucket policy does not refuse). Throws 404 when the object does not exist
-   * under this owner's segment, which is also what another owner's id looks like.
+   * A key's versions, oldest first (ListObjectVersions lists them newest
+   * first). A key listing more than a few thousand versions (a form posted
+   * again and again) is refused with 409 rather than paged through.
+   */
+  async function listVersions(key: string): Promise<{ versionId: string; eTag: string }[]> {
+    const newestFirst: { versionId: string; eTag: string }[] = [];
+    let markers = {};
+    for (let page = 0; page < MAX_VERSION_PAGES; page++) {
+      const listed = await s3.send(
+        new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key, ...markers }),
+      );
+      for (const entry of listed.Versions ?? []) {
+        if (entry.Key === key && entry.VersionId) {
+          newestFirst.push({ versionId: entry.VersionId, eTag: unquotedETag(entry.ETag) });
+        }
+      }
+      if (!listed.IsTruncated) return newestFirst.reverse();
+      markers = { KeyMarker: listed.NextKeyMarker, VersionIdMarker: listed.NextVersionIdMarker };
+    }
+    throw new ApiError(409, 'not_validated', 'this file was posted again too many times');
+  }
+
+  /** The first version under a key, or `undefined` when it has none. */
+  async function firstVersion(key: string): Promise<{ versionId: string; eTag: string } | undefined> {
+    return (await listVersions(key))[0];
+  }
+
+  /** The recorded verdict, if the validator signed it for exactly this version; else `pending`. */
+  function trustedVerdict(key: string, versionId: string, eTag: string, tags: readonly Tag[] | undefined) {
+    const recorded = verdictFromTags(tags);
+    // Nothing of an unsigned tag set is reported: no reason, no detected type.
+    if (recorded.status === 'pending') return { status: 'pending' as const };
+    const claims: VerdictClaims = {
+      bucket,
+      key,
+      versionId,
+      eTag,
+      status: recorded.status,
+      ...(recorded.reason ? { reason: recorded.reason } : {}),
+      ...(recorded.detectedType ? { detectedType: recorded.detectedType } : {}),
+    };
+    return verifyVerdict(claims, recorded.signature) ? recorded : { status: 'pending' as const };
+  }
+
+  /**
+   * Reads the verdict on an owner's file: its first version's tags
+   * (GetObjectVersionTagging, which the tag-gated bucket policy does not
+   * refuse), trusted only with the validator's signature for that version.
+   * Throws 404 when no such object exists under this owner's segment, which
+   * is also what another owner's id looks like.
    */
   async function readFileTags(owner: OwnerRef, fileId: string): Promise<FileTags> {
     const key = objectKey(owner, fileId);
-    const { TagSet } = await orNotFound(s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key })));
-    return { key, ...verdictFromTags(TagSet) };
+    const first = await asApiAnswer(firstVersion(key));
+    if (!first) throw notFound();
+    const { TagSet } = await asApiAnswer(
+      s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key, VersionId: first.versionId })),
+    );
+    return { key, ...first, ...trustedVerdict(key, first.versionId, first.eTag, TagSet) };
   }
 
   async function withMetadata(fileId: string, tags: FileTags): Promise<FileRecord> {
-    const head = await orNotFound(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: tags.key })));
+    const head = await asApiAnswer(
+      s3.send(new HeadObjectCommand({ Bucket: bucket, Key: tags.key, VersionId: tags.versionId })),
+    );
     const metadata = head.Metadata ?? {};
     return {
       ...tags,
@@ -137,14 +232,14 @@ export function createFileStore({ s3, bucket }: FileStoreSettings) {
       contentType: metadata[META.declaredType] ?? head.ContentType ?? 'application/octet-stream',
       size: head.ContentLength ?? 0,
       uploadedAt: (head.LastModified ?? new Date(0)).toISOString(),
-      eTag: unquotedETag(head.ETag),
     };
   }
 
   /**
-   * Reads an owner's file, whatever its status: tags, then HEAD for metadata
-   * and size. Only roles the bucket policy lets read unvalidated objects can
-   * call it on those (getFile). Throws 404 for an unknown or another owner's file.
+   * Reads an owner's file, whatever its status: its first version's tags,
+   * then HEAD of that version for metadata and size. Only roles the bucket
+   * policy lets read unvalidated objects can call it on those (getFile).
+   * Throws 404 for an unknown or another owner's file.
    */
   async function readFileRecord(owner: OwnerRef, fileId: string): Promise<FileRecord> {
     return withMetadata(fileId, await readFileTags(owner, fileId));
@@ -152,12 +247,11 @@ export function createFileStore({ s3, bucket }: FileStoreSettings) {
 
   /**
    * Reads an owner's file that passed validation: tags first, and HEAD only
-   * once they say `passed`, because the bucket policy refuses even a HEAD of
-   * anything else to the roles that sign downloads. The verdict must be about
-   * the bytes there now (its ETag the object's); bytes posted again since are
-   * pending until judged. `precheck` (a share epoch check) runs after the tags
-   * are read. Throws 404 for an unknown or another owner's file, 409
-   * `not_validated` unless it passed.
+   * once a signed verdict says `passed`, because the bucket policy refuses
+   * even a HEAD of anything else to the roles that sign downloads.
+   * `precheck` (a share link's checks) runs after the tags are read. Throws
+   * 404 for an unknown or another owner's file, 409 `not_validated` unless it
+   * passed (a verdict changed under a read is a 409 too, never a 500).
    */
   async function readPassedFileRecord(
     owner: OwnerRef,
@@ -167,63 +261,111 @@ export function createFileStore({ s3, bucket }: FileStoreSettings) {
     const tags = await readFileTags(owner, fileId);
     await precheck(tags);
     if (tags.status !== 'passed') throw notValidated(tags.status);
-    const record = await withMetadata(fileId, tags);
-    if (record.eTag !== tags.validatedEtag) throw notValidated('pending');
-    return record;
+    return withMetadata(fileId, tags);
   }
 
-  /** The file's current share epoch: 0 until its links were first revoked. */
-  async function readShareEpoch(owner: OwnerRef, fileId: string): Promise<number> {
+  /** A file's share epoch and the ETag it was read with (none before the first revocation). */
+  async function readEpochObject(owner: OwnerRef, fileId: string): Promise<{ epoch: number; eTag?: string }> {
     try {
-      const { Body } = await s3.send(
-        new GetObjectCommand({ Bucket: bucket, Key: shareEpochKey(owner, fileId) }),
+      const { Body, ETag } = await s3.send(
+        new GetObjectCommand({ Bucket: stateBucket, Key: shareEpochKey(owner, fileId) }),
       );
       const epoch = Number.parseInt((await Body?.transformToString()) ?? '0', 10);
-      return Number.isSafeInteger(epoch) && epoch >= 0 ? epoch : 0;
+      return {
+        epoch: Number.isSafeInteger(epoch) && epoch >= 0 ? epoch : 0,
+        ...(ETag ? { eTag: ETag } : {}),
+      };
     } catch (error) {
-      if (classifyS3Error(error) === 'missing') return 0;
+      if (classifyS3Error(error) === 'missing') return { epoch: 0 };
       throw error;
     }
   }
 
-  /**
-   * Revokes every share link issued so far for the file by moving its epoch
-   * on. Two revocations at once may both write the same next epoch: either way
-   * every earlier link is revoked.
-   */
-  async function bumpShareEpoch(owner: OwnerRef, fileId: string): Promise<number> {
-    const next = (await readShareEpoch(owner, fileId)) + 1;
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: shareEpochKey(owner, fileId),
-        Body: String(next),
-        ContentType: 'text/plain',
-      }),
-    );
-    return next;
+  /** The file's current share epoch: 0 until its links were first revoked. */
+  async function readShareEpoch(owner: OwnerRef, fileId: string): Promise<number> {
+    return (await readEpochObject(owner, fileId)).epoch;
   }
 
   /**
-   * Reads what the validator judges an upload by: HEAD (conditioned on the
-   * event's ETag, so a replaced object answers 412) and the tag set, at once.
-   * Throws the SDK's error as is; {@link classifyS3Error} reads it.
+   * Revokes every share link issued so far for the file by moving its epoch
+   * on, with a compare-and-swap write: the next epoch is written only over
+   * the very object it was computed from (`If-Match` its ETag, or
+   * `If-None-Match: *` for the first), and a lost race reads again. So the
+   * epoch only ever grows, under any interleaving of revocations, and a
+   * revoked link stays revoked. Returns the epoch written.
+   */
+  async function bumpShareEpoch(owner: OwnerRef, fileId: string): Promise<number> {
+    for (let attempt = 0; attempt < CONDITIONAL_WRITE_TRIES; attempt++) {
+      const { epoch, eTag } = await readEpochObject(owner, fileId);
+      try {
+        await s3.send(
+          new PutObjectCommand({
+            Bucket: stateBucket,
+            Key: shareEpochKey(owner, fileId),
+            Body: String(epoch + 1),
+            ContentType: 'text/plain',
+            ...(eTag ? { IfMatch: ifMatchForWrite(eTag) } : { IfNoneMatch: '*' }),
+          }),
+        );
+        return epoch + 1;
+      } catch (error) {
+        // 412: another revocation wrote first. 409: S3 saw two conditional writes at once.
+        const conflict = classifyS3Error(error) === 'replaced' || httpStatusOf(error) === 409;
+        if (!conflict) throw error;
+      }
+    }
+    throw new Error(`share epoch of ${fileId} kept changing over ${CONDITIONAL_WRITE_TRIES} tries`);
+  }
+
+  /**
+   * Reads what the validator judges one version of an upload by: the key's
+   * versions (is it the first?), then HEAD and the tag set of that version.
+   * The version is the event's, or, when the event names none, the newest
+   * with the event's ETag. Throws the SDK's error as is (a missing object or
+   * version is a 404); {@link classifyS3Error} reads it.
    */
   async function readUpload(ref: ObjectRef): Promise<UploadSnapshot> {
-    const [head, tagging] = await Promise.all([
-      s3.send(new HeadObjectCommand({ Bucket: bucket, Key: ref.key, ...version(ref), ...ifMatch(ref) })),
-      s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: ref.key, ...version(ref) })),
+    const versions = await listVersions(ref.key);
+    const tagsOf = async (versionId: string) =>
+      (await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: ref.key, VersionId: versionId })))
+        .TagSet ?? [];
+    let versionId = ref.versionId;
+    let known: Tag[] | undefined;
+    if (!versionId) {
+      // An event that names no version (Ceph RGW's for a form POST) is about one with its ETag:
+      // the newest not yet judged (identical bytes posted twice share an ETag), else the newest.
+      const candidates = [...versions]
+        .reverse()
+        .filter((entry) => !ref.eTag || entry.eTag === unquotedETag(ref.eTag));
+      for (const candidate of candidates) {
+        const tags = await tagsOf(candidate.versionId);
+        if (trustedVerdict(ref.key, candidate.versionId, candidate.eTag, tags).status === 'pending') {
+          versionId = candidate.versionId;
+          known = tags;
+          break;
+        }
+      }
+      versionId ??= candidates[0]?.versionId;
+    }
+    if (!versionId) throw new NoSuchKey({ message: 'no such version', $metadata: { httpStatusCode: 404 } });
+    const pinned = versionId;
+    const [head, tagSet] = await Promise.all([
+      s3.send(new HeadObjectCommand({ Bucket: bucket, Key: ref.key, VersionId: pinned })),
+      known ?? tagsOf(pinned),
     ]);
     const metadata = head.Metadata ?? {};
-    const tags = tagging.TagSet ?? [];
+    const tags = tagSet;
+    const eTag = unquotedETag(head.ETag ?? ref.eTag);
     return {
+      versionId: pinned,
+      isFirstVersion: versions[0]?.versionId === pinned,
       size: head.ContentLength ?? 0,
       ...(head.ContentType !== undefined ? { contentType: head.ContentType } : {}),
       ...(metadata[META.declaredType] !== undefined ? { declaredType: metadata[META.declaredType] } : {}),
       ...(metadata[META.declaredSize] !== undefined ? { declaredSize: metadata[META.declaredSize] } : {}),
-      eTag: unquotedETag(head.ETag ?? ref.eTag),
+      eTag,
       tags,
-      verdict: verdictFromTags(tags),
+      verdict: trustedVerdict(ref.key, pinned, eTag, tags),
     };
   }
 
@@ -255,16 +397,25 @@ export function createFileStore({ s3, bucket }: FileStoreSettings) {
   }
 
   /**
-   * Tags a verdict on the bytes with `snapshot.eTag`, keeping the object's
-   * other tags (see {@link mergeValidationTags}). Returns the keys of foreign
-   * tags that did not fit within S3's limit of 10.
+   * Tags a verdict on the judged version, signed by the validator for that
+   * version and its ETag, keeping the object's other tags (see
+   * {@link mergeValidationTags}). Returns the keys of foreign tags that did
+   * not fit within S3's limit of 10. Throws in a store that cannot sign.
    */
   async function recordVerdict(
     ref: ObjectRef,
-    snapshot: Pick<UploadSnapshot, 'tags' | 'eTag'>,
-    verdict: VerdictToRecord,
+    snapshot: Pick<UploadSnapshot, 'tags' | 'eTag' | 'versionId'>,
+    verdict: Omit<VerdictToRecord, 'signature'>,
   ): Promise<string[]> {
-    const { tagSet, dropped } = mergeValidationTags(snapshot.tags, verdict, snapshot.eTag);
+    if (!signVerdict) throw new Error('this function cannot sign verdicts');
+    const signature = signVerdict({
+      bucket,
+      key: ref.key,
+      versionId: snapshot.versionId,
+      eTag: snapshot.eTag,
+      ...verdict,
+    });
+    const { tagSet, dropped } = mergeValidationTags(snapshot.tags, { ...verdict, signature }, snapshot.eTag);
     await s3.send(
       new PutObjectTaggingCommand({
         Bucket: bucket,
@@ -301,7 +452,7 @@ export function createFileStore({ s3, bucket }: FileStoreSettings) {
   }
 
   /**
-   * A presigned GET (the SDK's `getSignedUrl`) that makes S3 answer with the
+   * A presigned GET (the SDK's `getSignedUrl`) of exactly one version, that makes S3 answer with the
    * given `Content-Disposition` and `Content-Type`, signed at `now` for
    * `expiresIn` seconds.
    */
@@ -309,6 +460,7 @@ export function createFileStore({ s3, bucket }: FileStoreSettings) {
     const command = new GetObjectCommand({
       Bucket: bucket,
       Key: request.key,
+      VersionId: request.versionId,
       ResponseContentDisposition: request.contentDisposition,
       ResponseContentType: request.contentType,
     });

@@ -25,6 +25,12 @@ export const TAG = Object.freeze({
    * posted again since, and the new bytes are judged anew.
    */
   validatedEtag: 'validated-etag',
+  /**
+   * The validator's Ed25519 signature over the bucket, key, version, ETag and
+   * verdict. A verdict without a valid one was not written by the validator
+   * for this version, and is no verdict.
+   */
+  signature: 'verdict-signature',
 });
 
 export type ValidationStatus = 'pending' | 'passed' | 'failed';
@@ -58,6 +64,8 @@ export interface RecordedVerdict {
   detectedType?: string;
   /** The ETag (unquoted) of the bytes the verdict is about. */
   validatedEtag?: string;
+  /** The validator's signature of the verdict, to be checked before it is trusted. */
+  signature?: string;
 }
 
 const STATUSES: readonly ValidationStatus[] = ['pending', 'passed', 'failed'];
@@ -70,11 +78,13 @@ export function verdictFromTags(tagSet: readonly Tag[] | undefined): RecordedVer
   const reason = value(TAG.reason);
   const detectedType = value(TAG.detectedType);
   const validatedEtag = value(TAG.validatedEtag);
+  const signature = value(TAG.signature);
   return {
     status,
     ...(reason ? { reason } : {}),
     ...(detectedType ? { detectedType } : {}),
     ...(validatedEtag ? { validatedEtag } : {}),
+    ...(signature ? { signature } : {}),
   };
 }
 
@@ -96,6 +106,8 @@ export interface VerdictToRecord {
   status: 'passed' | 'failed';
   reason?: string;
   detectedType?: string;
+  /** The validator's signature of it. */
+  signature: string;
 }
 
 export interface MergedTags {
@@ -107,8 +119,8 @@ export interface MergedTags {
 /**
  * The object's new tag set: every existing tag kept as is, its previous
  * validation tags replaced by the verdict's on the bytes with `eTag`. Within
- * S3's limit of 10 tags the status and the validated ETag always win a place,
- * existing tags come next, then `validation-reason`, then `detected-type`;
+ * S3's limit of 10 tags the status, the validated ETag and the signature
+ * always win a place, existing tags come next, then `validation-reason`, then `detected-type`;
  * whatever does not fit is dropped and reported.
  */
 export function mergeValidationTags(
@@ -120,6 +132,7 @@ export function mergeValidationTags(
   const status: Tag[] = [
     { Key: TAG.status, Value: verdict.status },
     { Key: TAG.validatedEtag, Value: toTagValue(unquotedETag(eTag)) },
+    { Key: TAG.signature, Value: verdict.signature },
   ];
   const extras: Tag[] = [
     ...(verdict.status === 'failed' && verdict.reason ? [{ Key: TAG.reason, Value: verdict.reason }] : []),

@@ -1,5 +1,6 @@
 import pLimit from 'p-limit';
 import type { UploadRules } from '../config/upload-rules.js';
+import { ApiError } from '../core/errors.js';
 import { logger } from '../core/logger.js';
 import { countMetric } from '../core/metrics.js';
 import type { FileStore } from '../store/file-store.js';
@@ -24,10 +25,12 @@ export type SkipReason =
   | 'ignored'
   /** The object already carries a passed or failed verdict (a redelivered event). */
   | 'already_decided'
-  /** The object at the key was replaced since the event (ETag differs: 412). */
+  /** The event's ETag is not its version's (412): an event older than what S3 holds. */
   | 'stale'
   /** The object was deleted before it could be validated (404). */
-  | 'vanished';
+  | 'vanished'
+  /** Its key holds more versions than the validator lists: none of them is ever served. */
+  | 'too_many_versions';
 
 export type RecordOutcome =
   | ({ key: string; status: 'passed' | 'failed' } & Omit<Verdict, 'status'>)
@@ -37,6 +40,7 @@ const skipped = (key: string, skip: SkipReason): RecordOutcome => ({ key, status
 
 /** A missing object and a replaced one are outcomes of a race with the uploader, not failures: anything else is. */
 function skipFor(error: unknown): SkipReason | undefined {
+  if (error instanceof ApiError && error.code === 'not_validated') return 'too_many_versions';
   const kind = classifyS3Error(error);
   return kind === 'missing' ? 'vanished' : kind === 'replaced' ? 'stale' : undefined;
 }
@@ -59,14 +63,19 @@ async function judge(
     ...(record.versionId ? { versionId: record.versionId } : {}),
     ...(record.eTag ? { eTag: record.eTag } : {}),
   };
-  // Conditioned on the event's ETag: a replaced object answers 412, and its own event judges the new bytes.
+  // Pinned to the event's version (and ETag): the verdict is about exactly those bytes.
   const upload = await store.readUpload(ref);
-  // Decided only if the verdict is about these very bytes: a form posted again
-  // lands new bytes at the same key, and they are judged anew.
-  const { status, validatedEtag } = upload.verdict;
-  if (status !== 'pending' && validatedEtag === upload.eTag) return skipped(key, 'already_decided');
+  // Decided only by a verdict the validator itself signed for this very version:
+  // a tag anyone else wrote (the upload role's own credentials can tag) is no verdict.
+  if (upload.verdict.status !== 'pending') return skipped(key, 'already_decided');
+  // A file is the first version under its key: bytes posted again with the same form are never served.
+  const judged = { key, versionId: upload.versionId, eTag: upload.eTag };
+  if (!upload.isFirstVersion) {
+    const replaced: Verdict = { status: 'failed', reason: 'replaced' };
+    await store.recordVerdict(judged, upload, replaced);
+    return { key, ...replaced };
+  }
 
-  const judged = { ...ref, ...(upload.eTag ? { eTag: upload.eTag } : {}) };
   const sniffed = await sniffObject((limit) => store.readLeadingBytes(judged, limit), upload.size);
   const verdict = decideVerdict(
     {
@@ -78,17 +87,19 @@ async function judge(
     },
     rules,
   );
-  const dropped = await store.recordVerdict(ref, upload, verdict);
+  const dropped = await store.recordVerdict(judged, upload, verdict);
   if (dropped.length > 0) logger.warn('tag limit reached: dropping tags', { key, dropped });
   return { key, ...verdict };
 }
 
 /**
- * Validates the object of one S3 event record and tags the verdict on it:
- * HEAD (conditioned on the event's ETag), the current tags, a ranged read of
- * the first bytes, {@link decideVerdict}, PutObjectTagging keeping other tags.
- * Skips records that are not API uploads, objects already decided, replaced
- * (412) or deleted (404). Any other S3 error is thrown.
+ * Validates the version of one S3 event record and tags a signed verdict on
+ * exactly that version: HEAD (conditioned on the event's ETag), its tags and
+ * the key's versions, a ranged read of the first bytes, {@link decideVerdict},
+ * PutObjectTagging keeping other tags. A version that is not the key's first
+ * fails `replaced` unread. Skips records that are not API uploads, versions
+ * already decided by a signed verdict, stale events (412) and deleted objects
+ * (404). Any other S3 error is thrown.
  */
 export async function validateRecord(
   dependencies: ValidatorDependencies,

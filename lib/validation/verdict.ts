@@ -23,7 +23,9 @@ export type ValidationReason =
   /** A type that needs magic bytes was declared, and none were recognised. */
   | 'unknown_type'
   /** A text type was declared, and the bytes are not UTF-8 text (invalid, or NUL bytes). */
-  | 'not_text';
+  | 'not_text'
+  /** A later version posted with the same form: a file is the first version under its key. */
+  | 'replaced';
 
 export interface Verdict {
   status: 'passed' | 'failed';

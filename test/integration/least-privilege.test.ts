@@ -63,6 +63,8 @@ const sessions = {} as Record<Fn, RoleSession>;
 const clients = {} as Record<Fn, S3Client>;
 /** A passed upload, readable by the roles that may read, to show a refusal is the role's doing. */
 let passedKey = '';
+/** Its one version: the roles that read uploads may read named versions only. */
+let passedVersion = '';
 
 beforeAll(async () => {
   await Promise.all(
@@ -73,7 +75,7 @@ beforeAll(async () => {
   );
   const { sub } = await newOwner('lp');
   passedKey = `uploads/${ownerFromSubject(sub).segment}/${ulid()}`;
-  await adminS3.send(
+  const put = await adminS3.send(
     new PutObjectCommand({
       Bucket: stack.bucket,
       Key: passedKey,
@@ -83,6 +85,7 @@ beforeAll(async () => {
       Tagging: 'validation-status=pending',
     }),
   );
+  passedVersion = put.VersionId ?? '';
   // Wait for the real validator to decide, then pin the verdict for this file's checks.
   const deadline = Date.now() + 20_000;
   for (;;) {
@@ -243,13 +246,19 @@ describe('every function role on the real gateway', () => {
     },
   );
 
-  it.each(READ_ONLY)('%s: may read a passed upload (the grant exists)', async (fn) => {
-    const answer = await outcome(
+  it.each(READ_ONLY)('%s: may read a passed upload, by version (the grant exists)', async (fn) => {
+    const byVersion = await outcome(
+      clients[fn],
+      new GetObjectTaggingCommand({ Bucket: stack.bucket, Key: passedKey, VersionId: passedVersion }),
+    );
+    const current = await outcome(
       clients[fn],
       new GetObjectTaggingCommand({ Bucket: stack.bucket, Key: passedKey }),
     );
 
-    expect(answer).toEqual({ status: 200, code: 'OK' });
+    expect(byVersion).toEqual({ status: 200, code: 'OK' });
+    // Without a version, a read names whatever bytes were posted last: no role may.
+    expect(current).toEqual(DENIED);
   });
 
   it.each(TAGGERS)('%s: may retag under uploads/ but never PutObject (no new bytes)', async (fn) => {

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { CreatedObject } from '../../scripts/ceph-event-bridge.js';
-import { DEV_AUDIENCE, DEV_ISSUER, devJwks, devToken } from '../../scripts/dev-keys.js';
+import { DEV_AUDIENCE, DEV_ISSUER, devJwks, devToken, devVerdictKeys } from '../../scripts/dev-keys.js';
 import { type RoleSession, roleAssumer } from '../../scripts/role-sessions.js';
 import { ADMIN_FILE, EVENTS_LOG, STACK_FILE, type StackInfo } from '../../scripts/stack-settings.js';
 
@@ -63,6 +63,10 @@ export async function functionEnvironment(session?: RoleSession): Promise<Record
         }
       : {}),
     UPLOADS_BUCKET: stack.bucket,
+    STATE_BUCKET: stack.stateBucket,
+    // The local stack's verdict keys: in-process runs judge and read verdicts as its functions do.
+    VERDICT_PUBLIC_KEY: devVerdictKeys().publicKey,
+    VERDICT_SIGNING_KEY: devVerdictKeys().privateKey,
     S3_ENDPOINT: stack.s3Endpoint,
     AUTH_ISSUER: DEV_ISSUER,
     AUTH_AUDIENCE: DEV_AUDIENCE,
@@ -163,20 +167,29 @@ export async function waitForVerdict(
 }
 
 /**
- * What RGW said of an object when it pushed its ObjectCreated event, as the
- * local stack records it in .local/events.jsonl: its tags there are the ones
- * it was created with, whatever the validator wrote since. Waits up to `seconds`.
+ * What RGW said of a key's objects when it pushed their ObjectCreated events,
+ * oldest first, as the local stack records them in .local/events.jsonl: the
+ * tags there are the ones each version was created with, whatever the
+ * validator wrote since. Waits up to `seconds` for at least `count` of them.
  */
-export async function createdObject(key: string, seconds = 20): Promise<CreatedObject> {
+export async function createdVersions(key: string, count = 1, seconds = 20): Promise<CreatedObject[]> {
   const deadline = Date.now() + seconds * 1000;
   for (;;) {
     const lines = existsSync(EVENTS_LOG) ? readFileSync(EVENTS_LOG, 'utf8').split('\n') : [];
     const found = lines
       .filter((line) => line.trim() !== '')
       .map((line) => JSON.parse(line) as CreatedObject)
-      .find((created) => created.key === key);
-    if (found) return found;
-    if (Date.now() > deadline) throw new Error(`no ObjectCreated event for ${key} after ${seconds} s`);
+      .filter((created) => created.key === key);
+    if (found.length >= count) return found;
+    if (Date.now() > deadline)
+      throw new Error(`${found.length} of ${count} ObjectCreated events for ${key} after ${seconds} s`);
     await new Promise((done) => setTimeout(done, 200));
   }
+}
+
+/** The first object-created event of a key (see {@link createdVersions}). */
+export async function createdObject(key: string, seconds = 20): Promise<CreatedObject> {
+  const [first] = await createdVersions(key, 1, seconds);
+  if (!first) throw new Error(`no ObjectCreated event for ${key}`);
+  return first;
 }

@@ -4,6 +4,7 @@ import {
   GetObjectTaggingCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  ListObjectVersionsCommand,
   PutObjectCommand,
   PutObjectTaggingCommand,
   type Tag,
@@ -11,9 +12,11 @@ import {
 import { ulid } from 'ulid';
 import { describe, expect, it, vi } from 'vitest';
 import { ownerFromSubject } from '../../lib/core/owner.js';
+import { verdictSigner } from '../../lib/core/verdict-signature.js';
 import { createRuntime } from '../../lib/runtime.js';
 import { validateRecord } from '../../lib/validation/validator.js';
 import { toAwsS3Event } from '../../scripts/ceph-event-bridge.js';
+import { devVerdictKeys } from '../../scripts/dev-keys.js';
 import { HTML_PAGE, PNG_1x1, pngOfSize } from '../support/sample-files.js';
 import {
   adminS3,
@@ -188,14 +191,26 @@ describe('events delivered to the validator directly (serverless offline Lambda 
     const { token } = await newOwner('v-redeliver');
     const issued = await uploadThroughApi(token, pngOfSize(3000));
     await waitForVerdict(token, issued.fileId);
-    // A verdict a re-judgment would overturn (the bytes are a valid PNG), about these very
-    // bytes (the validated ETag is kept), plus foreign tags.
+    // A verdict a re-judgment would overturn (the bytes are a valid PNG), signed with the local
+    // stack's validator key for these very bytes (its version and ETag), plus foreign tags.
     const validatedEtag = (await tagsOf(issued.key)).find((tag) => tag.Key === 'validated-etag')?.Value ?? '';
     expect(validatedEtag).toMatch(/^[0-9a-f]{32}$/);
+    const { Versions = [] } = await adminS3.send(
+      new ListObjectVersionsCommand({ Bucket: stack.bucket, Prefix: issued.key }),
+    );
+    const signature = verdictSigner(devVerdictKeys().privateKey)({
+      bucket: stack.bucket,
+      key: issued.key,
+      versionId: Versions[0]?.VersionId ?? '',
+      eTag: validatedEtag,
+      status: 'failed',
+      reason: 'type_mismatch',
+    });
     await setTags(issued.key, {
       [TAG_STATUS]: 'failed',
       'validated-etag': validatedEtag,
       'validation-reason': 'type_mismatch',
+      'verdict-signature': signature,
       'share-epoch': '3',
       'kept-by-admin': 'yes',
     });
@@ -234,6 +249,7 @@ describe('events delivered to the validator directly (serverless offline Lambda 
       { Key: 'share-epoch', Value: '2' },
       { Key: 'validated-etag', Value: expect.stringMatching(/^[0-9a-f]{32}$/) },
       { Key: TAG_STATUS, Value: 'passed' },
+      { Key: 'verdict-signature', Value: expect.stringMatching(/^[A-Za-z0-9_-]{86}$/) },
     ]);
   });
 
@@ -333,7 +349,7 @@ describe('the ranged read is bounded', () => {
 
     const session = await assumeFunctionRole('validateUpload', 'v-ranged-read');
     const s3 = roleS3Client(session);
-    const { store, rules } = createRuntime(await functionEnvironment(session), { s3 });
+    const { store, rules } = await createRuntime(await functionEnvironment(session), { s3 });
     const reads: { input: Record<string, unknown>; output: GetObjectCommandOutput; bytes: () => number }[] =
       [];
     const send = s3.send.bind(s3) as (command: unknown) => Promise<unknown>;

@@ -1,12 +1,58 @@
-import { describe, expect, it } from 'vitest';
-import { createRuntime } from '../../lib/runtime.js';
+import { generateKeyPairSync } from 'node:crypto';
+import { PutObjectTaggingCommand, type Tag } from '@aws-sdk/client-s3';
+import { describe, expect, it, vi } from 'vitest';
+import { verdictVerifier } from '../../lib/core/verdict-signature.js';
+import { createRuntime, type Runtime } from '../../lib/runtime.js';
+import { TAG } from '../../lib/store/object-encoding.js';
+import { createS3Client } from '../../lib/store/s3-client.js';
+import { TEST_VERDICT_KEYS } from '../support/verdict-keys.js';
 
 const base = (): NodeJS.ProcessEnv => ({ ...process.env });
+/** The unit environment without the validator's private key in it: an API function's. */
+const withoutSigningKey = (): NodeJS.ProcessEnv => ({ ...base(), VERDICT_SIGNING_KEY: undefined });
+
+const KEY = 'uploads/9f86d081884c7d659a2feaa0c55ad015/01JDQ7ZJ8W3N4T6X9Y2B5C7D8E';
+const VERDICT = { status: 'passed', detectedType: 'image/png' } as const;
+const SNAPSHOT = { tags: [], eTag: '827ccb0eea8a706c4c34a16891f84e7b', versionId: 'v1' };
+const SIGNING_PARAMETER = '/presign/unit/verdict-signing-key';
+
+/** A PEM key pair of another algorithm than Ed25519, base64 as the environment carries keys. */
+function foreignKeys(type: 'rsa' | 'ec' | 'ed448') {
+  const pair =
+    type === 'rsa'
+      ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+      : type === 'ec'
+        ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+        : generateKeyPairSync('ed448');
+  const b64 = (pem: string | Buffer) => Buffer.from(pem.toString()).toString('base64');
+  return {
+    privateKey: b64(pair.privateKey.export({ type: 'pkcs8', format: 'pem' })),
+    publicKey: b64(pair.publicKey.export({ type: 'spki', format: 'pem' })),
+  };
+}
+
+/**
+ * Records a verdict through the runtime's store on a stubbed S3 client and
+ * returns the tag set it wrote: the store signs with whatever key the runtime resolved.
+ */
+async function recordedTags(build: (s3: ReturnType<typeof createS3Client>) => Promise<Runtime>) {
+  const s3 = createS3Client({ region: 'us-east-1' });
+  const send = vi.spyOn(s3, 'send').mockResolvedValue({} as never);
+  const runtime = await build(s3);
+  await runtime.store.recordVerdict({ key: KEY, versionId: 'v1' }, SNAPSHOT, VERDICT);
+  const command = send.mock.calls[0]?.[0] as PutObjectTaggingCommand;
+  expect(command).toBeInstanceOf(PutObjectTaggingCommand);
+  return (command.input.Tagging?.TagSet ?? []) as Tag[];
+}
+
+const signatureIn = (tags: Tag[]) => tags.find((tag) => tag.Key === TAG.signature)?.Value;
+const verify = verdictVerifier(TEST_VERDICT_KEYS.publicKey);
+const claims = { bucket: 'unit-test-bucket', key: KEY, versionId: 'v1', eTag: SNAPSHOT.eTag, ...VERDICT };
 
 describe('createRuntime', () => {
-  it('builds the rules, the store and the settings from the environment', () => {
+  it('builds the rules, the store and the settings from the environment', async () => {
     // Act
-    const runtime = createRuntime({
+    const runtime = await createRuntime({
       ...base(),
       UPLOAD_RULES: '{"image/png":1024}',
       PUBLIC_API_URL: 'https://api.example.com',
@@ -18,17 +64,175 @@ describe('createRuntime', () => {
     expect(runtime.publicUrl).toEqual({ configured: 'https://api.example.com', offline: false });
   });
 
-  it('knows it runs under serverless offline from IS_OFFLINE', () => {
-    expect(createRuntime({ ...base(), IS_OFFLINE: 'true' }).publicUrl.offline).toBe(true);
+  it('knows it runs under serverless offline from IS_OFFLINE', async () => {
+    expect((await createRuntime({ ...base(), IS_OFFLINE: 'true' })).publicUrl.offline).toBe(true);
   });
 
   it.each([
     ['UPLOADS_BUCKET', { UPLOADS_BUCKET: undefined }, /UPLOADS_BUCKET/],
+    ['STATE_BUCKET', { STATE_BUCKET: undefined }, /STATE_BUCKET/],
+    ['VERDICT_PUBLIC_KEY', { VERDICT_PUBLIC_KEY: undefined }, /VERDICT_PUBLIC_KEY/],
     ['AUTH_ISSUER', { AUTH_ISSUER: undefined }, /AUTH_ISSUER/],
     ['the JWKS', { AUTH_JWKS: undefined, AUTH_JWKS_URL: undefined }, /AUTH_JWKS_URL or AUTH_JWKS/],
     ['UPLOAD_RULES', { UPLOAD_RULES: '{"image/png":0}' }, /UPLOAD_RULES/],
     ['UPLOAD_URL_TTL_SECONDS', { UPLOAD_URL_TTL_SECONDS: '901' }, /UPLOAD_URL_TTL_SECONDS/],
-  ])('fails the cold start naming %s when it is missing or malformed', (_, change, message) => {
-    expect(() => createRuntime({ ...base(), ...change })).toThrow(message);
+  ])('fails the cold start naming %s when it is missing or malformed', async (_, change, message) => {
+    await expect(createRuntime({ ...base(), ...change })).rejects.toThrow(message);
+  });
+
+  it('fails the cold start naming STATE_BUCKET and VERDICT_PUBLIC_KEY when they are empty, as serverless renders unset settings', async () => {
+    await expect(createRuntime({ ...base(), STATE_BUCKET: '' })).rejects.toThrow(/STATE_BUCKET/);
+    await expect(createRuntime({ ...base(), VERDICT_PUBLIC_KEY: '' })).rejects.toThrow(/VERDICT_PUBLIC_KEY/);
+  });
+});
+
+describe('createRuntime: verdict keys', () => {
+  it('signs verdicts with VERDICT_SIGNING_KEY, for exactly the version and ETag judged', async () => {
+    // Act
+    const tags = await recordedTags((s3) => createRuntime(base(), { s3 }));
+
+    // Assert
+    expect(verify(claims, signatureIn(tags))).toBe(true);
+    expect(verify({ ...claims, versionId: 'v2' }, signatureIn(tags))).toBe(false);
+    expect(verify({ ...claims, eTag: 'ffffffffffffffffffffffffffffffff' }, signatureIn(tags))).toBe(false);
+  });
+
+  it('resolves VERDICT_SIGNING_KEY_PARAMETER through its parameter reader, once, and signs with that key', async () => {
+    // Arrange
+    const readParameter = vi.fn(async (_name: string) => TEST_VERDICT_KEYS.privateKey);
+
+    // Act
+    const tags = await recordedTags((s3) =>
+      createRuntime(
+        { ...withoutSigningKey(), VERDICT_SIGNING_KEY_PARAMETER: SIGNING_PARAMETER },
+        {
+          s3,
+          readParameter,
+        },
+      ),
+    );
+
+    // Assert
+    expect(readParameter).toHaveBeenCalledTimes(1);
+    expect(readParameter).toHaveBeenCalledWith(SIGNING_PARAMETER);
+    expect(verify(claims, signatureIn(tags))).toBe(true);
+  });
+
+  it('prefers VERDICT_SIGNING_KEY over the parameter, without reading SSM', async () => {
+    // Arrange
+    const readParameter = vi.fn(async (_name: string) => foreignKeys('rsa').privateKey);
+
+    // Act
+    const tags = await recordedTags((s3) =>
+      createRuntime({ ...base(), VERDICT_SIGNING_KEY_PARAMETER: SIGNING_PARAMETER }, { s3, readParameter }),
+    );
+
+    // Assert
+    expect(readParameter).not.toHaveBeenCalled();
+    expect(verify(claims, signatureIn(tags))).toBe(true);
+  });
+
+  it('builds a store that cannot sign when the function has no signing key (every API function)', async () => {
+    // Arrange
+    const readParameter = vi.fn(async (_name: string) => TEST_VERDICT_KEYS.privateKey);
+    const s3 = createS3Client({ region: 'us-east-1' });
+    const send = vi.spyOn(s3, 'send').mockResolvedValue({} as never);
+
+    // Act
+    const runtime = await createRuntime(withoutSigningKey(), { s3, readParameter });
+
+    // Assert
+    await expect(runtime.store.recordVerdict({ key: KEY }, SNAPSHOT, VERDICT)).rejects.toThrow(
+      /cannot sign verdicts/,
+    );
+    expect(send).not.toHaveBeenCalled();
+    expect(readParameter).not.toHaveBeenCalled();
+  });
+
+  it('fails the cold start naming VERDICT_SIGNING_KEY_PARAMETER when SSM cannot be read, without the key in the message', async () => {
+    // Arrange
+    const readParameter = async (_name: string): Promise<string> => {
+      throw Object.assign(new Error('denied'), { name: 'AccessDeniedException' });
+    };
+
+    // Act
+    const built = createRuntime(
+      { ...withoutSigningKey(), VERDICT_SIGNING_KEY_PARAMETER: SIGNING_PARAMETER },
+      { readParameter },
+    );
+
+    // Assert
+    await expect(built).rejects.toThrow(
+      /VERDICT_SIGNING_KEY_PARAMETER \/presign\/unit\/verdict-signing-key could not be read.*AccessDeniedException/,
+    );
+  });
+
+  it('fails the cold start naming VERDICT_SIGNING_KEY_PARAMETER when the parameter holds too short a value', async () => {
+    // Arrange
+    const readParameter = async (_name: string) => 'short';
+
+    // Act
+    const built = createRuntime(
+      { ...withoutSigningKey(), VERDICT_SIGNING_KEY_PARAMETER: SIGNING_PARAMETER },
+      { readParameter },
+    );
+
+    // Assert
+    await expect(built).rejects.toThrow(/VERDICT_SIGNING_KEY_PARAMETER .* must hold at least/);
+  });
+
+  it.each(['rsa', 'ec', 'ed448'] as const)(
+    'refuses a %s signing key, from the environment or from SSM',
+    async (type) => {
+      // Arrange
+      const { privateKey } = foreignKeys(type);
+      const readParameter = async (_name: string) => privateKey;
+
+      // Act / Assert
+      await expect(createRuntime({ ...base(), VERDICT_SIGNING_KEY: privateKey })).rejects.toThrow(
+        /signing key must be an Ed25519 key/,
+      );
+      await expect(
+        createRuntime(
+          { ...withoutSigningKey(), VERDICT_SIGNING_KEY_PARAMETER: SIGNING_PARAMETER },
+          { readParameter },
+        ),
+      ).rejects.toThrow(/signing key must be an Ed25519 key/);
+    },
+  );
+
+  it.each(['rsa', 'ec', 'ed448'] as const)('refuses a %s public key', async (type) => {
+    await expect(
+      createRuntime({ ...base(), VERDICT_PUBLIC_KEY: foreignKeys(type).publicKey }),
+    ).rejects.toThrow(/public key must be an Ed25519 key/);
+  });
+
+  it.each([
+    ['VERDICT_PUBLIC_KEY', { VERDICT_PUBLIC_KEY: 'not-a-key-'.repeat(6) }],
+    ['VERDICT_SIGNING_KEY', { VERDICT_SIGNING_KEY: 'not-a-key-'.repeat(6) }],
+  ])('fails the cold start on a %s that is no key at all, naming it', async (variable, change) => {
+    await expect(createRuntime({ ...base(), ...change })).rejects.toThrow(
+      new RegExp(`^invalid configuration: ${variable} `),
+    );
+  });
+
+  it('takes the keys as PEM text as well as base64 of PEM', async () => {
+    // Arrange
+    const pem = (b64: string) => Buffer.from(b64, 'base64').toString('utf8');
+
+    // Act
+    const tags = await recordedTags((s3) =>
+      createRuntime(
+        {
+          ...base(),
+          VERDICT_SIGNING_KEY: pem(TEST_VERDICT_KEYS.privateKey),
+          VERDICT_PUBLIC_KEY: pem(TEST_VERDICT_KEYS.publicKey),
+        },
+        { s3 },
+      ),
+    );
+
+    // Assert
+    expect(verify(claims, signatureIn(tags))).toBe(true);
   });
 });

@@ -1,4 +1,10 @@
-import { GetObjectTaggingCommand, HeadObjectCommand, NoSuchKey, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  ListObjectVersionsCommand,
+  NoSuchKey,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type * as z from 'zod';
@@ -31,6 +37,7 @@ import type { IssuedUpload } from '../../../lib/uploads/upload-issuer.js';
 import { apiEvent, lambdaContext } from '../../support/api-event.js';
 import { unitRuntime } from '../../support/runtime.js';
 import { signTestToken } from '../../support/tokens.js';
+import { signedVerdictTags } from '../../support/verdict-keys.js';
 
 type Handler = (
   event: APIGatewayProxyEventV2,
@@ -41,7 +48,7 @@ type Handler = (
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 
 /** Every handler built around one S3 client of this file's, whose `send` the tests stub. */
-const { s3, ...runtime } = unitRuntime();
+const { s3, ...runtime } = await unitRuntime();
 const shareKey = shareKeyFrom(runtime.environment);
 const createUpload = createUploadHandler(runtime);
 const getFile = getFileHandler(runtime);
@@ -52,16 +59,22 @@ const revokeShares = revokeSharesHandler(runtime);
 
 const ALICE = ownerFromSubject('auth0|alice');
 const FILE_ID = newFileId();
+const KEY = objectKey(ALICE, FILE_ID);
 const ETAG = '5d41402abc4b2a76b9719d911017c592';
+const VERSION_ID = 'rgw.FkJ3_x9Lq2.version';
 let tags: Record<string, string> = {};
 
 const missing = () => new NoSuchKey({ $metadata: { httpStatusCode: 404 }, message: 'NoSuchKey' });
 
-/** One file of Alice's behind the S3 client; every other key is missing, share epochs included. */
+/** One file of Alice's (one version) behind the S3 client; every other key is missing, share epochs included. */
 async function fakeSend(command: unknown): Promise<unknown> {
   if (command instanceof PutObjectCommand) return {};
-  const key = (command as { input?: { Key?: string } }).input?.Key;
-  if (key !== objectKey(ALICE, FILE_ID)) throw missing();
+  if (command instanceof ListObjectVersionsCommand) {
+    const Versions = [{ Key: KEY, VersionId: VERSION_ID, ETag: `"${ETAG}"`, IsLatest: true }];
+    return { IsTruncated: false, Versions: command.input.Prefix === KEY ? Versions : [] };
+  }
+  const { Key: key, VersionId } = (command as { input?: { Key?: string; VersionId?: string } }).input ?? {};
+  if (key !== KEY || (VersionId !== undefined && VersionId !== VERSION_ID)) throw missing();
   if (command instanceof GetObjectTaggingCommand) {
     return { TagSet: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) };
   }
@@ -81,8 +94,15 @@ async function fakeSend(command: unknown): Promise<unknown> {
   throw missing();
 }
 
-const PASSED = { [TAG.status]: 'passed', [TAG.validatedEtag]: ETAG, [TAG.detectedType]: 'application/pdf' };
-const FAILED = { [TAG.status]: 'failed', [TAG.reason]: 'type_mismatch', [TAG.validatedEtag]: ETAG };
+const version = { bucket: 'unit-test-bucket', key: KEY, versionId: VERSION_ID, eTag: ETAG };
+const PASSED = signedVerdictTags({ ...version, status: 'passed', detectedType: 'application/pdf' });
+const FAILED = signedVerdictTags({ ...version, status: 'failed', reason: 'type_mismatch' });
+/** Tagged passed by someone without the validator's key. */
+const UNSIGNED_PASSED = {
+  [TAG.status]: 'passed',
+  [TAG.validatedEtag]: ETAG,
+  [TAG.detectedType]: 'application/pdf',
+};
 
 beforeEach(() => {
   tags = { ...PASSED };
@@ -191,6 +211,12 @@ const cases: [string, RouteName, () => Request | Promise<Request>, number][] = [
   ],
   ['a passed file', 'getFile', () => ({ method: 'GET', ...file() }), 200],
   ['a failed file', 'getFile', () => ({ method: 'GET', ...file(), tags: FAILED }), 200],
+  [
+    'a file tagged passed without signature',
+    'getFile',
+    () => ({ method: 'GET', ...file(), tags: UNSIGNED_PASSED }),
+    200,
+  ],
   ["another owner's file", 'getFile', () => ({ method: 'GET', ...file(), as: 'auth0|bob' }), 404],
   [
     'a malformed file id',
@@ -206,12 +232,24 @@ const cases: [string, RouteName, () => Request | Promise<Request>, number][] = [
     409,
   ],
   [
+    'a download URL of a file tagged passed without signature',
+    'createDownloadUrl',
+    () => ({ ...post({}), ...file('/download-url'), tags: UNSIGNED_PASSED }),
+    409,
+  ],
+  [
     'a download URL when S3 fails',
     'createDownloadUrl',
     () => ({ ...post({}), ...file('/download-url'), s3Fails: true }),
     500,
   ],
   ['a share link', 'createShare', () => ({ ...post({ expiresIn: 60 }), ...file('/shares') }), 201],
+  [
+    'a share link of a file tagged passed without signature',
+    'createShare',
+    () => ({ ...post({}), ...file('/shares'), tags: UNSIGNED_PASSED }),
+    409,
+  ],
   ['a revocation', 'revokeShares', () => ({ method: 'DELETE', ...file('/shares') }), 204],
   ['a share link opened', 'openShare', async () => opening(await shareToken()), 302],
   ['a bad share token', 'openShare', () => opening('not-a-token'), 404],
@@ -223,11 +261,33 @@ const cases: [string, RouteName, () => Request | Promise<Request>, number][] = [
         signShareToken(shareKey, {
           segment: ALICE.segment,
           fileId: FILE_ID,
+          versionId: VERSION_ID,
           expiresAt: Math.floor(Date.now() / 1000) - 1,
           epoch: 0,
         }),
       ),
     410,
+  ],
+  [
+    'a share link to another version',
+    'openShare',
+    () =>
+      opening(
+        signShareToken(shareKey, {
+          segment: ALICE.segment,
+          fileId: FILE_ID,
+          versionId: 'rgw.later_version.2',
+          expiresAt: Math.floor(Date.now() / 1000) + 60,
+          epoch: 0,
+        }),
+      ),
+    404,
+  ],
+  [
+    'a share link to a file that has since failed',
+    'openShare',
+    async () => ({ ...opening(await shareToken()), tags: FAILED }),
+    409,
   ],
 ];
 

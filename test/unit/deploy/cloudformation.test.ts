@@ -1,6 +1,6 @@
 // The stack `osls package` produces for AWS, read from the packaged template:
 // least privilege per function (each role holds exactly what its entry of
-// iam/function-policies.json declares), the bucket's protections, the
+// iam/function-policies.json declares), both buckets' protections, the
 // validator's trigger and dead-letter queue, and the bundles. One package run,
 // in a copy of the repository (never in the working tree, where the local
 // stack's serverless offline owns .esbuild), with no AWS credentials at all.
@@ -10,17 +10,30 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FunctionEntry, functionEntries, functionPolicies } from '../../../scripts/function-policies.js';
+import {
+  type FunctionEntry,
+  functionEntries,
+  functionPolicies,
+  type PolicyStatement,
+} from '../../../scripts/function-policies.js';
+import { TEST_VERDICT_KEYS } from '../../support/verdict-keys.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const STAGE = 'prod';
 const BUCKET = `presign-${STAGE}-uploads`;
 const SHARE_SECRET_PARAMETER = `/presign/${STAGE}/share-secret`;
+const VERDICT_SIGNING_KEY_PARAMETER = `/presign/${STAGE}/verdict-signing-key`;
+/** How `render` writes the state bucket's Ref: CloudFormation names that bucket. */
+const STATE_BUCKET = '<Ref StateBucket>';
 /** Planted in the packaging environment: none of it may reach the template. */
 const CANARY_SECRETS = {
   SHARE_SECRET: 'canary-share-secret-from-the-shell-0123456789abcdef',
   PRESIGN_LOCAL_SHARE_SECRET: 'canary-local-share-secret-0123456789abcdef012345',
+  VERDICT_SIGNING_KEY: 'canary-verdict-signing-key-from-the-shell-0123456789abcdef',
+  PRESIGN_LOCAL_VERDICT_SIGNING_KEY: 'canary-local-verdict-signing-key-0123456789abcdef',
 };
+/** The validator's public key, as a deployer passes it (param verdictPublicKey): every function checks verdicts with it. */
+const VERDICT_PUBLIC_KEY = TEST_VERDICT_KEYS.publicKey;
 /** CloudFormation pseudo parameters, as `render` keeps them. */
 // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation pseudo parameter.
 const PARTITION = '${AWS::Partition}';
@@ -48,21 +61,44 @@ const handlerFile = (fn: FunctionName) => fn.replace(/[A-Z]/g, (letter) => `-${l
 
 /** Every action each role may take. Anything wider must change this map on purpose. */
 const LOGS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
-const READ = ['s3:GetObject', 's3:GetObjectTagging', 's3:ListBucket'];
-const SHARE_SECRET_READ = ['kms:Decrypt', 'ssm:GetParameter'];
+/** Reading a file: list its key's versions, then read the first one's tags and HEAD, by version only. */
+const READ_VERSIONS = [
+  's3:GetObjectVersion',
+  's3:GetObjectVersionTagging',
+  's3:ListBucket',
+  's3:ListBucketVersions',
+];
+/** A share epoch, in the state bucket (s3:ListBucket there tells a missing epoch from a forbidden one). */
+const READ_EPOCHS = ['s3:GetObject'];
+const SECRET_READ = ['kms:Decrypt', 'ssm:GetParameter'];
 const EXPECTED_ACTIONS: Record<FunctionName, string[]> = {
   health: LOGS,
   webPage: LOGS,
   openApi: LOGS,
   createUpload: [...LOGS, 's3:PutObject', 's3:PutObjectTagging'],
-  getFile: [...LOGS, ...READ],
-  createDownloadUrl: [...LOGS, ...READ],
-  createShare: [...LOGS, ...READ, ...SHARE_SECRET_READ],
-  openShare: [...LOGS, ...READ, ...SHARE_SECRET_READ],
-  // Reads the upload's tags (does it exist?), then reads and writes the file's share-epochs/ object.
-  revokeShares: [...LOGS, 's3:GetObject', 's3:GetObjectTagging', 's3:ListBucket', 's3:PutObject'],
-  validateUpload: [...LOGS, ...READ, 's3:PutObjectTagging', 'sqs:SendMessage'],
+  getFile: [...LOGS, ...READ_VERSIONS],
+  createDownloadUrl: [...LOGS, ...READ_VERSIONS],
+  createShare: [...LOGS, ...READ_VERSIONS, ...READ_EPOCHS, ...SECRET_READ],
+  openShare: [...LOGS, ...READ_VERSIONS, ...READ_EPOCHS, ...SECRET_READ],
+  // Reads the first version's tags (does the file exist?), then reads and writes its share epoch.
+  revokeShares: [
+    ...LOGS,
+    's3:GetObjectVersionTagging',
+    's3:ListBucket',
+    's3:ListBucketVersions',
+    's3:GetObject',
+    's3:PutObject',
+  ],
+  // Reads and tags exactly the version its event names; signs verdicts with a key from SSM.
+  validateUpload: [
+    ...LOGS,
+    ...READ_VERSIONS,
+    's3:PutObjectVersionTagging',
+    'sqs:SendMessage',
+    ...SECRET_READ,
+  ],
 };
+const unique = (values: string[]) => [...new Set(values)];
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
@@ -185,10 +221,20 @@ function declaredEntry(fn: FunctionName): FunctionEntry {
   return entry;
 }
 
-/** The S3 statements of `fn`'s entry, placeholders filled as Fn::Sub would. */
+/**
+ * The S3 statements of `fn`'s entry as AWS is to hold them: placeholders
+ * filled as Fn::Sub would, a ConditionInAws made (part of) the Condition.
+ */
 function declaredS3Statements(fn: FunctionName): Statement[] {
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: the file's Fn::Sub placeholder.
-  return JSON.parse(JSON.stringify(declaredEntry(fn).s3 ?? []).replaceAll('${UploadsBucket}', BUCKET));
+  const filled = JSON.stringify(declaredEntry(fn).s3 ?? [])
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the file's Fn::Sub placeholder.
+    .replaceAll('${UploadsBucket}', BUCKET)
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the file's Fn::Sub placeholder.
+    .replaceAll('${StateBucket}', STATE_BUCKET);
+  return (JSON.parse(filled) as PolicyStatement[]).map(({ ConditionInAws: aws, ...statement }) => ({
+    ...statement,
+    ...(aws ? { Condition: { ...statement.Condition, ...aws } } : {}),
+  })) as Statement[];
 }
 
 /** The statements every role holds, and those an entry's flags add, by Sid and actions. */
@@ -197,6 +243,10 @@ const EXTRAS = {
   shareSecret: [
     { Sid: 'ReadShareSecret', Action: ['ssm:GetParameter'] },
     { Sid: 'DecryptShareSecretThroughSsm', Action: ['kms:Decrypt'] },
+  ],
+  verdictSigningKey: [
+    { Sid: 'ReadVerdictSigningKey', Action: ['ssm:GetParameter'] },
+    { Sid: 'DecryptVerdictSigningKeyThroughSsm', Action: ['kms:Decrypt'] },
   ],
   deadLetterQueue: [{ Sid: 'SendFailedEventsToDlq', Action: ['sqs:SendMessage'] }],
 };
@@ -225,7 +275,7 @@ beforeAll(async () => {
   cpSync(ROOT, workDir, { recursive: true, filter: (source) => !SKIPPED.has(basename(source)) });
   symlinkSync(join(ROOT, 'node_modules'), join(workDir, 'node_modules'), 'dir');
   // Only what a shell needs, plus planted secrets; no AWS_* and no local-stack settings.
-  const env = { PATH: process.env.PATH ?? '', HOME: workDir, ...CANARY_SECRETS };
+  const env = { PATH: process.env.PATH ?? '', HOME: workDir, VERDICT_PUBLIC_KEY, ...CANARY_SECRETS };
   await execFileAsync(
     join(workDir, 'node_modules', '.bin', 'osls'),
     ['package', '--stage', STAGE, '--region', 'eu-west-1'],
@@ -290,7 +340,7 @@ describe('packaged functions', () => {
   });
 
   it.each(FUNCTIONS)(
-    '%s is configured for AWS: bucket by Ref, no endpoint, no reserved or secret variables',
+    '%s is configured for AWS: buckets by Ref, no endpoint, no reserved or secret variables',
     (fn) => {
       // Arrange
       const variables = (functionOf(fn).Properties.Environment as JsonObject).Variables as JsonObject;
@@ -298,6 +348,14 @@ describe('packaged functions', () => {
       // Assert
       // The validator is the bucket's notification target: it gets the name, a Ref back would be a cycle.
       expect(variables.UPLOADS_BUCKET).toEqual(fn === 'validateUpload' ? BUCKET : { Ref: 'UploadsBucket' });
+      // The state bucket names no function: every function, the validator included, refers to it.
+      expect(variables.STATE_BUCKET).toEqual({ Ref: 'StateBucket' });
+      expect(variables.VERDICT_PUBLIC_KEY).toBe(VERDICT_PUBLIC_KEY);
+      expect(variables).not.toHaveProperty('VERDICT_SIGNING_KEY');
+      // Only the validator signs verdicts: only it is told where its private key is.
+      expect(variables.VERDICT_SIGNING_KEY_PARAMETER).toBe(
+        fn === 'validateUpload' ? VERDICT_SIGNING_KEY_PARAMETER : undefined,
+      );
       expect(variables.S3_ENDPOINT ?? '').toBe('');
       expect(variables.AUTH_JWKS ?? '').toBe('');
       expect(variables.POWERTOOLS_METRICS_NAMESPACE).toBe('Presign');
@@ -324,15 +382,25 @@ describe('packaged functions', () => {
   it('carry no secret in clear anywhere in the template', () => {
     // Arrange
     const localSecretFile = join(ROOT, '.local', 'share-secret');
+    const localVerdictKeyFile = join(ROOT, '.local', 'verdict-key.json');
     const secrets = [
       ...Object.values(CANARY_SECRETS),
+      TEST_VERDICT_KEYS.privateKey,
       process.env.SHARE_SECRET ?? '',
       existsSync(localSecretFile) ? readFileSync(localSecretFile, 'utf8').trim() : '',
+      existsSync(localVerdictKeyFile)
+        ? String(
+            (JSON.parse(readFileSync(localVerdictKeyFile, 'utf8')) as { privateKey?: string }).privateKey ??
+              '',
+          )
+        : '',
     ].filter((secret) => secret.length > 0);
 
     // Assert
     for (const secret of secrets) expect(templateText).not.toContain(secret);
-    expect(templateText).not.toMatch(/"(SHARE_SECRET|PRESIGN_LOCAL_[A-Z_]+|AWS_SECRET_ACCESS_KEY)"/);
+    expect(templateText).not.toMatch(
+      /"(SHARE_SECRET|VERDICT_SIGNING_KEY|PRESIGN_LOCAL_[A-Z_]+|AWS_SECRET_ACCESS_KEY)"/,
+    );
   });
 });
 
@@ -365,7 +433,22 @@ describe('least privilege', () => {
 
     // Assert
     expect(statements.every((statement) => statement.Effect === 'Allow')).toBe(true);
-    expect([...actions].sort()).toEqual([...EXPECTED_ACTIONS[fn]].sort());
+    expect([...actions].sort()).toEqual(unique(EXPECTED_ACTIONS[fn]).sort());
+  });
+
+  it.each(FUNCTIONS)('%s reads and tags uploads by version only, never the key’s latest object', (fn) => {
+    // Act: actions on uploads/ objects that, without a version, reach whatever the key now holds.
+    const unversioned = statementsOf(fn)
+      .filter((statement) =>
+        list(statement.Resource)
+          .map(render)
+          .some((arn) => arn.endsWith('/uploads/*')),
+      )
+      .flatMap((statement) => list(statement.Action))
+      .filter((action) => ['s3:GetObject', 's3:GetObjectTagging', 's3:PutObjectTagging'].includes(action));
+
+    // Assert: the upload role tags only what it creates (pending, by its ConditionInAws).
+    expect(unversioned).toEqual(fn === 'createUpload' ? ['s3:PutObjectTagging'] : []);
   });
 
   it.each(FUNCTIONS)('%s holds its S3 statements of iam/function-policies.json, no wildcard', (fn) => {
@@ -390,16 +473,26 @@ describe('least privilege', () => {
         expect([
           `arn:${PARTITION}:s3:::${BUCKET}`,
           `arn:${PARTITION}:s3:::${BUCKET}/uploads/*`,
-          `arn:${PARTITION}:s3:::${BUCKET}/share-epochs/*`,
+          `arn:${PARTITION}:s3:::${STATE_BUCKET}`,
+          `arn:${PARTITION}:s3:::${STATE_BUCKET}/share-epochs/*`,
         ]).toContain(arn);
-        if (arn.endsWith('/uploads/*')) expect(list(statement.Action)).not.toContain('s3:ListBucket');
-        else if (arn.endsWith('/share-epochs/*')) {
+        const actions = list(statement.Action);
+        if (arn.endsWith('/uploads/*')) {
+          expect(actions.filter((action) => action.startsWith('s3:List'))).toEqual([]);
+        } else if (arn.endsWith('/share-epochs/*')) {
           // Only the share functions touch share epochs, and only revokeShares writes them.
           expect(['createShare', 'openShare', 'revokeShares']).toContain(fn);
-          expect(list(statement.Action)).toEqual(
+          expect(actions).toEqual(
             fn === 'revokeShares' ? ['s3:GetObject', 's3:PutObject'] : ['s3:GetObject'],
           );
-        } else expect(list(statement.Action)).toEqual(['s3:ListBucket']);
+        } else if (arn === `arn:${PARTITION}:s3:::${STATE_BUCKET}`) {
+          expect(['createShare', 'openShare', 'revokeShares']).toContain(fn);
+          expect(actions).toEqual(['s3:ListBucket']);
+        } else if (actions.includes('s3:ListBucketVersions')) {
+          // Listing versions only under uploads/: a file's first version, nothing else of the bucket.
+          expect(actions).toEqual(['s3:ListBucketVersions']);
+          expect(statement.Condition).toEqual({ StringLike: { 's3:prefix': 'uploads/*' } });
+        } else expect(actions).toEqual(['s3:ListBucket']);
       }
     }
   });
@@ -421,6 +514,7 @@ describe('least privilege', () => {
         ...EXTRAS.always,
         ...declaredS3Statements(fn),
         ...(entry.shareSecret ? EXTRAS.shareSecret : []),
+        ...(entry.verdictSigningKey ? EXTRAS.verdictSigningKey : []),
         ...(entry.deadLetterQueue ? EXTRAS.deadLetterQueue : []),
       ];
 
@@ -436,17 +530,48 @@ describe('least privilege', () => {
     },
   );
 
-  it.each(FUNCTIONS)('%s has the S3 statements of its AWS role in its local Ceph role', (fn) => {
-    // Arrange
-    const aws = statementsOf(fn)
-      .filter(isS3)
-      .map((statement) => ({ ...statement, Resource: list(statement.Resource).map(render) }));
+  it.each(FUNCTIONS)(
+    '%s has the S3 statements of its AWS role in its local Ceph role, less the AWS-only conditions',
+    (fn) => {
+      // Arrange: the AWS statements, without the operators their entry declares ConditionInAws.
+      const awsOnly = (declaredEntry(fn).s3 ?? []).map((statement) =>
+        Object.keys(statement.ConditionInAws ?? {}),
+      );
+      const aws = statementsOf(fn)
+        .filter(isS3)
+        .map(({ Condition, ...statement }, index) => {
+          const kept = Object.entries(Condition ?? {}).filter(
+            ([operator]) => !awsOnly[index]?.includes(operator),
+          );
+          return {
+            ...statement,
+            Resource: list(statement.Resource).map(render),
+            ...(kept.length > 0 ? { Condition: Object.fromEntries(kept) } : {}),
+          };
+        });
 
-    // Act: what scripts/provision.ts puts in the local role (none for a logs-only function).
-    const local = functionPolicies(BUCKET, PARTITION)[fn] ?? [];
+      // Act: what scripts/provision.ts puts in the local role (none for a logs-only function).
+      const local = functionPolicies({ uploads: BUCKET, state: STATE_BUCKET }, PARTITION)[fn] ?? [];
+
+      // Assert
+      expect(local).toEqual(aws);
+    },
+  );
+
+  it('conditions createUpload’s tagging on the pending tag in AWS, and not in the local Ceph role', () => {
+    // Act
+    const [aws] = statementsOf('createUpload').filter(isS3);
+    const [local] = functionPolicies({ uploads: BUCKET, state: STATE_BUCKET }, PARTITION).createUpload ?? [];
 
     // Assert
-    expect(local).toEqual(aws);
+    expect(aws?.Condition).toEqual({
+      StringEquals: { 's3:RequestObjectTag/validation-status': 'pending' },
+      'ForAllValues:StringEquals': { 's3:RequestObjectTagKeys': ['validation-status'] },
+    });
+    expect(aws).not.toHaveProperty('ConditionInAws');
+    expect(local).toBeDefined();
+    expect(local).not.toHaveProperty('Condition');
+    expect(local).not.toHaveProperty('ConditionInAws');
   });
 
   it.each(FUNCTIONS)('%s writes only to its own log group', (fn) => {
@@ -465,29 +590,42 @@ describe('least privilege', () => {
     );
   });
 
-  it.each(['createShare', 'openShare'] as const)(
-    '%s reads only the share-secret parameter, decrypting through SSM only',
-    (fn) => {
-      // Arrange
-      const parameterArn = `arn:${PARTITION}:ssm:${REGION}:${ACCOUNT}:parameter${SHARE_SECRET_PARAMETER}`;
-      const statements = statementsOf(fn);
+  it.each([
+    ['createShare', SHARE_SECRET_PARAMETER],
+    ['openShare', SHARE_SECRET_PARAMETER],
+    ['validateUpload', VERDICT_SIGNING_KEY_PARAMETER],
+  ] as const)('%s reads only its secret parameter (%s), decrypting through SSM only', (fn, parameter) => {
+    // Arrange
+    const parameterArn = `arn:${PARTITION}:ssm:${REGION}:${ACCOUNT}:parameter${parameter}`;
+    const statements = statementsOf(fn);
 
-      // Act
-      const ssm = statements.filter((statement) => list(statement.Action).includes('ssm:GetParameter'));
-      const kms = statements.filter((statement) => list(statement.Action).includes('kms:Decrypt'));
+    // Act
+    const ssm = statements.filter((statement) => list(statement.Action).includes('ssm:GetParameter'));
+    const kms = statements.filter((statement) => list(statement.Action).includes('kms:Decrypt'));
 
-      // Assert
-      expect(ssm).toHaveLength(1);
-      expect(list(ssm[0]?.Action)).toEqual(['ssm:GetParameter']);
-      expect(list(ssm[0]?.Resource).map(render)).toEqual([parameterArn]);
-      expect(kms).toHaveLength(1);
-      expect(list(kms[0]?.Action)).toEqual(['kms:Decrypt']);
-      expect(list(kms[0]?.Resource).map(render)).toEqual([`arn:${PARTITION}:kms:${REGION}:${ACCOUNT}:key/*`]);
-      const condition = kms[0]?.Condition?.StringEquals as JsonObject;
-      expect(render(condition['kms:ViaService'] as Json)).toBe(`ssm.${REGION}.amazonaws.com`);
-      expect(render(condition['kms:EncryptionContext:PARAMETER_ARN'] as Json)).toBe(parameterArn);
-    },
-  );
+    // Assert
+    expect(ssm).toHaveLength(1);
+    expect(list(ssm[0]?.Action)).toEqual(['ssm:GetParameter']);
+    expect(list(ssm[0]?.Resource).map(render)).toEqual([parameterArn]);
+    expect(kms).toHaveLength(1);
+    expect(list(kms[0]?.Action)).toEqual(['kms:Decrypt']);
+    expect(list(kms[0]?.Resource).map(render)).toEqual([`arn:${PARTITION}:kms:${REGION}:${ACCOUNT}:key/*`]);
+    const condition = kms[0]?.Condition?.StringEquals as JsonObject;
+    expect(render(condition['kms:ViaService'] as Json)).toBe(`ssm.${REGION}.amazonaws.com`);
+    expect(render(condition['kms:EncryptionContext:PARAMETER_ARN'] as Json)).toBe(parameterArn);
+  });
+
+  it('lets no function but the validator near the verdict signing key', () => {
+    // Act
+    const holders = FUNCTIONS.filter((fn) =>
+      JSON.stringify([roleOf(fn), functionOf(fn).Properties.Environment]).includes(
+        VERDICT_SIGNING_KEY_PARAMETER,
+      ),
+    );
+
+    // Assert
+    expect(holders).toEqual(['validateUpload']);
+  });
 
   it('lets the validator send only to its own dead-letter queue', () => {
     // Act
@@ -561,7 +699,12 @@ describe('uploads bucket', () => {
     expect(rules[0]?.ExposedHeaders).toContain('ETag');
   });
 
-  it('expires failed uploads after the configured days and aborts incomplete multipart uploads', () => {
+  it('keeps every version: a file is the first version under its key', () => {
+    // Assert
+    expect(bucket().VersioningConfiguration).toEqual({ Status: 'Enabled' });
+  });
+
+  it('expires failed versions, current or not, removes expired delete markers and aborts incomplete multipart uploads', () => {
     // Act
     const rules = (bucket().LifecycleConfiguration as JsonObject).Rules as JsonObject[];
 
@@ -570,8 +713,15 @@ describe('uploads bucket', () => {
       expect.arrayContaining([
         expect.objectContaining({
           Status: 'Enabled',
+          Prefix: 'uploads/',
           TagFilters: [{ Key: 'validation-status', Value: 'failed' }],
           ExpirationInDays: 1,
+          NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+        }),
+        expect.objectContaining({
+          Status: 'Enabled',
+          Prefix: 'uploads/',
+          ExpiredObjectDeleteMarker: true,
         }),
         expect.objectContaining({
           Status: 'Enabled',
@@ -579,7 +729,27 @@ describe('uploads bucket', () => {
         }),
       ]),
     );
-    expect(rules).toHaveLength(2);
+    expect(rules).toHaveLength(3);
+  });
+
+  it('expires nothing not tagged failed: a passed first version stays, even made noncurrent by a re-posted form', () => {
+    // Act
+    const rules = (bucket().LifecycleConfiguration as JsonObject).Rules as JsonObject[];
+    const expiring = rules.filter(
+      (rule) =>
+        'ExpirationInDays' in rule ||
+        'ExpirationDate' in rule ||
+        'NoncurrentVersionExpiration' in rule ||
+        'NoncurrentVersionExpirationInDays' in rule ||
+        'NoncurrentVersionTransitions' in rule ||
+        'Transitions' in rule,
+    );
+
+    // Assert
+    expect(expiring.length).toBeGreaterThan(0);
+    for (const rule of expiring) {
+      expect(rule.TagFilters).toEqual([{ Key: 'validation-status', Value: 'failed' }]);
+    }
   });
 
   it('refuses every request that is not over TLS', () => {
@@ -596,8 +766,9 @@ describe('uploads bucket', () => {
     // Act
     const gate = bucketPolicy().find((statement) => statement.Sid === 'DenyReadingUnvalidatedUploads');
 
-    // Assert: the shape of gatedReadPolicy in scripts/provision.ts.
-    expect(gate).toMatchObject({ Effect: 'Deny', Principal: '*', Action: 's3:GetObject' });
+    // Assert: the shape of gatedReadPolicy in scripts/provision.ts; a read of a version is gated too.
+    expect(gate).toMatchObject({ Effect: 'Deny', Principal: '*' });
+    expect(list(gate?.Action).sort()).toEqual(['s3:GetObject', 's3:GetObjectVersion']);
     expect(list(gate?.Resource).map(render)).toEqual(['<UploadsBucket.Arn>/uploads/*']);
     const condition = gate?.Condition as JsonObject;
     expect(Object.keys(condition).sort()).toEqual([
@@ -638,6 +809,87 @@ describe('uploads bucket', () => {
       'DenyInsecureTransport',
       'DenyReadingUnvalidatedUploads',
     ]);
+  });
+});
+
+describe('state bucket', () => {
+  const bucket = () => resource('StateBucket');
+  const bucketPolicy = () => {
+    const [entry, ...others] = resourcesOfType('AWS::S3::BucketPolicy').filter(
+      ([, value]) => JSON.stringify(value.Properties.Bucket) === JSON.stringify({ Ref: 'StateBucket' }),
+    );
+    expect(others).toEqual([]);
+    if (!entry) throw new Error('no bucket policy on StateBucket');
+    return (entry[1].Properties.PolicyDocument as JsonObject).Statement as unknown as Statement[];
+  };
+
+  it('is an S3 bucket that survives the stack', () => {
+    // Assert
+    expect(bucket()).toMatchObject({
+      Type: 'AWS::S3::Bucket',
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+  });
+
+  it('blocks public access, enforces bucket-owner ownership and encrypts with SSE-S3', () => {
+    // Assert
+    expect(bucket().Properties.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(bucket().Properties.OwnershipControls).toEqual({
+      Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }],
+    });
+    expect(bucket().Properties.BucketEncryption).toEqual({
+      ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+    });
+  });
+
+  it('is not versioned, so that conditional writes hold on every S3, and triggers nothing', () => {
+    // Assert
+    expect(bucket().Properties.VersioningConfiguration).toBeUndefined();
+    expect(bucket().Properties.NotificationConfiguration).toBeUndefined();
+    expect(bucket().Properties.CorsConfiguration).toBeUndefined();
+  });
+
+  it('refuses every request that is not over TLS, and holds no other statement', () => {
+    // Act
+    const statements = bucketPolicy();
+
+    // Assert
+    expect(statements).toHaveLength(1);
+    const [tls] = statements;
+    expect(tls).toMatchObject({
+      Sid: 'DenyInsecureTransport',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 's3:*',
+    });
+    expect(tls?.Condition).toEqual({ Bool: { 'aws:SecureTransport': 'false' } });
+    expect(list(tls?.Resource).map(render).sort()).toEqual(['<StateBucket.Arn>', '<StateBucket.Arn>/*']);
+  });
+
+  it('is one of exactly two buckets of the product (beside osls’s deployment bucket), each with its one policy', () => {
+    // Act
+    const ours = ([name]: [string, Resource]) => name !== 'ServerlessDeploymentBucket';
+    const policies = resourcesOfType('AWS::S3::BucketPolicy').filter(
+      ([, value]) =>
+        JSON.stringify(value.Properties.Bucket) !== JSON.stringify({ Ref: 'ServerlessDeploymentBucket' }),
+    );
+
+    // Assert
+    expect(
+      resourcesOfType('AWS::S3::Bucket')
+        .filter(ours)
+        .map(([name]) => name)
+        .sort(),
+    ).toEqual(['StateBucket', 'UploadsBucket']);
+    expect(policies.map(([, value]) => render(value.Properties.Bucket as Json)).sort()).toEqual(
+      [STATE_BUCKET, BUCKET].sort(),
+    );
   });
 });
 

@@ -6,18 +6,21 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { functionPolicies } from '../../../scripts/function-policies.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 interface Declaration {
   s3: Json[];
   shareSecret: boolean;
+  verdictSigningKey: boolean;
   deadLetterQueue: boolean;
   readsUnvalidated: boolean;
   invokedByBucket: boolean;
 }
 interface Built {
   resources: Record<string, { Type: string; Properties: Record<string, Json> }>;
-  unvalidatedReadGate: { Sid: string; Condition: Record<string, Json> };
+  unvalidatedReadGate: { Sid: string; Action: Json; Condition: Record<string, Json> };
+  bucketPolicies: Record<string, { Type: string; Properties: { Bucket: Json; PolicyDocument: Json } }>;
 }
 interface Roles {
   (context: {
@@ -34,7 +37,13 @@ interface Roles {
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const roles = createRequire(import.meta.url)(join(ROOT, 'iam', 'roles.cjs')) as Roles;
-const SETTINGS = { bucketName: 'presign-test-uploads', shareSecretParameter: '/presign/test/share-secret' };
+const SETTINGS = {
+  bucketName: 'presign-test-uploads',
+  shareSecretParameter: '/presign/test/share-secret',
+  verdictSigningKeyParameter: '/presign/test/verdict-signing-key',
+};
+/** What every role's Fn::Sub fills its S3 placeholders with (the notification target: the uploads bucket by name). */
+const BUCKET_REFS = { UploadsBucket: { Ref: 'UploadsBucket' }, StateBucket: { Ref: 'StateBucket' } };
 const S3_READ = {
   Sid: 'ReadUploads',
   Effect: 'Allow',
@@ -48,8 +57,11 @@ const statementsOf = (built: Built, role: string) => {
     PolicyDocument: { Statement: Json[] };
   }[];
   const [policy] = policies;
-  return policy?.PolicyDocument.Statement as { Sid: string; Resource: Json }[];
+  return policy?.PolicyDocument.Statement as { Sid: string; Resource: Json; Condition?: Json }[];
 };
+const parameterArnOf = (name: string) => ({
+  'Fn::Sub': ['arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${Name}', { Name: name }],
+});
 
 describe('reading iam/function-policies.json', () => {
   it('reads the real file: every entry an object, its $comment skipped', () => {
@@ -64,6 +76,7 @@ describe('reading iam/function-policies.json', () => {
     expect(declarations.openApi).toEqual({
       s3: [],
       shareSecret: false,
+      verdictSigningKey: false,
       deadLetterQueue: false,
       readsUnvalidated: false,
       invokedByBucket: false,
@@ -76,6 +89,11 @@ describe('reading iam/function-policies.json', () => {
       'a flag that is not a boolean',
       { fn: { shareSecret: 'yes' } },
       /fn\.shareSecret: expected true or false/,
+    ],
+    [
+      'a verdictSigningKey that is not a boolean',
+      { fn: { verdictSigningKey: 1 } },
+      /fn\.verdictSigningKey: expected true or false/,
     ],
     ['s3 that is not a list', { fn: { s3: S3_READ } }, /fn\.s3: expected a list/],
     [
@@ -133,10 +151,10 @@ describe('building the roles', () => {
     // Assert
     expect(statementsOf(built, 'GetFileRole')[1]).toEqual({
       ...S3_READ,
-      Resource: [{ 'Fn::Sub': [S3_READ.Resource[0], { UploadsBucket: { Ref: 'UploadsBucket' } }] }],
+      Resource: [{ 'Fn::Sub': [S3_READ.Resource[0], BUCKET_REFS] }],
     });
     expect(statementsOf(built, 'ValidateUploadRole')[1]?.Resource).toEqual([
-      { 'Fn::Sub': [S3_READ.Resource[0], { UploadsBucket: SETTINGS.bucketName }] },
+      { 'Fn::Sub': [S3_READ.Resource[0], { ...BUCKET_REFS, UploadsBucket: SETTINGS.bucketName }] },
     ]);
     expect(built.resources.ValidateUploadLambdaFunction).toEqual({
       Type: 'AWS::Lambda::Function',
@@ -174,6 +192,93 @@ describe('building the roles', () => {
     });
   });
 
+  it('fills the state bucket placeholder with its Ref, for the notification target too (no cycle: it names no function)', () => {
+    // Arrange
+    const epochs = {
+      Sid: 'BumpShareEpochs',
+      Effect: 'Allow',
+      Action: ['s3:GetObject', 's3:PutObject'],
+      Resource: ['arn:${AWS::Partition}:s3:::${StateBucket}/share-epochs/*'],
+    };
+
+    // Act
+    const built = roles.build(
+      declare({ revokeShares: { s3: [epochs] }, validateUpload: { invokedByBucket: true, s3: [epochs] } }),
+      SETTINGS,
+    );
+
+    // Assert
+    for (const role of ['RevokeSharesRole', 'ValidateUploadRole']) {
+      const [, statement] = statementsOf(built, role);
+      if (!statement) throw new Error(`${role} holds no S3 statement`);
+      const [sub] = statement.Resource as [{ 'Fn::Sub': [string, Record<string, Json>] }];
+      expect(sub['Fn::Sub'][0]).toBe(epochs.Resource[0]);
+      expect(sub['Fn::Sub'][1].StateBucket).toEqual({ Ref: 'StateBucket' });
+    }
+  });
+
+  it('makes a ConditionInAws the statement’s Condition in AWS, beside any Condition it has', () => {
+    // Arrange
+    const tagged = {
+      Sid: 'IssueUploads',
+      Effect: 'Allow',
+      Action: ['s3:PutObject', 's3:PutObjectTagging'],
+      Resource: ['arn:${AWS::Partition}:s3:::${UploadsBucket}/uploads/*'],
+      Condition: { Bool: { 'aws:SecureTransport': 'true' } },
+      ConditionInAws: {
+        StringEquals: { 's3:RequestObjectTag/validation-status': 'pending' },
+        'ForAllValues:StringEquals': { 's3:RequestObjectTagKeys': ['validation-status'] },
+      },
+    };
+
+    // Act
+    const built = roles.build(declare({ createUpload: { s3: [tagged] } }), SETTINGS);
+
+    // Assert
+    const [, statement] = statementsOf(built, 'CreateUploadRole');
+    expect(statement).not.toHaveProperty('ConditionInAws');
+    expect(statement?.Condition).toEqual({ ...tagged.Condition, ...tagged.ConditionInAws });
+  });
+
+  it('lets the verdict signer read that one parameter and decrypt it through SSM, and names it', () => {
+    // Act
+    const built = roles.build(declare({ validateUpload: { verdictSigningKey: true } }), SETTINGS);
+
+    // Assert
+    const parameterArn = parameterArnOf(SETTINGS.verdictSigningKeyParameter);
+    const [, ssm, kms, ...others] = statementsOf(built, 'ValidateUploadRole');
+    expect(ssm).toEqual({
+      Sid: 'ReadVerdictSigningKey',
+      Effect: 'Allow',
+      Action: ['ssm:GetParameter'],
+      Resource: parameterArn,
+    });
+    expect(kms).toMatchObject({
+      Sid: 'DecryptVerdictSigningKeyThroughSsm',
+      Action: ['kms:Decrypt'],
+      Condition: { StringEquals: { 'kms:EncryptionContext:PARAMETER_ARN': parameterArn } },
+    });
+    expect(others).toEqual([]);
+    expect(built.resources.ValidateUploadLambdaFunction?.Properties).toEqual({
+      Environment: { Variables: { VERDICT_SIGNING_KEY_PARAMETER: SETTINGS.verdictSigningKeyParameter } },
+    });
+  });
+
+  it('never names the verdict signing key to a function whose entry does not say so', () => {
+    // Act
+    const built = roles.build(
+      declare({ getFile: {}, openShare: { shareSecret: true }, validateUpload: { verdictSigningKey: true } }),
+      SETTINGS,
+    );
+
+    // Assert
+    const text = (role: string) => JSON.stringify(built.resources[role]);
+    expect(text('GetFileRole')).not.toContain(SETTINGS.verdictSigningKeyParameter);
+    expect(text('OpenShareRole')).not.toContain(SETTINGS.verdictSigningKeyParameter);
+    expect(built.resources.GetFileLambdaFunction).toBeUndefined();
+    expect(JSON.stringify(built.resources.OpenShareLambdaFunction)).not.toContain('VERDICT');
+  });
+
   it('lets a dead-letter-queue sender send to the validator’s queue only', () => {
     // Act
     const built = roles.build(declare({ validateUpload: { deadLetterQueue: true } }), SETTINGS);
@@ -200,6 +305,7 @@ describe('building the roles', () => {
 
     // Assert
     expect(gate.Sid).toBe('DenyReadingUnvalidatedUploads');
+    expect(gate.Action).toEqual(['s3:GetObject', 's3:GetObjectVersion']);
     expect(gate.Condition).toEqual({
       StringNotEquals: { 's3:ExistingObjectTag/validation-status': 'passed' },
       StringNotLike: {
@@ -207,6 +313,39 @@ describe('building the roles', () => {
       },
       StringNotLikeIfExists: {
         'aws:userid': { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['GetFileRole', 'RoleId'] }, ':*']] },
+      },
+    });
+  });
+
+  it('gives both buckets a TLS-only policy, and the uploads bucket the read gate too', () => {
+    // Act
+    const built = roles.build(declare({ getFile: { readsUnvalidated: true } }), SETTINGS);
+
+    // Assert
+    expect(Object.keys(built.bucketPolicies).sort()).toEqual(['StateBucketPolicy', 'UploadsBucketPolicy']);
+    const tlsOnly = (bucket: string) => ({
+      Sid: 'DenyInsecureTransport',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 's3:*',
+      Resource: [{ 'Fn::GetAtt': [bucket, 'Arn'] }, { 'Fn::Sub': `\${${bucket}.Arn}/*` }],
+      Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+    });
+    expect(built.bucketPolicies.UploadsBucketPolicy).toEqual({
+      Type: 'AWS::S3::BucketPolicy',
+      Properties: {
+        Bucket: { Ref: 'UploadsBucket' },
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [tlsOnly('UploadsBucket'), built.unvalidatedReadGate],
+        },
+      },
+    });
+    expect(built.bucketPolicies.StateBucketPolicy).toEqual({
+      Type: 'AWS::S3::BucketPolicy',
+      Properties: {
+        Bucket: { Ref: 'StateBucket' },
+        PolicyDocument: { Version: '2012-10-17', Statement: [tlsOnly('StateBucket')] },
       },
     });
   });
@@ -266,6 +405,7 @@ describe('matching the functions of serverless.yml', () => {
     const params: Record<string, string> = {
       'param:bucketName': SETTINGS.bucketName,
       'param:shareSecretParameter': SETTINGS.shareSecretParameter,
+      'param:verdictSigningKeyParameter': SETTINGS.verdictSigningKeyParameter,
     };
 
     // Act
@@ -284,7 +424,70 @@ describe('matching the functions of serverless.yml', () => {
         .sort(),
     );
     expect(built.resources.ValidateUploadLambdaFunction?.Properties).toEqual({
-      Environment: { Variables: { UPLOADS_BUCKET: SETTINGS.bucketName } },
+      Environment: {
+        Variables: {
+          UPLOADS_BUCKET: SETTINGS.bucketName,
+          VERDICT_SIGNING_KEY_PARAMETER: SETTINGS.verdictSigningKeyParameter,
+        },
+      },
     });
+    const withSigningKey = Object.entries(built.resources)
+      .filter(([, resource]) => JSON.stringify(resource).includes(SETTINGS.verdictSigningKeyParameter))
+      .map(([name]) => name);
+    expect(withSigningKey.sort()).toEqual(['ValidateUploadLambdaFunction', 'ValidateUploadRole']);
+    expect(Object.keys(built.bucketPolicies).sort()).toEqual(['StateBucketPolicy', 'UploadsBucketPolicy']);
+  });
+});
+
+describe('the local Ceph policies (scripts/function-policies.ts)', () => {
+  const policies = functionPolicies({ uploads: 'local-uploads', state: 'local-state' }, 'aws');
+
+  it('fills both buckets and the partition', () => {
+    // Act
+    const text = JSON.stringify(policies);
+
+    // Assert
+    expect(text).not.toMatch(/\$\{/);
+    expect(text).toContain('arn:aws:s3:::local-uploads/uploads/*');
+    expect(text).toContain('arn:aws:s3:::local-state/share-epochs/*');
+  });
+
+  it('leaves out ConditionInAws (Ceph RGW has no request tags for a form POST), keeping the statement', () => {
+    // Act
+    const [issue, ...others] = policies.createUpload ?? [];
+
+    // Assert
+    expect(others).toEqual([]);
+    expect(issue).toEqual({
+      Sid: 'IssueUploadsUnderUploadsPrefix',
+      Effect: 'Allow',
+      Action: ['s3:PutObject', 's3:PutObjectTagging'],
+      Resource: ['arn:aws:s3:::local-uploads/uploads/*'],
+    });
+    expect(JSON.stringify(policies)).not.toContain('ConditionInAws');
+    expect(JSON.stringify(policies)).not.toContain('RequestObjectTag');
+  });
+
+  it('keeps the plain Conditions Ceph evaluates, such as the version listing’s prefix', () => {
+    // Act
+    const listing = (policies.getFile ?? []).find((statement) => statement.Sid === 'ListVersionsOfUploads');
+
+    // Assert
+    expect(listing).toEqual({
+      Sid: 'ListVersionsOfUploads',
+      Effect: 'Allow',
+      Action: ['s3:ListBucketVersions'],
+      Resource: ['arn:aws:s3:::local-uploads'],
+      Condition: { StringLike: { 's3:prefix': 'uploads/*' } },
+    });
+  });
+
+  it('has S3 statements only: no logs, SSM, KMS or SQS grants', () => {
+    // Act
+    const actions = Object.values(policies).flatMap((statements) => statements.flatMap((s) => s.Action));
+
+    // Assert
+    expect(actions.every((action) => action.startsWith('s3:'))).toBe(true);
+    expect(Object.keys(policies)).not.toContain('health');
   });
 });

@@ -1,14 +1,19 @@
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { presignFileDownload } from '../../../lib/downloads/download-url.js';
-import { createFileStore, type FileRecord } from '../../../lib/store/file-store.js';
+import type { FileRecord } from '../../../lib/store/file-store.js';
+import { unitStore } from '../../support/runtime.js';
 
 const NOW = new Date('2026-11-23T10:00:00.250Z');
 const KEY = 'uploads/0123456789abcdef0123456789abcdef/01JD0000000000000000000000';
+/** A version id as Ceph RGW makes them (dots and underscores), and one as AWS does (plus and slash). */
+const VERSION_ID = 'qJEwBJZTzoc3YGRbRIbvzgGDx1Y0I.m_';
+const AWS_VERSION_ID = '3sL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY+MTRCxf3vjVBH40Nr8X8gdRQBpUMLUo';
 const DISPOSITION = `attachment; filename="Resume.pdf"; filename*=UTF-8''R%C3%A9sum%C3%A9.pdf`;
 /** A passed PDF whose saved name is `Résumé.pdf`, so its disposition is DISPOSITION. */
 const RECORD: FileRecord = {
   key: KEY,
+  versionId: VERSION_ID,
   fileId: '01JD0000000000000000000000',
   filename: 'Résumé.pdf',
   contentType: 'application/pdf',
@@ -40,9 +45,9 @@ function client(
   });
 }
 
-async function presign(s3: S3Client, ttlSeconds = 300) {
-  const store = createFileStore({ s3, bucket: 'my-bucket' });
-  const result = await presignFileDownload(store, RECORD, {
+async function presign(s3: S3Client, ttlSeconds = 300, record: FileRecord = RECORD) {
+  const store = unitStore(s3, 'my-bucket');
+  const result = await presignFileDownload(store, record, {
     ttlSeconds,
     disposition: 'attachment',
     now: NOW,
@@ -92,6 +97,25 @@ describe('presignFileDownload', () => {
     // Assert
     expect(temporary.url.searchParams.get('X-Amz-Security-Token')).toBe('session/token+=');
     expect(longTerm.url.searchParams.has('X-Amz-Security-Token')).toBe(false);
+  });
+
+  it('names exactly the version of the record, its id as S3 made it', async () => {
+    // Act
+    const rgw = await presign(client(LOCAL));
+    const aws = await presign(client(AWS), 300, { ...RECORD, versionId: AWS_VERSION_ID });
+
+    // Assert
+    expect(rgw.url.searchParams.get('versionId')).toBe(VERSION_ID);
+    expect(aws.url.searchParams.get('versionId')).toBe(AWS_VERSION_ID);
+    expect(aws.url.search).toContain(`versionId=${encodeURIComponent(AWS_VERSION_ID)}`);
+  });
+
+  it('refuses a record that has not passed, presigning nothing', async () => {
+    // Act / Assert
+    await expect(presign(client(AWS), 300, { ...RECORD, status: 'pending' })).rejects.toMatchObject({
+      statusCode: 409,
+      code: 'not_validated',
+    });
   });
 
   it('uses a virtual-hosted URL in AWS, scoped to the bucket region', async () => {

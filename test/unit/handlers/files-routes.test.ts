@@ -2,9 +2,11 @@ import {
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
+  ListObjectVersionsCommand,
   NoSuchKey,
   NotFound,
   PutObjectCommand,
+  type PutObjectCommandInput,
   PutObjectTaggingCommand,
   type PutObjectTaggingCommandInput,
   S3ServiceException,
@@ -20,17 +22,18 @@ import { createHandler as revokeSharesHandler } from '../../../handlers/revoke-s
 import { ownerFromSubject } from '../../../lib/core/owner.js';
 import { publicBaseUrl } from '../../../lib/http/public-url.js';
 import { shareKeyFrom } from '../../../lib/shares/share-secret.js';
-import { signShareToken } from '../../../lib/shares/share-token.js';
+import { signShareToken, verifyShareToken } from '../../../lib/shares/share-token.js';
 import { encodeMetaValue, META, TAG } from '../../../lib/store/object-encoding.js';
 import { newFileId, objectKey } from '../../../lib/store/object-key.js';
 import { apiEvent, lambdaContext } from '../../support/api-event.js';
 import { unitRuntime } from '../../support/runtime.js';
 import { signTestToken, TEST_AUDIENCE, TEST_ISSUER } from '../../support/tokens.js';
+import { signedVerdictTags } from '../../support/verdict-keys.js';
 
 type Json = Record<string, unknown>;
 
 /** Every handler built around one S3 client of this file's, whose `send` the tests stub. */
-const { s3, ...runtime } = unitRuntime();
+const { s3, ...runtime } = await unitRuntime();
 const shareKey = shareKeyFrom(runtime.environment);
 const getFile = getFileHandler(runtime);
 const createDownloadUrl = createDownloadUrlHandler(runtime);
@@ -45,7 +48,9 @@ type Handler = (
 const ALICE = ownerFromSubject('auth0|alice');
 const BOB = ownerFromSubject('auth0|bob');
 
-interface StoredObject {
+/** One version of an upload, as the versioned uploads bucket keeps it. */
+interface StoredVersion {
+  versionId: string;
   filename: string;
   declaredType: string;
   size: number;
@@ -54,32 +59,96 @@ interface StoredObject {
   tags: Record<string, string>;
 }
 
+/** A verdict as the validator records it, signed for the version it is tagged on. */
+type VerdictInit = { status: 'passed' | 'failed'; reason?: string; detectedType?: string };
+
 /**
- * An in-memory bucket behind the one S3 client, answering like S3 does,
- * including the bucket policy: a HEAD (s3:GetObject) on an object not tagged
- * passed is refused with 403 to every role but the exempt ones (getFile's).
+ * An in-memory versioned uploads bucket and an unversioned state bucket
+ * behind the one S3 client, answering like S3 does, including the bucket
+ * policy: a HEAD (s3:GetObject / s3:GetObjectVersion) of a version not
+ * tagged passed is refused with 403 to every role but the exempt ones
+ * (getFile's). The gate reads the tag's value only: it cannot check a signature.
  */
-const bucket = new Map<string, StoredObject>();
+const UPLOADS = 'unit-test-bucket';
+const STATE = 'unit-test-state';
+/** Each key's versions, oldest (the file) first. */
+const bucket = new Map<string, StoredVersion[]>();
 const tagWrites: PutObjectTaggingCommandInput[] = [];
-/** share-epochs/ objects by key. */
-const epochs = new Map<string, string>();
+/** The state bucket's share-epochs/ objects by key, with the ETag each write made. */
+const epochs = new Map<string, { body: string; eTag: string }>();
+const epochWrites: PutObjectCommandInput[] = [];
 const epochOf = (owner: { segment: string }, fileId: string) =>
-  epochs.get(`share-epochs/${owner.segment}/${fileId}`);
+  epochs.get(`share-epochs/${owner.segment}/${fileId}`)?.body;
 const ETAG = '5d41402abc4b2a76b9719d911017c592';
+const LATER_ETAG = '0badc0ffee0badc0ffee0badc0ffee00';
 let exemptFromReadGate = false;
+let madeVersions = 0;
 const missing = () => new NotFound({ $metadata: { httpStatusCode: 404 }, message: 'Not Found' });
+const noSuchKey = () => new NoSuchKey({ $metadata: { httpStatusCode: 404 }, message: 'NoSuchKey' });
 const forbidden = () =>
   new S3ServiceException({ name: 'Forbidden', $fault: 'client', $metadata: { httpStatusCode: 403 } });
+const preconditionFailed = () =>
+  new S3ServiceException({
+    name: 'PreconditionFailed',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 412 },
+  });
+
+/** The version a read names, or the key's latest when it names none. */
+function versionOf(input: { Bucket?: string; Key?: string; VersionId?: string }): StoredVersion | undefined {
+  expect(input.Bucket).toBe(UPLOADS);
+  const versions = bucket.get(input.Key ?? '') ?? [];
+  return input.VersionId
+    ? versions.find((version) => version.versionId === input.VersionId)
+    : versions.at(-1);
+}
+
+function stateBucket(command: GetObjectCommand | PutObjectCommand): unknown {
+  expect(command.input.Bucket).toBe(STATE);
+  const key = command.input.Key ?? '';
+  expect(key).toMatch(/^share-epochs\//);
+  const current = epochs.get(key);
+  if (command instanceof GetObjectCommand) {
+    if (!current) throw noSuchKey();
+    return { Body: { transformToString: async () => current.body }, ETag: `"${current.eTag}"` };
+  }
+  const { input } = command;
+  epochWrites.push(structuredClone(input));
+  // Conditional writes, as S3 has them: create only, or overwrite exactly the object read.
+  if (input.IfNoneMatch === '*' ? current !== undefined : input.IfMatch !== `"${current?.eTag}"`) {
+    throw preconditionFailed();
+  }
+  epochs.set(key, { body: String(input.Body), eTag: `epoch-etag-${epochWrites.length}` });
+  return {};
+}
 
 async function fakeSend(command: unknown): Promise<unknown> {
+  if (command instanceof ListObjectVersionsCommand) {
+    expect(command.input.Bucket).toBe(UPLOADS);
+    const prefix = command.input.Prefix ?? '';
+    const Versions = [...bucket]
+      .filter(([key]) => key.startsWith(prefix))
+      .flatMap(([key, versions]) =>
+        versions
+          .map((version, index) => ({
+            Key: key,
+            VersionId: version.versionId,
+            ETag: `"${version.eTag}"`,
+            IsLatest: index === versions.length - 1,
+          }))
+          .reverse(),
+      );
+    return { IsTruncated: false, Versions };
+  }
   if (command instanceof HeadObjectCommand) {
-    const object = bucket.get(command.input.Key ?? '');
+    const object = versionOf(command.input);
     if (!object) throw missing();
     if (object.tags[TAG.status] !== 'passed' && !exemptFromReadGate) throw forbidden();
     return {
       ContentLength: object.size,
       ContentType: object.declaredType,
       ETag: `"${object.eTag}"`,
+      VersionId: object.versionId,
       LastModified: object.lastModified,
       Metadata: {
         [META.filename]: encodeMetaValue(object.filename),
@@ -89,41 +158,73 @@ async function fakeSend(command: unknown): Promise<unknown> {
     };
   }
   if (command instanceof GetObjectTaggingCommand) {
-    const object = bucket.get(command.input.Key ?? '');
-    if (!object) throw new NoSuchKey({ $metadata: { httpStatusCode: 404 }, message: 'NoSuchKey' });
+    const object = versionOf(command.input);
+    if (!object) throw noSuchKey();
     return { TagSet: Object.entries(object.tags).map(([Key, Value]) => ({ Key, Value })) };
   }
   if (command instanceof PutObjectTaggingCommand) {
     tagWrites.push(structuredClone(command.input));
-    const object = bucket.get(command.input.Key ?? '');
-    if (!object) throw new NoSuchKey({ $metadata: { httpStatusCode: 404 }, message: 'NoSuchKey' });
+    const object = versionOf(command.input);
+    if (!object) throw noSuchKey();
     object.tags = Object.fromEntries((command.input.Tagging?.TagSet ?? []).map((t) => [t.Key, t.Value]));
     return {};
   }
-  if (command instanceof GetObjectCommand && command.input.Key?.startsWith('share-epochs/')) {
-    const epoch = epochs.get(command.input.Key);
-    if (epoch === undefined)
-      throw new NoSuchKey({ $metadata: { httpStatusCode: 404 }, message: 'NoSuchKey' });
-    return { Body: { transformToString: async () => epoch } };
-  }
-  if (command instanceof PutObjectCommand && command.input.Key?.startsWith('share-epochs/')) {
-    epochs.set(command.input.Key, String(command.input.Body));
-    return {};
-  }
+  if (command instanceof GetObjectCommand || command instanceof PutObjectCommand) return stateBucket(command);
   throw new Error(`unexpected S3 command ${(command as object).constructor.name}`);
 }
 
-function putFile(owner: { segment: string }, init: Partial<StoredObject> = {}, fileId = newFileId()): string {
-  bucket.set(objectKey(owner, fileId), {
+/** The validator's tags for `verdict` on one version of a key: status, ETag and signature. */
+const signed = (key: string, version: Pick<StoredVersion, 'versionId' | 'eTag'>, verdict: VerdictInit) =>
+  signedVerdictTags({ bucket: UPLOADS, key, versionId: version.versionId, eTag: version.eTag, ...verdict });
+
+const PASSED_PDF: VerdictInit = { status: 'passed', detectedType: 'application/pdf' };
+
+/**
+ * Stores a new version of an owner's file (the first one makes the file):
+ * by default a PDF the validator passed, its verdict signed for this very
+ * version. `verdict` signs another verdict; `tags` sets the tags as they are.
+ */
+function putVersion(
+  owner: { segment: string },
+  fileId: string,
+  init: Partial<StoredVersion> & { verdict?: VerdictInit } = {},
+): StoredVersion {
+  const { verdict = PASSED_PDF, ...fields } = init;
+  const key = objectKey(owner, fileId);
+  madeVersions += 1;
+  const version: StoredVersion = {
+    // Ceph RGW's version ids carry dots and underscores.
+    versionId: `rgw.${madeVersions}_kqtJlcpXroDTDmJ.rmSp`,
     filename: 'Résumé "final".pdf',
     declaredType: 'application/pdf',
     size: 48_213,
     lastModified: new Date('2026-11-23T09:00:00.000Z'),
     eTag: ETAG,
-    tags: { [TAG.status]: 'passed', [TAG.validatedEtag]: ETAG, [TAG.detectedType]: 'application/pdf' },
-    ...init,
-  });
+    tags: {},
+    ...fields,
+  };
+  if (!init.tags) version.tags = signed(key, version, verdict);
+  bucket.set(key, [...(bucket.get(key) ?? []), version]);
+  return version;
+}
+
+function putFile(
+  owner: { segment: string },
+  init: Partial<StoredVersion> & { verdict?: VerdictInit } = {},
+  fileId = newFileId(),
+): string {
+  putVersion(owner, fileId, init);
   return fileId;
+}
+
+/** The file's first version: the one every route names. */
+const firstVersion = (owner: { segment: string }, fileId: string) =>
+  bucket.get(objectKey(owner, fileId))?.[0];
+
+/** Replaces a version's tags with a newly signed verdict (the validator changed its mind). */
+function retag(owner: { segment: string }, fileId: string, verdict: VerdictInit): void {
+  const version = firstVersion(owner, fileId);
+  if (version) version.tags = signed(objectKey(owner, fileId), version, verdict);
 }
 
 async function call(
@@ -155,9 +256,21 @@ const fileRoute = (fileId: string, suffix = '') => ({
 });
 const codeOf = (body: Json) => (body.error as { code?: string } | undefined)?.code;
 
+/** Issues a share link for the file through the API and returns its token. */
+async function share(fileId: string, expiresIn?: number): Promise<string> {
+  const body = expiresIn === undefined ? undefined : JSON.stringify({ expiresIn });
+  const response = await call(createShare, { method: 'POST', ...fileRoute(fileId, '/shares'), body });
+  expect(response.status).toBe(201);
+  return String(response.body.shareUrl).split('/s/')[1] ?? '';
+}
+
+const open = (token: string) =>
+  call(openShare, { method: 'GET', path: `/s/${token}`, pathParameters: { token }, as: null });
+
 beforeEach(() => {
   bucket.clear();
   epochs.clear();
+  epochWrites.length = 0;
   tagWrites.length = 0;
   exemptFromReadGate = false;
   vi.spyOn(s3, 'send').mockImplementation(fakeSend as never);
@@ -273,9 +386,7 @@ describe('GET /files/{fileId}', () => {
 
   it('includes the reason of a failed validation and nothing internal', async () => {
     // Arrange
-    const fileId = putFile(ALICE, {
-      tags: { [TAG.status]: 'failed', [TAG.reason]: 'type_mismatch', [TAG.validatedEtag]: ETAG },
-    });
+    const fileId = putFile(ALICE, { verdict: { status: 'failed', reason: 'type_mismatch' } });
 
     // Act
     const response = await call(getFile, { method: 'GET', ...fileRoute(fileId) });
@@ -285,7 +396,90 @@ describe('GET /files/{fileId}', () => {
     expect(response.body).toMatchObject({ status: 'failed', reason: 'type_mismatch' });
     expect(response.body).not.toHaveProperty('key');
     expect(response.body).not.toHaveProperty('tags');
+    expect(response.body).not.toHaveProperty('versionId');
     expect(response.text).not.toContain('share');
+    expect(response.text).not.toContain(firstVersion(ALICE, fileId)?.tags[TAG.signature]);
+  });
+
+  it('reads the first version’s tags and HEAD, each named by its version id', async () => {
+    // Arrange
+    const fileId = putFile(ALICE);
+    const { versionId } = firstVersion(ALICE, fileId) ?? {};
+
+    // Act
+    await call(getFile, { method: 'GET', ...fileRoute(fileId) });
+
+    // Assert
+    const sent = vi.mocked(s3.send).mock.calls.map(([command]) => command);
+    const listings = sent.filter((command) => command instanceof ListObjectVersionsCommand);
+    expect(listings.map((command) => command.input)).toEqual([
+      { Bucket: UPLOADS, Prefix: objectKey(ALICE, fileId) },
+    ]);
+    const reads = sent.filter(
+      (command) => command instanceof GetObjectTaggingCommand || command instanceof HeadObjectCommand,
+    );
+    expect(reads.map((command) => (command.input as { VersionId?: string }).VersionId)).toEqual([
+      versionId,
+      versionId,
+    ]);
+  });
+
+  it.each([
+    ['carries no signature', { [TAG.status]: 'passed', [TAG.detectedType]: 'application/pdf' }],
+    [
+      'carries a forged signature',
+      { [TAG.status]: 'passed', [TAG.detectedType]: 'application/pdf', [TAG.signature]: 'A'.repeat(86) },
+    ],
+  ])('shows pending for a passed tag that %s (anyone with the upload role can tag)', async (_, tags) => {
+    // Arrange
+    const fileId = putFile(ALICE, { tags: { ...tags, [TAG.validatedEtag]: ETAG } });
+
+    // Act
+    const response = await call(getFile, { method: 'GET', ...fileRoute(fileId) });
+
+    // Assert
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ fileId, status: 'pending' });
+    expect(response.body).not.toHaveProperty('detectedType');
+  });
+
+  it('shows pending for a verdict signed for another version', async () => {
+    // Arrange: tags copied from a passed file onto another one's first version.
+    const passed = putFile(ALICE);
+    const fileId = putFile(ALICE, { tags: { ...firstVersion(ALICE, passed)?.tags } });
+
+    // Act
+    const response = await call(getFile, { method: 'GET', ...fileRoute(fileId) });
+
+    // Assert
+    expect(response.body).toMatchObject({ fileId, status: 'pending' });
+  });
+
+  it('describes the first version when the form was posted again, whatever the later one holds', async () => {
+    // Arrange
+    const fileId = putFile(ALICE);
+    putVersion(ALICE, fileId, {
+      filename: 'payload.html',
+      size: 99,
+      eTag: LATER_ETAG,
+      lastModified: new Date('2026-11-23T09:05:00.000Z'),
+      verdict: { status: 'failed', reason: 'replaced' },
+    });
+
+    // Act
+    const response = await call(getFile, { method: 'GET', ...fileRoute(fileId) });
+
+    // Assert
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({
+      fileId,
+      filename: 'Résumé "final".pdf',
+      contentType: 'application/pdf',
+      size: 48_213,
+      status: 'passed',
+      detectedType: 'application/pdf',
+      uploadedAt: '2026-11-23T09:00:00.000Z',
+    });
   });
 });
 
@@ -302,6 +496,7 @@ describe('POST /files/{fileId}/download-url', () => {
     expect(response.status).toBe(200);
     const url = new URL(String(response.body.url));
     expect(url.pathname).toBe(`/${objectKey(ALICE, fileId)}`);
+    expect(url.searchParams.get('versionId')).toBe(firstVersion(ALICE, fileId)?.versionId);
     expect(url.searchParams.get('X-Amz-Expires')).toBe('300');
     expect(url.searchParams.get('response-content-type')).toBe('application/pdf');
     const disposition = url.searchParams.get('response-content-disposition') ?? '';
@@ -359,9 +554,12 @@ describe('POST /files/{fileId}/download-url', () => {
     expect(codeOf(response.body)).toBe('invalid_request');
   });
 
-  it.each(['pending', 'failed'])('answers 409 not_validated for a %s file', async (status) => {
+  it.each([
+    ['pending', { tags: { [TAG.status]: 'pending' } }],
+    ['failed', { verdict: { status: 'failed', reason: 'type_mismatch' } as const }],
+  ])('answers 409 not_validated for a %s file', async (_, init) => {
     // Arrange
-    const fileId = putFile(ALICE, { tags: { [TAG.status]: status } });
+    const fileId = putFile(ALICE, init);
 
     // Act
     const response = await call(createDownloadUrl, { method: 'POST', ...fileRoute(fileId, '/download-url') });
@@ -373,7 +571,7 @@ describe('POST /files/{fileId}/download-url', () => {
 
   it('answers 409 when the detected type is not the declared one, whatever the status says', async () => {
     // Arrange
-    const fileId = putFile(ALICE, { tags: { [TAG.status]: 'passed', [TAG.detectedType]: 'text/html' } });
+    const fileId = putFile(ALICE, { verdict: { status: 'passed', detectedType: 'text/html' } });
 
     // Act
     const response = await call(createDownloadUrl, { method: 'POST', ...fileRoute(fileId, '/download-url') });
@@ -385,11 +583,33 @@ describe('POST /files/{fileId}/download-url', () => {
 });
 
 describe('POST /files/{fileId}/download-url when S3 refuses a passed file', () => {
-  it('answers a generic 500, not a 409, when the role may not read a passed file', async () => {
-    // Arrange
+  it('answers 409 not_validated, never a 500, when the read gate refuses the HEAD (a re-tag raced the read)', async () => {
+    // Arrange: the tags read passed; by the HEAD, the version was re-tagged and the gate refuses it.
     const fileId = putFile(ALICE);
     vi.mocked(s3.send).mockImplementation((async (command: unknown) => {
       if (command instanceof HeadObjectCommand) throw forbidden();
+      return fakeSend(command);
+    }) as never);
+
+    // Act
+    const response = await call(createDownloadUrl, { method: 'POST', ...fileRoute(fileId, '/download-url') });
+
+    // Assert
+    expect(response.status).toBe(409);
+    expect(codeOf(response.body)).toBe('not_validated');
+  });
+
+  it('answers a generic 500 when S3 fails otherwise on the HEAD', async () => {
+    // Arrange
+    const fileId = putFile(ALICE);
+    vi.mocked(s3.send).mockImplementation((async (command: unknown) => {
+      if (command instanceof HeadObjectCommand) {
+        throw new S3ServiceException({
+          name: 'InternalError',
+          $fault: 'server',
+          $metadata: { httpStatusCode: 500 },
+        });
+      }
       return fakeSend(command);
     }) as never);
 
@@ -419,6 +639,24 @@ describe('POST /files/{fileId}/shares', () => {
     const expiresAt = Date.parse(String(response.body.expiresAt)) / 1000;
     expect(expiresAt).toBeGreaterThanOrEqual(before + 86_400);
     expect(expiresAt).toBeLessThanOrEqual(Math.floor(Date.now() / 1000) + 86_400);
+  });
+
+  it('binds the link to the file’s first version, even once the form was posted again', async () => {
+    // Arrange
+    const fileId = putFile(ALICE);
+    putVersion(ALICE, fileId, { eTag: LATER_ETAG, verdict: { status: 'failed', reason: 'replaced' } });
+
+    // Act
+    const response = await call(createShare, { method: 'POST', ...fileRoute(fileId, '/shares') });
+
+    // Assert
+    expect(response.status).toBe(201);
+    const token = String(response.body.shareUrl).split('/s/')[1] ?? '';
+    const check = verifyShareToken(shareKey, token, Math.floor(Date.now() / 1000));
+    expect(check).toMatchObject({
+      ok: true,
+      claims: { segment: ALICE.segment, fileId, versionId: firstVersion(ALICE, fileId)?.versionId, epoch: 0 },
+    });
   });
 
   it('links to the host header over http under serverless offline', async () => {
@@ -456,9 +694,12 @@ describe('POST /files/{fileId}/shares', () => {
     expect(codeOf(response.body)).toBe('invalid_request');
   });
 
-  it.each(['pending', 'failed'])('answers 409 not_validated for a %s file', async (status) => {
+  it.each([
+    ['pending', { tags: { [TAG.status]: 'pending' } }],
+    ['failed', { verdict: { status: 'failed', reason: 'type_mismatch' } as const }],
+  ])('answers 409 not_validated for a %s file', async (_, init) => {
     // Arrange
-    const fileId = putFile(ALICE, { tags: { [TAG.status]: status } });
+    const fileId = putFile(ALICE, init);
 
     // Act
     const response = await call(createShare, { method: 'POST', ...fileRoute(fileId, '/shares') });
@@ -470,16 +711,6 @@ describe('POST /files/{fileId}/shares', () => {
 });
 
 describe('GET /s/{token}', () => {
-  async function share(fileId: string, expiresIn?: number): Promise<string> {
-    const body = expiresIn === undefined ? undefined : JSON.stringify({ expiresIn });
-    const response = await call(createShare, { method: 'POST', ...fileRoute(fileId, '/shares'), body });
-    expect(response.status).toBe(201);
-    return String(response.body.shareUrl).split('/s/')[1] ?? '';
-  }
-
-  const open = (token: string) =>
-    call(openShare, { method: 'GET', path: `/s/${token}`, pathParameters: { token }, as: null });
-
   it('redirects, without auth, to a fresh presigned GET of at most 60 s', async () => {
     // Arrange
     const fileId = putFile(ALICE);
@@ -495,6 +726,7 @@ describe('GET /s/{token}', () => {
     expect(response.headers['referrer-policy']).toBe('no-referrer');
     const location = new URL(String(response.headers.location));
     expect(location.pathname).toBe(`/${objectKey(ALICE, fileId)}`);
+    expect(location.searchParams.get('versionId')).toBe(firstVersion(ALICE, fileId)?.versionId);
     expect(Number(location.searchParams.get('X-Amz-Expires'))).toBeGreaterThan(0);
     expect(Number(location.searchParams.get('X-Amz-Expires'))).toBeLessThanOrEqual(60);
     expect(location.searchParams.get('response-content-disposition')).toMatch(/^attachment; /);
@@ -521,6 +753,7 @@ describe('GET /s/{token}', () => {
     const token = signShareToken(shareKey, {
       segment: ALICE.segment,
       fileId,
+      versionId: firstVersion(ALICE, fileId)?.versionId ?? '',
       expiresAt: Math.floor(Date.now() / 1000) - 1,
       epoch: 0,
     });
@@ -551,13 +784,12 @@ describe('GET /s/{token}', () => {
     expect(freshResponse.status).toBe(302);
   });
 
-  it('keeps revoked links revoked when the upload form is posted again (tags start over)', async () => {
+  it('keeps revoked links revoked when the upload form is posted again (a new version starts pending)', async () => {
     // Arrange
     const fileId = putFile(ALICE);
     const token = await share(fileId);
     await call(revokeShares, { method: 'DELETE', ...fileRoute(fileId, '/shares') });
-    const object = bucket.get(objectKey(ALICE, fileId));
-    if (object) object.tags = { [TAG.status]: 'passed', [TAG.validatedEtag]: ETAG };
+    putVersion(ALICE, fileId, { tags: { [TAG.status]: 'pending' } });
 
     // Act
     const response = await open(token);
@@ -572,8 +804,7 @@ describe('GET /s/{token}', () => {
     const fileId = putFile(ALICE);
     const token = await share(fileId);
     await call(revokeShares, { method: 'DELETE', ...fileRoute(fileId, '/shares') });
-    const object = bucket.get(objectKey(ALICE, fileId));
-    if (object) object.tags[TAG.status] = 'failed';
+    retag(ALICE, fileId, { status: 'failed', reason: 'type_mismatch' });
 
     // Act
     const response = await open(token);
@@ -587,7 +818,7 @@ describe('GET /s/{token}', () => {
     // Arrange
     const fileId = putFile(ALICE);
     const token = await share(fileId);
-    bucket.delete(objectKey(ALICE, fileId));
+    bucket.delete(objectKey(ALICE, fileId)); // every version of it
 
     // Act
     const response = await open(token);
@@ -597,12 +828,11 @@ describe('GET /s/{token}', () => {
     expect(codeOf(response.body)).toBe('not_found');
   });
 
-  it('answers 409 not_validated when the file no longer passes', async () => {
+  it('answers 409 not_validated when the file has since been marked failed', async () => {
     // Arrange
     const fileId = putFile(ALICE);
     const token = await share(fileId);
-    const object = bucket.get(objectKey(ALICE, fileId));
-    if (object) object.tags[TAG.status] = 'failed';
+    retag(ALICE, fileId, { status: 'failed', reason: 'type_mismatch' });
 
     // Act
     const response = await open(token);
@@ -610,6 +840,77 @@ describe('GET /s/{token}', () => {
     // Assert
     expect(response.status).toBe(409);
     expect(codeOf(response.body)).toBe('not_validated');
+  });
+
+  it('answers 409 not_validated when the verdict was replaced by an unsigned passed one', async () => {
+    // Arrange: someone holding the upload role re-tags the version passed, without the validator's key.
+    const fileId = putFile(ALICE);
+    const token = await share(fileId);
+    const version = firstVersion(ALICE, fileId);
+    if (version) version.tags = { [TAG.status]: 'passed', [TAG.validatedEtag]: ETAG };
+
+    // Act
+    const response = await open(token);
+
+    // Assert
+    expect(response.status).toBe(409);
+    expect(codeOf(response.body)).toBe('not_validated');
+  });
+
+  it('answers 409, never a 500, when the read gate refuses the HEAD of a passed file', async () => {
+    // Arrange: the tags read passed; by the HEAD, the version was re-tagged and the gate refuses it.
+    const fileId = putFile(ALICE);
+    const token = await share(fileId);
+    vi.mocked(s3.send).mockImplementation((async (command: unknown) => {
+      if (command instanceof HeadObjectCommand) throw forbidden();
+      return fakeSend(command);
+    }) as never);
+
+    // Act
+    const response = await open(token);
+
+    // Assert
+    expect(response.status).toBe(409);
+    expect(codeOf(response.body)).toBe('not_validated');
+  });
+
+  it('keeps serving the first version after the form was posted again', async () => {
+    // Arrange
+    const fileId = putFile(ALICE);
+    const token = await share(fileId);
+    putVersion(ALICE, fileId, { eTag: LATER_ETAG, verdict: { status: 'failed', reason: 'replaced' } });
+
+    // Act
+    const response = await open(token);
+
+    // Assert
+    expect(response.status).toBe(302);
+    const location = new URL(String(response.headers.location));
+    expect(location.searchParams.get('versionId')).toBe(firstVersion(ALICE, fileId)?.versionId);
+  });
+
+  it.each([
+    ['a later version of the file', () => 'later'],
+    ['a version the key never had', () => 'never.existed_1'],
+  ])('answers 404 to a token naming %s', async (_, versionOf) => {
+    // Arrange: a genuine token (right key, segment, epoch) for other bytes under the key.
+    const fileId = putFile(ALICE);
+    const later = putVersion(ALICE, fileId, { eTag: LATER_ETAG });
+    const named = versionOf() === 'later' ? later.versionId : versionOf();
+    const token = signShareToken(shareKey, {
+      segment: ALICE.segment,
+      fileId,
+      versionId: named,
+      expiresAt: Math.floor(Date.now() / 1000) + 60,
+      epoch: 0,
+    });
+
+    // Act
+    const response = await open(token);
+
+    // Assert
+    expect(response.status).toBe(404);
+    expect(codeOf(response.body)).toBe('not_found');
   });
 
   it.each([
@@ -641,6 +942,7 @@ describe('GET /s/{token}', () => {
     const bobsToken = signShareToken(shareKey, {
       segment: BOB.segment,
       fileId,
+      versionId: firstVersion(BOB, fileId)?.versionId ?? '',
       expiresAt: Math.floor(Date.now() / 1000) + 60,
       epoch: 0,
     });
@@ -660,15 +962,12 @@ describe('GET /s/{token}', () => {
 });
 
 describe('DELETE /files/{fileId}/shares', () => {
-  it('moves the share epoch on in an object of its own, writing nothing on the upload', async () => {
+  it('moves the share epoch on in an object of its own in the state bucket, writing nothing on the upload', async () => {
     // Arrange
-    const tags = {
-      [TAG.status]: 'passed',
-      [TAG.validatedEtag]: ETAG,
-      [TAG.detectedType]: 'application/pdf',
-      'custom-tag': 'kept as is',
-    };
-    const fileId = putFile(ALICE, { tags: { ...tags } });
+    const fileId = putFile(ALICE);
+    const version = firstVersion(ALICE, fileId);
+    if (version) version.tags['custom-tag'] = 'kept as is';
+    const tags = { ...version?.tags };
 
     // Act
     const first = await call(revokeShares, { method: 'DELETE', ...fileRoute(fileId, '/shares') });
@@ -679,12 +978,46 @@ describe('DELETE /files/{fileId}/shares', () => {
     expect(first.text).toBe('');
     expect(epochOf(ALICE, fileId)).toBe('2');
     expect(tagWrites).toHaveLength(0);
-    expect(bucket.get(objectKey(ALICE, fileId))?.tags).toEqual(tags);
+    expect(firstVersion(ALICE, fileId)?.tags).toEqual(tags);
+    expect(bucket.get(objectKey(ALICE, fileId))).toHaveLength(1);
+  });
+
+  it('writes the epoch by compare-and-swap: create-only first, then over the very object read', async () => {
+    // Arrange
+    const fileId = putFile(ALICE);
+
+    // Act
+    await call(revokeShares, { method: 'DELETE', ...fileRoute(fileId, '/shares') });
+    await call(revokeShares, { method: 'DELETE', ...fileRoute(fileId, '/shares') });
+
+    // Assert
+    expect(epochWrites).toEqual([
+      expect.objectContaining({ Bucket: STATE, Body: '1', IfNoneMatch: '*' }),
+      expect.objectContaining({ Bucket: STATE, Body: '2', IfMatch: '"epoch-etag-1"' }),
+    ]);
+  });
+
+  it('revokes once per request when revocations race: the epoch only grows', async () => {
+    // Arrange
+    const fileId = putFile(ALICE);
+    const token = await share(fileId);
+
+    // Act
+    const responses = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        call(revokeShares, { method: 'DELETE', ...fileRoute(fileId, '/shares') }),
+      ),
+    );
+
+    // Assert
+    expect(responses.map((response) => response.status)).toEqual([204, 204, 204, 204]);
+    expect(epochOf(ALICE, fileId)).toBe('4');
+    expect((await open(token)).status).toBe(410);
   });
 
   it('works on a file that has not passed, which the read gate hides from HEAD', async () => {
     // Arrange
-    const fileId = putFile(ALICE, { tags: { [TAG.status]: 'failed', [TAG.reason]: 'type_mismatch' } });
+    const fileId = putFile(ALICE, { verdict: { status: 'failed', reason: 'type_mismatch' } });
 
     // Act
     const response = await call(revokeShares, { method: 'DELETE', ...fileRoute(fileId, '/shares') });
@@ -702,8 +1035,11 @@ describe('a verdict about other bytes', () => {
   ] as const)(
     'is not served by %s: bytes posted again since are pending (409)',
     async (_, handler, method, suffix) => {
-      // Arrange: tagged passed for ETAG, but the object now holds other bytes
-      const fileId = putFile(ALICE, { eTag: '0badc0ffee0badc0ffee0badc0ffee00' });
+      // Arrange: a passed verdict signed for ETAG, on a version that holds other bytes
+      const fileId = newFileId();
+      const key = objectKey(ALICE, fileId);
+      const version = putVersion(ALICE, fileId, { eTag: LATER_ETAG });
+      version.tags = signed(key, { versionId: version.versionId, eTag: ETAG }, PASSED_PDF);
 
       // Act
       const response = await call(handler(), { method, ...fileRoute(fileId, suffix) });
@@ -713,6 +1049,130 @@ describe('a verdict about other bytes', () => {
       expect(codeOf(response.body)).toBe('not_validated');
     },
   );
+});
+
+describe('a passed tag the validator did not sign', () => {
+  /** Tagged passed by someone holding the upload role: the bucket policy's read gate lets it through. */
+  const forged = {
+    unsigned: { [TAG.status]: 'passed', [TAG.validatedEtag]: ETAG, [TAG.detectedType]: 'application/pdf' },
+    'made-up': {
+      [TAG.status]: 'passed',
+      [TAG.validatedEtag]: ETAG,
+      [TAG.detectedType]: 'application/pdf',
+      [TAG.signature]: `${'A'.repeat(43)}_${'B'.repeat(42)}`,
+    },
+  };
+
+  it.each(Object.entries(forged))('reads as pending in GET /files (%s signature)', async (_, tags) => {
+    // Arrange
+    exemptFromReadGate = true;
+    const fileId = putFile(ALICE, { tags: { ...tags } });
+
+    // Act
+    const response = await call(getFile, { method: 'GET', ...fileRoute(fileId) });
+
+    // Assert: nothing of the unsigned tags is reported.
+    expect(response.status).toBe(200);
+    expect(response.body.status).toBe('pending');
+    expect(response.body).not.toHaveProperty('detectedType');
+    expect(response.body).not.toHaveProperty('reason');
+  });
+
+  it.each(
+    Object.entries(forged).flatMap(([name, tags]) => [
+      [name, 'download-url', tags] as const,
+      [name, 'shares', tags] as const,
+    ]),
+  )('gets no URL (%s signature): %s answers 409', async (_, route, tags) => {
+    // Arrange
+    const fileId = putFile(ALICE, { tags: { ...tags } });
+    const handler = route === 'shares' ? createShare : createDownloadUrl;
+
+    // Act
+    const response = await call(handler, { method: 'POST', ...fileRoute(fileId, `/${route}`) });
+
+    // Assert
+    expect(response.status).toBe(409);
+    expect(codeOf(response.body)).toBe('not_validated');
+    expect(response.body).not.toHaveProperty('url');
+    expect(response.body).not.toHaveProperty('shareUrl');
+  });
+
+  it('gets no URL from a genuine signature moved onto another file', async () => {
+    // Arrange: Alice's passed PDF's tags, copied onto her pending upload.
+    const passed = putFile(ALICE);
+    const fileId = putFile(ALICE, { tags: { ...firstVersion(ALICE, passed)?.tags } });
+
+    // Act
+    const download = await call(createDownloadUrl, { method: 'POST', ...fileRoute(fileId, '/download-url') });
+    const shareLink = await call(createShare, { method: 'POST', ...fileRoute(fileId, '/shares') });
+
+    // Assert
+    expect([download.status, shareLink.status]).toEqual([409, 409]);
+  });
+});
+
+describe('a second version under the key (the upload form posted again)', () => {
+  /** Alice's passed file, then other bytes posted with the same form, tagged passed by a forger. */
+  function postedTwice(): { fileId: string; first: StoredVersion; later: StoredVersion } {
+    const fileId = putFile(ALICE);
+    const later = putVersion(ALICE, fileId, {
+      eTag: LATER_ETAG,
+      size: 99,
+      filename: 'payload.html',
+      tags: { [TAG.status]: 'passed', [TAG.detectedType]: 'application/pdf' },
+    });
+    const first = firstVersion(ALICE, fileId);
+    if (!first) throw new Error('no first version');
+    return { fileId, first, later };
+  }
+
+  it('leaves download URLs naming the first version', async () => {
+    // Arrange
+    const { fileId, first, later } = postedTwice();
+
+    // Act
+    const response = await call(createDownloadUrl, { method: 'POST', ...fileRoute(fileId, '/download-url') });
+
+    // Assert
+    expect(response.status).toBe(200);
+    const url = new URL(String(response.body.url));
+    expect(url.searchParams.get('versionId')).toBe(first.versionId);
+    expect(url.searchParams.get('versionId')).not.toBe(later.versionId);
+    const heads = vi
+      .mocked(s3.send)
+      .mock.calls.map(([command]) => command)
+      .filter((command) => command instanceof HeadObjectCommand);
+    expect(heads.map((command) => command.input.VersionId)).toEqual([first.versionId]);
+  });
+
+  it('leaves share links naming, and serving, the first version', async () => {
+    // Arrange
+    const { fileId, first } = postedTwice();
+
+    // Act
+    const token = await share(fileId);
+    const response = await open(token);
+
+    // Assert
+    const check = verifyShareToken(shareKey, token, Math.floor(Date.now() / 1000));
+    expect(check.ok && check.claims.versionId).toBe(first.versionId);
+    expect(response.status).toBe(302);
+    expect(new URL(String(response.headers.location)).searchParams.get('versionId')).toBe(first.versionId);
+  });
+
+  it('serves nothing while the first version is not passed, whatever the later one says', async () => {
+    // Arrange
+    const fileId = putFile(ALICE, { tags: { [TAG.status]: 'pending' } });
+    putVersion(ALICE, fileId, { eTag: LATER_ETAG });
+
+    // Act
+    const download = await call(createDownloadUrl, { method: 'POST', ...fileRoute(fileId, '/download-url') });
+    const shareLink = await call(createShare, { method: 'POST', ...fileRoute(fileId, '/shares') });
+
+    // Assert
+    expect([download.status, shareLink.status]).toEqual([409, 409]);
+  });
 });
 
 describe('publicBaseUrl', () => {

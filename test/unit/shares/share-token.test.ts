@@ -15,6 +15,7 @@ const NOW = 1_800_000_000;
 const claims = (overrides: Partial<ShareClaims> = {}): ShareClaims => ({
   segment: '0123456789abcdef0123456789abcdef',
   fileId: '01JD0000000000000000000000',
+  versionId: 'Ab3Xq9zPmL2vR7tW0yK4nH8sD1fG6jC',
   expiresAt: NOW + 3600,
   epoch: 2,
   ...overrides,
@@ -50,6 +51,50 @@ describe('share tokens', () => {
 
     // Assert
     expect(results.map((result) => (result.ok ? result.claims.epoch : undefined))).toEqual([0, 7]);
+  });
+
+  it.each([
+    ['Ceph RGW, with dots and underscores', 'qJEwBJZTzoc3YGRbRIbvzgGDx1Y0I.m_'],
+    ['Ceph RGW, a dot and underscores inside', 'u1.dAPOpJXg_ZV9j2jQ7x_Zy8nTLQh3'],
+    ['AWS, with + and /', '3sL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY+MTRCxf3vjVBH40Nr8X8gdRQBpUMLUo'],
+    ['an unversioned object', 'null'],
+    ['the longest one a token carries (129 bytes)', `${'v'.repeat(64)}.${'_'.repeat(64)}`],
+  ])('carries the version id it was issued for: %s', (_, versionId) => {
+    // Arrange
+    const token = signShareToken(key, claims({ versionId }));
+
+    // Act
+    const result = verifyShareToken(key, token, NOW);
+
+    // Assert
+    expect(result).toEqual({ ok: true, claims: claims({ versionId }) });
+    expect(token.length).toBeLessThanOrEqual(MAX_SHARE_TOKEN_LENGTH);
+  });
+
+  it('refuses a payload carrying another version id with the MAC of the first', () => {
+    // Arrange: splice the MAC of a token for version A onto the payload of one for version B.
+    const [payload] = signShareToken(key, claims({ versionId: 'later.version_B' })).split('.');
+    const [, mac] = signShareToken(key, claims({ versionId: 'first.version_A' })).split('.');
+
+    // Act
+    const result = verifyShareToken(key, `${payload}.${mac}`, NOW);
+
+    // Assert
+    expect(result).toEqual({ ok: false, reason: 'forged' });
+  });
+
+  it('refuses a correctly MACed token of the first format, which named no version', () => {
+    // Arrange: `1.<segment>.<fileId>.<expiry>.<epoch>`, as links were issued before versions.
+    const payload = Buffer.from(
+      `1.0123456789abcdef0123456789abcdef.01JD0000000000000000000000.${NOW + 3600}.0`,
+    ).toString('base64url');
+    const mac = createHmac('sha256', key).update(payload).digest('base64url');
+
+    // Act
+    const result = verifyShareToken(key, `${payload}.${mac}`, NOW);
+
+    // Assert
+    expect(result).toEqual({ ok: false, reason: 'malformed' });
   });
 
   it('refuses a payload re-signed with another epoch but the old MAC', () => {
@@ -198,6 +243,8 @@ describe('share tokens', () => {
     expect(() => signShareToken(key, claims({ segment: 'x' }))).toThrow();
     expect(() => signShareToken(key, claims({ epoch: -1 }))).toThrow();
     expect(() => signShareToken(key, claims({ expiresAt: 1.5 }))).toThrow();
+    expect(() => signShareToken(key, claims({ versionId: '' }))).toThrow();
+    expect(() => signShareToken(key, claims({ versionId: 'v'.repeat(130) }))).toThrow();
   });
 });
 

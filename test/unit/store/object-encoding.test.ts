@@ -1,6 +1,13 @@
 import type { Tag } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { mergeValidationTags, TAG, TAG_LIMITS, toTagValue } from '../../../lib/store/object-encoding.js';
+import {
+  mergeValidationTags,
+  TAG,
+  TAG_LIMITS,
+  toTagValue,
+  verdictFromTags,
+} from '../../../lib/store/object-encoding.js';
+import { signTestVerdict } from '../../support/verdict-keys.js';
 
 /** S3's tag rules: at most 10, key ≤128, value ≤256, letters, digits, spaces and `+ - = . _ : / @`. */
 function expectValidS3TagSet(tagSet: Tag[]): void {
@@ -18,6 +25,9 @@ function expectValidS3TagSet(tagSet: Tag[]): void {
 
 const ETAG = '"827ccb0eea8a706c4c34a16891f84e7b"';
 const etagTag = { Key: TAG.validatedEtag, Value: '827ccb0eea8a706c4c34a16891f84e7b' };
+/** An Ed25519 signature's shape (86 base64url characters): the merge copies it as it is. */
+const SIGNATURE = `${'A'.repeat(43)}_${'b'.repeat(41)}-`;
+const signatureTag = { Key: TAG.signature, Value: SIGNATURE };
 
 const pending = (): Tag[] => [
   { Key: TAG.status, Value: 'pending' },
@@ -32,6 +42,7 @@ describe('mergeValidationTags', () => {
       {
         status: 'passed',
         detectedType: 'image/png',
+        signature: SIGNATURE,
       },
       ETAG,
     );
@@ -40,10 +51,12 @@ describe('mergeValidationTags', () => {
     expect(tagSet).toEqual([
       { Key: TAG.status, Value: 'passed' },
       etagTag,
+      signatureTag,
       { Key: 'share-epoch', Value: '3' },
       { Key: TAG.detectedType, Value: 'image/png' },
     ]);
     expect(dropped).toEqual([]);
+    expectValidS3TagSet(tagSet);
   });
 
   it('records the reason and detected type of a failure', () => {
@@ -54,6 +67,7 @@ describe('mergeValidationTags', () => {
         status: 'failed',
         reason: 'type_mismatch',
         detectedType: 'application/zip',
+        signature: SIGNATURE,
       },
       ETAG,
     );
@@ -62,6 +76,7 @@ describe('mergeValidationTags', () => {
     expect(tagSet).toEqual([
       { Key: TAG.status, Value: 'failed' },
       etagTag,
+      signatureTag,
       { Key: 'share-epoch', Value: '3' },
       { Key: TAG.reason, Value: 'type_mismatch' },
       { Key: TAG.detectedType, Value: 'application/zip' },
@@ -75,19 +90,26 @@ describe('mergeValidationTags', () => {
       { Key: TAG.status, Value: 'failed' },
       { Key: TAG.reason, Value: 'unknown_type' },
       { Key: TAG.detectedType, Value: 'application/zip' },
+      { Key: TAG.validatedEtag, Value: 'ffffffffffffffffffffffffffffffff' },
+      { Key: TAG.signature, Value: 'x'.repeat(86) },
       { Key: 'team', Value: 'blue' },
     ];
 
     // Act
-    const { tagSet } = mergeValidationTags(existing, { status: 'passed' }, ETAG);
+    const { tagSet } = mergeValidationTags(existing, { status: 'passed', signature: SIGNATURE }, ETAG);
 
     // Assert
-    expect(tagSet).toEqual([{ Key: TAG.status, Value: 'passed' }, etagTag, { Key: 'team', Value: 'blue' }]);
+    expect(tagSet).toEqual([
+      { Key: TAG.status, Value: 'passed' },
+      etagTag,
+      signatureTag,
+      { Key: 'team', Value: 'blue' },
+    ]);
   });
 
-  it('stays within 10 tags: status and ETag first, existing tags next, then reason, then detected type', () => {
-    // Arrange: pending plus 7 foreign tags leaves room for one of the two extras.
-    const foreign = Array.from({ length: 7 }, (_, i) => ({ Key: `k${i}`, Value: `v${i}` }));
+  it('stays within 10 tags: status, ETag and signature first, existing tags next, then reason, then detected type', () => {
+    // Arrange: pending plus 6 foreign tags leaves room for one of the two extras.
+    const foreign = Array.from({ length: 6 }, (_, i) => ({ Key: `k${i}`, Value: `v${i}` }));
     const existing = [{ Key: TAG.status, Value: 'pending' }, ...foreign];
 
     // Act
@@ -97,6 +119,7 @@ describe('mergeValidationTags', () => {
         status: 'failed',
         reason: 'size_mismatch',
         detectedType: 'image/png',
+        signature: SIGNATURE,
       },
       ETAG,
     );
@@ -105,13 +128,14 @@ describe('mergeValidationTags', () => {
     expect(tagSet).toHaveLength(TAG_LIMITS.maxTags);
     expect(tagSet[0]).toEqual({ Key: TAG.status, Value: 'failed' });
     expect(tagSet[1]).toEqual(etagTag);
-    expect(tagSet.slice(2, 9)).toEqual(foreign);
+    expect(tagSet[2]).toEqual(signatureTag);
+    expect(tagSet.slice(3, 9)).toEqual(foreign);
     expect(tagSet[9]).toEqual({ Key: TAG.reason, Value: 'size_mismatch' });
     expect(dropped).toEqual([]);
     expectValidS3TagSet(tagSet);
   });
 
-  it('keeps the status and ETag when 10 foreign tags leave no room, reporting what it dropped', () => {
+  it('keeps the status, ETag and signature when 10 foreign tags leave no room, reporting what it dropped', () => {
     // Arrange
     const existing = Array.from({ length: 10 }, (_, i) => ({ Key: `k${i}`, Value: `v${i}` }));
 
@@ -121,6 +145,7 @@ describe('mergeValidationTags', () => {
       {
         status: 'passed',
         detectedType: 'image/gif',
+        signature: SIGNATURE,
       },
       ETAG,
     );
@@ -129,7 +154,57 @@ describe('mergeValidationTags', () => {
     expect(tagSet).toHaveLength(10);
     expect(tagSet[0]).toEqual({ Key: TAG.status, Value: 'passed' });
     expect(tagSet[1]).toEqual(etagTag);
-    expect(dropped).toEqual(['k8', 'k9']);
+    expect(tagSet[2]).toEqual(signatureTag);
+    expect(tagSet.slice(3)).toEqual(existing.slice(0, 7));
+    expect(dropped).toEqual(['k7', 'k8', 'k9']);
+    expectValidS3TagSet(tagSet);
+  });
+});
+
+describe('verdictFromTags', () => {
+  it('reads the status, reason, detected type, validated ETag and signature as tagged', () => {
+    // Arrange
+    const tags = mergeValidationTags(
+      pending(),
+      { status: 'failed', reason: 'type_mismatch', detectedType: 'application/zip', signature: SIGNATURE },
+      ETAG,
+    ).tagSet;
+
+    // Act / Assert
+    expect(verdictFromTags(tags)).toEqual({
+      status: 'failed',
+      reason: 'type_mismatch',
+      detectedType: 'application/zip',
+      validatedEtag: '827ccb0eea8a706c4c34a16891f84e7b',
+      signature: SIGNATURE,
+    });
+  });
+
+  it('reads pending when there is no status tag or an unknown one', () => {
+    expect(verdictFromTags(undefined)).toEqual({ status: 'pending' });
+    expect(verdictFromTags([{ Key: TAG.status, Value: 'approved' }])).toEqual({ status: 'pending' });
+  });
+});
+
+describe('a real verdict signature', () => {
+  it('is a valid S3 tag value, kept as it is by the merge', () => {
+    // Arrange
+    const signature = signTestVerdict({
+      bucket: 'unit-test-bucket',
+      key: 'uploads/9f86d081884c7d659a2feaa0c55ad015/01JDQ7ZJ8W3N4T6X9Y2B5C7D8E',
+      versionId: 'v1',
+      eTag: '827ccb0eea8a706c4c34a16891f84e7b',
+      status: 'passed',
+      detectedType: 'image/png',
+    });
+
+    // Act
+    const { tagSet } = mergeValidationTags(pending(), { status: 'passed', signature }, ETAG);
+
+    // Assert
+    expect(signature).toMatch(/^[A-Za-z0-9_-]{86}$/);
+    expect(tagSet).toContainEqual({ Key: TAG.signature, Value: signature });
+    expect(toTagValue(signature)).toBe(signature);
     expectValidS3TagSet(tagSet);
   });
 });

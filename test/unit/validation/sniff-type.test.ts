@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it, type MockInstance, vi } from 'vitest';
-import { createFileStore } from '../../../lib/store/file-store.js';
 import { createS3Client } from '../../../lib/store/s3-client.js';
 import { looksLikeText, SNIFF_BYTES, sniffObject, sniffSample } from '../../../lib/validation/sniff-type.js';
+import { unitStore } from '../../support/runtime.js';
 import { APNG_1x1, CSV_TABLE } from '../../support/sample-files.js';
 
 /** Real, complete minimal files (each opens and renders in ordinary viewers). */
@@ -21,7 +21,7 @@ const FILES = {
 const HTML = Buffer.from('<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>');
 
 const s3 = createS3Client({ region: 'us-east-1' });
-const store = createFileStore({ s3, bucket: 'unit-test-bucket' });
+const store = unitStore(s3);
 /** Reads the leading bytes of `uploads/k` through the store, as the validator does. */
 const leadingBytesOfK = (limit: number) => store.readLeadingBytes({ key: 'uploads/k' }, limit);
 

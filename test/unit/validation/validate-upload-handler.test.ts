@@ -4,17 +4,20 @@ import {
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
+  ListObjectVersionsCommand,
   PutObjectTaggingCommand,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import type { S3Event } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from 'vitest';
 import { createHandler } from '../../../handlers/validate-upload.js';
+import { verdictVerifier } from '../../../lib/core/verdict-signature.js';
 import { META, TAG } from '../../../lib/store/object-encoding.js';
 import { lambdaContext } from '../../support/api-event.js';
 import { unitRuntime } from '../../support/runtime.js';
+import { TEST_VERDICT_KEYS } from '../../support/verdict-keys.js';
 
-const { s3, ...runtime } = unitRuntime();
+const { s3, ...runtime } = await unitRuntime();
 const handler = createHandler(runtime);
 
 const KEY = 'uploads/9f86d081884c7d659a2feaa0c55ad015/01JDQ7ZJ8W3N4T6X9Y2B5C7D8E';
@@ -29,14 +32,24 @@ function loadEvent(): S3Event {
   return JSON.parse(readFileSync(url, 'utf8')) as S3Event;
 }
 
-/** S3 holding one pending PNG, as the validator sees it. */
+const ETAG = 'e1b849f9631ffc1829b2e31402373e3c';
+const VERSION_ID = 'Ab3Xq9zPmL.2vR7tW0yK4nH8_sD1fG6j';
+
+/** S3 holding one pending PNG, the only version under its key, as the validator sees it. */
 function pendingPng(command: object): unknown {
   if (command instanceof HeadObjectCommand) {
     return {
       ContentLength: PNG.length,
       ContentType: 'image/png',
-      ETag: '"e1b849f9631ffc1829b2e31402373e3c"',
+      ETag: `"${ETAG}"`,
+      VersionId: VERSION_ID,
       Metadata: { [META.declaredType]: 'image/png', [META.declaredSize]: String(PNG.length) },
+    };
+  }
+  if (command instanceof ListObjectVersionsCommand) {
+    return {
+      IsTruncated: false,
+      Versions: [{ Key: KEY, VersionId: VERSION_ID, ETag: `"${ETAG}"`, IsLatest: true }],
     };
   }
   if (command instanceof GetObjectTaggingCommand) return { TagSet: [{ Key: TAG.status, Value: 'pending' }] };
@@ -58,7 +71,7 @@ afterEach(() => {
 });
 
 describe('validateUpload handler', () => {
-  it('tags the uploaded object passed and flushes the validationPassed metric', async () => {
+  it('tags the uploaded object passed, signed with the configured key, and flushes the validationPassed metric', async () => {
     // Arrange
     send.mockImplementation(async (command) => pendingPng(command));
 
@@ -72,6 +85,18 @@ describe('validateUpload handler', () => {
       Key: KEY,
       Tagging: { TagSet: expect.arrayContaining([{ Key: TAG.status, Value: 'passed' }]) },
     });
+    const signature = (put as PutObjectTaggingCommand).input.Tagging?.TagSet?.find(
+      (tag) => tag.Key === TAG.signature,
+    )?.Value;
+    const claims = {
+      bucket: 'unit-test-bucket',
+      key: KEY,
+      versionId: VERSION_ID,
+      eTag: ETAG,
+      status: 'passed',
+      detectedType: 'image/png',
+    } as const;
+    expect(verdictVerifier(TEST_VERDICT_KEYS.publicKey)(claims, signature)).toBe(true);
     const emf = stdout.mock.calls
       .flatMap(([chunk]) => String(chunk).split('\n'))
       .filter((line) => line.includes('"_aws"'))

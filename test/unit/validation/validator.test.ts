@@ -4,6 +4,7 @@ import {
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
+  ListObjectVersionsCommand,
   PutObjectTaggingCommand,
   type PutObjectTaggingCommandInput,
   S3ServiceException,
@@ -12,7 +13,7 @@ import {
 import type { S3Event } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from 'vitest';
 import { parseUploadRules } from '../../../lib/config/upload-rules.js';
-import { createFileStore } from '../../../lib/store/file-store.js';
+import { type VerdictClaims, verdictVerifier } from '../../../lib/core/verdict-signature.js';
 import { META, TAG } from '../../../lib/store/object-encoding.js';
 import { createS3Client } from '../../../lib/store/s3-client.js';
 import {
@@ -20,10 +21,12 @@ import {
   type ValidatorDependencies,
   validateUploadEvent as validateWith,
 } from '../../../lib/validation/validator.js';
+import { unitStore } from '../../support/runtime.js';
+import { signedVerdictTags, signTestVerdict, TEST_VERDICT_KEYS } from '../../support/verdict-keys.js';
 
 const s3 = createS3Client({ region: 'us-east-1' });
 const validator: ValidatorDependencies = {
-  store: createFileStore({ s3, bucket: 'unit-test-bucket' }),
+  store: unitStore(s3),
   rules: parseUploadRules(undefined),
 };
 const validateUploadEvent = (event: unknown) => validateWith(validator, event);
@@ -39,7 +42,9 @@ const PNG = Buffer.from(
 const JPEG = Buffer.from('ffd8ffe000104a46494600010100000100010000ffd9', 'hex');
 const HTML = Buffer.from('<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>');
 
-interface StoredObject {
+/** One version of an object, as a versioned bucket keeps it. */
+interface StoredVersion {
+  versionId: string;
   body: Uint8Array;
   eTag: string;
   contentType: string;
@@ -56,32 +61,50 @@ const s3Error = (name: string, httpStatusCode: number) =>
   });
 
 const bare = (eTag: string | undefined) => eTag?.replace(/"/g, '');
+const ETAG = 'e1b849f9631ffc1829b2e31402373e3c';
 
-/** An in-memory bucket that answers the four calls the validator makes, as S3 would. */
+/**
+ * An in-memory versioned bucket that answers the five calls the validator
+ * makes, as S3 would: a read names a version or gets the key's latest, and
+ * ListObjectVersions lists each key's versions newest first.
+ */
 class FakeBucket {
-  readonly objects = new Map<string, StoredObject>();
-  /** Errors to throw for a key, instead of answering. */
+  /** Each key's versions, oldest (the file) first. */
+  readonly versions = new Map<string, StoredVersion[]>();
+  /** Errors to throw for a key (or a listing's prefix), instead of answering. */
   readonly failures = new Map<string, Error>();
   inFlight = 0;
   maxInFlight = 0;
+  private made = 0;
 
+  /** Stores a new version under `key` (the latest), as a POST of the upload form does. */
   put(
     key: string,
     body: Uint8Array,
-    init: Partial<StoredObject> & { declared?: Partial<Record<'type' | 'size', string>> } = {},
-  ) {
+    init: Partial<StoredVersion> & { declared?: Partial<Record<'type' | 'size', string>> } = {},
+  ): StoredVersion {
     const declaredType = init.declared?.type ?? 'image/png';
     const metadata: Record<string, string> = { [META.filename]: 'cat.png', [META.owner]: 'auth0%7C123' };
     if (declaredType) metadata[META.declaredType] = declaredType;
     const declaredSize = init.declared?.size ?? String(body.length);
     if (declaredSize) metadata[META.declaredSize] = declaredSize;
-    this.objects.set(key, {
+    this.made += 1;
+    const version: StoredVersion = {
+      // Ceph RGW's version ids carry dots and underscores.
+      versionId: init.versionId ?? `rgw.${this.made}_Xq9zPmL2vR7tW0yK4nH8sD1f`,
       body,
-      eTag: init.eTag ?? 'e1b849f9631ffc1829b2e31402373e3c',
+      eTag: init.eTag ?? ETAG,
       contentType: init.contentType ?? declaredType ?? 'binary/octet-stream',
       metadata,
       tags: init.tags ?? [{ Key: TAG.status, Value: 'pending' }],
-    });
+    };
+    this.versions.set(key, [...(this.versions.get(key) ?? []), version]);
+    return version;
+  }
+
+  /** The key's first version: the file. */
+  first(key: string): StoredVersion | undefined {
+    return this.versions.get(key)?.[0];
   }
 
   async send(command: object): Promise<unknown> {
@@ -95,35 +118,87 @@ class FakeBucket {
     }
   }
 
+  private list(prefix: string): unknown {
+    const failure = this.failures.get(prefix);
+    if (failure) throw failure;
+    const Versions = [...this.versions]
+      .filter(([key]) => key.startsWith(prefix))
+      .sort(([a], [b]) => a.localeCompare(b))
+      .flatMap(([key, versions]) =>
+        versions
+          .map((version, index) => ({
+            Key: key,
+            VersionId: version.versionId,
+            ETag: `"${version.eTag}"`,
+            IsLatest: index === versions.length - 1,
+            Size: version.body.length,
+          }))
+          .reverse(),
+      );
+    return { IsTruncated: false, Versions };
+  }
+
   private answer(command: object): unknown {
-    const { Key, IfMatch } = (command as { input: { Key: string; IfMatch?: string } }).input;
+    if (command instanceof ListObjectVersionsCommand) return this.list(command.input.Prefix ?? '');
+    const { Key, IfMatch, VersionId } = (
+      command as { input: { Key: string; IfMatch?: string; VersionId?: string } }
+    ).input;
     const failure = this.failures.get(Key);
     if (failure) throw failure;
-    const object = this.objects.get(Key);
-    if (!object)
-      throw command instanceof HeadObjectCommand ? s3Error('NotFound', 404) : s3Error('NoSuchKey', 404);
+    const versions = this.versions.get(Key) ?? [];
+    const object = VersionId ? versions.find((version) => version.versionId === VersionId) : versions.at(-1);
+    if (!object) {
+      if (command instanceof HeadObjectCommand) throw s3Error('NotFound', 404);
+      throw VersionId ? s3Error('NoSuchVersion', 404) : s3Error('NoSuchKey', 404);
+    }
     if (IfMatch !== undefined && bare(IfMatch) !== object.eTag) throw s3Error('PreconditionFailed', 412);
     if (command instanceof HeadObjectCommand) {
       return {
         ContentLength: object.body.length,
         ContentType: object.contentType,
         ETag: `"${object.eTag}"`,
+        VersionId: object.versionId,
         Metadata: object.metadata,
       };
     }
-    if (command instanceof GetObjectTaggingCommand) return { TagSet: object.tags.map((tag) => ({ ...tag })) };
+    if (command instanceof GetObjectTaggingCommand) {
+      return { TagSet: object.tags.map((tag) => ({ ...tag })), VersionId: object.versionId };
+    }
     if (command instanceof GetObjectCommand) {
       const [, first, last] = /^bytes=(\d+)-(\d+)$/.exec(command.input.Range ?? '') ?? [];
       const slice = object.body.subarray(Number(first), Number(last) + 1);
-      return { Body: Readable.from([Buffer.from(slice)]), ContentLength: slice.length };
+      return {
+        Body: Readable.from([Buffer.from(slice)]),
+        ContentLength: slice.length,
+        VersionId: object.versionId,
+      };
     }
     if (command instanceof PutObjectTaggingCommand) {
       object.tags = command.input.Tagging?.TagSet ?? [];
-      return {};
+      return { VersionId: object.versionId };
     }
     throw new Error(`unexpected command ${command.constructor.name}`);
   }
 }
+
+const verify = verdictVerifier(TEST_VERDICT_KEYS.publicKey);
+
+/** The claims a verdict on `version` under KEY is signed for. */
+const claimsFor = (
+  version: Pick<StoredVersion, 'versionId' | 'eTag'>,
+  verdict: Pick<VerdictClaims, 'status' | 'reason' | 'detectedType'>,
+  key = KEY,
+): VerdictClaims => ({
+  bucket: 'unit-test-bucket',
+  key,
+  versionId: version.versionId,
+  eTag: version.eTag,
+  ...verdict,
+});
+
+/** A genuine verdict on `version`, as the validator tags it. */
+const genuine = (...args: Parameters<typeof claimsFor>): Tag[] =>
+  Object.entries(signedVerdictTags(claimsFor(...args))).map(([Key, Value]) => ({ Key, Value }));
 
 /** A fresh copy of a genuine AWS S3 event fixture. */
 function loadEvent(name: string): S3Event {
@@ -132,14 +207,28 @@ function loadEvent(name: string): S3Event {
   ) as S3Event;
 }
 
-/** An ObjectCreated:Post event for each key (the fixture's record, cloned). */
+/**
+ * An ObjectCreated:Post event for each key (the fixture's record, cloned),
+ * naming the key's latest version as S3 does in a versioned bucket.
+ */
 function eventFor(...keys: string[]): S3Event {
+  return versionEvent(...keys.map((key) => ({ key, version: bucket.versions.get(key)?.at(-1) })));
+}
+
+/** An ObjectCreated:Post event for each version, naming its id and ETag. */
+function versionEvent(
+  ...records: { key: string; version?: Pick<StoredVersion, 'versionId' | 'eTag'> | undefined }[]
+): S3Event {
   const [record] = loadEvent('object-created-post.json').Records;
   if (!record) throw new Error('fixture has no record');
   return {
-    Records: keys.map((key) => {
+    Records: records.map(({ key, version }) => {
       const copy = structuredClone(record);
       copy.s3.object.key = key;
+      if (version) {
+        copy.s3.object.versionId = version.versionId;
+        copy.s3.object.eTag = version.eTag;
+      }
       return copy;
     }),
   };
@@ -176,10 +265,13 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
+/** The verdict signature tagged on a version, if any. */
+const signatureOf = (tags: Tag[] | undefined) => tagsOf(tags)[TAG.signature];
+
 describe('validateUploadEvent', () => {
-  it('tags a real PNG passed with its detected type, keeping other tags', async () => {
+  it('tags a real PNG passed with its detected type and a signature for its version, keeping other tags', async () => {
     // Arrange
-    bucket.put(KEY, PNG, {
+    const version = bucket.put(KEY, PNG, {
       tags: [
         { Key: TAG.status, Value: 'pending' },
         { Key: 'team', Value: 'blue' },
@@ -187,21 +279,59 @@ describe('validateUploadEvent', () => {
     });
 
     // Act
+    const outcomes = await validateUploadEvent(eventFor(KEY));
+
+    // Assert
+    expect(outcomes).toEqual([{ key: KEY, status: 'passed', detectedType: 'image/png' }]);
+    expect(tagsOf(bucket.first(KEY)?.tags)).toEqual({
+      [TAG.status]: 'passed',
+      [TAG.validatedEtag]: ETAG,
+      [TAG.signature]: expect.stringMatching(/^[A-Za-z0-9_-]{86}$/),
+      [TAG.detectedType]: 'image/png',
+      team: 'blue',
+    });
+    const signature = signatureOf(bucket.first(KEY)?.tags);
+    expect(verify(claimsFor(version, { status: 'passed', detectedType: 'image/png' }), signature)).toBe(true);
+    expect(puts()).toEqual([expect.objectContaining({ Key: KEY, VersionId: version.versionId })]);
+  });
+
+  it('pins every read and the tagging to the version its event names', async () => {
+    // Arrange
+    const version = bucket.put(KEY, PNG);
+
+    // Act
+    await validateUploadEvent(eventFor(KEY));
+
+    // Assert
+    expect(commands(HeadObjectCommand).map((command) => command.input.VersionId)).toEqual([
+      version.versionId,
+    ]);
+    expect(commands(GetObjectTaggingCommand).map((command) => command.input.VersionId)).toEqual([
+      version.versionId,
+    ]);
+    expect(commands(GetObjectCommand).map((command) => command.input.VersionId)).toEqual([version.versionId]);
+    expect(puts().map((input) => input.VersionId)).toEqual([version.versionId]);
+    expect(commands(ListObjectVersionsCommand).map((command) => command.input)).toEqual([
+      { Bucket: 'unit-test-bucket', Prefix: KEY },
+    ]);
+  });
+
+  it('signs for the version HEAD reports when the event names none', async () => {
+    // Arrange: the fixture's record carries no versionId.
+    const version = bucket.put(KEY, PNG);
+
+    // Act
     const outcomes = await validateUploadEvent(loadEvent('object-created-post.json'));
 
     // Assert
     expect(outcomes).toEqual([{ key: KEY, status: 'passed', detectedType: 'image/png' }]);
-    expect(tagsOf(bucket.objects.get(KEY)?.tags)).toEqual({
-      [TAG.status]: 'passed',
-      [TAG.validatedEtag]: 'e1b849f9631ffc1829b2e31402373e3c',
-      [TAG.detectedType]: 'image/png',
-      team: 'blue',
-    });
+    const signature = signatureOf(bucket.first(KEY)?.tags);
+    expect(verify(claimsFor(version, { status: 'passed', detectedType: 'image/png' }), signature)).toBe(true);
   });
 
-  it('reads at most the first 4100 bytes, conditioned on the event ETag', async () => {
+  it('reads at most the first 4100 bytes, of the version judged and conditioned on its ETag', async () => {
     // Arrange
-    bucket.put(KEY, Buffer.concat([PNG, Buffer.alloc(MiB)]), {
+    const version = bucket.put(KEY, Buffer.concat([PNG, Buffer.alloc(MiB)]), {
       declared: { size: String(PNG.length + MiB) },
     });
 
@@ -213,9 +343,10 @@ describe('validateUploadEvent', () => {
     expect(get?.input.Range).toBe('bytes=0-4099');
     const [, first, last] = /^bytes=(\d+)-(\d+)$/.exec(get?.input.Range ?? '') ?? [];
     expect(Number(last) - Number(first) + 1).toBeLessThanOrEqual(4100);
-    expect(get?.input.IfMatch).toBe('"e1b849f9631ffc1829b2e31402373e3c"');
-    expect(commands(HeadObjectCommand)[0]?.input.IfMatch).toBe('"e1b849f9631ffc1829b2e31402373e3c"');
-    expect(tagsOf(bucket.objects.get(KEY)?.tags)[TAG.status]).toBe('passed');
+    expect(get?.input.IfMatch).toBe(`"${ETAG}"`);
+    expect(get?.input.VersionId).toBe(version.versionId);
+    expect(commands(HeadObjectCommand)[0]?.input.VersionId).toBe(version.versionId);
+    expect(tagsOf(bucket.first(KEY)?.tags)[TAG.status]).toBe('passed');
   });
 
   it.each([
@@ -250,9 +381,9 @@ describe('validateUploadEvent', () => {
       'type_not_allowed',
       'text/plain',
     ],
-  ] as const)('tags %s failed', async (_, body, init, reason, detectedType) => {
+  ] as const)('tags %s failed, signed', async (_, body, init, reason, detectedType) => {
     // Arrange
-    bucket.put(KEY, body, init);
+    const version = bucket.put(KEY, body, init);
 
     // Act
     const outcomes = await validateUploadEvent(eventFor(KEY));
@@ -261,12 +392,16 @@ describe('validateUploadEvent', () => {
     expect(outcomes).toEqual([
       { key: KEY, status: 'failed', reason, ...(detectedType ? { detectedType } : {}) },
     ]);
-    expect(tagsOf(bucket.objects.get(KEY)?.tags)).toEqual({
+    const tags = bucket.first(KEY)?.tags;
+    expect(tagsOf(tags)).toEqual({
       [TAG.status]: 'failed',
-      [TAG.validatedEtag]: 'e1b849f9631ffc1829b2e31402373e3c',
+      [TAG.validatedEtag]: ETAG,
+      [TAG.signature]: expect.any(String),
       [TAG.reason]: reason,
       ...(detectedType ? { [TAG.detectedType]: detectedType } : {}),
     });
+    const verdict = { status: 'failed' as const, reason, ...(detectedType ? { detectedType } : {}) };
+    expect(verify(claimsFor(version, verdict), signatureOf(tags))).toBe(true);
   });
 
   it('tags a PNG above 10 MiB failed too_large', async () => {
@@ -305,15 +440,15 @@ describe('validateUploadEvent', () => {
     expect(emfDocuments().some((doc) => 'validationPassed' in doc)).toBe(false);
   });
 
-  it.each(['passed', 'failed'])(
-    'leaves an object already %s as it is (redelivered event)',
-    async (status) => {
-      // Arrange: a verdict on these very bytes (its ETag is the object's)
+  it.each([
+    ['passed', { status: 'passed', detectedType: 'image/png' }],
+    ['failed', { status: 'failed', reason: 'unknown_type' }],
+  ] as const)(
+    'leaves a version already %s by a signed verdict as it is (redelivered event)',
+    async (_, verdict) => {
+      // Arrange: the validator's own verdict on this very version
       bucket.put(KEY, HTML, {
-        tags: [
-          { Key: TAG.status, Value: status },
-          { Key: TAG.validatedEtag, Value: 'e1b849f9631ffc1829b2e31402373e3c' },
-        ],
+        tags: genuine({ versionId: 'rgw.1_Xq9zPmL2vR7tW0yK4nH8sD1f', eTag: ETAG }, verdict),
       });
 
       // Act
@@ -327,59 +462,95 @@ describe('validateUploadEvent', () => {
   );
 
   it.each([
-    ['another ETag', [{ Key: TAG.validatedEtag, Value: '0badc0ffee0badc0ffee0badc0ffee00' }]],
-    ['no ETag', []],
-  ])(
-    'judges anew bytes that carry a passed verdict about %s (the form was posted again)',
-    async (_, etag) => {
-      // Arrange: HTML now at the key, tagged passed by a verdict about other bytes
-      bucket.put(KEY, HTML, { tags: [{ Key: TAG.status, Value: 'passed' }, ...etag] });
-
-      // Act
-      const outcomes = await validateUploadEvent(eventFor(KEY));
-
-      // Assert
-      expect(outcomes).toEqual([{ key: KEY, status: 'failed', reason: 'unknown_type' }]);
-      expect(tagsOf(bucket.objects.get(KEY)?.tags)).toMatchObject({
-        [TAG.status]: 'failed',
-        [TAG.validatedEtag]: 'e1b849f9631ffc1829b2e31402373e3c',
-      });
-    },
-  );
-
-  it('skips a stale event: the key holds a newer object (ETag differs)', async () => {
-    // Arrange
-    bucket.put(KEY, HTML, { eTag: '0badc0ffee0badc0ffee0badc0ffee00' });
+    [
+      'carries no signature (any holder of the upload role can tag)',
+      () => [
+        { Key: TAG.status, Value: 'passed' },
+        { Key: TAG.validatedEtag, Value: ETAG },
+      ],
+    ],
+    [
+      'carries a made-up signature',
+      () => [
+        { Key: TAG.status, Value: 'passed' },
+        { Key: TAG.validatedEtag, Value: ETAG },
+        { Key: TAG.signature, Value: 'A'.repeat(86) },
+      ],
+    ],
+    [
+      'is signed for another ETag (the form was posted again)',
+      () =>
+        genuine(
+          { versionId: 'rgw.1_Xq9zPmL2vR7tW0yK4nH8sD1f', eTag: '0badc0ffee0badc0ffee0badc0ffee00' },
+          {
+            status: 'passed',
+            detectedType: 'image/png',
+          },
+        ),
+    ],
+    [
+      'is signed for another version',
+      () =>
+        genuine(
+          { versionId: 'another.version_id', eTag: ETAG },
+          { status: 'passed', detectedType: 'image/png' },
+        ),
+    ],
+    [
+      'is signed for another key',
+      () =>
+        genuine(
+          { versionId: 'rgw.1_Xq9zPmL2vR7tW0yK4nH8sD1f', eTag: ETAG },
+          { status: 'passed' },
+          `uploads/${SEGMENT}/01JDQ7ZK2A4B6C8D0E1F3G5H7J`,
+        ),
+    ],
+    [
+      'says passed over a signature for failed',
+      () => {
+        const failed = genuine(
+          { versionId: 'rgw.1_Xq9zPmL2vR7tW0yK4nH8sD1f', eTag: ETAG },
+          { status: 'failed', reason: 'unknown_type' },
+        );
+        return failed.map((tag) => (tag.Key === TAG.status ? { ...tag, Value: 'passed' } : tag));
+      },
+    ],
+  ])('judges anew a version whose passed verdict %s', async (_, tags) => {
+    // Arrange: HTML tagged passed, but not by the validator for these bytes
+    const version = bucket.put(KEY, HTML, { tags: tags() });
+    expect(version.versionId).toBe('rgw.1_Xq9zPmL2vR7tW0yK4nH8sD1f');
 
     // Act
     const outcomes = await validateUploadEvent(eventFor(KEY));
 
     // Assert
-    expect(outcomes).toEqual([{ key: KEY, status: 'skipped', skip: 'stale' }]);
-    expect(puts()).toEqual([]);
-    expect(tagsOf(bucket.objects.get(KEY)?.tags)[TAG.status]).toBe('pending');
+    expect(outcomes).toEqual([{ key: KEY, status: 'failed', reason: 'unknown_type' }]);
+    const written = bucket.first(KEY)?.tags;
+    expect(tagsOf(written)).toMatchObject({ [TAG.status]: 'failed', [TAG.validatedEtag]: ETAG });
+    expect(
+      verify(claimsFor(version, { status: 'failed', reason: 'unknown_type' }), signatureOf(written)),
+    ).toBe(true);
   });
 
-  it('judges the new object at a key when its own event arrives', async () => {
-    // Arrange: the new object landed pending (the POST policy pins the tag).
-    bucket.put(KEY, PNG, { eTag: '0badc0ffee0badc0ffee0badc0ffee00' });
-    const event = eventFor(KEY);
-    const [record] = event.Records;
-    if (record) record.s3.object.eTag = '0badc0ffee0badc0ffee0badc0ffee00';
+  it('skips an event naming no version whose bytes no version holds any more', async () => {
+    // Arrange: the key holds other bytes than the event's ETag.
+    bucket.put(KEY, HTML, { eTag: '0badc0ffee0badc0ffee0badc0ffee00' });
 
     // Act
-    const outcomes = await validateUploadEvent(event);
+    const outcomes = await validateUploadEvent(loadEvent('object-created-post.json'));
 
     // Assert
-    expect(outcomes).toEqual([{ key: KEY, status: 'passed', detectedType: 'image/png' }]);
+    expect(outcomes).toEqual([{ key: KEY, status: 'skipped', skip: 'vanished' }]);
+    expect(puts()).toEqual([]);
+    expect(commands(GetObjectCommand)).toEqual([]);
+    expect(tagsOf(bucket.first(KEY)?.tags)[TAG.status]).toBe('pending');
   });
 
-  it('skips an object replaced between its HEAD and its ranged read', async () => {
+  it('skips as stale a record S3 answers 412 for (its condition on the ETag failed)', async () => {
     // Arrange
     bucket.put(KEY, PNG);
     send.mockImplementation(async (command) => {
-      if (command instanceof GetObjectCommand)
-        bucket.put(KEY, HTML, { eTag: 'ffffffffffffffffffffffffffffffff' });
+      if (command instanceof GetObjectCommand) throw s3Error('PreconditionFailed', 412);
       return bucket.send(command);
     });
 
@@ -391,11 +562,72 @@ describe('validateUploadEvent', () => {
     expect(puts()).toEqual([]);
   });
 
+  it('judges the new object at a key when its own event arrives', async () => {
+    // Arrange: the new object landed pending (the POST policy pins the tag).
+    bucket.put(KEY, PNG, { eTag: '0badc0ffee0badc0ffee0badc0ffee00' });
+
+    // Act
+    const outcomes = await validateUploadEvent(eventFor(KEY));
+
+    // Assert
+    expect(outcomes).toEqual([{ key: KEY, status: 'passed', detectedType: 'image/png' }]);
+  });
+
+  it('judges the version with the event’s ETag when the event names none, even if another is posted during its read', async () => {
+    // Arrange
+    const first = bucket.put(KEY, PNG);
+    send.mockImplementation(async (command) => {
+      if (command instanceof GetObjectCommand && bucket.versions.get(KEY)?.length === 1)
+        bucket.put(KEY, HTML, { eTag: 'ffffffffffffffffffffffffffffffff' });
+      return bucket.send(command);
+    });
+
+    // Act
+    const outcomes = await validateUploadEvent(loadEvent('object-created-post.json'));
+
+    // Assert
+    expect(outcomes).toEqual([{ key: KEY, status: 'passed', detectedType: 'image/png' }]);
+    expect(puts().map((input) => input.VersionId)).toEqual([first.versionId]);
+    expect(tagsOf(bucket.versions.get(KEY)?.[1]?.tags)[TAG.status]).toBe('pending');
+  });
+
+  it('judges the version its event names even when another is posted during its read', async () => {
+    // Arrange
+    const first = bucket.put(KEY, PNG);
+    const event = eventFor(KEY);
+    send.mockImplementation(async (command) => {
+      if (command instanceof GetObjectCommand && bucket.versions.get(KEY)?.length === 1)
+        bucket.put(KEY, HTML, { eTag: 'ffffffffffffffffffffffffffffffff' });
+      return bucket.send(command);
+    });
+
+    // Act
+    const outcomes = await validateUploadEvent(event);
+
+    // Assert
+    expect(outcomes).toEqual([{ key: KEY, status: 'passed', detectedType: 'image/png' }]);
+    expect(puts().map((input) => input.VersionId)).toEqual([first.versionId]);
+    expect(tagsOf(bucket.versions.get(KEY)?.[1]?.tags)[TAG.status]).toBe('pending');
+  });
+
   it('logs and skips an object deleted before validation', async () => {
     // Arrange: nothing stored at the key.
 
     // Act
     const outcomes = await validateUploadEvent(eventFor(KEY));
+
+    // Assert
+    expect(outcomes).toEqual([{ key: KEY, status: 'skipped', skip: 'vanished' }]);
+    expect(puts()).toEqual([]);
+  });
+
+  it('logs and skips a version deleted before validation', async () => {
+    // Arrange: the event names a version S3 no longer holds.
+    bucket.put(KEY, PNG);
+    const event = versionEvent({ key: KEY, version: { versionId: 'deleted.version_1', eTag: ETAG } });
+
+    // Act
+    const outcomes = await validateUploadEvent(event);
 
     // Assert
     expect(outcomes).toEqual([{ key: KEY, status: 'skipped', skip: 'vanished' }]);
@@ -418,12 +650,12 @@ describe('validateUploadEvent', () => {
 
   it('ignores records for another bucket and events other than ObjectCreated', async () => {
     // Arrange
+    bucket.put(KEY, PNG);
     const event = eventFor(KEY, KEY);
     const [otherBucket, removed] = event.Records;
     if (!otherBucket || !removed) throw new Error('expected two records');
     otherBucket.s3.bucket.name = 'someone-elses-bucket';
     removed.eventName = 'ObjectRemoved:Delete';
-    bucket.put(KEY, PNG);
 
     // Act
     const outcomes = await validateUploadEvent(event);
@@ -436,23 +668,31 @@ describe('validateUploadEvent', () => {
     expect(send).not.toHaveBeenCalled();
   });
 
-  it('keeps within 10 tags on an object that already carries 8', async () => {
-    // Arrange
-    const foreign = Array.from({ length: 7 }, (_, i) => ({ Key: `team-${i}`, Value: `v${i}` }));
-    bucket.put(KEY, HTML, { tags: [{ Key: TAG.status, Value: 'pending' }, ...foreign] });
+  it.each([
+    [6, true],
+    [7, false],
+  ])(
+    'keeps within 10 tags on an object that already carries %i foreign ones and pending',
+    async (count, reasonFits) => {
+      // Arrange
+      const foreign = Array.from({ length: count }, (_, i) => ({ Key: `team-${i}`, Value: `v${i}` }));
+      const version = bucket.put(KEY, HTML, { tags: [{ Key: TAG.status, Value: 'pending' }, ...foreign] });
 
-    // Act
-    await validateUploadEvent(eventFor(KEY));
+      // Act
+      await validateUploadEvent(eventFor(KEY));
 
-    // Assert
-    const [put] = puts();
-    expect(put?.Tagging?.TagSet).toHaveLength(10);
-    expect(tagsOf(put?.Tagging?.TagSet)).toMatchObject({
-      [TAG.status]: 'failed',
-      [TAG.reason]: 'unknown_type',
-    });
-    expect(put?.Tagging?.TagSet).toEqual(expect.arrayContaining(foreign));
-  });
+      // Assert: the status, its ETag and its signature always fit; foreign tags come before the reason.
+      const [put] = puts();
+      expect(put?.Tagging?.TagSet).toHaveLength(10);
+      const written = tagsOf(put?.Tagging?.TagSet);
+      expect(written).toMatchObject({ [TAG.status]: 'failed', [TAG.validatedEtag]: ETAG });
+      expect(written[TAG.reason]).toBe(reasonFits ? 'unknown_type' : undefined);
+      expect(put?.Tagging?.TagSet).toEqual(expect.arrayContaining(foreign));
+      expect(
+        verify(claimsFor(version, { status: 'failed', reason: 'unknown_type' }), written[TAG.signature]),
+      ).toBe(true);
+    },
+  );
 
   it('tags every other record when one fails unexpectedly, then rejects', async () => {
     // Arrange
@@ -463,7 +703,7 @@ describe('validateUploadEvent', () => {
     bucket.put(broken, PNG);
     bucket.put(third, HTML);
     bucket.failures.set(broken, s3Error('InternalError', 500));
-    for (const record of event.Records) record.s3.object.eTag = 'e1b849f9631ffc1829b2e31402373e3c';
+    for (const record of event.Records) record.s3.object.eTag = ETAG;
 
     // Act
     const result = validateUploadEvent(event);
@@ -474,9 +714,9 @@ describe('validateUploadEvent', () => {
       message: '1 of 3 records could not be validated',
       errors: [{ name: 'InternalError' }],
     });
-    expect(tagsOf(bucket.objects.get(first)?.tags)[TAG.status]).toBe('passed');
-    expect(tagsOf(bucket.objects.get(broken)?.tags)[TAG.status]).toBe('pending');
-    expect(tagsOf(bucket.objects.get(third)?.tags)[TAG.status]).toBe('failed');
+    expect(tagsOf(bucket.first(first)?.tags)[TAG.status]).toBe('passed');
+    expect(tagsOf(bucket.first(broken)?.tags)[TAG.status]).toBe('pending');
+    expect(tagsOf(bucket.first(third)?.tags)[TAG.status]).toBe('failed');
   });
 
   it('rejects on access denied, leaving the object pending', async () => {
@@ -486,7 +726,7 @@ describe('validateUploadEvent', () => {
 
     // Act / Assert
     await expect(validateUploadEvent(eventFor(KEY))).rejects.toThrow('1 of 1 records could not be validated');
-    expect(tagsOf(bucket.objects.get(KEY)?.tags)[TAG.status]).toBe('pending');
+    expect(tagsOf(bucket.first(KEY)?.tags)[TAG.status]).toBe('pending');
   });
 
   it(`validates at most ${VALIDATION_CONCURRENCY} records at a time`, async () => {
@@ -502,8 +742,189 @@ describe('validateUploadEvent', () => {
 
     // Assert
     expect(outcomes.every((outcome) => outcome.status === 'passed')).toBe(true);
-    // Each record sends HEAD and GetObjectTagging together: at most two calls per record in flight.
+    // Each record lists its key's versions, then sends HEAD and GetObjectTagging together:
+    // at most two calls per record in flight.
     expect(bucket.maxInFlight).toBeGreaterThan(2);
     expect(bucket.maxInFlight).toBeLessThanOrEqual(2 * VALIDATION_CONCURRENCY);
+  });
+});
+
+describe('validateUploadEvent: a version posted over a file', () => {
+  const LATER_ETAG = '0badc0ffee0badc0ffee0badc0ffee00';
+
+  it('tags a later version failed replaced, signed, without reading its bytes', async () => {
+    // Arrange: the file (passed) and the same form posted again with other bytes.
+    const first = bucket.put(KEY, PNG, {
+      tags: genuine(
+        { versionId: 'rgw.1_Xq9zPmL2vR7tW0yK4nH8sD1f', eTag: ETAG },
+        { status: 'passed', detectedType: 'image/png' },
+      ),
+    });
+    const firstTags = structuredClone(first.tags);
+    const later = bucket.put(KEY, PNG, { eTag: LATER_ETAG });
+
+    // Act
+    const outcomes = await validateUploadEvent(versionEvent({ key: KEY, version: later }));
+
+    // Assert
+    expect(outcomes).toEqual([{ key: KEY, status: 'failed', reason: 'replaced' }]);
+    expect(commands(GetObjectCommand)).toEqual([]);
+    expect(puts()).toEqual([expect.objectContaining({ Key: KEY, VersionId: later.versionId })]);
+    expect(tagsOf(later.tags)).toEqual({
+      [TAG.status]: 'failed',
+      [TAG.validatedEtag]: LATER_ETAG,
+      [TAG.signature]: expect.any(String),
+      [TAG.reason]: 'replaced',
+    });
+    expect(verify(claimsFor(later, { status: 'failed', reason: 'replaced' }), signatureOf(later.tags))).toBe(
+      true,
+    );
+    expect(first.tags).toEqual(firstTags);
+    expect(emfDocuments().filter((doc) => 'validationFailed' in doc)).toEqual([
+      expect.objectContaining({ validationFailed: 1, reason: 'replaced' }),
+    ]);
+  });
+
+  it('replaces a later version even while the file is still pending, and judges the file when its event comes', async () => {
+    // Arrange: the second POST's event arrives before the first's.
+    const first = bucket.put(KEY, PNG);
+    const later = bucket.put(KEY, PNG, { eTag: LATER_ETAG });
+
+    // Act
+    const laterOutcome = await validateUploadEvent(versionEvent({ key: KEY, version: later }));
+    const firstOutcome = await validateUploadEvent(versionEvent({ key: KEY, version: first }));
+
+    // Assert
+    expect(laterOutcome).toEqual([{ key: KEY, status: 'failed', reason: 'replaced' }]);
+    expect(firstOutcome).toEqual([{ key: KEY, status: 'passed', detectedType: 'image/png' }]);
+    expect(commands(GetObjectCommand).map((command) => command.input.VersionId)).toEqual([first.versionId]);
+    expect(
+      verify(claimsFor(first, { status: 'passed', detectedType: 'image/png' }), signatureOf(first.tags)),
+    ).toBe(true);
+  });
+
+  it.each([
+    ['an unsigned passed tag', () => [{ Key: TAG.status, Value: 'passed' }]],
+    [
+      'the first version’s genuine verdict, copied',
+      () =>
+        genuine(
+          { versionId: 'rgw.1_Xq9zPmL2vR7tW0yK4nH8sD1f', eTag: ETAG },
+          { status: 'passed', detectedType: 'image/png' },
+        ),
+    ],
+  ])('replaces a later version that carries %s', async (_, tags) => {
+    // Arrange
+    bucket.put(KEY, PNG);
+    const later = bucket.put(KEY, PNG, { eTag: ETAG, tags: tags() });
+
+    // Act
+    const outcomes = await validateUploadEvent(versionEvent({ key: KEY, version: later }));
+
+    // Assert
+    expect(outcomes).toEqual([{ key: KEY, status: 'failed', reason: 'replaced' }]);
+    expect(commands(GetObjectCommand)).toEqual([]);
+    expect(verify(claimsFor(later, { status: 'failed', reason: 'replaced' }), signatureOf(later.tags))).toBe(
+      true,
+    );
+  });
+
+  it('leaves a later version already replaced by a signed verdict as it is (redelivered event)', async () => {
+    // Arrange
+    bucket.put(KEY, PNG);
+    const later = bucket.put(KEY, PNG, { eTag: LATER_ETAG });
+    later.tags = genuine(later, { status: 'failed', reason: 'replaced' });
+
+    // Act
+    const outcomes = await validateUploadEvent(versionEvent({ key: KEY, version: later }));
+
+    // Assert
+    expect(outcomes).toEqual([{ key: KEY, status: 'skipped', skip: 'already_decided' }]);
+    expect(puts()).toEqual([]);
+  });
+
+  it('finds the first version among other keys listed under the same prefix', async () => {
+    // Arrange: a longer key that starts with KEY is listed by Prefix too, newer than the file.
+    const first = bucket.put(KEY, PNG);
+    bucket.put(`${KEY}0`, PNG);
+
+    // Act
+    const outcomes = await validateUploadEvent(versionEvent({ key: KEY, version: first }));
+
+    // Assert
+    expect(outcomes).toEqual([{ key: KEY, status: 'passed', detectedType: 'image/png' }]);
+  });
+});
+
+describe('validateUploadEvent: an event naming no version (Ceph RGW’s for a form POST)', () => {
+  const eventWithoutVersion = () => loadEvent('object-created-post.json');
+
+  it('judges the newest version with its ETag that is not yet decided: identical bytes posted again are replaced', async () => {
+    // Arrange: the file passed; the same bytes posted again share its ETag.
+    const first = bucket.put(KEY, PNG);
+    first.tags = genuine(first, { status: 'passed', detectedType: 'image/png' });
+    const again = bucket.put(KEY, PNG);
+
+    // Act
+    const outcomes = await validateUploadEvent(eventWithoutVersion());
+
+    // Assert
+    expect(outcomes).toEqual([{ key: KEY, status: 'failed', reason: 'replaced' }]);
+    expect(puts().map((input) => input.VersionId)).toEqual([again.versionId]);
+    expect(verify(claimsFor(again, { status: 'failed', reason: 'replaced' }), signatureOf(again.tags))).toBe(
+      true,
+    );
+    expect(commands(GetObjectCommand)).toEqual([]);
+  });
+
+  it('judges each of two identical posts once, whichever order their events come in', async () => {
+    // Arrange: both pending, one event each, neither naming its version.
+    const first = bucket.put(KEY, PNG);
+    const again = bucket.put(KEY, PNG);
+
+    // Act
+    const one = await validateUploadEvent(eventWithoutVersion());
+    const two = await validateUploadEvent(eventWithoutVersion());
+    const three = await validateUploadEvent(eventWithoutVersion());
+
+    // Assert
+    expect(one).toEqual([{ key: KEY, status: 'failed', reason: 'replaced' }]);
+    expect(two).toEqual([{ key: KEY, status: 'passed', detectedType: 'image/png' }]);
+    expect(three).toEqual([{ key: KEY, status: 'skipped', skip: 'already_decided' }]);
+    expect(
+      verify(claimsFor(first, { status: 'passed', detectedType: 'image/png' }), signatureOf(first.tags)),
+    ).toBe(true);
+    expect(verify(claimsFor(again, { status: 'failed', reason: 'replaced' }), signatureOf(again.tags))).toBe(
+      true,
+    );
+  });
+
+  it('does not take a forged verdict on a version for a decided one', async () => {
+    // Arrange: the only version with the ETag carries a passed tag nobody signed.
+    const version = bucket.put(KEY, PNG, { tags: [{ Key: TAG.status, Value: 'passed' }] });
+
+    // Act
+    const outcomes = await validateUploadEvent(eventWithoutVersion());
+
+    // Assert
+    expect(outcomes).toEqual([{ key: KEY, status: 'passed', detectedType: 'image/png' }]);
+    expect(
+      verify(claimsFor(version, { status: 'passed', detectedType: 'image/png' }), signatureOf(version.tags)),
+    ).toBe(true);
+  });
+});
+
+describe('a verdict signature', () => {
+  it('is the test validator key’s: signTestVerdict and the validator agree', async () => {
+    // Arrange
+    const version = bucket.put(KEY, PNG);
+
+    // Act
+    await validateUploadEvent(eventFor(KEY));
+
+    // Assert
+    expect(signatureOf(version.tags)).toBe(
+      signTestVerdict(claimsFor(version, { status: 'passed', detectedType: 'image/png' })),
+    );
   });
 });
