@@ -210,7 +210,7 @@ describe('a CSV, with text/csv in UPLOAD_RULES', () => {
 
     // Act: the validateUpload role's validator, in-process, with RULES
     const session = await assumeFunctionRole('validateUpload', 'ct-csv-validator');
-    const { store, rules } = createRuntime(
+    const { store, rules } = await createRuntime(
       { ...(await functionEnvironment(session)), UPLOAD_RULES: RULES },
       { s3: roleS3Client(session) },
     );
@@ -267,7 +267,7 @@ describe('UPLOAD_RULES allowing a type a browser would execute', () => {
       const variables = { ...(await functionEnvironment()), UPLOAD_RULES: JSON.stringify({ [type]: 1024 }) };
 
       // Act / Assert
-      expect(() => createRuntime(variables)).toThrow(`invalid UPLOAD_RULES: ${type} is refused`);
+      await expect(createRuntime(variables)).rejects.toThrow(`invalid UPLOAD_RULES: ${type} is refused`);
     },
   );
 

@@ -6,6 +6,7 @@ import type { FileRecord } from '../../../lib/store/file-store.js';
 function passed(contentType: string, detectedType: string | undefined): FileRecord {
   return {
     key: 'uploads/0123456789abcdef0123456789abcdef/01JD0000000000000000000000',
+    versionId: 'v1',
     fileId: '01JD0000000000000000000000',
     filename: 'f',
     contentType,

@@ -512,7 +512,7 @@ describe('POST /files/{fileId}/download-url', () => {
     const fileId = putFile(ALICE, {
       filename: 'photo.png',
       declaredType: 'image/png',
-      tags: { [TAG.status]: 'passed', [TAG.validatedEtag]: ETAG, [TAG.detectedType]: 'image/png' },
+      verdict: { status: 'passed', detectedType: 'image/png' },
     });
 
     // Act
