@@ -25,7 +25,9 @@ export const createDownloadUrlInput = z.object({
     expiresIn: z.number().int().min(1).max(DOWNLOAD_TTL_MAX).default(DOWNLOAD_TTL_DEFAULT).meta({
       description: 'Lifetime of the URL in seconds; it never outlives the credentials that sign it.',
     }),
-    disposition: z.enum(['attachment', 'inline']).default('attachment'),
+    disposition: z.enum(['attachment', 'inline']).default('attachment').meta({
+      description: 'inline is honoured for images only: every other type is served as an attachment.',
+    }),
   }),
 });
 
