@@ -5,7 +5,7 @@ import { DEV_AUDIENCE, DEV_ISSUER, devSigningKey } from '../../scripts/dev-keys.
 import { type ApiAnswer, api, newOwner } from './stack.js';
 
 /**
- * Issue 3 and every route, through HTTP against serverless offline: hostile
+ * Every route, through HTTP against serverless offline: hostile
  * input gets a 4xx with a stable error code (docs/openapi.json), never a 5xx.
  */
 

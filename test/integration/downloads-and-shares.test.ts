@@ -26,7 +26,7 @@ import {
 } from './stack.js';
 
 /**
- * Issue 5, end to end: download URLs and share links through the API, and
+ * End to end: download URLs and share links through the API, and
  * the bucket policy (validation-status=passed) proven as a second guard by
  * signing GETs directly with the serving functions' own role credentials.
  */

@@ -19,7 +19,7 @@ import {
 } from './stack.js';
 
 /**
- * Issue 3, end to end on the real gateway: the presigned POST the API hands
+ * End to end on the real gateway: the presigned POST the API hands
  * out is the only guard between a hostile client and the bucket, so every
  * tampering below must be refused by S3 (Ceph RGW) itself, and nothing may
  * land. Only refusals RGW really enforces are asserted (docs/rgw-notes.md §2).

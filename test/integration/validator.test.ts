@@ -31,7 +31,7 @@ import {
 } from './stack.js';
 
 /**
- * Issue 4, end to end: RGW notifies the event bridge, which invokes the
+ * End to end: RGW notifies the event bridge, which invokes the
  * validator in serverless offline with the validateUpload role's credentials;
  * the verdict is read back from the object's tags and through the API.
  */
