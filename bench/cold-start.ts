@@ -384,6 +384,7 @@ export async function run({ stack, samples = 7, quick }: ColdOptions): Promise<S
       AWS_ACCESS_KEY_ID: admin.accessKeyId,
       AWS_SECRET_ACCESS_KEY: admin.secretAccessKey,
       SHARE_SECRET: 'cold-start-share-secret-0123456789abcdef0123456789',
+      OWNER_SECRET: 'cold-start-owner-secret-0123456789abcdef0123456789',
       AWS_LAMBDA_FUNCTION_NAME: 'presign-bench-cold',
       // Lambda's nodejs22.x never prints the SDK's Node-version warning; neither do the probes.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

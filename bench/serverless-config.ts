@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DEV_AUDIENCE, DEV_ISSUER, devJwks, devVerdictKeys } from '../scripts/dev-keys.js';
+import { DEV_AUDIENCE, DEV_ISSUER, devJwks, devOwnerSecret, devVerdictKeys } from '../scripts/dev-keys.js';
 import type { AdminAccess } from '../scripts/provision.js';
 import { type RoleSession, roleAssumer } from '../scripts/role-sessions.js';
 import { ADMIN_FILE, LOCAL_DIR, type StackInfo } from '../scripts/stack-settings.js';
@@ -118,6 +118,8 @@ export async function localFunctionEnvironment(
     STATE_BUCKET: stack.stateBucket,
     VERDICT_PUBLIC_KEY: devVerdictKeys().publicKey,
     ...(fn === 'validateUpload' ? { VERDICT_SIGNING_KEY: devVerdictKeys().privateKey } : {}),
+    // The stack's owner secret: the owners (and keys) an in-process handler makes are the stack's.
+    OWNER_SECRET: devOwnerSecret(),
     S3_ENDPOINT: stack.s3Endpoint,
     AUTH_ISSUER: DEV_ISSUER,
     AUTH_AUDIENCE: DEV_AUDIENCE,

@@ -13,7 +13,14 @@ const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
 
 const POLICY_FILE = join(__dirname, 'function-policies.json');
-const FLAGS = ['shareSecret', 'verdictSigningKey', 'deadLetterQueue', 'readsUnvalidated', 'invokedByBucket'];
+const FLAGS = [
+  'ownerSecret',
+  'shareSecret',
+  'verdictSigningKey',
+  'deadLetterQueue',
+  'readsUnvalidated',
+  'invokedByBucket',
+];
 /** What a statement may hold besides the IAM fields it passes on as they are. */
 const AWS_ONLY_CONDITION = 'ConditionInAws';
 /** The bucket policy gives each exempt role a negated operator of its own (Ceph RGW needs it). */
@@ -107,6 +114,7 @@ function roleStatements(fn, declaration, settings) {
       ...(awsCondition ? { Condition: { ...statement.Condition, ...awsCondition } } : {}),
       Resource: statement.Resource.map((arn) => ({ 'Fn::Sub': [arn, buckets] })),
     })),
+    ...(declaration.ownerSecret ? secretStatements('OwnerSecret', settings.ownerSecretParameter) : []),
     ...(declaration.shareSecret ? secretStatements('ShareSecret', settings.shareSecretParameter) : []),
     ...(declaration.verdictSigningKey
       ? secretStatements('VerdictSigningKey', settings.verdictSigningKeyParameter)
@@ -125,8 +133,8 @@ function roleStatements(fn, declaration, settings) {
 }
 
 /**
- * Everything serverless.yml takes from the file, for `settings`
- * ({ bucketName, shareSecretParameter }, the stage's params).
+ * Everything serverless.yml takes from the file, for `settings` ({ bucketName,
+ * ownerSecretParameter, shareSecretParameter, verdictSigningKeyParameter }, the stage's params).
  */
 function build(declarations, settings) {
   const entries = Object.entries(declarations);
@@ -148,12 +156,13 @@ function build(declarations, settings) {
     ]),
   );
 
-  // The names the grants are about: the share secret's parameter; the bucket, for
+  // The names the grants are about: the secrets' parameters; the bucket, for
   // the function the bucket's notification refers to (a Ref back would be a cycle).
   const functionSettings = {};
   for (const [fn, declaration] of entries) {
     const variables = {
       ...(declaration.invokedByBucket ? { UPLOADS_BUCKET: settings.bucketName } : {}),
+      ...(declaration.ownerSecret ? { OWNER_SECRET_PARAMETER: settings.ownerSecretParameter } : {}),
       ...(declaration.shareSecret ? { SHARE_SECRET_PARAMETER: settings.shareSecretParameter } : {}),
       ...(declaration.verdictSigningKey
         ? { VERDICT_SIGNING_KEY_PARAMETER: settings.verdictSigningKeyParameter }
@@ -235,6 +244,7 @@ module.exports = async ({ resolveVariable, resolveConfigurationProperty }) => {
   checkFunctions(declarations, await resolveConfigurationProperty(['functions']));
   return build(declarations, {
     bucketName: await resolveVariable('param:bucketName'),
+    ownerSecretParameter: await resolveVariable('param:ownerSecretParameter'),
     shareSecretParameter: await resolveVariable('param:shareSecretParameter'),
     verdictSigningKeyParameter: await resolveVariable('param:verdictSigningKeyParameter'),
   });

@@ -4,6 +4,7 @@ import type { JSONWebKeySet } from 'jose';
 import { type Environment, loadEnvironment } from './config/environment.js';
 import { type ParameterReader, readSecureString, resolveSecret } from './config/secrets.js';
 import { parseUploadRules, type UploadRules } from './config/upload-rules.js';
+import { MIN_OWNER_SECRET_LENGTH, ownerKeyFrom } from './core/owner.js';
 import { verdictSigner, verdictVerifier } from './core/verdict-signature.js';
 import { type BearerVerifier, createBearerVerifier } from './http/bearer-auth.js';
 import type { PublicUrlSettings } from './http/public-url.js';
@@ -17,6 +18,10 @@ export interface Runtime {
   /** The upload rules in force, from `UPLOAD_RULES` or the catalogue's defaults. */
   rules: UploadRules;
   store: FileStore;
+  /**
+   * The caller's owner from `Authorization: Bearer`, its segment keyed with the owner
+   * secret; in a function configured without that secret every call fails (a 500).
+   */
   verifyBearer: BearerVerifier;
   publicUrl: PublicUrlSettings;
   /** The share-link key, in the functions configured with one (the share functions). */
@@ -45,17 +50,34 @@ export async function createRuntime(
       region: environment.AWS_REGION,
       ...(environment.S3_ENDPOINT ? { endpoint: environment.S3_ENDPOINT } : {}),
     });
-  const signingKey = await resolveSecret(
-    {
-      variable: 'VERDICT_SIGNING_KEY',
-      value: environment.VERDICT_SIGNING_KEY,
-      parameterVariable: 'VERDICT_SIGNING_KEY_PARAMETER',
-      parameter: environment.VERDICT_SIGNING_KEY_PARAMETER,
-      minLength: MIN_SIGNING_KEY_LENGTH,
-    },
-    readParameter,
-  );
-  const sharesConfigured = environment.SHARE_SECRET || environment.SHARE_SECRET_PARAMETER;
+  // Read concurrently: a function configured with several secrets waits for SSM once.
+  const [signingKey, ownerSecret, shareKey] = await Promise.all([
+    resolveSecret(
+      {
+        variable: 'VERDICT_SIGNING_KEY',
+        value: environment.VERDICT_SIGNING_KEY,
+        parameterVariable: 'VERDICT_SIGNING_KEY_PARAMETER',
+        parameter: environment.VERDICT_SIGNING_KEY_PARAMETER,
+        minLength: MIN_SIGNING_KEY_LENGTH,
+      },
+      readParameter,
+    ),
+    // The functions that turn a bearer token into an owner hold it; the others build a
+    // verifier without it, which fails every request rather than hash a `sub` unkeyed.
+    resolveSecret(
+      {
+        variable: 'OWNER_SECRET',
+        value: environment.OWNER_SECRET,
+        parameterVariable: 'OWNER_SECRET_PARAMETER',
+        parameter: environment.OWNER_SECRET_PARAMETER,
+        minLength: MIN_OWNER_SECRET_LENGTH,
+      },
+      readParameter,
+    ),
+    environment.SHARE_SECRET || environment.SHARE_SECRET_PARAMETER
+      ? loadShareKey(environment, readParameter)
+      : undefined,
+  ]);
   return {
     environment,
     rules: parseUploadRules(environment.UPLOAD_RULES),
@@ -76,12 +98,14 @@ export async function createRuntime(
       jwks: environment.AUTH_JWKS_URL
         ? new URL(environment.AUTH_JWKS_URL)
         : (environment.AUTH_JWKS as JSONWebKeySet),
+      ownerKey:
+        ownerSecret === undefined ? undefined : configured('OWNER_SECRET', () => ownerKeyFrom(ownerSecret)),
     }),
     publicUrl: {
       ...(environment.PUBLIC_API_URL ? { configured: environment.PUBLIC_API_URL } : {}),
       offline: environment.IS_OFFLINE,
     },
-    ...(sharesConfigured ? { shareKey: await loadShareKey(environment, readParameter) } : {}),
+    ...(shareKey ? { shareKey } : {}),
   };
 }
 

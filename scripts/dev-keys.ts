@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
@@ -65,4 +65,20 @@ export function devVerdictKeys(): VerdictKeys {
   mkdirSync(dirname(VERDICT_KEY_FILE), { recursive: true });
   writeFileSync(VERDICT_KEY_FILE, JSON.stringify(keys), { mode: 0o600 });
   return keys;
+}
+
+const OWNER_SECRET_FILE = resolve(import.meta.dirname, '..', '.local', 'owner-secret');
+
+/**
+ * The local stack's owner secret, the key of the HMAC that makes each JWT `sub`
+ * an owner segment: generated on first use into the git-ignored `.local/` and
+ * never committed. In AWS it lives in SSM, readable only by the roles of the
+ * functions that authenticate callers.
+ */
+export function devOwnerSecret(): string {
+  if (!existsSync(OWNER_SECRET_FILE)) {
+    mkdirSync(dirname(OWNER_SECRET_FILE), { recursive: true });
+    writeFileSync(OWNER_SECRET_FILE, randomBytes(32).toString('base64url'), { mode: 0o600 });
+  }
+  return readFileSync(OWNER_SECRET_FILE, 'utf8').trim();
 }

@@ -15,6 +15,7 @@ export interface PolicyStatement {
 /** One function's entry in iam/function-policies.json (its $comment describes each key). */
 export interface FunctionEntry {
   s3?: PolicyStatement[];
+  ownerSecret?: boolean;
   shareSecret?: boolean;
   verdictSigningKey?: boolean;
   deadLetterQueue?: boolean;

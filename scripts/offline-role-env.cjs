@@ -3,8 +3,9 @@
 // temporary credentials (PRESIGN_LOCAL_ROLE_CREDENTIALS, JSON by function
 // name), so locally each function signs as itself, exactly as with its role
 // in AWS, and only the secrets its entry in iam/function-policies.json grants
-// it in AWS: the share-link key, the validator's verdict signing key. Unset
-// (packaging for AWS), every function gets nothing from here.
+// it in AWS: the owner secret (owner segments), the share-link key, the
+// validator's verdict signing key. Unset (packaging for AWS), every function
+// gets nothing from here.
 const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
 
@@ -22,6 +23,7 @@ module.exports = () => {
         if (!credentials) return {};
         const entry = entries[name] ?? {};
         return {
+          ...(entry.ownerSecret ? { OWNER_SECRET: process.env.PRESIGN_LOCAL_OWNER_SECRET } : {}),
           ...(entry.shareSecret ? { SHARE_SECRET: process.env.PRESIGN_LOCAL_SHARE_SECRET } : {}),
           ...(entry.verdictSigningKey
             ? { VERDICT_SIGNING_KEY: process.env.PRESIGN_LOCAL_VERDICT_SIGNING_KEY }

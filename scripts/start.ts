@@ -29,7 +29,14 @@ import { createServer, type Server } from 'node:net';
 import { resolve } from 'node:path';
 import { GetObjectTaggingCommand, S3Client } from '@aws-sdk/client-s3';
 import { startEventBridge } from './ceph-event-bridge.js';
-import { DEV_AUDIENCE, DEV_ISSUER, devJwks, devVerdictKeys, type VerdictKeys } from './dev-keys.js';
+import {
+  DEV_AUDIENCE,
+  DEV_ISSUER,
+  devJwks,
+  devOwnerSecret,
+  devVerdictKeys,
+  type VerdictKeys,
+} from './dev-keys.js';
 import { type AdminAccess, provision } from './provision.js';
 import { roleAssumer } from './role-sessions.js';
 import {
@@ -196,7 +203,7 @@ function startOffline(
   admin: AdminAccess,
   credentials: RoleCredentials,
   jwks: unknown,
-  secret: string,
+  secrets: { share: string; owner: string },
   verdictKeys: VerdictKeys,
 ): ChildProcess {
   const child = spawn(
@@ -217,7 +224,8 @@ function startOffline(
         AUTH_AUDIENCE: DEV_AUDIENCE,
         AUTH_JWKS: JSON.stringify(jwks),
         ALLOWED_ORIGINS: settings.allowedOrigins.join(','),
-        PRESIGN_LOCAL_SHARE_SECRET: secret,
+        PRESIGN_LOCAL_SHARE_SECRET: secrets.share,
+        PRESIGN_LOCAL_OWNER_SECRET: secrets.owner,
         VERDICT_PUBLIC_KEY: verdictKeys.publicKey,
         PRESIGN_LOCAL_VERDICT_SIGNING_KEY: verdictKeys.privateKey,
         PRESIGN_LOCAL_ROLE_CREDENTIALS: JSON.stringify(credentials),
@@ -353,7 +361,7 @@ async function main(): Promise<void> {
   });
 
   const jwks = await devJwks();
-  const secret = shareSecret();
+  const secrets = { share: shareSecret(), owner: devOwnerSecret() };
   const verdictKeys = devVerdictKeys();
   const apiUrl = `http://127.0.0.1:${settings.httpPort}`;
   const launch = async () => {
@@ -361,7 +369,7 @@ async function main(): Promise<void> {
     const previous = offline;
     offline = undefined;
     await stopOffline(previous);
-    offline = startOffline(admin, credentials, jwks, secret, verdictKeys);
+    offline = startOffline(admin, credentials, jwks, secrets, verdictKeys);
     await waitForHealth(`${apiUrl}/health`, 120);
     const earliest = Math.min(...Object.values(credentials).map((c) => Date.parse(c.expiration)));
     // Renew well before the sessions end: a URL never outlives its signer.

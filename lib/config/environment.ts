@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { MIN_OWNER_SECRET_LENGTH } from '../core/owner.js';
 
 /** Upload URL lifetime bounds, in seconds. */
 export const UPLOAD_TTL_DEFAULT = 300;
@@ -32,6 +33,10 @@ const environmentSchema = z.object({
   SHARE_SECRET: z.string().min(32).optional(),
   /** SSM SecureString parameter holding the share secret, used when SHARE_SECRET is unset. */
   SHARE_SECRET_PARAMETER: z.string().min(1).optional(),
+  /** Key for owner segments, the HMAC of each JWT `sub` in object keys (locally generated; in AWS from SSM). */
+  OWNER_SECRET: z.string().min(MIN_OWNER_SECRET_LENGTH).optional(),
+  /** SSM SecureString parameter holding the owner secret, used when OWNER_SECRET is unset. */
+  OWNER_SECRET_PARAMETER: z.string().min(1).optional(),
   /** Public base URL of the API for share links; derived from the request when unset. */
   PUBLIC_API_URL: z.url().optional(),
   /** JSON map of content type to maximum bytes; replaces the default rules. */

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
@@ -26,7 +27,17 @@ export interface AuthSettings {
   audience: string;
   /** The issuer's JWKS URL (fetched and cached) or the key set itself. */
   jwks: URL | JSONWebKeySet;
+  /**
+   * The key owner segments are derived with (from `OWNER_SECRET` or the SSM
+   * parameter `OWNER_SECRET_PARAMETER` names); `undefined` in a function
+   * configured without it, whose verifier then refuses to make an owner at all.
+   */
+  ownerKey: KeyObject | undefined;
 }
+
+/** Why a verifier built without an owner key fails: logged as the cause of the 500. */
+export const MISSING_OWNER_KEY =
+  'invalid configuration: OWNER_SECRET or OWNER_SECRET_PARAMETER is required to authenticate callers (owner segments are keyed with it)';
 
 export type BearerVerifier = (authorization: string | undefined) => Promise<Owner>;
 
@@ -34,8 +45,18 @@ export type BearerVerifier = (authorization: string | undefined) => Promise<Owne
  * Builds the verifier for `Authorization: Bearer <JWT>`: signature against the
  * JWKS, algorithm allow-list, `exp`, `nbf`, `iss`, `aud` and a non-empty `sub`.
  * The returned function throws a 401 {@link ApiError} for anything else.
+ *
+ * Built without an owner key, the verifier throws a plain error (a 500 whose
+ * logged cause names the missing configuration) for every request: it never
+ * falls back to an unkeyed segment, which anyone could compute from a `sub`.
  */
 export function createBearerVerifier(settings: AuthSettings): BearerVerifier {
+  const { ownerKey } = settings;
+  if (!ownerKey) {
+    return async () => {
+      throw new Error(MISSING_OWNER_KEY);
+    };
+  }
   const keys: JWTVerifyGetKey =
     settings.jwks instanceof URL ? createRemoteJWKSet(settings.jwks) : createLocalJWKSet(settings.jwks);
   const options = {
@@ -68,7 +89,7 @@ export function createBearerVerifier(settings: AuthSettings): BearerVerifier {
       throw unauthorized();
     }
     if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUBJECT_LENGTH) throw unauthorized();
-    const owner = ownerFromSubject(sub);
+    const owner = ownerFromSubject(sub, ownerKey);
     if (verified.size >= VERIFIED_TOKENS) verified.delete(verified.keys().next().value as string);
     verified.set(token, {
       owner,

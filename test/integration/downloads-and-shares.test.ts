@@ -11,13 +11,13 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ulid } from 'ulid';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ownerFromSubject } from '../../lib/core/owner.js';
 import { HTML_PAGE, pngOfSize } from '../support/sample-files.js';
 import {
   adminS3,
   api,
   assumeFunctionRole,
   newOwner,
+  ownerOf,
   postForm,
   requestUpload,
   roleS3Client,
@@ -85,7 +85,7 @@ async function pendingFile(): Promise<Uploaded> {
   const owner = await newOwner('ds-pending');
   const bytes = pngOfSize(2000);
   const fileId = ulid();
-  const key = `uploads/${ownerFromSubject(owner.sub).segment}/${fileId}`;
+  const key = `uploads/${ownerOf(owner.sub).segment}/${fileId}`;
   await adminS3.send(
     new PutObjectCommand({
       Bucket: stack.bucket,
@@ -94,7 +94,7 @@ async function pendingFile(): Promise<Uploaded> {
       ContentType: 'image/png',
       Metadata: {
         filename: Buffer.from('pending.png').toString('base64url'),
-        owner: ownerFromSubject(owner.sub).segment,
+        owner: ownerOf(owner.sub).segment,
         'declared-type': 'image/png',
         'declared-size': String(bytes.length),
       },

@@ -11,10 +11,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { ulid } from 'ulid';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ownerFromSubject } from '../../lib/core/owner.js';
 import type { RoleSession } from '../../scripts/role-sessions.js';
 import { pngOfSize } from '../support/sample-files.js';
-import { adminS3, assumeFunctionRole, newOwner, stack } from './stack.js';
+import { adminS3, assumeFunctionRole, newOwner, ownerOf, stack } from './stack.js';
 
 /**
  * Least privilege, proven on the real gateway: every function's role
@@ -74,7 +73,7 @@ beforeAll(async () => {
     }),
   );
   const { sub } = await newOwner('lp');
-  passedKey = `uploads/${ownerFromSubject(sub).segment}/${ulid()}`;
+  passedKey = `uploads/${ownerOf(sub).segment}/${ulid()}`;
   const put = await adminS3.send(
     new PutObjectCommand({
       Bucket: stack.bucket,
@@ -194,7 +193,7 @@ describe('every function role on the real gateway', () => {
 
   it('createUpload: may write under uploads/ (the grant exists, so the refusals above are scoped)', async () => {
     const { sub } = await newOwner('lp-cu');
-    const key = `uploads/${ownerFromSubject(sub).segment}/${ulid()}`;
+    const key = `uploads/${ownerOf(sub).segment}/${ulid()}`;
 
     const answer = await outcome(
       clients.createUpload,
@@ -214,7 +213,7 @@ describe('every function role on the real gateway', () => {
     async (fn) => {
       // Arrange
       const { sub } = await newOwner('lp-ro');
-      const newKey = `uploads/${ownerFromSubject(sub).segment}/${ulid()}`;
+      const newKey = `uploads/${ownerOf(sub).segment}/${ulid()}`;
       const before = await adminS3.send(
         new GetObjectTaggingCommand({ Bucket: stack.bucket, Key: passedKey }),
       );
@@ -263,7 +262,7 @@ describe('every function role on the real gateway', () => {
 
   it.each(TAGGERS)('%s: may retag under uploads/ but never PutObject (no new bytes)', async (fn) => {
     const { sub } = await newOwner('lp-tag');
-    const newKey = `uploads/${ownerFromSubject(sub).segment}/${ulid()}`;
+    const newKey = `uploads/${ownerOf(sub).segment}/${ulid()}`;
 
     const put = await outcome(
       clients[fn],

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { devOwnerSecret } from '../../scripts/dev-keys.js';
 import { OFFLINE_LOG } from '../../scripts/stack-settings.js';
 import { pngOfSize } from '../support/sample-files.js';
 import { api, newOwner, postForm, requestUpload, waitForVerdict } from './stack.js';
@@ -58,6 +59,7 @@ describe('logs of a full upload → download → share flow', () => {
       bearerSignature: token.split('.')[2] ?? '',
       shareToken,
       shareSecret: readFileSync(SHARE_SECRET_FILE, 'utf8').trim(),
+      ownerSecret: devOwnerSecret(),
       uploadPolicySignature: issued.upload.fields['X-Amz-Signature'] ?? '',
       sessionToken: issued.upload.fields['X-Amz-Security-Token'] ?? '',
       downloadSignature: signatureOf(download.body.url),

@@ -1,7 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { S3Client } from '@aws-sdk/client-s3';
+import { type Owner, ownerFromSubject, ownerKeyFrom } from '../../lib/core/owner.js';
 import type { CreatedObject } from '../../scripts/ceph-event-bridge.js';
-import { DEV_AUDIENCE, DEV_ISSUER, devJwks, devToken, devVerdictKeys } from '../../scripts/dev-keys.js';
+import {
+  DEV_AUDIENCE,
+  DEV_ISSUER,
+  devJwks,
+  devOwnerSecret,
+  devToken,
+  devVerdictKeys,
+} from '../../scripts/dev-keys.js';
 import { type RoleSession, roleAssumer } from '../../scripts/role-sessions.js';
 import { ADMIN_FILE, EVENTS_LOG, STACK_FILE, type StackInfo } from '../../scripts/stack-settings.js';
 
@@ -67,6 +75,8 @@ export async function functionEnvironment(session?: RoleSession): Promise<Record
     // The local stack's verdict keys: in-process runs judge and read verdicts as its functions do.
     VERDICT_PUBLIC_KEY: devVerdictKeys().publicKey,
     VERDICT_SIGNING_KEY: devVerdictKeys().privateKey,
+    // The local stack's owner secret (.local/owner-secret): in-process runs make the owners its functions make.
+    OWNER_SECRET: devOwnerSecret(),
     S3_ENDPOINT: stack.s3Endpoint,
     AUTH_ISSUER: DEV_ISSUER,
     AUTH_AUDIENCE: DEV_AUDIENCE,
@@ -74,6 +84,14 @@ export async function functionEnvironment(session?: RoleSession): Promise<Record
     POWERTOOLS_LOG_LEVEL: 'ERROR',
   };
 }
+
+const ownerKey = ownerKeyFrom(devOwnerSecret());
+
+/**
+ * The owner the local stack's functions make of `sub`: its segment keyed with
+ * the stack's owner secret (.local/owner-secret), as in every key they issue.
+ */
+export const ownerOf = (sub: string): Owner => ownerFromSubject(sub, ownerKey);
 
 export interface ApiAnswer<T = Record<string, unknown>> {
   status: number;

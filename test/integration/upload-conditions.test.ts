@@ -2,7 +2,6 @@ import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { ulid } from 'ulid';
 import { describe, expect, it, vi } from 'vitest';
-import { ownerFromSubject } from '../../lib/core/owner.js';
 import type { RoleSession } from '../../scripts/role-sessions.js';
 import { apiEvent, lambdaContext } from '../support/api-event.js';
 import { pngOfSize } from '../support/sample-files.js';
@@ -13,6 +12,7 @@ import {
   functionEnvironment,
   type IssuedUpload,
   newOwner,
+  ownerOf,
   postForm,
   requestUpload,
   stack,
@@ -120,11 +120,11 @@ describe('presigned POST: what lands', () => {
     expect(head.ContentType).toBe('image/png');
     expect(head.Metadata).toEqual({
       filename: Buffer.from('Kätzchen "1".png', 'utf8').toString('base64url'),
-      owner: ownerFromSubject(sub).segment,
+      owner: ownerOf(sub).segment,
       'declared-type': 'image/png',
       'declared-size': String(SIZE),
     });
-    expect(issued.key).toBe(`uploads/${ownerFromSubject(sub).segment}/${issued.fileId}`);
+    expect(issued.key).toBe(`uploads/${ownerOf(sub).segment}/${issued.fileId}`);
   });
 
   it('the policy pins every field exactly, the signer’s session token included, and expires by expiresAt', async () => {
@@ -212,7 +212,7 @@ describe('presigned POST: S3 itself refuses tampering, and nothing lands', () =>
   ])('another key (%s) → 403, nothing at either key', async (_, otherKey) => {
     // Arrange
     const { issued } = await issue();
-    const victim = ownerFromSubject((await newOwner('victim')).sub).segment;
+    const victim = ownerOf((await newOwner('victim')).sub).segment;
     const target = otherKey(issued.key, victim);
     expect(target).not.toBe(issued.key);
 

@@ -11,7 +11,6 @@ import {
 } from '@aws-sdk/client-s3';
 import { ulid } from 'ulid';
 import { describe, expect, it, vi } from 'vitest';
-import { ownerFromSubject } from '../../lib/core/owner.js';
 import { verdictSigner } from '../../lib/core/verdict-signature.js';
 import { createRuntime } from '../../lib/runtime.js';
 import { validateRecord } from '../../lib/validation/validator.js';
@@ -23,6 +22,7 @@ import {
   assumeFunctionRole,
   functionEnvironment,
   newOwner,
+  ownerOf,
   postForm,
   requestUpload,
   roleS3Client,
@@ -314,7 +314,7 @@ describe('the ranged read is bounded', () => {
 
   async function bigObject(): Promise<{ key: string; eTag: string }> {
     const { sub } = await newOwner('v-big');
-    const key = `uploads/${ownerFromSubject(sub).segment}/${ulid()}`;
+    const key = `uploads/${ownerOf(sub).segment}/${ulid()}`;
     const put = await adminS3.send(
       new PutObjectCommand({
         Bucket: stack.bucket,

@@ -11,7 +11,6 @@ import {
   PutObjectTaggingCommand,
 } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { ownerFromSubject } from '../../lib/core/owner.js';
 import { HTML_PAGE, pngOfSize } from '../support/sample-files.js';
 import {
   adminS3,
@@ -19,6 +18,7 @@ import {
   assumeFunctionRole,
   type IssuedUpload,
   newOwner,
+  ownerOf,
   postForm,
   requestUpload,
   roleS3Client,
@@ -191,7 +191,7 @@ describe('only the validator can certify', () => {
     const { sub, token } = await newOwner('victim');
     const fileId = (await requestUpload(token, { filename: 'x.png', contentType: 'image/png', size: 10 }))
       .fileId;
-    const key = `uploads/${ownerFromSubject(sub).segment}/${fileId}`;
+    const key = `uploads/${ownerOf(sub).segment}/${fileId}`;
     const md5 = createHash('md5').update(HTML_PAGE).digest('hex');
 
     // Act
@@ -275,7 +275,7 @@ describe('revocation only ever moves forward', () => {
     const epochObject = await adminS3.send(
       new GetObjectCommand({
         Bucket: stack.stateBucket,
-        Key: `share-epochs/${ownerFromSubject(sub).segment}/${issued.fileId}`,
+        Key: `share-epochs/${ownerOf(sub).segment}/${issued.fileId}`,
       }),
     );
     const after = await api<{ shareUrl: string }>('POST', `/files/${issued.fileId}/shares`, { token });

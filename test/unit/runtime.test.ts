@@ -1,10 +1,19 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { PutObjectTaggingCommand, type Tag } from '@aws-sdk/client-s3';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
+import { createHandler as createGetFileHandler } from '../../handlers/get-file.js';
+import { ApiError } from '../../lib/core/errors.js';
+import { logger } from '../../lib/core/logger.js';
+import { ownerFromSubject, ownerKeyFrom } from '../../lib/core/owner.js';
 import { verdictVerifier } from '../../lib/core/verdict-signature.js';
+import { MISSING_OWNER_KEY } from '../../lib/http/bearer-auth.js';
 import { createRuntime, type Runtime } from '../../lib/runtime.js';
 import { TAG } from '../../lib/store/object-encoding.js';
 import { createS3Client } from '../../lib/store/s3-client.js';
+import { apiEvent, lambdaContext } from '../support/api-event.js';
+import { TEST_OWNER_SECRET, testOwner } from '../support/owners.js';
+import { signTestToken } from '../support/tokens.js';
 import { TEST_VERDICT_KEYS } from '../support/verdict-keys.js';
 
 const base = (): NodeJS.ProcessEnv => ({ ...process.env });
@@ -234,5 +243,153 @@ describe('createRuntime: verdict keys', () => {
 
     // Assert
     expect(verify(claims, signatureIn(tags))).toBe(true);
+  });
+});
+
+describe('createRuntime: owner secret', () => {
+  const OWNER_PARAMETER = '/presign/unit/owner-secret';
+  const PARAMETER_SECRET = 'owner-secret-from-ssm-0123456789abcdef0123456789';
+  /** The unit environment without the owner secret: a function that turns no token into an owner. */
+  const withoutOwnerSecret = (): NodeJS.ProcessEnv => ({ ...base(), OWNER_SECRET: undefined });
+  const bearer = async (sub: string) => `Bearer ${await signTestToken(sub)}`;
+
+  it('keys owner segments with OWNER_SECRET', async () => {
+    // Arrange
+    const runtime = await createRuntime(base());
+
+    // Act
+    const owner = await runtime.verifyBearer(await bearer('alice@example.com'));
+
+    // Assert
+    expect(owner).toEqual(testOwner('alice@example.com'));
+    expect(owner.segment).toBe(
+      ownerFromSubject('alice@example.com', ownerKeyFrom(TEST_OWNER_SECRET)).segment,
+    );
+  });
+
+  it('resolves OWNER_SECRET_PARAMETER through its parameter reader, once, and keys segments with it', async () => {
+    // Arrange
+    const readParameter = vi.fn(async (_name: string) => PARAMETER_SECRET);
+
+    // Act
+    const runtime = await createRuntime(
+      { ...withoutOwnerSecret(), OWNER_SECRET_PARAMETER: OWNER_PARAMETER },
+      { readParameter },
+    );
+    const owner = await runtime.verifyBearer(await bearer('alice@example.com'));
+
+    // Assert
+    expect(readParameter).toHaveBeenCalledTimes(1);
+    expect(readParameter).toHaveBeenCalledWith(OWNER_PARAMETER);
+    expect(owner.segment).toBe(ownerFromSubject('alice@example.com', ownerKeyFrom(PARAMETER_SECRET)).segment);
+    expect(owner.segment).not.toBe(testOwner('alice@example.com').segment);
+  });
+
+  it('prefers OWNER_SECRET over the parameter, without reading SSM', async () => {
+    // Arrange
+    const readParameter = vi.fn(async (_name: string) => PARAMETER_SECRET);
+
+    // Act
+    const runtime = await createRuntime(
+      { ...base(), OWNER_SECRET_PARAMETER: OWNER_PARAMETER },
+      { readParameter },
+    );
+
+    // Assert
+    expect(readParameter).not.toHaveBeenCalled();
+    expect(await runtime.verifyBearer(await bearer('bob'))).toEqual(testOwner('bob'));
+  });
+
+  it('fails the cold start naming OWNER_SECRET_PARAMETER when SSM cannot be read', async () => {
+    // Arrange
+    const readParameter = async (_name: string): Promise<string> => {
+      throw Object.assign(new Error('denied'), { name: 'AccessDeniedException' });
+    };
+
+    // Act
+    const built = createRuntime(
+      { ...withoutOwnerSecret(), OWNER_SECRET_PARAMETER: OWNER_PARAMETER },
+      { readParameter },
+    );
+
+    // Assert
+    await expect(built).rejects.toThrow(
+      /OWNER_SECRET_PARAMETER \/presign\/unit\/owner-secret could not be read.*AccessDeniedException/,
+    );
+  });
+
+  it('fails the cold start naming OWNER_SECRET_PARAMETER when the parameter holds too short a value, without the value', async () => {
+    // Arrange
+    const readParameter = async (_name: string) => 'short-owner-secret';
+
+    // Act
+    const built = createRuntime(
+      { ...withoutOwnerSecret(), OWNER_SECRET_PARAMETER: OWNER_PARAMETER },
+      { readParameter },
+    );
+
+    // Assert
+    await expect(built).rejects.toThrow(/OWNER_SECRET_PARAMETER .* must hold at least 32 characters/);
+    await expect(built).rejects.not.toThrow(/short-owner-secret/);
+  });
+
+  it('fails the cold start naming OWNER_SECRET when it is shorter than 32 characters', async () => {
+    await expect(createRuntime({ ...base(), OWNER_SECRET: 'too-short' })).rejects.toThrow(/OWNER_SECRET/);
+  });
+
+  it('builds a function without the owner secret (one that authenticates nobody) without reading SSM', async () => {
+    // Arrange
+    const readParameter = vi.fn(async (_name: string) => PARAMETER_SECRET);
+
+    // Act
+    const runtime = await createRuntime(withoutOwnerSecret(), { readParameter });
+
+    // Assert
+    expect(readParameter).not.toHaveBeenCalled();
+    expect(runtime.shareKey).toBeDefined();
+  });
+
+  it('never hashes a sub unkeyed: without the owner secret every bearer check fails, naming it', async () => {
+    // Arrange
+    const runtime = await createRuntime(withoutOwnerSecret());
+
+    // Act
+    const checked = runtime.verifyBearer(await bearer('alice@example.com'));
+
+    // Assert
+    await expect(checked).rejects.toThrow(MISSING_OWNER_KEY);
+    await expect(checked).rejects.not.toBeInstanceOf(ApiError);
+  });
+
+  it('answers every authenticated request of such a function with a 500 whose logged cause names the missing configuration', async () => {
+    // Arrange
+    const s3 = createS3Client({ region: 'us-east-1' });
+    const send = vi.spyOn(s3, 'send');
+    const logged = vi.spyOn(logger, 'error').mockImplementation(() => undefined);
+    const getFile = createGetFileHandler(await createRuntime(withoutOwnerSecret(), { s3 }));
+    const event = apiEvent({
+      method: 'GET',
+      path: '/files/01JDQ7ZJ8W3N4T6X9Y2B5C7D8E',
+      pathParameters: { fileId: '01JDQ7ZJ8W3N4T6X9Y2B5C7D8E' },
+      headers: { authorization: await bearer('alice@example.com') },
+    });
+
+    try {
+      // Act
+      const response = (await getFile(event, lambdaContext())) as APIGatewayProxyStructuredResultV2;
+
+      // Assert
+      expect(response.statusCode).toBe(500);
+      expect(JSON.parse(response.body ?? '{}')).toEqual({
+        error: { code: 'internal_error', message: 'internal error' },
+      });
+      expect(response.body).not.toContain('OWNER_SECRET');
+      expect(send).not.toHaveBeenCalled();
+      expect(logged).toHaveBeenCalledTimes(1);
+      const [, details] = logged.mock.calls[0] as unknown as [string, { error: Error }];
+      expect(details.error.message).toBe(MISSING_OWNER_KEY);
+    } finally {
+      logged.mockRestore();
+    }
   });
 });

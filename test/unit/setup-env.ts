@@ -1,3 +1,4 @@
+import { TEST_OWNER_SECRET } from '../support/owners.js';
 import { TEST_AUDIENCE, TEST_ISSUER, testJwks } from '../support/tokens.js';
 import { TEST_VERDICT_KEYS } from '../support/verdict-keys.js';
 
@@ -13,4 +14,5 @@ process.env.AUTH_ISSUER = TEST_ISSUER;
 process.env.AUTH_AUDIENCE = TEST_AUDIENCE;
 process.env.AUTH_JWKS = JSON.stringify(testJwks);
 process.env.SHARE_SECRET = 'unit-test-share-secret-0123456789abcdef0123456789';
+process.env.OWNER_SECRET = TEST_OWNER_SECRET;
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';

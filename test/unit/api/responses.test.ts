@@ -24,7 +24,6 @@ import type {
   shareBody,
 } from '../../../lib/api/responses.js';
 import { type RouteContract, type RouteName, routeErrorBodies, routes } from '../../../lib/api/routes.js';
-import { ownerFromSubject } from '../../../lib/core/owner.js';
 import type { issueDownloadUrl } from '../../../lib/downloads/download-url.js';
 import type { FileView } from '../../../lib/files/file-view.js';
 import { MAX_BODY_BYTES } from '../../../lib/http/route.js';
@@ -35,6 +34,7 @@ import { encodeMetaValue, META, TAG } from '../../../lib/store/object-encoding.j
 import { newFileId, objectKey } from '../../../lib/store/object-key.js';
 import type { IssuedUpload } from '../../../lib/uploads/upload-issuer.js';
 import { apiEvent, lambdaContext } from '../../support/api-event.js';
+import { testOwner } from '../../support/owners.js';
 import { unitRuntime } from '../../support/runtime.js';
 import { signTestToken } from '../../support/tokens.js';
 import { signedVerdictTags } from '../../support/verdict-keys.js';
@@ -57,7 +57,7 @@ const createShare = createShareHandler({ ...runtime, shareKey });
 const openShare = openShareHandler({ store: runtime.store, shareKey });
 const revokeShares = revokeSharesHandler(runtime);
 
-const ALICE = ownerFromSubject('auth0|alice');
+const ALICE = testOwner('auth0|alice');
 const FILE_ID = newFileId();
 const KEY = objectKey(ALICE, FILE_ID);
 const ETAG = '5d41402abc4b2a76b9719d911017c592';

@@ -22,6 +22,7 @@ const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const STAGE = 'prod';
 const BUCKET = `presign-${STAGE}-uploads`;
 const SHARE_SECRET_PARAMETER = `/presign/${STAGE}/share-secret`;
+const OWNER_SECRET_PARAMETER = `/presign/${STAGE}/owner-secret`;
 const VERDICT_SIGNING_KEY_PARAMETER = `/presign/${STAGE}/verdict-signing-key`;
 /** How `render` writes the state bucket's Ref: CloudFormation names that bucket. */
 const STATE_BUCKET = '<Ref StateBucket>';
@@ -31,6 +32,8 @@ const CANARY_SECRETS = {
   PRESIGN_LOCAL_SHARE_SECRET: 'canary-local-share-secret-0123456789abcdef012345',
   VERDICT_SIGNING_KEY: 'canary-verdict-signing-key-from-the-shell-0123456789abcdef',
   PRESIGN_LOCAL_VERDICT_SIGNING_KEY: 'canary-local-verdict-signing-key-0123456789abcdef',
+  OWNER_SECRET: 'canary-owner-secret-from-the-shell-0123456789abcdef',
+  PRESIGN_LOCAL_OWNER_SECRET: 'canary-local-owner-secret-0123456789abcdef012345',
 };
 /** The validator's public key, as a deployer passes it (param verdictPublicKey): every function checks verdicts with it. */
 const VERDICT_PUBLIC_KEY = TEST_VERDICT_KEYS.publicKey;
@@ -71,13 +74,22 @@ const READ_VERSIONS = [
 /** A share epoch, in the state bucket (s3:ListBucket there tells a missing epoch from a forbidden one). */
 const READ_EPOCHS = ['s3:GetObject'];
 const SECRET_READ = ['kms:Decrypt', 'ssm:GetParameter'];
+/** The functions that turn a bearer token into an owner: they alone hold the owner secret. */
+const OWNER_SECRET_READERS: readonly FunctionName[] = [
+  'createUpload',
+  'getFile',
+  'createDownloadUrl',
+  'createShare',
+  'revokeShares',
+];
 const EXPECTED_ACTIONS: Record<FunctionName, string[]> = {
   health: LOGS,
   webPage: LOGS,
   openApi: LOGS,
-  createUpload: [...LOGS, 's3:PutObject', 's3:PutObjectTagging'],
-  getFile: [...LOGS, ...READ_VERSIONS],
-  createDownloadUrl: [...LOGS, ...READ_VERSIONS],
+  // The bearer functions read the owner secret (SSM + KMS) to make owner segments.
+  createUpload: [...LOGS, 's3:PutObject', 's3:PutObjectTagging', ...SECRET_READ],
+  getFile: [...LOGS, ...READ_VERSIONS, ...SECRET_READ],
+  createDownloadUrl: [...LOGS, ...READ_VERSIONS, ...SECRET_READ],
   createShare: [...LOGS, ...READ_VERSIONS, ...READ_EPOCHS, ...SECRET_READ],
   openShare: [...LOGS, ...READ_VERSIONS, ...READ_EPOCHS, ...SECRET_READ],
   // Reads the first version's tags (does the file exist?), then reads and writes its share epoch.
@@ -88,6 +100,7 @@ const EXPECTED_ACTIONS: Record<FunctionName, string[]> = {
     's3:ListBucketVersions',
     's3:GetObject',
     's3:PutObject',
+    ...SECRET_READ,
   ],
   // Reads and tags exactly the version its event names; signs verdicts with a key from SSM.
   validateUpload: [
@@ -240,6 +253,10 @@ function declaredS3Statements(fn: FunctionName): Statement[] {
 /** The statements every role holds, and those an entry's flags add, by Sid and actions. */
 const EXTRAS = {
   always: [{ Sid: 'WriteOwnLogGroup', Action: LOGS }],
+  ownerSecret: [
+    { Sid: 'ReadOwnerSecret', Action: ['ssm:GetParameter'] },
+    { Sid: 'DecryptOwnerSecretThroughSsm', Action: ['kms:Decrypt'] },
+  ],
   shareSecret: [
     { Sid: 'ReadShareSecret', Action: ['ssm:GetParameter'] },
     { Sid: 'DecryptShareSecretThroughSsm', Action: ['kms:Decrypt'] },
@@ -365,6 +382,11 @@ describe('packaged functions', () => {
       expect(variables).not.toHaveProperty('SHARE_SECRET');
       const handlesShareLinks = fn === 'createShare' || fn === 'openShare';
       expect(variables.SHARE_SECRET_PARAMETER).toBe(handlesShareLinks ? SHARE_SECRET_PARAMETER : undefined);
+      expect(variables).not.toHaveProperty('OWNER_SECRET');
+      // Only the functions that authenticate callers are told where the owner secret is.
+      expect(variables.OWNER_SECRET_PARAMETER).toBe(
+        OWNER_SECRET_READERS.includes(fn) ? OWNER_SECRET_PARAMETER : undefined,
+      );
     },
   );
 
@@ -382,12 +404,15 @@ describe('packaged functions', () => {
   it('carry no secret in clear anywhere in the template', () => {
     // Arrange
     const localSecretFile = join(ROOT, '.local', 'share-secret');
+    const localOwnerSecretFile = join(ROOT, '.local', 'owner-secret');
     const localVerdictKeyFile = join(ROOT, '.local', 'verdict-key.json');
     const secrets = [
       ...Object.values(CANARY_SECRETS),
       TEST_VERDICT_KEYS.privateKey,
       process.env.SHARE_SECRET ?? '',
+      process.env.OWNER_SECRET ?? '',
       existsSync(localSecretFile) ? readFileSync(localSecretFile, 'utf8').trim() : '',
+      existsSync(localOwnerSecretFile) ? readFileSync(localOwnerSecretFile, 'utf8').trim() : '',
       existsSync(localVerdictKeyFile)
         ? String(
             (JSON.parse(readFileSync(localVerdictKeyFile, 'utf8')) as { privateKey?: string }).privateKey ??
@@ -399,7 +424,7 @@ describe('packaged functions', () => {
     // Assert
     for (const secret of secrets) expect(templateText).not.toContain(secret);
     expect(templateText).not.toMatch(
-      /"(SHARE_SECRET|VERDICT_SIGNING_KEY|PRESIGN_LOCAL_[A-Z_]+|AWS_SECRET_ACCESS_KEY)"/,
+      /"(SHARE_SECRET|OWNER_SECRET|VERDICT_SIGNING_KEY|PRESIGN_LOCAL_[A-Z_]+|AWS_SECRET_ACCESS_KEY)"/,
     );
   });
 });
@@ -513,6 +538,7 @@ describe('least privilege', () => {
       const expected = [
         ...EXTRAS.always,
         ...declaredS3Statements(fn),
+        ...(entry.ownerSecret ? EXTRAS.ownerSecret : []),
         ...(entry.shareSecret ? EXTRAS.shareSecret : []),
         ...(entry.verdictSigningKey ? EXTRAS.verdictSigningKey : []),
         ...(entry.deadLetterQueue ? EXTRAS.deadLetterQueue : []),
@@ -590,13 +616,23 @@ describe('least privilege', () => {
     );
   });
 
-  it.each([
-    ['createShare', SHARE_SECRET_PARAMETER],
-    ['openShare', SHARE_SECRET_PARAMETER],
-    ['validateUpload', VERDICT_SIGNING_KEY_PARAMETER],
-  ] as const)('%s reads only its secret parameter (%s), decrypting through SSM only', (fn, parameter) => {
+  /** The SSM parameters each function's role may read: the secrets its entry's flags name. */
+  const SECRET_PARAMETERS: Record<FunctionName, string[]> = {
+    health: [],
+    webPage: [],
+    openApi: [],
+    createUpload: [OWNER_SECRET_PARAMETER],
+    getFile: [OWNER_SECRET_PARAMETER],
+    createDownloadUrl: [OWNER_SECRET_PARAMETER],
+    createShare: [OWNER_SECRET_PARAMETER, SHARE_SECRET_PARAMETER],
+    openShare: [SHARE_SECRET_PARAMETER],
+    revokeShares: [OWNER_SECRET_PARAMETER],
+    validateUpload: [VERDICT_SIGNING_KEY_PARAMETER],
+  };
+
+  it.each(FUNCTIONS)('%s reads only its secret parameters, each decrypted through SSM only', (fn) => {
     // Arrange
-    const parameterArn = `arn:${PARTITION}:ssm:${REGION}:${ACCOUNT}:parameter${parameter}`;
+    const parameterArn = (name: string) => `arn:${PARTITION}:ssm:${REGION}:${ACCOUNT}:parameter${name}`;
     const statements = statementsOf(fn);
 
     // Act
@@ -604,15 +640,38 @@ describe('least privilege', () => {
     const kms = statements.filter((statement) => list(statement.Action).includes('kms:Decrypt'));
 
     // Assert
-    expect(ssm).toHaveLength(1);
-    expect(list(ssm[0]?.Action)).toEqual(['ssm:GetParameter']);
-    expect(list(ssm[0]?.Resource).map(render)).toEqual([parameterArn]);
-    expect(kms).toHaveLength(1);
-    expect(list(kms[0]?.Action)).toEqual(['kms:Decrypt']);
-    expect(list(kms[0]?.Resource).map(render)).toEqual([`arn:${PARTITION}:kms:${REGION}:${ACCOUNT}:key/*`]);
-    const condition = kms[0]?.Condition?.StringEquals as JsonObject;
-    expect(render(condition['kms:ViaService'] as Json)).toBe(`ssm.${REGION}.amazonaws.com`);
-    expect(render(condition['kms:EncryptionContext:PARAMETER_ARN'] as Json)).toBe(parameterArn);
+    const expected = SECRET_PARAMETERS[fn].map(parameterArn);
+    expect(ssm).toHaveLength(expected.length);
+    expect(kms).toHaveLength(expected.length);
+    for (const statement of ssm) expect(list(statement.Action)).toEqual(['ssm:GetParameter']);
+    expect(ssm.flatMap((statement) => list(statement.Resource).map(render))).toEqual(expected);
+    const decrypted = kms.map((statement) => {
+      expect(list(statement.Action)).toEqual(['kms:Decrypt']);
+      expect(list(statement.Resource).map(render)).toEqual([
+        `arn:${PARTITION}:kms:${REGION}:${ACCOUNT}:key/*`,
+      ]);
+      const condition = (statement.Condition?.StringEquals ?? {}) as JsonObject;
+      expect(render(condition['kms:ViaService'] as Json)).toBe(`ssm.${REGION}.amazonaws.com`);
+      return render(condition['kms:EncryptionContext:PARAMETER_ARN'] as Json);
+    });
+    expect(decrypted).toEqual(expected);
+  });
+
+  it('lets exactly the functions that authenticate callers near the owner secret', () => {
+    // Act
+    const holders = FUNCTIONS.filter((fn) =>
+      JSON.stringify([roleOf(fn), functionOf(fn).Properties.Environment]).includes(OWNER_SECRET_PARAMETER),
+    );
+    const granted = FUNCTIONS.filter((fn) =>
+      statementsOf(fn).some((statement) => statement.Sid === 'ReadOwnerSecret'),
+    );
+
+    // Assert
+    expect(holders).toEqual([...OWNER_SECRET_READERS]);
+    expect(granted).toEqual([...OWNER_SECRET_READERS]);
+    expect(FUNCTIONS.filter((fn) => declaredEntry(fn).ownerSecret === true)).toEqual([
+      ...OWNER_SECRET_READERS,
+    ]);
   });
 
   it('lets no function but the validator near the verdict signing key', () => {

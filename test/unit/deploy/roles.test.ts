@@ -11,6 +11,7 @@ import { functionPolicies } from '../../../scripts/function-policies.js';
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 interface Declaration {
   s3: Json[];
+  ownerSecret: boolean;
   shareSecret: boolean;
   verdictSigningKey: boolean;
   deadLetterQueue: boolean;
@@ -39,6 +40,7 @@ const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const roles = createRequire(import.meta.url)(join(ROOT, 'iam', 'roles.cjs')) as Roles;
 const SETTINGS = {
   bucketName: 'presign-test-uploads',
+  ownerSecretParameter: '/presign/test/owner-secret',
   shareSecretParameter: '/presign/test/share-secret',
   verdictSigningKeyParameter: '/presign/test/verdict-signing-key',
 };
@@ -75,6 +77,7 @@ describe('reading iam/function-policies.json', () => {
     expect(Object.keys(declarations).some((name) => name.startsWith('$'))).toBe(false);
     expect(declarations.openApi).toEqual({
       s3: [],
+      ownerSecret: false,
       shareSecret: false,
       verdictSigningKey: false,
       deadLetterQueue: false,
@@ -89,6 +92,11 @@ describe('reading iam/function-policies.json', () => {
       'a flag that is not a boolean',
       { fn: { shareSecret: 'yes' } },
       /fn\.shareSecret: expected true or false/,
+    ],
+    [
+      'an ownerSecret that is not a boolean',
+      { fn: { ownerSecret: 'true' } },
+      /fn\.ownerSecret: expected true or false/,
     ],
     [
       'a verdictSigningKey that is not a boolean',
@@ -190,6 +198,76 @@ describe('building the roles', () => {
     expect(built.resources.OpenShareLambdaFunction?.Properties).toEqual({
       Environment: { Variables: { SHARE_SECRET_PARAMETER: SETTINGS.shareSecretParameter } },
     });
+  });
+
+  it('lets an owner-secret reader read that one parameter and decrypt it through SSM, and names it', () => {
+    // Act
+    const built = roles.build(declare({ getFile: { ownerSecret: true } }), SETTINGS);
+
+    // Assert
+    const parameterArn = parameterArnOf(SETTINGS.ownerSecretParameter);
+    const [, ssm, kms, ...others] = statementsOf(built, 'GetFileRole');
+    expect(ssm).toEqual({
+      Sid: 'ReadOwnerSecret',
+      Effect: 'Allow',
+      Action: ['ssm:GetParameter'],
+      Resource: parameterArn,
+    });
+    expect(kms).toEqual({
+      Sid: 'DecryptOwnerSecretThroughSsm',
+      Effect: 'Allow',
+      Action: ['kms:Decrypt'],
+      Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*' },
+      Condition: {
+        StringEquals: {
+          'kms:ViaService': { 'Fn::Sub': 'ssm.${AWS::Region}.amazonaws.com' },
+          'kms:EncryptionContext:PARAMETER_ARN': parameterArn,
+        },
+      },
+    });
+    expect(others).toEqual([]);
+    expect(built.resources.GetFileLambdaFunction?.Properties).toEqual({
+      Environment: { Variables: { OWNER_SECRET_PARAMETER: SETTINGS.ownerSecretParameter } },
+    });
+  });
+
+  it('gives a function with the owner secret and the share secret both, each its own grant and variable', () => {
+    // Act
+    const built = roles.build(declare({ createShare: { ownerSecret: true, shareSecret: true } }), SETTINGS);
+
+    // Assert
+    const sids = statementsOf(built, 'CreateShareRole').map((statement) => statement.Sid);
+    expect(sids).toEqual([
+      'WriteOwnLogGroup',
+      'ReadOwnerSecret',
+      'DecryptOwnerSecretThroughSsm',
+      'ReadShareSecret',
+      'DecryptShareSecretThroughSsm',
+    ]);
+    expect(built.resources.CreateShareLambdaFunction?.Properties).toEqual({
+      Environment: {
+        Variables: {
+          OWNER_SECRET_PARAMETER: SETTINGS.ownerSecretParameter,
+          SHARE_SECRET_PARAMETER: SETTINGS.shareSecretParameter,
+        },
+      },
+    });
+  });
+
+  it('never names the owner secret to a function whose entry does not say so', () => {
+    // Act
+    const built = roles.build(
+      declare({ getFile: { ownerSecret: true }, openShare: { shareSecret: true }, validateUpload: {} }),
+      SETTINGS,
+    );
+
+    // Assert
+    const text = (name: string) => JSON.stringify(built.resources[name] ?? {});
+    for (const name of ['OpenShareRole', 'OpenShareLambdaFunction', 'ValidateUploadRole']) {
+      expect(text(name)).not.toContain(SETTINGS.ownerSecretParameter);
+      expect(text(name)).not.toContain('OWNER_SECRET');
+    }
+    expect(built.resources.ValidateUploadLambdaFunction).toBeUndefined();
   });
 
   it('fills the state bucket placeholder with its Ref, for the notification target too (no cycle: it names no function)', () => {
@@ -404,6 +482,7 @@ describe('matching the functions of serverless.yml', () => {
     );
     const params: Record<string, string> = {
       'param:bucketName': SETTINGS.bucketName,
+      'param:ownerSecretParameter': SETTINGS.ownerSecretParameter,
       'param:shareSecretParameter': SETTINGS.shareSecretParameter,
       'param:verdictSigningKeyParameter': SETTINGS.verdictSigningKeyParameter,
     };
@@ -435,6 +514,19 @@ describe('matching the functions of serverless.yml', () => {
       .filter(([, resource]) => JSON.stringify(resource).includes(SETTINGS.verdictSigningKeyParameter))
       .map(([name]) => name);
     expect(withSigningKey.sort()).toEqual(['ValidateUploadLambdaFunction', 'ValidateUploadRole']);
+    // The owner secret: exactly the functions that turn a bearer token into an owner, role and variable.
+    const withOwnerSecret = Object.entries(built.resources)
+      .filter(([, resource]) => JSON.stringify(resource).includes(SETTINGS.ownerSecretParameter))
+      .map(([name]) => name);
+    const bearerFunctions = ['CreateUpload', 'GetFile', 'CreateDownloadUrl', 'CreateShare', 'RevokeShares'];
+    expect(withOwnerSecret.sort()).toEqual(
+      bearerFunctions.flatMap((fn) => [`${fn}LambdaFunction`, `${fn}Role`]).sort(),
+    );
+    for (const fn of bearerFunctions) {
+      expect(JSON.stringify(built.resources[`${fn}LambdaFunction`]?.Properties)).toContain(
+        `"OWNER_SECRET_PARAMETER":"${SETTINGS.ownerSecretParameter}"`,
+      );
+    }
     expect(Object.keys(built.bucketPolicies).sort()).toEqual(['StateBucketPolicy', 'UploadsBucketPolicy']);
   });
 });

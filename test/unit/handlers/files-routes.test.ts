@@ -19,13 +19,13 @@ import { createHandler as createShareHandler } from '../../../handlers/create-sh
 import { createHandler as getFileHandler } from '../../../handlers/get-file.js';
 import { createHandler as openShareHandler } from '../../../handlers/open-share.js';
 import { createHandler as revokeSharesHandler } from '../../../handlers/revoke-shares.js';
-import { ownerFromSubject } from '../../../lib/core/owner.js';
 import { publicBaseUrl } from '../../../lib/http/public-url.js';
 import { shareKeyFrom } from '../../../lib/shares/share-secret.js';
 import { signShareToken, verifyShareToken } from '../../../lib/shares/share-token.js';
 import { encodeMetaValue, META, TAG } from '../../../lib/store/object-encoding.js';
 import { newFileId, objectKey } from '../../../lib/store/object-key.js';
 import { apiEvent, lambdaContext } from '../../support/api-event.js';
+import { testOwner } from '../../support/owners.js';
 import { unitRuntime } from '../../support/runtime.js';
 import { signTestToken, TEST_AUDIENCE, TEST_ISSUER } from '../../support/tokens.js';
 import { signedVerdictTags } from '../../support/verdict-keys.js';
@@ -45,8 +45,8 @@ type Handler = (
   context: Context,
 ) => Promise<APIGatewayProxyStructuredResultV2>;
 
-const ALICE = ownerFromSubject('auth0|alice');
-const BOB = ownerFromSubject('auth0|bob');
+const ALICE = testOwner('auth0|alice');
+const BOB = testOwner('auth0|bob');
 
 /** One version of an upload, as the versioned uploads bucket keeps it. */
 interface StoredVersion {

@@ -1,8 +1,16 @@
 import { describe, expect, it } from 'vitest';
+import { ownerKeyFrom } from '../../../lib/core/owner.js';
 import { createBearerVerifier } from '../../../lib/http/bearer-auth.js';
+import { TEST_OWNER_SECRET } from '../../support/owners.js';
 import { signTestToken, TEST_AUDIENCE, TEST_ISSUER, testJwks } from '../../support/tokens.js';
 
-const verifier = () => createBearerVerifier({ issuer: TEST_ISSUER, audience: TEST_AUDIENCE, jwks: testJwks });
+const verifier = () =>
+  createBearerVerifier({
+    issuer: TEST_ISSUER,
+    audience: TEST_AUDIENCE,
+    jwks: testJwks,
+    ownerKey: ownerKeyFrom(TEST_OWNER_SECRET),
+  });
 
 describe('verified-token cache', () => {
   it('answers a repeated token with the same owner', async () => {

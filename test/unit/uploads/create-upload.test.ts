@@ -1,10 +1,10 @@
 import { generateKeyPair, SignJWT, UnsecuredJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { handler } from '../../../handlers/create-upload.js';
-import { ownerFromSubject } from '../../../lib/core/owner.js';
 import { MAX_BODY_BYTES } from '../../../lib/http/route.js';
 import { decodeMetaValue, PENDING_TAGGING } from '../../../lib/store/object-encoding.js';
 import { apiEvent, lambdaContext } from '../../support/api-event.js';
+import { testOwner } from '../../support/owners.js';
 import { signTestToken, TEST_AUDIENCE, TEST_ISSUER } from '../../support/tokens.js';
 
 type Json = Record<string, unknown>;
@@ -34,7 +34,7 @@ describe('POST /uploads', () => {
 
     // Assert
     expect(status).toBe(201);
-    const owner = ownerFromSubject('auth0|alice');
+    const owner = testOwner('auth0|alice');
     expect(body.key).toBe(`uploads/${owner.segment}/${body.fileId}`);
     expect(body.maxBytes).toBe(48213);
     const upload = body.upload as { method: string; url: string; fields: Record<string, string> };
