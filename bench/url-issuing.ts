@@ -92,9 +92,13 @@ export async function run({ kind, stack, quick }: UrlIssuingOptions): Promise<Se
   Object.assign(process.env, await localFunctionEnvironment(fn, stack, session));
   const handler = await importHandler(fn);
   const health = await importHandler('health');
-  const { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, S3Client } = await import(
-    '@aws-sdk/client-s3'
-  );
+  const {
+    GetObjectCommand,
+    GetObjectTaggingCommand,
+    HeadObjectCommand,
+    ListObjectVersionsCommand,
+    S3Client,
+  } = await import('@aws-sdk/client-s3');
   const { createPresignedPost } = await import('@aws-sdk/s3-presigned-post');
   const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner');
 
@@ -208,10 +212,14 @@ export async function run({ kind, stack, quick }: UrlIssuingOptions): Promise<Se
           ),
       },
       {
-        name: 'reference: GetObjectTagging, then HeadObject (SDK, shared client, RGW)',
+        name: 'reference: the first version listed, then its tags and HEAD (SDK, shared client, RGW)',
         op: async () => {
-          await client.send(new GetObjectTaggingCommand({ Bucket: stack.bucket, Key: fileKey }));
-          await client.send(new HeadObjectCommand({ Bucket: stack.bucket, Key: fileKey }));
+          const { Versions = [] } = await client.send(
+            new ListObjectVersionsCommand({ Bucket: stack.bucket, Prefix: fileKey }),
+          );
+          const VersionId = Versions.at(-1)?.VersionId;
+          await client.send(new GetObjectTaggingCommand({ Bucket: stack.bucket, Key: fileKey, VersionId }));
+          await client.send(new HeadObjectCommand({ Bucket: stack.bucket, Key: fileKey, VersionId }));
         },
       },
     );
@@ -258,7 +266,7 @@ export async function run({ kind, stack, quick }: UrlIssuingOptions): Promise<Se
   const note =
     kind === 'upload'
       ? 'POST /uploads signs a POST policy and calls nothing over the network.'
-      : 'The download-url handler reads the file (HeadObject, GetObjectTagging) from the local RGW before signing, in process and in the stack alike; the file is a 2 KiB PNG uploaded through the stack and validated by it before timing.';
+      : "The download-url handler reads the file (its versions, then the first version's tags and HEAD) from the local RGW before signing, in process and in the stack alike; the file is a 2 KiB PNG uploaded through the stack and validated by it before timing.";
   return {
     section: `url-issuing (${kind})`,
     figures,
