@@ -1,10 +1,15 @@
-import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
-
 /** Reads a SecureString parameter's decrypted value. */
 export type ParameterReader = (name: string) => Promise<string | undefined>;
 
-/** Powertools Parameters: the decrypted value of a SecureString, read once per cold start. */
-export const readSecureString: ParameterReader = (name) => getParameter(name, { decrypt: true });
+/**
+ * Powertools Parameters: the decrypted value of a SecureString, read once per
+ * cold start. Loaded on first use, so a function given its secrets in the
+ * environment (locally) never evaluates the SSM client.
+ */
+export const readSecureString: ParameterReader = async (name) => {
+  const { getParameter } = await import('@aws-lambda-powertools/parameters/ssm');
+  return getParameter(name, { decrypt: true });
+};
 
 /** Where one secret of a function's configuration comes from. */
 export interface SecretSource {

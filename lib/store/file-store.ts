@@ -22,12 +22,13 @@ import {
   PENDING_TAGGING,
   quotedETag,
   type RecordedVerdict,
+  toTagValue,
   unquotedETag,
   type VerdictToRecord,
   verdictFromTags,
 } from './object-encoding.js';
 import { objectKey, shareEpochKey } from './object-key.js';
-import { classifyS3Error } from './s3-errors.js';
+import { classifyS3Error, isNoSuchKey } from './s3-errors.js';
 
 type OwnerRef = Pick<Owner, 'segment'>;
 
@@ -171,9 +172,10 @@ export function createFileStore(settings: FileStoreSettings) {
         new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key, ...markers }),
       );
       for (const entry of listed.Versions ?? []) {
-        if (entry.Key === key && entry.VersionId) {
-          newestFirst.push({ versionId: entry.VersionId, eTag: unquotedETag(entry.ETag) });
-        }
+        // Keys are listed in order and every other key under this prefix is longer, so it comes
+        // after all of this key's versions: stop there rather than page through someone's flood.
+        if (entry.Key !== key) return newestFirst.reverse();
+        if (entry.VersionId) newestFirst.push({ versionId: entry.VersionId, eTag: unquotedETag(entry.ETag) });
       }
       if (!listed.IsTruncated) return newestFirst.reverse();
       markers = { KeyMarker: listed.NextKeyMarker, VersionIdMarker: listed.NextVersionIdMarker };
@@ -276,7 +278,9 @@ export function createFileStore(settings: FileStoreSettings) {
         ...(ETag ? { eTag: ETag } : {}),
       };
     } catch (error) {
-      if (classifyS3Error(error) === 'missing') return { epoch: 0 };
+      // No epoch object yet: no link was revoked. Any other 404 (a missing state bucket) must not
+      // read as epoch 0, or every revoked link would work again.
+      if (isNoSuchKey(error)) return { epoch: 0 };
       throw error;
     }
   }
@@ -408,14 +412,19 @@ export function createFileStore(settings: FileStoreSettings) {
     verdict: Omit<VerdictToRecord, 'signature'>,
   ): Promise<string[]> {
     if (!signVerdict) throw new Error('this function cannot sign verdicts');
+    // Signed exactly as written: a detected type is stored as a valid tag value.
+    const recorded = {
+      ...verdict,
+      ...(verdict.detectedType ? { detectedType: toTagValue(verdict.detectedType) } : {}),
+    };
     const signature = signVerdict({
       bucket,
       key: ref.key,
       versionId: snapshot.versionId,
       eTag: snapshot.eTag,
-      ...verdict,
+      ...recorded,
     });
-    const { tagSet, dropped } = mergeValidationTags(snapshot.tags, { ...verdict, signature }, snapshot.eTag);
+    const { tagSet, dropped } = mergeValidationTags(snapshot.tags, { ...recorded, signature }, snapshot.eTag);
     await s3.send(
       new PutObjectTaggingCommand({
         Bucket: bucket,

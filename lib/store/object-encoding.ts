@@ -118,10 +118,11 @@ export interface MergedTags {
 
 /**
  * The object's new tag set: every existing tag kept as is, its previous
- * validation tags replaced by the verdict's on the bytes with `eTag`. Within
- * S3's limit of 10 tags the status, the validated ETag and the signature
- * always win a place, existing tags come next, then `validation-reason`, then `detected-type`;
- * whatever does not fit is dropped and reported.
+ * validation tags replaced by the verdict's on the bytes with `eTag`. The
+ * verdict's own tags always win their places within S3's limit of 10 (status,
+ * validated ETag, signature, then `validation-reason` and `detected-type`,
+ * which the signature covers: dropping one would void the verdict); existing
+ * tags fill the rest, and whatever does not fit is dropped and reported.
  */
 export function mergeValidationTags(
   existing: readonly Tag[],
@@ -129,18 +130,15 @@ export function mergeValidationTags(
   eTag: string,
 ): MergedTags {
   const others = existing.filter((tag) => tag.Key !== undefined && !VALIDATION_KEYS.has(tag.Key));
-  const status: Tag[] = [
+  const signed: Tag[] = [
     { Key: TAG.status, Value: verdict.status },
     { Key: TAG.validatedEtag, Value: toTagValue(unquotedETag(eTag)) },
     { Key: TAG.signature, Value: verdict.signature },
-  ];
-  const extras: Tag[] = [
     ...(verdict.status === 'failed' && verdict.reason ? [{ Key: TAG.reason, Value: verdict.reason }] : []),
     ...(verdict.detectedType ? [{ Key: TAG.detectedType, Value: toTagValue(verdict.detectedType) }] : []),
   ];
-  const room = TAG_LIMITS.maxTags - status.length;
+  const room = TAG_LIMITS.maxTags - signed.length;
   const kept = others.slice(0, room);
   const dropped = others.slice(room).map((tag) => tag.Key ?? '');
-  const tagSet = [...status, ...kept, ...extras.slice(0, room - kept.length)];
-  return { tagSet, dropped };
+  return { tagSet: [...signed, ...kept], dropped };
 }

@@ -25,3 +25,8 @@ export function classifyS3Error(error: unknown): S3ErrorKind | undefined {
   const status = error.$metadata.httpStatusCode;
   return status === undefined ? undefined : KIND_BY_STATUS[status];
 }
+
+/** Whether S3 answered that the key holds no object (and not, say, that the bucket is missing). */
+export function isNoSuchKey(error: unknown): boolean {
+  return error instanceof S3ServiceException && error.name === 'NoSuchKey';
+}

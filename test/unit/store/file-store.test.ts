@@ -7,6 +7,7 @@ import {
   type ListObjectVersionsCommandInput,
   PutObjectCommand,
   type PutObjectCommandInput,
+  PutObjectTaggingCommand,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it, type MockInstance, vi } from 'vitest';
@@ -198,6 +199,29 @@ describe('readFileTags: the first version under the key', () => {
 
     // Assert
     expect(tags.versionId).toBe(FIRST.versionId);
+  });
+
+  it('stops at the first other key under the prefix, however many pages a flood of them would take', async () => {
+    // Arrange: the file's one version, then longer keys someone wrote under the same prefix, truncated.
+    const flood = Array.from({ length: 999 }, (_, i) => listed(`${KEY}-${i}`, LATER)).flat();
+    const send = spySend().mockImplementation(async (command: object) => {
+      if (command instanceof ListObjectVersionsCommand) {
+        return {
+          IsTruncated: true,
+          NextKeyMarker: `${KEY}-998`,
+          NextVersionIdMarker: LATER.versionId,
+          Versions: [...listed(KEY, FIRST), ...flood],
+        };
+      }
+      return fileFake({ tags: passedTags() })(command);
+    });
+
+    // Act
+    const tags = await store.readFileTags(OWNER, FILE_ID);
+
+    // Assert: one page, the file's own version.
+    expect(tags.versionId).toBe(FIRST.versionId);
+    expect(inputsOf(send, ListObjectVersionsCommand)).toHaveLength(1);
   });
 
   it('pages through a long listing with its markers and takes the last version of the last page', async () => {
@@ -434,6 +458,39 @@ describe('readPassedFileRecord', () => {
   });
 });
 
+describe('recordVerdict', () => {
+  it('signs the values it writes, so a detected type that needs tag encoding still verifies', async () => {
+    // Arrange: file-type names Opus audio `audio/ogg; codecs=opus`, and `;` is not allowed in a tag value.
+    let written: { Key?: string; Value?: string }[] = [];
+    spySend().mockImplementation(async (command: object) => {
+      if (command instanceof PutObjectTaggingCommand) {
+        written = command.input.Tagging?.TagSet ?? [];
+        return {};
+      }
+      if (command instanceof ListObjectVersionsCommand)
+        return { IsTruncated: false, Versions: listed(KEY, FIRST) };
+      if (command instanceof GetObjectTaggingCommand) return { TagSet: written };
+      throw new Error(`unexpected command ${command.constructor.name}`);
+    });
+
+    // Act
+    await store.recordVerdict(
+      { key: KEY, versionId: FIRST.versionId },
+      { tags: [], eTag: FIRST.eTag, versionId: FIRST.versionId },
+      { status: 'failed', reason: 'type_mismatch', detectedType: 'audio/ogg; codecs=opus' },
+    );
+    const read = await store.readFileTags(OWNER, FILE_ID);
+
+    // Assert: what a reader sees is the signed verdict, not "pending".
+    expect(written).toContainEqual({ Key: TAG.detectedType, Value: 'audio/ogg_ codecs=opus' });
+    expect(read).toMatchObject({
+      status: 'failed',
+      reason: 'type_mismatch',
+      detectedType: 'audio/ogg_ codecs=opus',
+    });
+  });
+});
+
 describe('presignDownload', () => {
   it('signs a GET of exactly the given version', async () => {
     // Act
@@ -504,6 +561,14 @@ describe('share epochs', () => {
     // Assert
     expect(epoch).toBe(0);
     expect(inputsOf(send, GetObjectCommand)).toEqual([{ Bucket: 'unit-test-state', Key: EPOCH_KEY }]);
+  });
+
+  it('rethrows a missing state bucket instead of reading it as epoch 0 (which would revive revoked links)', async () => {
+    // Arrange
+    spySend().mockRejectedValue(s3Error('NoSuchBucket', 404));
+
+    // Act / Assert
+    await expect(store.readShareEpoch(OWNER, FILE_ID)).rejects.toThrow('NoSuchBucket');
   });
 
   it('creates the first epoch with If-None-Match: *', async () => {

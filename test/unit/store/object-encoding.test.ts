@@ -52,8 +52,8 @@ describe('mergeValidationTags', () => {
       { Key: TAG.status, Value: 'passed' },
       etagTag,
       signatureTag,
-      { Key: 'share-epoch', Value: '3' },
       { Key: TAG.detectedType, Value: 'image/png' },
+      { Key: 'share-epoch', Value: '3' },
     ]);
     expect(dropped).toEqual([]);
     expectValidS3TagSet(tagSet);
@@ -77,9 +77,9 @@ describe('mergeValidationTags', () => {
       { Key: TAG.status, Value: 'failed' },
       etagTag,
       signatureTag,
-      { Key: 'share-epoch', Value: '3' },
       { Key: TAG.reason, Value: 'type_mismatch' },
       { Key: TAG.detectedType, Value: 'application/zip' },
+      { Key: 'share-epoch', Value: '3' },
     ]);
     expectValidS3TagSet(tagSet);
   });
@@ -107,8 +107,8 @@ describe('mergeValidationTags', () => {
     ]);
   });
 
-  it('stays within 10 tags: status, ETag and signature first, existing tags next, then reason, then detected type', () => {
-    // Arrange: pending plus 6 foreign tags leaves room for one of the two extras.
+  it('stays within 10 tags: every signed tag first (a dropped one would void the verdict), then existing tags', () => {
+    // Arrange: pending plus 6 foreign tags, with a verdict of five tags: one foreign tag must go.
     const foreign = Array.from({ length: 6 }, (_, i) => ({ Key: `k${i}`, Value: `v${i}` }));
     const existing = [{ Key: TAG.status, Value: 'pending' }, ...foreign];
 
@@ -129,13 +129,14 @@ describe('mergeValidationTags', () => {
     expect(tagSet[0]).toEqual({ Key: TAG.status, Value: 'failed' });
     expect(tagSet[1]).toEqual(etagTag);
     expect(tagSet[2]).toEqual(signatureTag);
-    expect(tagSet.slice(3, 9)).toEqual(foreign);
-    expect(tagSet[9]).toEqual({ Key: TAG.reason, Value: 'size_mismatch' });
-    expect(dropped).toEqual([]);
+    expect(tagSet[3]).toEqual({ Key: TAG.reason, Value: 'size_mismatch' });
+    expect(tagSet[4]).toEqual({ Key: TAG.detectedType, Value: 'image/png' });
+    expect(tagSet.slice(5)).toEqual(foreign.slice(0, 5));
+    expect(dropped).toEqual(['k5']);
     expectValidS3TagSet(tagSet);
   });
 
-  it('keeps the status, ETag and signature when 10 foreign tags leave no room, reporting what it dropped', () => {
+  it('keeps every signed tag when 10 foreign tags leave no room, reporting what it dropped', () => {
     // Arrange
     const existing = Array.from({ length: 10 }, (_, i) => ({ Key: `k${i}`, Value: `v${i}` }));
 
@@ -155,8 +156,9 @@ describe('mergeValidationTags', () => {
     expect(tagSet[0]).toEqual({ Key: TAG.status, Value: 'passed' });
     expect(tagSet[1]).toEqual(etagTag);
     expect(tagSet[2]).toEqual(signatureTag);
-    expect(tagSet.slice(3)).toEqual(existing.slice(0, 7));
-    expect(dropped).toEqual(['k7', 'k8', 'k9']);
+    expect(tagSet[3]).toEqual({ Key: TAG.detectedType, Value: 'image/gif' });
+    expect(tagSet.slice(4)).toEqual(existing.slice(0, 6));
+    expect(dropped).toEqual(['k6', 'k7', 'k8', 'k9']);
     expectValidS3TagSet(tagSet);
   });
 });
