@@ -294,9 +294,12 @@ export function createFileStore(settings: FileStoreSettings) {
    * Revokes every share link issued so far for the file by moving its epoch
    * on, with a compare-and-swap write: the next epoch is written only over
    * the very object it was computed from (`If-Match` its ETag, or
-   * `If-None-Match: *` for the first), and a lost race reads again. So the
-   * epoch only ever grows, under any interleaving of revocations, and a
-   * revoked link stays revoked. Returns the epoch written.
+   * `If-None-Match: *` for the first). So the epoch only ever grows, under any
+   * interleaving of revocations, and a revoked link stays revoked. A write
+   * that loses (412) needs no retry: another revocation has already moved the
+   * epoch past the one read here, revoking every link issued before this
+   * request, so concurrent revocations cannot pile up retries. Returns the
+   * epoch the file is now at least at.
    */
   async function bumpShareEpoch(owner: OwnerRef, fileId: string): Promise<number> {
     for (let attempt = 0; attempt < CONDITIONAL_WRITE_TRIES; attempt++) {
@@ -313,12 +316,12 @@ export function createFileStore(settings: FileStoreSettings) {
         );
         return epoch + 1;
       } catch (error) {
-        // 412: another revocation wrote first. 409: S3 saw two conditional writes at once.
-        const conflict = classifyS3Error(error) === 'replaced' || httpStatusOf(error) === 409;
-        if (!conflict) throw error;
+        if (classifyS3Error(error) === 'replaced') return epoch + 1;
+        // 409: S3 saw two conditional writes at once, and neither may have landed: read again.
+        if (httpStatusOf(error) !== 409) throw error;
       }
     }
-    throw new Error(`share epoch of ${fileId} kept changing over ${CONDITIONAL_WRITE_TRIES} tries`);
+    throw new Error(`share epoch of ${fileId} kept conflicting over ${CONDITIONAL_WRITE_TRIES} tries`);
   }
 
   /**
