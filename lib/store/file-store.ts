@@ -121,9 +121,6 @@ export interface FileStoreSettings {
 
 export type FileStore = ReturnType<typeof createFileStore>;
 
-const httpStatusOf = (error: unknown): number | undefined =>
-  (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
-
 /** A listing of more versions than this under one key is refused rather than paged through. */
 const MAX_VERSION_PAGES = 5;
 /** Tries of a compare-and-swap write before giving up (each loses only to another writer's success). */
@@ -316,9 +313,10 @@ export function createFileStore(settings: FileStoreSettings) {
         );
         return epoch + 1;
       } catch (error) {
-        if (classifyS3Error(error) === 'replaced') return epoch + 1;
-        // 409: S3 saw two conditional writes at once, and neither may have landed: read again.
-        if (httpStatusOf(error) !== 409) throw error;
+        const kind = classifyS3Error(error);
+        if (kind === 'replaced') return epoch + 1;
+        // Two conditional writes at once, and neither may have landed: read again.
+        if (kind !== 'conflict') throw error;
       }
     }
     throw new Error(`share epoch of ${fileId} kept conflicting over ${CONDITIONAL_WRITE_TRIES} tries`);

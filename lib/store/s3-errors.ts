@@ -7,12 +7,15 @@ export type S3ErrorKind =
   /** A condition on the object's ETag failed (412): it was replaced since it was read. */
   | 'replaced'
   /** The bucket policy or the role refused (403). */
-  | 'denied';
+  | 'denied'
+  /** Two conditional writes reached S3 at once (409): neither may have landed. */
+  | 'conflict';
 
 const KIND_BY_STATUS: Readonly<Record<number, S3ErrorKind>> = {
   404: 'missing',
   412: 'replaced',
   403: 'denied',
+  409: 'conflict',
 };
 
 /**

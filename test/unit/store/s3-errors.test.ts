@@ -29,6 +29,10 @@ describe('classifyS3Error', () => {
     expect(classifyS3Error(answered('PreconditionFailed', 412))).toBe('replaced');
   });
 
+  it('reads two conditional writes at once as a conflict', () => {
+    expect(classifyS3Error(answered('ConditionalRequestConflict', 409))).toBe('conflict');
+  });
+
   it.each([
     ['AccessDenied', 403],
     ['Forbidden', 403],
