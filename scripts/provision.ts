@@ -34,6 +34,10 @@ const clientConfig = (admin: AdminAccess) => ({
   credentials: { accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey },
 });
 
+/** The bucket owner's S3 client on the local RGW (path-style, the admin user's keys). */
+export const adminS3Client = (admin: AdminAccess): S3Client =>
+  new S3Client({ ...clientConfig(admin), forcePathStyle: true });
+
 const ignoreExisting = (names: string[]) => (error: unknown) => {
   if (error instanceof Error && names.includes(error.name)) return undefined;
   throw error;
@@ -100,7 +104,7 @@ export function gatedReadPolicy(bucket: string, exemptRoleIds: string[]) {
  */
 export async function provision(settings: ProvisionSettings): Promise<Record<string, string>> {
   const { admin, bucket, stateBucket } = settings;
-  const s3 = new S3Client({ ...clientConfig(admin), forcePathStyle: true });
+  const s3 = adminS3Client(admin);
   const iam = new IAMClient(clientConfig(admin));
   const sns = new SNSClient(clientConfig(admin));
 

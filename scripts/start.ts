@@ -27,7 +27,7 @@ import {
 } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { resolve } from 'node:path';
-import { GetObjectTaggingCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { startEventBridge } from './ceph-event-bridge.js';
 import {
   DEV_AUDIENCE,
@@ -37,7 +37,7 @@ import {
   devVerdictKeys,
   type VerdictKeys,
 } from './dev-keys.js';
-import { type AdminAccess, provision } from './provision.js';
+import { type AdminAccess, adminS3Client, provision } from './provision.js';
 import { roleAssumer } from './role-sessions.js';
 import {
   ADMIN_FILE,
@@ -321,12 +321,7 @@ async function main(): Promise<void> {
   log('starting Ceph RGW (real S3 + STS)…');
   cephRgw('start');
   const admin = JSON.parse(readFileSync(ADMIN_FILE, 'utf8')) as AdminAccess;
-  const adminS3 = new S3Client({
-    endpoint: admin.endpoint,
-    region: admin.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey },
-  });
+  const adminS3 = adminS3Client(admin);
 
   const validatorFunction = `presign-${settings.stage}-validateUpload`;
   const lambdaUrl = `http://127.0.0.1:${settings.lambdaPort}`;

@@ -63,7 +63,7 @@ async function judge(
     ...(record.versionId ? { versionId: record.versionId } : {}),
     ...(record.eTag ? { eTag: record.eTag } : {}),
   };
-  // Pinned to the event's version (and ETag): the verdict is about exactly those bytes.
+  // Pinned to one version (the event's, or the newest unjudged one with its ETag): the verdict is about those bytes.
   const upload = await store.readUpload(ref);
   // Decided only by a verdict the validator itself signed for this very version:
   // a tag anyone else wrote (the upload role's own credentials can tag) is no verdict.

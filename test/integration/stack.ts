@@ -10,26 +10,17 @@ import {
   devToken,
   devVerdictKeys,
 } from '../../scripts/dev-keys.js';
+import { type AdminAccess, adminS3Client } from '../../scripts/provision.js';
 import { type RoleSession, roleAssumer } from '../../scripts/role-sessions.js';
 import { ADMIN_FILE, EVENTS_LOG, STACK_FILE, type StackInfo } from '../../scripts/stack-settings.js';
 
 /** The running local stack, as `npm start` describes it in .local/stack.json. */
 export const stack = JSON.parse(readFileSync(STACK_FILE, 'utf8')) as StackInfo;
 
-const admin = JSON.parse(readFileSync(ADMIN_FILE, 'utf8')) as {
-  endpoint: string;
-  accessKeyId: string;
-  secretAccessKey: string;
-  region: string;
-};
+const admin = JSON.parse(readFileSync(ADMIN_FILE, 'utf8')) as AdminAccess;
 
 /** The bucket owner's S3 client on the real RGW, to look at what landed. */
-export const adminS3 = new S3Client({
-  endpoint: admin.endpoint,
-  region: admin.region,
-  forcePathStyle: true,
-  credentials: { accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey },
-});
+export const adminS3 = adminS3Client(admin);
 export const adminAccess = admin;
 
 const assume = roleAssumer(admin);
