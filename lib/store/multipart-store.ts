@@ -6,6 +6,7 @@ import {
   ListPartsCommand,
   PutObjectCommand,
   type S3Client,
+  S3ServiceException,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -73,6 +74,14 @@ const recordSchema = z.object({
   partSize: z.number().int().positive(),
   startedAt: z.string(),
 });
+
+/** How often, and how far apart, a failed completion checks whether a concurrent one closed the upload. */
+const CLOSING_CHECKS = 10;
+const CLOSING_CHECK_INTERVAL_MS = 300;
+
+/** Whether S3 answered with a server-side failure (5xx), after the SDK's own retries. */
+const isServerFault = (error: unknown): boolean =>
+  error instanceof S3ServiceException && error.$fault === 'server';
 
 /** ListParts returns at most 1,000 parts a page: ten pages hold the 10,000 parts an upload can have. */
 const LIST_PARTS_PAGE = 1000;
@@ -256,8 +265,27 @@ export function createMultipartStore({ s3, bucket, stateBucket }: MultipartStore
           'a part changed while the upload was completed: list the parts and complete again',
         );
       }
+      // A completion or an abort of the same upload under way (Ceph RGW answers 500 then, AWS
+      // may too): once that one has closed the upload, this request lost a race, not failed.
+      if (isServerFault(error) && (await closesSoon(upload))) throw uploadClosed();
       throw error;
     }
+  }
+
+  /** Whether the upload is closed within a few seconds (S3 answers NoSuchUpload to ListParts). */
+  async function closesSoon(upload: Pick<MultipartUpload, 'key' | 'uploadId'>): Promise<boolean> {
+    for (let check = 0; check < CLOSING_CHECKS; check++) {
+      try {
+        await s3.send(
+          new ListPartsCommand({ Bucket: bucket, Key: upload.key, UploadId: upload.uploadId, MaxParts: 1 }),
+        );
+      } catch (error) {
+        if (classifyS3Error(error) === 'missing') return true;
+        throw error;
+      }
+      await new Promise((done) => setTimeout(done, CLOSING_CHECK_INTERVAL_MS));
+    }
+    return false;
   }
 
   /** Aborts an open upload: S3 drops its parts. Throws 409 `upload_closed` when it is already closed. */

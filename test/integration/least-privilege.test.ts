@@ -22,6 +22,11 @@ import { adminS3, assumeFunctionRole, newOwner, ownerOf, stack } from './stack.j
  */
 const FUNCTIONS = [
   'createUpload',
+  'createMultipartUpload',
+  'signUploadParts',
+  'listUploadParts',
+  'completeUpload',
+  'abortUpload',
   'validateUpload',
   'getFile',
   'createDownloadUrl',

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { crc32, deflateSync } from 'node:zlib';
 
 /** A real 1×1 PNG, as an encoder writes it. */
@@ -75,3 +76,13 @@ export const CSV_TABLE = Buffer.from('name,city,amount\nZoë,Zürich,12.50\n李,
 export const PDF_MINIMAL = Buffer.from(
   '%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n',
 );
+
+/** An MP4 of `size` bytes (at least 32): an `ftyp` box (brand isom) that file-type reads as video/mp4, then random bytes. */
+export function mp4OfSize(size: number): Buffer {
+  const file = randomBytes(size);
+  file.writeUInt32BE(32, 0);
+  file.write('ftypisom', 4, 'latin1');
+  file.writeUInt32BE(0x200, 12);
+  file.write('isomiso2avc1mp41', 16, 'latin1');
+  return file;
+}

@@ -243,6 +243,52 @@ describe('a closed upload', () => {
     await expect(act(store)).rejects.toMatchObject({ statusCode: 409, code: 'upload_closed' });
   });
 
+  it('answers 409 when a completion fails on the server side while a concurrent one closes the upload', async () => {
+    // Arrange: S3 fails this completion (5xx after the SDK's retries); the upload is closed right after.
+    let listings = 0;
+    const { store } = storeWith((command) => {
+      if (command instanceof CompleteMultipartUploadCommand) {
+        throw new S3ServiceException({
+          name: 'InternalError',
+          $fault: 'server',
+          $metadata: { httpStatusCode: 500 },
+        });
+      }
+      if (command instanceof ListPartsCommand && ++listings > 1) return closed();
+      return { Parts: [] };
+    });
+
+    // Act
+    const completing = store.completeMultipartUpload({ key: KEY, uploadId: 'u' }, [
+      { partNumber: 1, eTag: '"a"' },
+    ]);
+
+    // Assert
+    await expect(completing).rejects.toMatchObject({ statusCode: 409, code: 'upload_closed' });
+    expect(listings).toBe(2);
+  });
+
+  it('rethrows a server-side failure of a completion when the upload stays open: a real failure, a 500', async () => {
+    // Arrange
+    const failure = new S3ServiceException({
+      name: 'InternalError',
+      $fault: 'server',
+      $metadata: { httpStatusCode: 500 },
+    });
+    const { store } = storeWith((command) => {
+      if (command instanceof CompleteMultipartUploadCommand) throw failure;
+      return { Parts: [] };
+    });
+
+    // Act
+    const completing = store.completeMultipartUpload({ key: KEY, uploadId: 'u' }, [
+      { partNumber: 1, eTag: '"a"' },
+    ]);
+
+    // Assert
+    await expect(completing).rejects.toBe(failure);
+  });
+
   it('answers 422 when S3 refuses a part at completion (uploaded again since it was listed)', async () => {
     // Arrange
     const { store } = storeWith((command) => {
