@@ -54,6 +54,16 @@ const ignoreExisting = (names: string[]) => (error: unknown) => {
 };
 
 /**
+ * CreateRole of a role that exists: RGW answers 409 with an S3-shaped error
+ * body the SDK cannot name (`Unknown`), so the status is what tells it.
+ */
+const ignoreExistingRole = (error: unknown) => {
+  const status = (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+  if (status === 409) return undefined;
+  return ignoreExisting(['EntityAlreadyExists', 'EntityAlreadyExistsException'])(error);
+};
+
+/**
  * Ceph RGW evaluates a negated condition with several values wrongly (it
  * denied both roles of `StringNotLike aws:userid [a, b]`), so each exempt role
  * gets an operator of its own. `aws:userid` is always present, so in AWS
@@ -129,7 +139,7 @@ async function provisionPartnerRoles(
           MaxSessionDuration: 3600,
         }),
       )
-      .catch(ignoreExisting(['EntityAlreadyExists', 'EntityAlreadyExistsException']));
+      .catch(ignoreExistingRole);
   await createRole(LOCAL_PARTNER_ROLE, {
     Version: '2012-10-17',
     Statement: [
@@ -214,7 +224,7 @@ export async function provision(settings: ProvisionSettings): Promise<Record<str
           MaxSessionDuration: 43200,
         }),
       )
-      .catch(ignoreExisting(['EntityAlreadyExists', 'EntityAlreadyExistsException']));
+      .catch(ignoreExistingRole);
     const role = created?.Role ?? (await iam.send(new GetRoleCommand({ RoleName }))).Role;
     if (!role?.Arn || !role.RoleId) throw new Error(`role ${RoleName} has no ARN or id`);
     await iam.send(
