@@ -37,7 +37,7 @@ const fail = (message) => {
 function readParameter(value, baseDir) {
   const text = String(value ?? '').trim();
   if (text === '') return [];
-  if (text.startsWith('[')) {
+  if (text.startsWith('[') || text.startsWith('{')) {
     try {
       return JSON.parse(text);
     } catch (error) {
