@@ -7,10 +7,19 @@
 //                         `<Function>LambdaFunction` (serverless offline never sees it)
 //   bucketPolicies        both buckets' policies: TLS only, and the uploads bucket's read gate
 //   unvalidatedReadGate   the statement of that gate denying reads of unvalidated uploads
+//   partnerOutputs        the ARN of each role partners assume (iam/partner-readers.cjs)
 // The local Ceph roles read the same file through scripts/function-policies.ts.
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the ${…} here are CloudFormation Fn::Sub placeholders.
 const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
+
+const {
+  parsePartnerReaders,
+  partnerBucketStatements,
+  partnerRoleName,
+  partnerRolePolicy,
+  partnerTrustPolicy,
+} = require('./partner-readers.cjs');
 
 const POLICY_FILE = join(__dirname, 'function-policies.json');
 const FLAGS = [
@@ -25,6 +34,8 @@ const FLAGS = [
 const AWS_ONLY_CONDITION = 'ConditionInAws';
 /** The bucket policy gives each exempt role a negated operator of its own (Ceph RGW needs it). */
 const EXEMPTION_OPERATORS = ['StringNotLike', 'StringNotLikeIfExists'];
+/** Where the uploads bucket's server access logs land in the access log bucket. */
+const ACCESS_LOG_PREFIX = 'uploads-bucket/';
 
 const LAMBDA_TRUST = {
   Version: '2012-10-17',
@@ -134,7 +145,8 @@ function roleStatements(fn, declaration, settings) {
 
 /**
  * Everything serverless.yml takes from the file, for `settings` ({ bucketName,
- * ownerSecretParameter, shareSecretParameter, verdictSigningKeyParameter }, the stage's params).
+ * ownerSecretParameter, shareSecretParameter, verdictSigningKeyParameter }, the stage's params,
+ * and partnerReaders, the entries parsePartnerReaders made of its param).
  */
 function build(declarations, settings) {
   const entries = Object.entries(declarations);
@@ -212,12 +224,69 @@ function build(declarations, settings) {
     Type: 'AWS::S3::BucketPolicy',
     Properties: { Bucket: { Ref: bucket }, PolicyDocument: { Version: '2012-10-17', Statement: statements } },
   });
+  // Partners read under the read gate (never exempt): by their own principal named here, or
+  // through a role of this account (below) that holds the same statements.
+  const partners = settings.partnerReaders ?? [];
+  const uploadsArn = (suffix) => ({ 'Fn::Sub': `\${UploadsBucket.Arn}${suffix}` });
+  // S3 server access logs of the uploads bucket (every partner read among them): only S3's log
+  // delivery for this bucket in this account may write them.
+  const logDelivery = {
+    Sid: 'AllowUploadsAccessLogDelivery',
+    Effect: 'Allow',
+    Principal: { Service: 'logging.s3.amazonaws.com' },
+    Action: 's3:PutObject',
+    Resource: { 'Fn::Sub': `\${AccessLogBucket.Arn}/${ACCESS_LOG_PREFIX}*` },
+    Condition: {
+      ArnLike: {
+        'aws:SourceArn': { 'Fn::Sub': ['arn:${AWS::Partition}:s3:::${Name}', { Name: settings.bucketName }] },
+      },
+      StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+    },
+  };
   const bucketPolicies = {
-    UploadsBucketPolicy: bucketPolicy('UploadsBucket', [tlsOnly('UploadsBucket'), unvalidatedReadGate]),
+    UploadsBucketPolicy: bucketPolicy('UploadsBucket', [
+      tlsOnly('UploadsBucket'),
+      unvalidatedReadGate,
+      ...partnerBucketStatements(partners, uploadsArn),
+    ]),
     StateBucketPolicy: bucketPolicy('StateBucket', [tlsOnly('StateBucket')]),
+    AccessLogBucketPolicy: bucketPolicy('AccessLogBucket', [tlsOnly('AccessLogBucket'), logDelivery]),
   };
 
-  return { resources: { ...roles, ...functionSettings }, unvalidatedReadGate, bucketPolicies };
+  const partnerRoles = Object.fromEntries(
+    partners
+      .filter((entry) => entry.role)
+      .map((entry) => [
+        partnerRoleName(entry),
+        {
+          Type: 'AWS::IAM::Role',
+          Properties: {
+            Description: `Read passed uploads under ${entry.prefix} for ${entry.principalArn}`,
+            AssumeRolePolicyDocument: partnerTrustPolicy(entry),
+            MaxSessionDuration: 3600,
+            Policies: [
+              { PolicyName: 'read-passed-uploads', PolicyDocument: partnerRolePolicy(entry, uploadsArn) },
+            ],
+          },
+        },
+      ]),
+  );
+  const partnerOutputs = Object.fromEntries(
+    Object.keys(partnerRoles).map((name) => [
+      `${name}Arn`,
+      {
+        Description: 'The role a partner assumes to read passed uploads',
+        Value: { 'Fn::GetAtt': [name, 'Arn'] },
+      },
+    ]),
+  );
+
+  return {
+    resources: { ...roles, ...functionSettings, ...partnerRoles },
+    unvalidatedReadGate,
+    bucketPolicies,
+    partnerOutputs,
+  };
 }
 
 /** Every function of serverless.yml has an entry, and uses the role built from it; no entry is left over. */
@@ -247,6 +316,7 @@ module.exports = async ({ resolveVariable, resolveConfigurationProperty }) => {
     ownerSecretParameter: await resolveVariable('param:ownerSecretParameter'),
     shareSecretParameter: await resolveVariable('param:shareSecretParameter'),
     verdictSigningKeyParameter: await resolveVariable('param:verdictSigningKeyParameter'),
+    partnerReaders: parsePartnerReaders(await resolveVariable('param:partnerReaders')),
   });
 };
 module.exports.readDeclarations = readDeclarations;

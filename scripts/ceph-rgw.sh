@@ -11,6 +11,8 @@
 # memstore data does not survive a stop anyway, so buckets/objects/roles/topics
 # are gone after stop/start. Only the admin user's keys (admin-keys) and the
 # STS key persist per state dir, so admin.json stays stable across restarts.
+# A second user, the partner (PARTNER_UID, no caps), stands for another AWS
+# account that reads passed uploads: its keys are in partner.json.
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -22,6 +24,7 @@ RGW_START_TIMEOUT="${RGW_START_TIMEOUT:-60}"
 HOST=127.0.0.1
 CLUSTER=ceph
 ADMIN_UID=presign-admin
+PARTNER_UID=presign-partner
 REGION=default # zonegroup name of a fresh single-zone RGW
 
 CONF="$STATE_DIR/ceph.conf"
@@ -80,8 +83,32 @@ ensure_keys() {
     } >"$STATE_DIR/admin-keys"
     umask 022
   fi
+  if ! grep -q '^PARTNER_ACCESS_KEY=' "$STATE_DIR/admin-keys"; then
+    umask 077
+    {
+      echo "PARTNER_ACCESS_KEY=$(rand_str 20 'A-Z0-9')"
+      echo "PARTNER_SECRET_KEY=$(rand_str 40 'A-Za-z0-9')"
+    } >>"$STATE_DIR/admin-keys"
+    umask 022
+  fi
   # shellcheck disable=SC1091
   source "$STATE_DIR/admin-keys"
+}
+
+# The partner: a user of its own with no caps (in RGW 16 roles belong to a tenant, not a
+# user, so roles=* would let it change every role of the stack; provisioning creates
+# the partner's role for it). Idempotent.
+ensure_partner() {
+  if ! rgw_admin user info --uid "$PARTNER_UID" >/dev/null 2>&1; then
+    rgw_admin user create --uid "$PARTNER_UID" --display-name "presign local partner account" \
+      --access-key "$PARTNER_ACCESS_KEY" --secret-key "$PARTNER_SECRET_KEY" >/dev/null ||
+      fail_with_log "radosgw-admin user create (partner) failed" "$LOG/client.admin.log"
+  fi
+  cat >"$STATE_DIR/partner.json.tmp" <<EOF
+{"uid":"$PARTNER_UID","accessKeyId":"$PARTNER_ACCESS_KEY","secretAccessKey":"$PARTNER_SECRET_KEY"}
+EOF
+  chmod 600 "$STATE_DIR/partner.json.tmp"
+  mv "$STATE_DIR/partner.json.tmp" "$STATE_DIR/partner.json"
 }
 
 write_conf() {
@@ -206,6 +233,7 @@ do_start() {
   if ours_running && rgw_answers; then
     ensure_keys
     [[ -s "$STATE_DIR/admin.json" ]] || write_admin_json
+    ensure_partner
     log "already running and healthy at $RGW_URL (state $STATE_DIR)"
     echo "$STATE_DIR/admin.json"
     return 0
@@ -224,7 +252,7 @@ do_start() {
 
   ensure_keys
   # Fresh cluster every start (memstore data would be gone anyway).
-  rm -rf "$DATA" "$RUN" "$STATE_DIR/crash" "$STATE_DIR/admin.json"
+  rm -rf "$DATA" "$RUN" "$STATE_DIR/crash" "$STATE_DIR/admin.json" "$STATE_DIR/partner.json"
   mkdir -p "$DATA" "$RUN" "$LOG" "$STATE_DIR/crash" "$DATA/rgw.a"
   : >"$LOG/mon.a.log"; : >"$LOG/osd.0.log"; : >"$LOG/client.rgw.a.log"
 
@@ -276,6 +304,7 @@ do_start() {
   rgw_admin caps add --uid "$ADMIN_UID" \
     --caps="roles=*;users=*;buckets=*;metadata=*;usage=*;zone=*;user-policy=*;oidc-provider=*" >/dev/null ||
     fail_with_log "radosgw-admin caps add failed" "$LOG/client.admin.log"
+  ensure_partner
   write_admin_json
   log "ready at $RGW_URL (state $STATE_DIR, ${SECONDS}s)"
   echo "$STATE_DIR/admin.json"

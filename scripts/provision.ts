@@ -9,6 +9,14 @@ import {
 } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { functionPolicies, READS_UNVALIDATED } from './function-policies.js';
+import {
+  bucketArn,
+  LOCAL_PARTNER_ROLE,
+  LOCAL_PARTNER_USER,
+  localPartnerRoleName,
+  type PartnerEntry,
+  partnerBuilder,
+} from './partner-readers.js';
 
 export interface AdminAccess {
   endpoint: string;
@@ -26,6 +34,8 @@ export interface ProvisionSettings {
   /** Where RGW pushes ObjectCreated events (the local event bridge). */
   pushEndpoint: string;
   rolePrefix: string;
+  /** Partner readers (iam/partner-readers.cjs entries): the local partner account's grants. */
+  partnerReaders?: PartnerEntry[];
 }
 
 const clientConfig = (admin: AdminAccess) => ({
@@ -41,6 +51,16 @@ export const adminS3Client = (admin: AdminAccess): S3Client =>
 const ignoreExisting = (names: string[]) => (error: unknown) => {
   if (error instanceof Error && names.includes(error.name)) return undefined;
   throw error;
+};
+
+/**
+ * CreateRole of a role that exists: RGW answers 409 with an S3-shaped error
+ * body the SDK cannot name (`Unknown`), so the status is what tells it.
+ */
+const ignoreExistingRole = (error: unknown) => {
+  const status = (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+  if (status === 409) return undefined;
+  return ignoreExisting(['EntityAlreadyExists', 'EntityAlreadyExistsException'])(error);
 };
 
 /**
@@ -96,11 +116,60 @@ export function gatedReadPolicy(bucket: string, exemptRoleIds: string[]) {
 }
 
 /**
+ * The partner side of the local stack, idempotently: the role the partner
+ * account reads with (trusting the partner user, holding no policy of its own,
+ * so that the uploads bucket's policy is all that grants it anything; Ceph
+ * RGW 16 has no accounts, and in one tenant either side's Allow would do),
+ * and for each entry with `role: true` the role of this account it may
+ * assume, with the builder's trust and read policy.
+ */
+async function provisionPartnerRoles(
+  iam: IAMClient,
+  bucket: string,
+  rolePrefix: string,
+  partners: PartnerEntry[],
+): Promise<void> {
+  if (partners.length === 0) return;
+  const createRole = (RoleName: string, trust: unknown) =>
+    iam
+      .send(
+        new CreateRoleCommand({
+          RoleName,
+          AssumeRolePolicyDocument: JSON.stringify(trust),
+          MaxSessionDuration: 3600,
+        }),
+      )
+      .catch(ignoreExistingRole);
+  await createRole(LOCAL_PARTNER_ROLE, {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: { AWS: [`arn:aws:iam:::user/${LOCAL_PARTNER_USER}`] },
+        Action: ['sts:AssumeRole'],
+      },
+    ],
+  });
+  for (const entry of partners.filter((candidate) => candidate.role)) {
+    const RoleName = localPartnerRoleName(entry, rolePrefix);
+    await createRole(RoleName, partnerBuilder.partnerTrustPolicy(entry));
+    await iam.send(
+      new PutRolePolicyCommand({
+        RoleName,
+        PolicyName: 'read-passed-uploads',
+        PolicyDocument: JSON.stringify(partnerBuilder.partnerRolePolicy(entry, bucketArn(bucket))),
+      }),
+    );
+  }
+}
+
+/**
  * Creates what the local stack needs on Ceph RGW, idempotently: the uploads
  * bucket, versioned, with CORS and the tag-gated read policy; the state bucket,
  * unversioned (RGW honours conditional writes only there); one role per function that has S3
- * statements with those statements, and the ObjectCreated notification to
- * the bridge. Returns each such function's role ARN.
+ * statements with those statements, the partner readers' grants (their
+ * bucket-policy statements and roles), and the ObjectCreated notification to
+ * the bridge. Returns each such function's role ARN (not the partners').
  */
 export async function provision(settings: ProvisionSettings): Promise<Record<string, string>> {
   const { admin, bucket, stateBucket } = settings;
@@ -155,7 +224,7 @@ export async function provision(settings: ProvisionSettings): Promise<Record<str
           MaxSessionDuration: 43200,
         }),
       )
-      .catch(ignoreExisting(['EntityAlreadyExists', 'EntityAlreadyExistsException']));
+      .catch(ignoreExistingRole);
     const role = created?.Role ?? (await iam.send(new GetRoleCommand({ RoleName }))).Role;
     if (!role?.Arn || !role.RoleId) throw new Error(`role ${RoleName} has no ARN or id`);
     await iam.send(
@@ -170,8 +239,20 @@ export async function provision(settings: ProvisionSettings): Promise<Record<str
   }
 
   const exempt = READS_UNVALIDATED.map((fn) => roleIds[fn]).filter((id): id is string => Boolean(id));
+  const partners = settings.partnerReaders ?? [];
+  await provisionPartnerRoles(iam, bucket, settings.rolePrefix, partners);
+  const policy = gatedReadPolicy(bucket, exempt);
   await s3.send(
-    new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify(gatedReadPolicy(bucket, exempt)) }),
+    new PutBucketPolicyCommand({
+      Bucket: bucket,
+      Policy: JSON.stringify({
+        ...policy,
+        Statement: [
+          ...policy.Statement,
+          ...partnerBuilder.partnerBucketStatements(partners, bucketArn(bucket)),
+        ],
+      }),
+    }),
   );
 
   const topic = await sns.send(

@@ -5,6 +5,8 @@ export const LOCAL_DIR = resolve(import.meta.dirname, '..', '.local');
 export const STACK_FILE = resolve(LOCAL_DIR, 'stack.json');
 export const LOCK_FILE = resolve(LOCAL_DIR, 'stack.pid');
 export const ADMIN_FILE = resolve(LOCAL_DIR, 'ceph', 'admin.json');
+/** The local partner account's user keys (scripts/ceph-rgw.sh writes it). */
+export const PARTNER_FILE = resolve(LOCAL_DIR, 'ceph', 'partner.json');
 /** What serverless offline (every function's log) printed, appended across restarts. */
 export const OFFLINE_LOG = resolve(LOCAL_DIR, 'offline.log');
 /** What the supervisor and Ceph printed while the current stack started (rewritten by each start). */

@@ -37,6 +37,7 @@ import {
   devVerdictKeys,
   type VerdictKeys,
 } from './dev-keys.js';
+import { localPartnerReaders } from './partner-readers.js';
 import { type AdminAccess, adminS3Client, provision } from './provision.js';
 import { roleAssumer } from './role-sessions.js';
 import {
@@ -353,6 +354,7 @@ async function main(): Promise<void> {
     allowedOrigins: settings.allowedOrigins,
     pushEndpoint: `http://127.0.0.1:${settings.bridgePort}/events`,
     rolePrefix: `presign-${settings.stage}`,
+    partnerReaders: localPartnerReaders(),
   });
 
   const jwks = await devJwks();

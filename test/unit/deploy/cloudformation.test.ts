@@ -1023,7 +1023,7 @@ describe('state bucket', () => {
     expect(list(tls?.Resource).map(render).sort()).toEqual(['<StateBucket.Arn>', '<StateBucket.Arn>/*']);
   });
 
-  it('is one of exactly two buckets of the product (beside osls’s deployment bucket), each with its one policy', () => {
+  it('is one of exactly three buckets of the product (beside osls’s deployment bucket), each with its one policy', () => {
     // Act
     const ours = ([name]: [string, Resource]) => name !== 'ServerlessDeploymentBucket';
     const policies = resourcesOfType('AWS::S3::BucketPolicy').filter(
@@ -1037,10 +1037,97 @@ describe('state bucket', () => {
         .filter(ours)
         .map(([name]) => name)
         .sort(),
-    ).toEqual(['StateBucket', 'UploadsBucket']);
+    ).toEqual(['AccessLogBucket', 'StateBucket', 'UploadsBucket']);
     expect(policies.map(([, value]) => render(value.Properties.Bucket as Json)).sort()).toEqual(
-      [STATE_BUCKET, BUCKET].sort(),
+      [STATE_BUCKET, BUCKET, '<Ref AccessLogBucket>'].sort(),
     );
+  });
+});
+
+describe('access logs of the uploads bucket', () => {
+  const logBucket = () => resource('AccessLogBucket');
+  const logBucketPolicy = () => {
+    const [entry, ...others] = resourcesOfType('AWS::S3::BucketPolicy').filter(
+      ([, value]) => JSON.stringify(value.Properties.Bucket) === JSON.stringify({ Ref: 'AccessLogBucket' }),
+    );
+    expect(others).toEqual([]);
+    if (!entry) throw new Error('no bucket policy on AccessLogBucket');
+    return (entry[1].Properties.PolicyDocument as JsonObject).Statement as unknown as Statement[];
+  };
+
+  it('logs every request to the uploads bucket into the access log bucket, set up after its policy', () => {
+    // Act
+    const uploads = resource('UploadsBucket');
+
+    // Assert
+    expect(uploads.Properties.LoggingConfiguration).toEqual({
+      DestinationBucketName: { Ref: 'AccessLogBucket' },
+      LogFilePrefix: 'uploads-bucket/',
+    });
+    expect(list(uploads.DependsOn)).toContain('AccessLogBucketPolicy');
+  });
+
+  it('keeps the logs private, encrypted, retained with the stack, and expiring', () => {
+    // Assert
+    expect(logBucket()).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    expect(logBucket().Properties.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(logBucket().Properties.OwnershipControls).toEqual({
+      Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }],
+    });
+    expect(logBucket().Properties.BucketEncryption).toEqual({
+      ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+    });
+    expect((logBucket().Properties.LifecycleConfiguration as JsonObject).Rules).toEqual([
+      { Id: 'ExpireAccessLogs', Status: 'Enabled', Prefix: '', ExpirationInDays: 365 },
+    ]);
+    expect(logBucket().Properties.NotificationConfiguration).toBeUndefined();
+  });
+
+  it('lets only S3 log delivery for the uploads bucket of this account write, over TLS only', () => {
+    // Act
+    const [tls, delivery, ...others] = logBucketPolicy();
+
+    // Assert
+    expect(others).toEqual([]);
+    expect(tls).toMatchObject({
+      Sid: 'DenyInsecureTransport',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 's3:*',
+    });
+    expect(delivery).toMatchObject({
+      Effect: 'Allow',
+      Principal: { Service: 'logging.s3.amazonaws.com' },
+      Action: 's3:PutObject',
+    });
+    expect(list(delivery?.Resource).map(render)).toEqual(['<AccessLogBucket.Arn>/uploads-bucket/*']);
+    const condition = delivery?.Condition as JsonObject;
+    expect(render((condition.ArnLike as JsonObject)['aws:SourceArn'] as Json)).toBe(
+      `arn:${PARTITION}:s3:::${BUCKET}`,
+    );
+    expect((condition.StringEquals as JsonObject)['aws:SourceAccount']).toEqual({ Ref: 'AWS::AccountId' });
+  });
+});
+
+describe('partner readers, when none is configured', () => {
+  it('grant nothing: no partner statement, role or output', () => {
+    // Act
+    const statements = resourcesOfType('AWS::S3::BucketPolicy').flatMap(([, value]) =>
+      list((value.Properties.PolicyDocument as JsonObject).Statement as unknown as Statement[]),
+    );
+
+    // Assert
+    expect(statements.filter((statement) => statement.Sid?.startsWith('Partner'))).toEqual([]);
+    expect(
+      statements.filter((statement) => JSON.stringify(statement.Principal ?? '').includes('arn:')),
+    ).toEqual([]);
+    expect(Object.keys(template.Resources).filter((name) => name.startsWith('Partner'))).toEqual([]);
+    expect(templateText).not.toContain('sts:ExternalId');
   });
 });
 

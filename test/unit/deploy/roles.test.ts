@@ -2,8 +2,9 @@
 // how it reads iam/function-policies.json and what it builds from an entry,
 // without packaging (cloudformation.test.ts checks the packaged template).
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the ${…} here are CloudFormation Fn::Sub placeholders.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { functionPolicies } from '../../../scripts/function-policies.js';
@@ -29,7 +30,10 @@ interface Roles {
     resolveConfigurationProperty: (path: string[]) => Promise<unknown>;
   }): Promise<Built>;
   readDeclarations(text: string): Record<string, Declaration>;
-  build(declarations: Record<string, Declaration>, settings: typeof SETTINGS): Built;
+  build(
+    declarations: Record<string, Declaration>,
+    settings: typeof SETTINGS & { partnerReaders?: unknown[] },
+  ): Built;
   checkFunctions(
     declarations: Record<string, Declaration>,
     functions: Record<string, { role?: string }>,
@@ -400,7 +404,11 @@ describe('building the roles', () => {
     const built = roles.build(declare({ getFile: { readsUnvalidated: true } }), SETTINGS);
 
     // Assert
-    expect(Object.keys(built.bucketPolicies).sort()).toEqual(['StateBucketPolicy', 'UploadsBucketPolicy']);
+    expect(Object.keys(built.bucketPolicies).sort()).toEqual([
+      'AccessLogBucketPolicy',
+      'StateBucketPolicy',
+      'UploadsBucketPolicy',
+    ]);
     const tlsOnly = (bucket: string) => ({
       Sid: 'DenyInsecureTransport',
       Effect: 'Deny',
@@ -485,6 +493,7 @@ describe('matching the functions of serverless.yml', () => {
       'param:ownerSecretParameter': SETTINGS.ownerSecretParameter,
       'param:shareSecretParameter': SETTINGS.shareSecretParameter,
       'param:verdictSigningKeyParameter': SETTINGS.verdictSigningKeyParameter,
+      'param:partnerReaders': '',
     };
 
     // Act
@@ -538,7 +547,11 @@ describe('matching the functions of serverless.yml', () => {
         `"OWNER_SECRET_PARAMETER":"${SETTINGS.ownerSecretParameter}"`,
       );
     }
-    expect(Object.keys(built.bucketPolicies).sort()).toEqual(['StateBucketPolicy', 'UploadsBucketPolicy']);
+    expect(Object.keys(built.bucketPolicies).sort()).toEqual([
+      'AccessLogBucketPolicy',
+      'StateBucketPolicy',
+      'UploadsBucketPolicy',
+    ]);
   });
 });
 
@@ -592,5 +605,197 @@ describe('the local Ceph policies (scripts/function-policies.ts)', () => {
     // Assert
     expect(actions.every((action) => action.startsWith('s3:'))).toBe(true);
     expect(Object.keys(policies)).not.toContain('health');
+  });
+});
+
+describe('partner readers (iam/partner-readers.cjs)', () => {
+  interface PartnerEntry {
+    id: string;
+    principalArn: string;
+    prefix: string;
+    role: boolean;
+    externalId?: string;
+  }
+  const partners = createRequire(import.meta.url)(join(ROOT, 'iam', 'partner-readers.cjs')) as {
+    parsePartnerReaders(
+      value: unknown,
+      options?: { localAccount?: boolean; baseDir?: string },
+    ): PartnerEntry[];
+  };
+  const SEGMENT = '0123456789abcdef0123456789abcdef';
+  const ROOT_ARN = 'arn:aws:iam::111122223333:root';
+  const parse = (entries: unknown) => partners.parsePartnerReaders(JSON.stringify(entries));
+  const uploadsPolicyOf = (built: Built) => {
+    const policy = built.bucketPolicies.UploadsBucketPolicy;
+    if (!policy) throw new Error('no UploadsBucketPolicy');
+    return policy.Properties.PolicyDocument;
+  };
+
+  it('reads an empty param, or an empty list, as no partner at all', () => {
+    // Act + Assert
+    expect(partners.parsePartnerReaders('')).toEqual([]);
+    expect(partners.parsePartnerReaders(undefined)).toEqual([]);
+    expect(parse([])).toEqual([]);
+  });
+
+  it('normalizes an entry: uploads/ by default, a trailing slash, no role, a stable id', () => {
+    // Act
+    const [whole, narrowed] = parse([
+      { principalArn: ROOT_ARN },
+      { principalArn: 'arn:aws:iam::111122223333:role/path/reader', prefix: `uploads/${SEGMENT}` },
+    ]);
+
+    // Assert
+    expect(whole).toEqual({
+      id: expect.stringMatching(/^[0-9A-F]{10}$/),
+      principalArn: ROOT_ARN,
+      prefix: 'uploads/',
+      role: false,
+    });
+    expect(narrowed?.prefix).toBe(`uploads/${SEGMENT}/`);
+    expect(parse([{ principalArn: ROOT_ARN }])[0]?.id).toBe(whole?.id);
+    expect(narrowed?.id).not.toBe(whole?.id);
+  });
+
+  it('reads the list from a file when the param is a path', () => {
+    // Arrange
+    const dir = mkdtempSync(join(tmpdir(), 'partners-'));
+    writeFileSync(
+      join(dir, 'partners.json'),
+      JSON.stringify([{ principalArn: ROOT_ARN, role: true, externalId: 'x-1' }]),
+    );
+
+    // Act
+    const [entry] = partners.parsePartnerReaders('partners.json', { baseDir: dir });
+
+    // Assert
+    expect(entry).toMatchObject({ principalArn: ROOT_ARN, role: true, externalId: 'x-1' });
+  });
+
+  it('accepts an ARN with an empty account only for the local gateway', () => {
+    // Arrange
+    const local = [{ principalArn: 'arn:aws:iam:::role/partner' }];
+
+    // Act + Assert
+    expect(() => parse(local)).toThrow(/principalArn must be/);
+    expect(partners.parsePartnerReaders(JSON.stringify(local), { localAccount: true })).toHaveLength(1);
+  });
+
+  it.each([
+    ['text that is not JSON', '[{', /not valid JSON/],
+    ['a path to no file', 'no/such/partners.json', /cannot read/],
+    ['an object instead of a list', { principalArn: ROOT_ARN }, /expected a list/],
+    ['an entry that is not an object', ['arn:aws:iam::111122223333:root'], /entry 0: expected an object/],
+    ['an unknown key', [{ principalArn: ROOT_ARN, prefixes: ['uploads/'] }], /unknown key prefixes/],
+    ['an IAM user', [{ principalArn: 'arn:aws:iam::111122223333:user/bob' }], /principalArn must be/],
+    ['any principal', [{ principalArn: '*' }], /principalArn must be/],
+    ['a wildcard role', [{ principalArn: 'arn:aws:iam::111122223333:role/*' }], /principalArn must be/],
+    [
+      'an assumed-role session',
+      [{ principalArn: 'arn:aws:sts::111122223333:assumed-role/r/s' }],
+      /principalArn must be/,
+    ],
+    [
+      'an account id of 11 digits',
+      [{ principalArn: 'arn:aws:iam::11112222333:root' }],
+      /principalArn must be/,
+    ],
+    ['a service principal', [{ principalArn: 's3.amazonaws.com' }], /principalArn must be/],
+    ['a prefix outside uploads/', [{ principalArn: ROOT_ARN, prefix: 'share-epochs/' }], /prefix must be/],
+    ['a wildcard prefix', [{ principalArn: ROOT_ARN, prefix: 'uploads/*' }], /prefix must be/],
+    [
+      'a prefix that is not an owner segment',
+      [{ principalArn: ROOT_ARN, prefix: 'uploads/alice/' }],
+      /prefix must be/,
+    ],
+    [
+      'an uppercase segment',
+      [{ principalArn: ROOT_ARN, prefix: `uploads/${SEGMENT.toUpperCase()}/` }],
+      /prefix must be/,
+    ],
+    [
+      'a prefix below a segment',
+      [{ principalArn: ROOT_ARN, prefix: `uploads/${SEGMENT}/x/` }],
+      /prefix must be/,
+    ],
+    ['a role that is not a boolean', [{ principalArn: ROOT_ARN, role: 'yes' }], /role must be true or false/],
+    [
+      'an externalId without a role',
+      [{ principalArn: ROOT_ARN, externalId: 'x-1' }],
+      /externalId applies to role: true only/,
+    ],
+    [
+      'an externalId of one character',
+      [{ principalArn: ROOT_ARN, role: true, externalId: 'x' }],
+      /externalId must be/,
+    ],
+    [
+      'a repeated entry',
+      [{ principalArn: ROOT_ARN }, { principalArn: ROOT_ARN, prefix: 'uploads/' }],
+      /entry 1: repeats/,
+    ],
+  ])('refuses %s, naming the param', (_, value, message) => {
+    // Act + Assert
+    const text = typeof value === 'string' ? value : JSON.stringify(value);
+    expect(() => partners.parsePartnerReaders(text)).toThrow(/^partnerReaders: /);
+    expect(() => partners.parsePartnerReaders(text)).toThrow(message);
+  });
+
+  it('builds no partner statement, role or output from an empty list', () => {
+    // Act
+    const built = roles.build(declare({ getFile: { readsUnvalidated: true } }), {
+      ...SETTINGS,
+      partnerReaders: [],
+    });
+
+    // Assert
+    const statements = (uploadsPolicyOf(built) as unknown as { Statement: Json[] }).Statement;
+    expect(statements).toHaveLength(2);
+    expect(Object.keys(built.resources).filter((name) => name.startsWith('Partner'))).toEqual([]);
+    expect((built as Built & { partnerOutputs: object }).partnerOutputs).toEqual({});
+  });
+
+  it('puts bucket-policy partners after the read gate, and never into its exemptions', () => {
+    // Act
+    const built = roles.build(declare({ getFile: { readsUnvalidated: true } }), {
+      ...SETTINGS,
+      partnerReaders: parse([{ principalArn: ROOT_ARN }]),
+    });
+
+    // Assert
+    const statements = (uploadsPolicyOf(built) as unknown as { Statement: { Sid: string }[] }).Statement;
+    expect(statements.map((statement) => statement.Sid.replace(/[0-9A-F]{10}$/, ''))).toEqual([
+      'DenyInsecureTransport',
+      'DenyReadingUnvalidatedUploads',
+      'PartnerRead',
+      'PartnerList',
+    ]);
+    expect(JSON.stringify(built.unvalidatedReadGate)).not.toContain(ROOT_ARN);
+  });
+
+  it('fails the resolver osls calls on a bad entry, so packaging stops with the message', async () => {
+    // Arrange
+    const names = Object.keys(
+      roles.readDeclarations(readFileSync(join(ROOT, 'iam', 'function-policies.json'), 'utf8')),
+    );
+    const functions = Object.fromEntries(
+      names.map((fn) => [fn, { role: `${fn[0]?.toUpperCase()}${fn.slice(1)}Role` }]),
+    );
+    const params: Record<string, string> = {
+      'param:bucketName': SETTINGS.bucketName,
+      'param:ownerSecretParameter': SETTINGS.ownerSecretParameter,
+      'param:shareSecretParameter': SETTINGS.shareSecretParameter,
+      'param:verdictSigningKeyParameter': SETTINGS.verdictSigningKeyParameter,
+      'param:partnerReaders': JSON.stringify([{ principalArn: ROOT_ARN, prefix: 'uploads/*' }]),
+    };
+
+    // Act
+    const resolved = roles({
+      resolveVariable: async (variable) => params[variable] ?? Promise.reject(new Error(variable)),
+      resolveConfigurationProperty: async (path) => (path.join('.') === 'functions' ? functions : undefined),
+    });
+
+    // Assert
+    await expect(resolved).rejects.toThrow(/partnerReaders: entry 0: prefix must be/);
   });
 });
