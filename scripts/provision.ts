@@ -123,7 +123,7 @@ export async function provision(settings: ProvisionSettings): Promise<Record<str
         CORSRules: [
           {
             AllowedOrigins: settings.allowedOrigins,
-            AllowedMethods: ['POST', 'GET', 'HEAD'],
+            AllowedMethods: ['POST', 'PUT', 'GET', 'HEAD'],
             AllowedHeaders: ['*'],
             ExposeHeaders: ['ETag', 'Location'],
             MaxAgeSeconds: 600,

@@ -1,9 +1,11 @@
 import * as z from 'zod';
+import { MAX_PARTS } from '../core/object-limits.js';
 import { DOWNLOAD_TTL_DEFAULT, DOWNLOAD_TTL_MAX } from '../downloads/download-url.js';
 import { SHARE_TTL_DEFAULT, SHARE_TTL_MAX } from '../shares/shares.js';
 import { fileIdSchema } from '../store/object-key.js';
+import { MAX_PARTS_PER_SIGNING } from '../uploads/multipart-uploads.js';
 
-export { createUploadInput } from '../uploads/upload-request.js';
+export { createMultipartUploadInput, createUploadInput } from '../uploads/upload-request.js';
 
 /**
  * The input schemas of the HTTP routes: what `httpRoute` validates as
@@ -52,4 +54,63 @@ export const revokeSharesInput = z.object({ path: filePath });
 // The token's length and format are checked by the share-token verifier: any bad token is a 404.
 export const openShareInput = z.object({
   path: z.object({ token: z.string().meta({ description: 'The token of a share link.' }) }),
+});
+
+const uploadPath = z.object({
+  fileId: fileIdSchema.meta({ description: 'The file id POST /uploads/multipart returned.' }),
+});
+
+const partNumber = z
+  .number()
+  .int()
+  .min(1)
+  .max(MAX_PARTS)
+  .meta({ description: "A part number, from 1 to the upload's `partCount`." });
+
+/** Each part number at most once. */
+const distinctParts = <Part extends { partNumber: number }>(parts: readonly Part[]) =>
+  new Set(parts.map((part) => part.partNumber)).size === parts.length;
+
+/** POST /uploads/{fileId}/parts. */
+export const signUploadPartsInput = z.object({
+  path: uploadPath,
+  body: z.strictObject({
+    parts: z
+      .array(
+        z.strictObject({
+          partNumber,
+          md5: z
+            .string()
+            .regex(/^[A-Za-z0-9+/]{22}==$/, 'must be the base64 of an MD5 digest (24 characters)')
+            .optional()
+            .meta({ description: "The base64 MD5 of the part's bytes: S3 then refuses any other bytes." }),
+        }),
+      )
+      .min(1)
+      .max(MAX_PARTS_PER_SIGNING)
+      .refine(distinctParts, 'must name each part number once'),
+  }),
+});
+
+/** GET /uploads/{fileId}/parts and DELETE /uploads/{fileId}. */
+export const uploadInput = z.object({ path: uploadPath });
+
+/** POST /uploads/{fileId}/complete. */
+export const completeUploadInput = z.object({
+  path: uploadPath,
+  body: z.strictObject({
+    parts: z
+      .array(
+        z.strictObject({
+          partNumber,
+          etag: z
+            .string()
+            .regex(/^"?[0-9A-Za-z-]{1,100}"?$/, 'must be an ETag')
+            .meta({ description: 'The ETag S3 answered the part with, quoted or not.' }),
+        }),
+      )
+      .min(1)
+      .max(MAX_PARTS)
+      .refine(distinctParts, 'must name each part number once'),
+  }),
 });

@@ -8,7 +8,7 @@ import {
 } from 'zod-openapi';
 import { version } from '../../package.json';
 import type { ErrorCode } from '../core/errors.js';
-import { MAX_BODY_BYTES } from '../http/route.js';
+import { MAX_BODY_BYTES, MAX_COMPLETE_BODY_BYTES } from '../http/route.js';
 import { createUploadInput, filenameSchema } from '../uploads/upload-request.js';
 import { type RouteContract, routeErrorBodies, routes } from './routes.js';
 
@@ -25,8 +25,11 @@ const CODE_TEXT: Record<ErrorCode, string> = {
   not_validated: 'the file has not passed validation (pending or failed)',
   link_expired: 'the share link has expired',
   link_revoked: 'the share link has been revoked',
+  incomplete_upload:
+    'a part is missing, of the wrong size or not what S3 holds; the message names it and the upload stays open',
+  upload_closed: 'the multipart upload was already completed or aborted',
   file_too_large: "the declared size exceeds the content type's limit",
-  request_too_large: `the request body exceeds ${MAX_BODY_BYTES} bytes`,
+  request_too_large: `the request body exceeds ${MAX_BODY_BYTES} bytes (${MAX_COMPLETE_BODY_BYTES} to complete a multipart upload)`,
   unsupported_content_type: 'the declared content type is not accepted',
   unsupported_media_type: 'the request body is not `application/json`',
   internal_error: 'an internal error; the message carries no details',

@@ -32,6 +32,61 @@ export const issuedUploadBody = z
   })
   .meta({ id: 'IssuedUpload' });
 
+/** POST /uploads/multipart (201): a multipart upload the server started. */
+export const multipartUploadBody = z
+  .strictObject({
+    fileId: fileIdSchema,
+    key: z.string().meta({ description: 'The object key: `uploads/<owner-segment>/<fileId>`.' }),
+    uploadId: z.string().meta({ description: "S3's id of the multipart upload." }),
+    partSize: z
+      .number()
+      .int()
+      .positive()
+      .meta({ description: 'Bytes of every part but the last, which holds the rest.' }),
+    partCount: z.number().int().positive().meta({ description: 'How many parts make the file.' }),
+    expiresAt: timestamp.meta({
+      description: 'Not completed by then, the upload may be aborted by the bucket lifecycle (one day).',
+    }),
+    maxBytes: z.number().int().positive().meta({ description: 'The exact size the parts must add up to.' }),
+  })
+  .meta({ id: 'MultipartUpload' });
+
+/** POST /uploads/{fileId}/parts. */
+export const partUrlsBody = z
+  .strictObject({
+    parts: z.array(
+      z.strictObject({
+        partNumber: z.number().int().positive(),
+        url: z.url().meta({ description: "A presigned UploadPart: `PUT` exactly the part's bytes here." }),
+        headers: z.record(z.string(), z.string()).meta({
+          description: 'Headers to send with the PUT (`content-md5` when the MD5 was given).',
+        }),
+        expiresAt: timestamp.meta({
+          description: 'The URL is refused after this instant (15 minutes at most).',
+        }),
+      }),
+    ),
+  })
+  .meta({ id: 'PartUrls' });
+
+/** GET /uploads/{fileId}/parts. */
+export const uploadedPartsBody = z
+  .strictObject({
+    parts: z.array(
+      z.strictObject({
+        partNumber: z.number().int().positive(),
+        size: z.number().int().nonnegative(),
+        etag: z.string().meta({ description: 'The ETag S3 holds for the part, quoted.' }),
+      }),
+    ),
+  })
+  .meta({ id: 'UploadedParts', description: 'The parts S3 holds, in part-number order.' });
+
+/** POST /uploads/{fileId}/complete. */
+export const completedUploadBody = z
+  .strictObject({ fileId: fileIdSchema, status: z.literal('pending') })
+  .meta({ id: 'CompletedUpload' });
+
 /** The validation states of a file. */
 export const validationStatus = z.enum(['pending', 'passed', 'failed']);
 
@@ -83,12 +138,14 @@ export const ERROR_STATUS = {
   unauthorized: 401,
   not_found: 404,
   not_validated: 409,
+  upload_closed: 409,
   link_expired: 410,
   link_revoked: 410,
   file_too_large: 413,
   request_too_large: 413,
   unsupported_content_type: 415,
   unsupported_media_type: 415,
+  incomplete_upload: 422,
   internal_error: 500,
 } as const satisfies Record<ErrorCode, number>;
 

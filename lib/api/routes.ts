@@ -1,14 +1,20 @@
 import * as z from 'zod';
 import type { ErrorCode } from '../core/errors.js';
+import { MAX_COMPLETE_BODY_BYTES } from '../http/route.js';
 import {
+  completeUploadInput,
   createDownloadUrlInput,
+  createMultipartUploadInput,
   createShareInput,
   createUploadInput,
   getFileInput,
   openShareInput,
   revokeSharesInput,
+  signUploadPartsInput,
+  uploadInput,
 } from './inputs.js';
 import {
+  completedUploadBody,
   downloadUrlBody,
   ERROR_STATUS,
   type ErrorBodySchema,
@@ -16,8 +22,11 @@ import {
   fileViewBody,
   healthBody,
   issuedUploadBody,
+  multipartUploadBody,
   openApiDocumentBody,
+  partUrlsBody,
   shareBody,
+  uploadedPartsBody,
 } from './responses.js';
 
 /** A route's answer when it succeeds. */
@@ -41,6 +50,8 @@ export interface RouteContract {
   auth: 'bearer' | 'none';
   /** The JSON body mode `httpRoute` applies; `optional` treats an empty body as `{}`. */
   body: 'none' | 'optional' | 'required';
+  /** Bodies above this are refused (413); 16 KiB unless set. */
+  maxBodyBytes?: number;
   /** What `httpRoute` validates as `{ path, query, body }`. */
   input?: z.ZodObject;
   success: SuccessResponse;
@@ -105,6 +116,77 @@ export const routes = {
       content: json(issuedUploadBody),
     },
     errors: ['file_too_large', 'unsupported_content_type'],
+  },
+  createMultipartUpload: {
+    method: 'post',
+    path: '/uploads/multipart',
+    operationId: 'createMultipartUpload',
+    summary: 'Start a multipart upload of a new file, for large files and resumable uploads',
+    auth: 'bearer',
+    body: 'required',
+    input: createMultipartUploadInput,
+    success: {
+      status: 201,
+      description:
+        'The server started the multipart upload with the content type and metadata pinned; ask for part URLs next.',
+      content: json(multipartUploadBody),
+    },
+    errors: ['file_too_large', 'unsupported_content_type'],
+  },
+  signUploadParts: {
+    method: 'post',
+    path: '/uploads/{fileId}/parts',
+    operationId: 'signUploadParts',
+    summary: 'Get presigned URLs for parts of a multipart upload',
+    auth: 'bearer',
+    body: 'required',
+    input: signUploadPartsInput,
+    success: {
+      status: 200,
+      description:
+        "One presigned UploadPart per part, pinned to the part's exact length (and MD5 when given); ask again to retry or resume.",
+      content: json(partUrlsBody),
+    },
+    errors: ['not_found'],
+  },
+  listUploadParts: {
+    method: 'get',
+    path: '/uploads/{fileId}/parts',
+    operationId: 'listUploadParts',
+    summary: 'List the parts S3 holds of a multipart upload, to resume it',
+    auth: 'bearer',
+    body: 'none',
+    input: uploadInput,
+    success: { status: 200, description: 'The parts uploaded so far.', content: json(uploadedPartsBody) },
+    errors: ['not_found', 'upload_closed'],
+  },
+  completeUpload: {
+    method: 'post',
+    path: '/uploads/{fileId}/complete',
+    operationId: 'completeUpload',
+    summary: 'Complete a multipart upload once every part is in',
+    auth: 'bearer',
+    body: 'required',
+    maxBodyBytes: MAX_COMPLETE_BODY_BYTES,
+    input: completeUploadInput,
+    success: {
+      status: 200,
+      description:
+        'Every part had its exact size and the total the declared size: the file exists and awaits validation.',
+      content: json(completedUploadBody),
+    },
+    errors: ['not_found', 'upload_closed', 'incomplete_upload'],
+  },
+  abortUpload: {
+    method: 'delete',
+    path: '/uploads/{fileId}',
+    operationId: 'abortUpload',
+    summary: 'Abort an open multipart upload',
+    auth: 'bearer',
+    body: 'none',
+    input: uploadInput,
+    success: { status: 204, description: 'The upload is aborted and S3 dropped its parts.' },
+    errors: ['not_found', 'upload_closed'],
   },
   getFile: {
     method: 'get',

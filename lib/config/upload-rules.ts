@@ -1,15 +1,14 @@
 import * as z from 'zod';
 import { browserExecutes, DEFAULT_UPLOAD_RULES, MEDIA_TYPE_PATTERN } from '../core/media-types.js';
+import { OBJECT_MAX_BYTES } from '../core/object-limits.js';
 
 /** Allowed content types, each with its maximum size in bytes. */
 export type UploadRules = ReadonlyMap<string, number>;
 
-/** A single presigned POST can carry at most 5 GiB. */
-const POST_OBJECT_LIMIT = 5 * 1024 * 1024 * 1024;
-
 const rulesSchema = z.record(
   z.string().regex(MEDIA_TYPE_PATTERN, 'must be a lowercase type/subtype'),
-  z.number().int().positive().max(POST_OBJECT_LIMIT),
+  // Above 5 GiB a file can only arrive as a multipart upload: S3 stores at most 5 TiB.
+  z.number().int().positive().max(OBJECT_MAX_BYTES),
 );
 
 /**

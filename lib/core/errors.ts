@@ -14,6 +14,8 @@ export type ErrorCode =
   | 'not_validated'
   | 'link_expired'
   | 'link_revoked'
+  | 'incomplete_upload'
+  | 'upload_closed'
   | 'internal_error';
 
 export class ApiError extends Error {
@@ -43,5 +45,8 @@ export const unsupportedMediaType = () =>
   new ApiError(415, 'unsupported_media_type', 'request body must be application/json');
 export const notValidated = (status: string) =>
   new ApiError(409, 'not_validated', `file is ${status}, not passed validation`);
+export const incompleteUpload = (message: string) => new ApiError(422, 'incomplete_upload', message);
+export const uploadClosed = () =>
+  new ApiError(409, 'upload_closed', 'this upload was already completed or aborted');
 export const linkExpired = () => new ApiError(410, 'link_expired', 'this link has expired');
 export const linkRevoked = () => new ApiError(410, 'link_revoked', 'this link has been revoked');

@@ -33,6 +33,7 @@ export interface MediaType {
 }
 
 const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
 
 /** A raster image confirmed by the magic bytes file-type reports as `detected`. */
 const image = (extensions: readonly string[], detected: readonly string[], defaultMaxBytes?: number) => ({
@@ -55,7 +56,7 @@ const text = (extensions: readonly string[]) => ({
  * The one catalogue of content types: how each is confirmed, which detected
  * types confirm it, which extensions name it, whether it may be shown inline,
  * and which are allowed by default (the common web images up to 10 MiB, PDF
- * up to 25 MiB: all with magic bytes, so the validator can confirm the real
+ * up to 25 MiB, MP4 video up to 5 GiB: all with magic bytes, so the validator can confirm the real
  * type of every default upload). A type the rules allow outside the catalogue
  * is confirmed only by file-type detecting exactly it, is served as an
  * attachment and has no extension of its own.
@@ -75,6 +76,14 @@ export const MEDIA_TYPES: Readonly<Record<string, MediaType>> = Object.freeze({
     confirmingTypes: ['application/pdf'],
     inline: false,
     defaultMaxBytes: 25 * MiB,
+  },
+  // Large files by nature: above 100 MiB clients upload them in parts (POST /uploads/multipart).
+  'video/mp4': {
+    extensions: ['.mp4', '.m4v'],
+    confirmedBy: 'magic-bytes',
+    confirmingTypes: ['video/mp4'],
+    inline: false,
+    defaultMaxBytes: 5 * GiB,
   },
   'text/plain': text(['.txt']),
   'text/csv': text(['.csv']),

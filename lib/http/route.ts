@@ -10,8 +10,11 @@ import type { Owner } from '../core/owner.js';
 import type { BearerVerifier } from './bearer-auth.js';
 import { errorResponse } from './responses.js';
 
-/** JSON bodies above this are refused before parsing: no route needs more. */
+/** JSON bodies above this are refused before parsing: no route but one needs more. */
 export const MAX_BODY_BYTES = 16 * 1024;
+
+/** Completing a multipart upload names up to 10,000 parts with their ETags (about 60 bytes each). */
+export const MAX_COMPLETE_BODY_BYTES = 1024 * 1024;
 
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 
@@ -23,6 +26,8 @@ export interface RouteOptions<Schema extends z.ZodType> {
   input: Schema;
   /** Whether the route takes a JSON body; `optional` treats an empty body as `{}`. */
   body: 'none' | 'optional' | 'required';
+  /** Bodies above this are refused unparsed (413); {@link MAX_BODY_BYTES} unless set. */
+  maxBodyBytes?: number;
 }
 
 type AnyRouteEvent = RouteEvent<unknown, Owner | undefined>;
@@ -48,11 +53,14 @@ function isJsonSyntaxError(error: unknown): boolean {
 }
 
 /** Refuses oversized bodies unparsed, then parses JSON with middy's parser. */
-function jsonBody<Event extends AnyRouteEvent>(mode: RouteOptions<z.ZodType>['body']): Middleware<Event> {
+function jsonBody<Event extends AnyRouteEvent>(
+  mode: RouteOptions<z.ZodType>['body'],
+  maxBytes: number,
+): Middleware<Event> {
   return {
     before: async (request) => {
       const size = bodyBytes(request.event);
-      if (size > MAX_BODY_BYTES) throw requestTooLarge(MAX_BODY_BYTES);
+      if (size > maxBytes) throw requestTooLarge(maxBytes);
       if (mode === 'none') {
         request.event.body = undefined;
         return;
@@ -133,7 +141,7 @@ export function httpRoute<Schema extends z.ZodType, Caller extends Owner | undef
   const chain = middy<RouteEvent<z.output<Schema>, Caller>, HttpResult, Error, Context>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(httpHeaderNormalizer())
-    .use(jsonBody(options.body))
+    .use(jsonBody(options.body, options.maxBodyBytes ?? MAX_BODY_BYTES))
     .use(authenticate(options.verify))
     .use(validateInput(options.input))
     .use(errorResponder());

@@ -14,6 +14,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ApiError, notFound, notValidated } from '../core/errors.js';
 import type { Owner } from '../core/owner.js';
 import type { VerdictClaims, VerdictSigner, VerdictVerifier } from '../core/verdict-signature.js';
+import { createMultipartStore } from './multipart-store.js';
 import {
   decodeMetaValue,
   encodeMetaValue,
@@ -146,7 +147,8 @@ async function asApiAnswer<T>(read: Promise<T>): Promise<T> {
 /**
  * The one module that knows how a file lives in S3, the product's only
  * database: its key, its metadata and tag encoding, its share epoch, how S3
- * errors read, and the presigned URLs that reach it. Built once per container
+ * errors read, and the presigned URLs that reach it; multipart uploads in
+ * their own file ({@link createMultipartStore}). Built once per container
  * with the function's S3 client.
  */
 export function createFileStore(settings: FileStoreSettings) {
@@ -479,6 +481,7 @@ export function createFileStore(settings: FileStoreSettings) {
 
   return {
     bucket,
+    ...createMultipartStore({ s3, bucket, stateBucket }),
     /** The signing credentials, whose expiration bounds every presigned URL's life. */
     credentials: s3.config.credentials,
     readFileTags,

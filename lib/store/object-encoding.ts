@@ -38,6 +38,9 @@ export type ValidationStatus = 'pending' | 'passed' | 'failed';
 /** The tagging document the POST policy pins: every upload lands pending. */
 export const PENDING_TAGGING = `<Tagging><TagSet><Tag><Key>${TAG.status}</Key><Value>pending</Value></Tag></TagSet></Tagging>`;
 
+/** The same tagging as `x-amz-tagging` takes it, on a server-started multipart upload. */
+export const PENDING_TAG_QUERY = `${TAG.status}=pending`;
+
 /**
  * Encodes text for an S3 metadata value: base64url of its UTF-8 bytes. ASCII,
  * and compact enough that a 255-character unicode filename (at most 1,020

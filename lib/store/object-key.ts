@@ -12,6 +12,12 @@ export const UPLOADS_PREFIX = 'uploads/';
  */
 export const SHARE_EPOCHS_PREFIX = 'share-epochs/';
 
+/**
+ * Where the terms of each multipart upload live (its upload id, declared size
+ * and part size), an object per upload, written once when the server starts it.
+ */
+export const MULTIPART_UPLOADS_PREFIX = 'multipart-uploads/';
+
 const FILE_ID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 const KEY_PATTERN = /^uploads\/([0-9a-f]{32})\/([0-9A-HJKMNP-TV-Z]{26})$/;
 
@@ -33,6 +39,11 @@ export function objectKey(owner: Pick<Owner, 'segment'>, fileId: string): string
 /** The key of a file's share epoch: `share-epochs/<owner-segment>/<fileId>`. */
 export function shareEpochKey(owner: Pick<Owner, 'segment'>, fileId: string): string {
   return `${SHARE_EPOCHS_PREFIX}${owner.segment}/${fileId}`;
+}
+
+/** The key of a multipart upload's record: `multipart-uploads/<owner-segment>/<fileId>`. */
+export function multipartRecordKey(owner: Pick<Owner, 'segment'>, fileId: string): string {
+  return `${MULTIPART_UPLOADS_PREFIX}${owner.segment}/${fileId}`;
 }
 
 /** Splits a key made by {@link objectKey}; `undefined` for any other key. */

@@ -1,6 +1,7 @@
 import type { UploadRules } from '../config/upload-rules.js';
 import { fileTooLarge, unsupportedContentType } from '../core/errors.js';
 import { normalizeContentType } from '../core/media-types.js';
+import { POST_OBJECT_MAX_BYTES } from '../core/object-limits.js';
 import type { Owner } from '../core/owner.js';
 import { effectiveExpiry } from '../core/url-expiry.js';
 import type { FileStore } from '../store/file-store.js';
@@ -26,9 +27,14 @@ export interface UploadDependencies {
 
 /**
  * Checks a request against the upload rules. Returns the normalised content
- * type; throws 415 for a type no rule allows and 413 above the rule's maximum.
+ * type; throws 415 for a type no rule allows and 413 above the rule's maximum,
+ * or, for a form POST, above the 5 GiB one POST can carry.
  */
-export function admitUpload(rules: UploadRules, request: CreateUploadRequest): string {
+export function admitUpload(
+  rules: UploadRules,
+  request: CreateUploadRequest,
+  { multipart = false }: { multipart?: boolean } = {},
+): string {
   const contentType = normalizeContentType(request.contentType);
   const maxBytes = contentType === undefined ? undefined : rules.get(contentType);
   if (contentType === undefined || maxBytes === undefined) {
@@ -36,6 +42,11 @@ export function admitUpload(rules: UploadRules, request: CreateUploadRequest): s
   }
   if (request.size > maxBytes) {
     throw fileTooLarge(`size ${request.size} exceeds ${maxBytes} for ${contentType}`);
+  }
+  if (!multipart && request.size > POST_OBJECT_MAX_BYTES) {
+    throw fileTooLarge(
+      `size ${request.size} exceeds the ${POST_OBJECT_MAX_BYTES} bytes of one form POST: use POST /uploads/multipart`,
+    );
   }
   return contentType;
 }

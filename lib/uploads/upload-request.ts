@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { PART_MAX_BYTES, PART_MIN_BYTES } from '../core/object-limits.js';
 import { hasControlCharacters } from '../core/text.js';
 
 const MAX_FILENAME_CHARACTERS = 255;
@@ -28,3 +29,17 @@ export const createUploadInput = z.object({
 });
 
 export type CreateUploadRequest = z.output<typeof createUploadInput>['body'];
+
+/** POST /uploads/multipart input: a POST /uploads body, and the part size the client has fixed, if any. */
+export const createMultipartUploadInput = z.object({
+  body: createUploadInput.shape.body
+    .extend({
+      partSize: z.number().int().min(PART_MIN_BYTES).max(PART_MAX_BYTES).optional().meta({
+        description:
+          'Bytes of every part but the last, for clients that fix it before they start (5 MiB to 5 GiB, at most 10,000 parts); the server chooses it otherwise.',
+      }),
+    })
+    .strict(),
+});
+
+export type CreateMultipartUploadRequest = z.output<typeof createMultipartUploadInput>['body'];

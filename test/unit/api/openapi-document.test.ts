@@ -7,6 +7,7 @@ import { type RouteContract, routeErrorCodes, routes } from '../../../lib/api/ro
 import {
   type ApiError,
   fileTooLarge,
+  incompleteUpload,
   invalidRequest,
   linkExpired,
   linkRevoked,
@@ -16,6 +17,7 @@ import {
   unauthorized,
   unsupportedContentType,
   unsupportedMediaType,
+  uploadClosed,
 } from '../../../lib/core/errors.js';
 import { readServerlessConfig } from '../../support/serverless-config.js';
 
@@ -142,6 +144,8 @@ describe('the OpenAPI document', () => {
       notValidated('pending'),
       linkExpired(),
       linkRevoked(),
+      incompleteUpload('x'),
+      uploadClosed(),
     ];
 
     // Act

@@ -1,37 +1,58 @@
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
   ListObjectVersionsCommand,
+  ListPartsCommand,
   NoSuchKey,
+  NoSuchUpload,
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type * as z from 'zod';
+import { createHandler as abortUploadHandler } from '../../../handlers/abort-upload.js';
+import { createHandler as completeUploadHandler } from '../../../handlers/complete-upload.js';
 import { createHandler as createDownloadUrlHandler } from '../../../handlers/create-download-url.js';
+import { createHandler as createMultipartUploadHandler } from '../../../handlers/create-multipart-upload.js';
 import { createHandler as createShareHandler } from '../../../handlers/create-share.js';
 import { createHandler as createUploadHandler } from '../../../handlers/create-upload.js';
 import { createHandler as getFileHandler } from '../../../handlers/get-file.js';
 import { handler as health } from '../../../handlers/health.js';
+import { createHandler as listUploadPartsHandler } from '../../../handlers/list-upload-parts.js';
 import { createHandler as openShareHandler } from '../../../handlers/open-share.js';
 import { createHandler as revokeSharesHandler } from '../../../handlers/revoke-shares.js';
+import { createHandler as signUploadPartsHandler } from '../../../handlers/sign-upload-parts.js';
 import { handler as webPage } from '../../../handlers/web-page.js';
 import type {
+  completedUploadBody,
   downloadUrlBody,
   fileViewBody,
   healthBody,
   issuedUploadBody,
+  multipartUploadBody,
+  partUrlsBody,
   shareBody,
+  uploadedPartsBody,
 } from '../../../lib/api/responses.js';
 import { type RouteContract, type RouteName, routeErrorBodies, routes } from '../../../lib/api/routes.js';
 import type { issueDownloadUrl } from '../../../lib/downloads/download-url.js';
 import type { FileView } from '../../../lib/files/file-view.js';
-import { MAX_BODY_BYTES } from '../../../lib/http/route.js';
+import { MAX_BODY_BYTES, MAX_COMPLETE_BODY_BYTES } from '../../../lib/http/route.js';
 import { shareKeyFrom } from '../../../lib/shares/share-secret.js';
 import { signShareToken } from '../../../lib/shares/share-token.js';
 import type { issueShare } from '../../../lib/shares/shares.js';
 import { encodeMetaValue, META, TAG } from '../../../lib/store/object-encoding.js';
-import { newFileId, objectKey } from '../../../lib/store/object-key.js';
+import { multipartRecordKey, newFileId, objectKey } from '../../../lib/store/object-key.js';
+import type {
+  completeUpload as completeMultipartUpload,
+  listUploadParts as listParts,
+  PartUrl,
+  StartedMultipartUpload,
+} from '../../../lib/uploads/multipart-uploads.js';
 import type { IssuedUpload } from '../../../lib/uploads/upload-issuer.js';
 import { apiEvent, lambdaContext } from '../../support/api-event.js';
 import { testOwner } from '../../support/owners.js';
@@ -56,6 +77,11 @@ const createDownloadUrl = createDownloadUrlHandler(runtime);
 const createShare = createShareHandler({ ...runtime, shareKey });
 const openShare = openShareHandler({ store: runtime.store, shareKey });
 const revokeShares = revokeSharesHandler(runtime);
+const createMultipartUpload = createMultipartUploadHandler(runtime);
+const signUploadParts = signUploadPartsHandler(runtime);
+const listUploadParts = listUploadPartsHandler(runtime);
+const completeUpload = completeUploadHandler(runtime);
+const abortUpload = abortUploadHandler(runtime);
 
 const ALICE = testOwner('auth0|alice');
 const FILE_ID = newFileId();
@@ -63,12 +89,41 @@ const KEY = objectKey(ALICE, FILE_ID);
 const ETAG = '5d41402abc4b2a76b9719d911017c592';
 const VERSION_ID = 'rgw.FkJ3_x9Lq2.version';
 let tags: Record<string, string> = {};
+const MiB = 1024 * 1024;
+/** Alice's multipart upload of FILE_ID: 12 MiB in parts of 5 MiB (5, 5 and 2 MiB). */
+const UPLOAD_RECORD = {
+  uploadId: 'upload-1',
+  size: 12 * MiB,
+  partSize: 5 * MiB,
+  startedAt: '2026-11-27T00:00:00.000Z',
+};
+const HELD_PARTS = [5 * MiB, 5 * MiB, 2 * MiB].map((Size, index) => ({
+  PartNumber: index + 1,
+  Size,
+  ETag: `"${String(index + 1).repeat(32)}"`,
+}));
+let heldParts = HELD_PARTS;
+/** Whether S3 answers NoSuchUpload: the upload was completed or aborted. */
+let uploadClosed = false;
+const noSuchUpload = () => new NoSuchUpload({ $metadata: { httpStatusCode: 404 }, message: 'NoSuchUpload' });
 
 const missing = () => new NoSuchKey({ $metadata: { httpStatusCode: 404 }, message: 'NoSuchKey' });
 
 /** One file of Alice's (one version) behind the S3 client; every other key is missing, share epochs included. */
 async function fakeSend(command: unknown): Promise<unknown> {
   if (command instanceof PutObjectCommand) return {};
+  if (command instanceof CreateMultipartUploadCommand) return { UploadId: 'upload-2' };
+  if (command instanceof GetObjectCommand && command.input.Key === multipartRecordKey(ALICE, FILE_ID)) {
+    return { Body: { transformToString: async () => JSON.stringify(UPLOAD_RECORD) } };
+  }
+  if (command instanceof ListPartsCommand) {
+    if (uploadClosed) throw noSuchUpload();
+    return { IsTruncated: false, Parts: heldParts };
+  }
+  if (command instanceof CompleteMultipartUploadCommand || command instanceof AbortMultipartUploadCommand) {
+    if (uploadClosed) throw noSuchUpload();
+    return {};
+  }
   if (command instanceof ListObjectVersionsCommand) {
     const Versions = [{ Key: KEY, VersionId: VERSION_ID, ETag: `"${ETAG}"`, IsLatest: true }];
     return { IsTruncated: false, Versions: command.input.Prefix === KEY ? Versions : [] };
@@ -106,6 +161,8 @@ const UNSIGNED_PASSED = {
 
 beforeEach(() => {
   tags = { ...PASSED };
+  heldParts = HELD_PARTS;
+  uploadClosed = false;
   vi.spyOn(s3, 'send').mockImplementation(fakeSend as never);
 });
 
@@ -125,6 +182,10 @@ interface Request {
   tags?: Record<string, string>;
   /** Makes every S3 call fail unexpectedly. */
   s3Fails?: boolean;
+  /** The parts S3 holds of the multipart upload. */
+  parts?: typeof HELD_PARTS;
+  /** The multipart upload was completed or aborted. */
+  closed?: boolean;
 }
 
 const HANDLERS: Record<RouteName, Handler | undefined> = {
@@ -132,6 +193,11 @@ const HANDLERS: Record<RouteName, Handler | undefined> = {
   webPage: webPage as Handler,
   openApi: undefined, // openapi-handler.test.ts
   createUpload: createUpload as Handler,
+  createMultipartUpload: createMultipartUpload as Handler,
+  signUploadParts: signUploadParts as Handler,
+  listUploadParts: listUploadParts as Handler,
+  completeUpload: completeUpload as Handler,
+  abortUpload: abortUpload as Handler,
   getFile: getFile as Handler,
   createDownloadUrl: createDownloadUrl as Handler,
   createShare: createShare as Handler,
@@ -141,6 +207,8 @@ const HANDLERS: Record<RouteName, Handler | undefined> = {
 
 async function call(name: RouteName, request: Request) {
   if (request.tags) tags = request.tags;
+  if (request.parts) heldParts = request.parts;
+  if (request.closed) uploadClosed = true;
   if (request.s3Fails) vi.mocked(s3.send).mockRejectedValue(new Error('socket hang up') as never);
   const token = request.as === null ? undefined : await signTestToken(request.as ?? 'auth0|alice');
   const event = apiEvent({
@@ -162,6 +230,12 @@ async function call(name: RouteName, request: Request) {
 const upload = { filename: 'cat.png', contentType: 'image/png', size: 48_213 };
 const file = (suffix = '') => ({ path: `/files/${FILE_ID}${suffix}`, pathParameters: { fileId: FILE_ID } });
 const post = (body: unknown) => ({ method: 'POST', body: JSON.stringify(body) });
+const multipart = { filename: 'film.mp4', contentType: 'video/mp4', size: 12 * MiB };
+const openUpload = (suffix = '') => ({
+  path: `/uploads/${FILE_ID}${suffix}`,
+  pathParameters: { fileId: FILE_ID },
+});
+const namedParts = HELD_PARTS.map((part) => ({ partNumber: part.PartNumber, etag: part.ETag }));
 
 async function shareToken(): Promise<string> {
   const response = await call('createShare', { ...post({}), ...file('/shares') });
@@ -208,6 +282,104 @@ const cases: [string, RouteName, () => Request | Promise<Request>, number][] = [
     'createUpload',
     () => ({ path: '/uploads', ...post(upload), headers: { 'content-type': 'text/plain' } }),
     415,
+  ],
+  [
+    'a multipart upload',
+    'createMultipartUpload',
+    () => ({ path: '/uploads/multipart', ...post(multipart) }),
+    201,
+  ],
+  [
+    'a multipart upload with parts under 5 MiB',
+    'createMultipartUpload',
+    () => ({ path: '/uploads/multipart', ...post({ ...multipart, partSize: 5 * MiB - 1 }) }),
+    400,
+  ],
+  [
+    'a multipart upload above the limit',
+    'createMultipartUpload',
+    () => ({ path: '/uploads/multipart', ...post({ ...multipart, size: 5 * 1024 ** 3 + 1 }) }),
+    413,
+  ],
+  [
+    'a multipart upload of a refused type',
+    'createMultipartUpload',
+    () => ({ path: '/uploads/multipart', ...post({ ...multipart, contentType: 'text/html' }) }),
+    415,
+  ],
+  [
+    'a multipart upload without a token',
+    'createMultipartUpload',
+    () => ({ path: '/uploads/multipart', ...post(multipart), as: null }),
+    401,
+  ],
+  [
+    'part URLs',
+    'signUploadParts',
+    () => ({
+      ...post({ parts: [{ partNumber: 1 }, { partNumber: 3, md5: 'XUFAKrxLKna5cZ2REBfFkg==' }] }),
+      ...openUpload('/parts'),
+    }),
+    200,
+  ],
+  [
+    'a part URL beyond the last part',
+    'signUploadParts',
+    () => ({ ...post({ parts: [{ partNumber: 4 }] }), ...openUpload('/parts') }),
+    400,
+  ],
+  [
+    "part URLs of another owner's upload",
+    'signUploadParts',
+    () => ({ ...post({ parts: [{ partNumber: 1 }] }), ...openUpload('/parts'), as: 'auth0|bob' }),
+    404,
+  ],
+  ['the parts held', 'listUploadParts', () => ({ method: 'GET', ...openUpload('/parts') }), 200],
+  [
+    'the parts of a closed upload',
+    'listUploadParts',
+    () => ({ method: 'GET', ...openUpload('/parts'), closed: true }),
+    409,
+  ],
+  [
+    'a completion',
+    'completeUpload',
+    () => ({ ...post({ parts: namedParts }), ...openUpload('/complete') }),
+    200,
+  ],
+  [
+    'a completion with a part missing',
+    'completeUpload',
+    () => ({ ...post({ parts: namedParts }), ...openUpload('/complete'), parts: HELD_PARTS.slice(0, 2) }),
+    422,
+  ],
+  [
+    'a completion of a closed upload',
+    'completeUpload',
+    () => ({ ...post({ parts: namedParts }), ...openUpload('/complete'), closed: true }),
+    409,
+  ],
+  [
+    'a completion above its body limit',
+    'completeUpload',
+    () => ({
+      ...post({ parts: namedParts, pad: 'x'.repeat(MAX_COMPLETE_BODY_BYTES) }),
+      ...openUpload('/complete'),
+    }),
+    413,
+  ],
+  ['an abort', 'abortUpload', () => ({ method: 'DELETE', ...openUpload() }), 204],
+  [
+    'an abort of a closed upload',
+    'abortUpload',
+    () => ({ method: 'DELETE', ...openUpload(), closed: true }),
+    409,
+  ],
+  [
+    "an abort of another owner's upload",
+    'abortUpload',
+    () => ({ method: 'DELETE', ...openUpload(), as: 'auth0|bob' }),
+    404,
   ],
   ['a passed file', 'getFile', () => ({ method: 'GET', ...file() }), 200],
   ['a failed file', 'getFile', () => ({ method: 'GET', ...file(), tags: FAILED }), 200],
@@ -329,7 +501,11 @@ describe('real responses match the documented schemas', () => {
       Same<z.output<typeof fileViewBody>, FileView>,
       Same<z.output<typeof downloadUrlBody>, Awaited<ReturnType<typeof issueDownloadUrl>>>,
       Same<z.output<typeof shareBody>, Awaited<ReturnType<typeof issueShare>>>,
-    ] = [true, true, true, true, true];
+      Same<z.output<typeof multipartUploadBody>, StartedMultipartUpload>,
+      Same<z.output<typeof partUrlsBody>, { parts: PartUrl[] }>,
+      Same<z.output<typeof uploadedPartsBody>, Awaited<ReturnType<typeof listParts>>>,
+      Same<z.output<typeof completedUploadBody>, Awaited<ReturnType<typeof completeMultipartUpload>>>,
+    ] = [true, true, true, true, true, true, true, true, true];
     expect(agree.every(Boolean)).toBe(true);
   });
 });

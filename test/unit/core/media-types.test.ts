@@ -16,13 +16,14 @@ import { hasControlCharacters } from '../../../lib/core/text.js';
 const MiB = 1024 * 1024;
 
 describe('the media-type catalogue', () => {
-  it('allows by default the common web images up to 10 MiB and PDF up to 25 MiB, nothing else', () => {
+  it('allows by default the common web images up to 10 MiB, PDF up to 25 MiB and MP4 up to 5 GiB, nothing else', () => {
     expect(DEFAULT_UPLOAD_RULES).toEqual({
       'image/png': 10 * MiB,
       'image/jpeg': 10 * MiB,
       'image/gif': 10 * MiB,
       'image/webp': 10 * MiB,
       'application/pdf': 25 * MiB,
+      'video/mp4': 5 * 1024 * MiB,
     });
   });
 

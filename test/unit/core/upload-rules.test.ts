@@ -23,6 +23,14 @@ describe('parseUploadRules', () => {
     });
   });
 
+  it('takes a maximum up to 5 TiB: above 5 GiB such files arrive as multipart uploads', () => {
+    // Act
+    const rules = parseUploadRules({ 'video/mp4': 5 * 1024 ** 4 });
+
+    // Assert
+    expect(rules.get('video/mp4')).toBe(5 * 1024 ** 4);
+  });
+
   it.each([
     'text/html',
     'application/xhtml+xml',
@@ -60,7 +68,7 @@ describe('parseUploadRules', () => {
     ['an empty map', {}, 'no content type allowed'],
     ['an uppercase type', { 'Image/PNG': 1 }, 'Image/PNG'],
     ['a zero size', { 'image/png': 0 }, 'image/png'],
-    ['a size over 5 GiB', { 'image/png': 5 * 1024 ** 3 + 1 }, 'image/png'],
+    ['a size over 5 TiB, the largest object S3 stores', { 'video/mp4': 5 * 1024 ** 4 + 1 }, 'video/mp4'],
   ])('refuses %s', (_, configured, message) => {
     expect(() => parseUploadRules(configured)).toThrow(message);
   });

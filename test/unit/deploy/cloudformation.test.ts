@@ -51,6 +51,11 @@ const FUNCTIONS = [
   'webPage',
   'openApi',
   'createUpload',
+  'createMultipartUpload',
+  'signUploadParts',
+  'listUploadParts',
+  'completeUpload',
+  'abortUpload',
   'getFile',
   'createDownloadUrl',
   'createShare',
@@ -73,10 +78,17 @@ const READ_VERSIONS = [
 ];
 /** A share epoch, in the state bucket (s3:ListBucket there tells a missing epoch from a forbidden one). */
 const READ_EPOCHS = ['s3:GetObject'];
+/** A multipart upload's record in the state bucket (ListBucket tells a missing one from a forbidden one). */
+const READ_RECORDS = ['s3:GetObject', 's3:ListBucket'];
 const SECRET_READ = ['kms:Decrypt', 'ssm:GetParameter'];
 /** The functions that turn a bearer token into an owner: they alone hold the owner secret. */
 const OWNER_SECRET_READERS: readonly FunctionName[] = [
   'createUpload',
+  'createMultipartUpload',
+  'signUploadParts',
+  'listUploadParts',
+  'completeUpload',
+  'abortUpload',
   'getFile',
   'createDownloadUrl',
   'createShare',
@@ -88,6 +100,20 @@ const EXPECTED_ACTIONS: Record<FunctionName, string[]> = {
   openApi: LOGS,
   // The bearer functions read the owner secret (SSM + KMS) to make owner segments.
   createUpload: [...LOGS, 's3:PutObject', 's3:PutObjectTagging', ...SECRET_READ],
+  // Starts the upload pending, records its terms, and aborts it should the record fail.
+  createMultipartUpload: [
+    ...LOGS,
+    's3:PutObject',
+    's3:PutObjectTagging',
+    's3:AbortMultipartUpload',
+    ...SECRET_READ,
+  ],
+  // Signs part URLs (UploadPart is s3:PutObject) and reads the upload's record: nothing else.
+  signUploadParts: [...LOGS, 's3:PutObject', ...READ_RECORDS, ...SECRET_READ],
+  listUploadParts: [...LOGS, 's3:ListMultipartUploadParts', ...READ_RECORDS, ...SECRET_READ],
+  // CompleteMultipartUpload is s3:PutObject too; it lists the parts first.
+  completeUpload: [...LOGS, 's3:ListMultipartUploadParts', 's3:PutObject', ...READ_RECORDS, ...SECRET_READ],
+  abortUpload: [...LOGS, 's3:AbortMultipartUpload', ...READ_RECORDS, ...SECRET_READ],
   getFile: [...LOGS, ...READ_VERSIONS, ...SECRET_READ],
   createDownloadUrl: [...LOGS, ...READ_VERSIONS, ...SECRET_READ],
   createShare: [...LOGS, ...READ_VERSIONS, ...READ_EPOCHS, ...SECRET_READ],
@@ -112,6 +138,13 @@ const EXPECTED_ACTIONS: Record<FunctionName, string[]> = {
   ],
 };
 const unique = (values: string[]) => [...new Set(values)];
+const MULTIPART_STEPS: readonly FunctionName[] = [
+  'createMultipartUpload',
+  'signUploadParts',
+  'listUploadParts',
+  'completeUpload',
+  'abortUpload',
+];
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
@@ -347,6 +380,11 @@ describe('packaged functions', () => {
         'GET /health',
         'GET /openapi.json',
         'POST /uploads',
+        'POST /uploads/multipart',
+        'POST /uploads/{fileId}/parts',
+        'GET /uploads/{fileId}/parts',
+        'POST /uploads/{fileId}/complete',
+        'DELETE /uploads/{fileId}',
         'GET /files/{fileId}',
         'POST /files/{fileId}/download-url',
         'POST /files/{fileId}/shares',
@@ -472,8 +510,10 @@ describe('least privilege', () => {
       .flatMap((statement) => list(statement.Action))
       .filter((action) => ['s3:GetObject', 's3:GetObjectTagging', 's3:PutObjectTagging'].includes(action));
 
-    // Assert: the upload role tags only what it creates (pending, by its ConditionInAws).
-    expect(unversioned).toEqual(fn === 'createUpload' ? ['s3:PutObjectTagging'] : []);
+    // Assert: the upload roles tag only what they create (pending, by their ConditionInAws).
+    expect(unversioned).toEqual(
+      fn === 'createUpload' || fn === 'createMultipartUpload' ? ['s3:PutObjectTagging'] : [],
+    );
   });
 
   it.each(FUNCTIONS)('%s holds its S3 statements of iam/function-policies.json, no wildcard', (fn) => {
@@ -500,18 +540,28 @@ describe('least privilege', () => {
           `arn:${PARTITION}:s3:::${BUCKET}/uploads/*`,
           `arn:${PARTITION}:s3:::${STATE_BUCKET}`,
           `arn:${PARTITION}:s3:::${STATE_BUCKET}/share-epochs/*`,
+          `arn:${PARTITION}:s3:::${STATE_BUCKET}/multipart-uploads/*`,
         ]).toContain(arn);
         const actions = list(statement.Action);
         if (arn.endsWith('/uploads/*')) {
-          expect(actions.filter((action) => action.startsWith('s3:List'))).toEqual([]);
+          // No listing of objects by key; listing the parts of an upload is an object action.
+          expect(
+            actions.filter(
+              (action) => action.startsWith('s3:List') && action !== 's3:ListMultipartUploadParts',
+            ),
+          ).toEqual([]);
         } else if (arn.endsWith('/share-epochs/*')) {
           // Only the share functions touch share epochs, and only revokeShares writes them.
           expect(['createShare', 'openShare', 'revokeShares']).toContain(fn);
           expect(actions).toEqual(
             fn === 'revokeShares' ? ['s3:GetObject', 's3:PutObject'] : ['s3:GetObject'],
           );
+        } else if (arn.endsWith('/multipart-uploads/*')) {
+          // Only the function that starts an upload writes its record; the other steps read it.
+          expect(MULTIPART_STEPS).toContain(fn);
+          expect(actions).toEqual(fn === 'createMultipartUpload' ? ['s3:PutObject'] : ['s3:GetObject']);
         } else if (arn === `arn:${PARTITION}:s3:::${STATE_BUCKET}`) {
-          expect(['createShare', 'openShare', 'revokeShares']).toContain(fn);
+          expect(['createShare', 'openShare', 'revokeShares', ...MULTIPART_STEPS]).toContain(fn);
           expect(actions).toEqual(['s3:ListBucket']);
         } else if (actions.includes('s3:ListBucketVersions')) {
           // Listing versions only under uploads/: a file's first version, nothing else of the bucket.
@@ -622,6 +672,11 @@ describe('least privilege', () => {
     webPage: [],
     openApi: [],
     createUpload: [OWNER_SECRET_PARAMETER],
+    createMultipartUpload: [OWNER_SECRET_PARAMETER],
+    signUploadParts: [OWNER_SECRET_PARAMETER],
+    listUploadParts: [OWNER_SECRET_PARAMETER],
+    completeUpload: [OWNER_SECRET_PARAMETER],
+    abortUpload: [OWNER_SECRET_PARAMETER],
     getFile: [OWNER_SECRET_PARAMETER],
     createDownloadUrl: [OWNER_SECRET_PARAMETER],
     createShare: [OWNER_SECRET_PARAMETER, SHARE_SECRET_PARAMETER],
@@ -671,6 +726,28 @@ describe('least privilege', () => {
     expect(granted).toEqual([...OWNER_SECRET_READERS]);
     expect(FUNCTIONS.filter((fn) => declaredEntry(fn).ownerSecret === true)).toEqual([
       ...OWNER_SECRET_READERS,
+    ]);
+  });
+
+  it('gives completing and aborting a multipart upload to their own functions: the part signer can do nothing else', () => {
+    // Act: which functions hold each multipart action, on any resource.
+    const holders = (action: string) =>
+      FUNCTIONS.filter((fn) => statementsOf(fn).some((statement) => list(statement.Action).includes(action)));
+
+    // Assert
+    expect(holders('s3:ListMultipartUploadParts')).toEqual(['listUploadParts', 'completeUpload']);
+    expect(holders('s3:AbortMultipartUpload')).toEqual(['createMultipartUpload', 'abortUpload']);
+    expect(
+      statementsOf('signUploadParts')
+        .filter(isS3)
+        .map((statement) => ({
+          actions: list(statement.Action),
+          resources: list(statement.Resource).map(render),
+        })),
+    ).toEqual([
+      { actions: ['s3:PutObject'], resources: [`arn:${PARTITION}:s3:::${BUCKET}/uploads/*`] },
+      { actions: ['s3:GetObject'], resources: [`arn:${PARTITION}:s3:::${STATE_BUCKET}/multipart-uploads/*`] },
+      { actions: ['s3:ListBucket'], resources: [`arn:${PARTITION}:s3:::${STATE_BUCKET}`] },
     ]);
   });
 
@@ -744,7 +821,7 @@ describe('uploads bucket', () => {
     });
   });
 
-  it('allows browser POST/GET/HEAD from the configured origins only', () => {
+  it('allows browser POST/PUT/GET/HEAD from the configured origins only, exposing ETag for parts', () => {
     // Act
     const rules = (bucket().CorsConfiguration as JsonObject).CorsRules as JsonObject[];
 
@@ -752,7 +829,7 @@ describe('uploads bucket', () => {
     expect(rules).toHaveLength(1);
     expect(rules[0]).toMatchObject({
       AllowedOrigins: { 'Fn::Split': [',', 'http://localhost:3000'] },
-      AllowedMethods: ['POST', 'GET', 'HEAD'],
+      AllowedMethods: ['POST', 'PUT', 'GET', 'HEAD'],
       AllowedHeaders: ['*'],
     });
     expect(rules[0]?.ExposedHeaders).toContain('ETag');
@@ -912,6 +989,21 @@ describe('state bucket', () => {
     expect(bucket().Properties.VersioningConfiguration).toBeUndefined();
     expect(bucket().Properties.NotificationConfiguration).toBeUndefined();
     expect(bucket().Properties.CorsConfiguration).toBeUndefined();
+  });
+
+  it('expires multipart upload records after a week, and nothing else: share epochs must outlive every link', () => {
+    // Act
+    const rules = (bucket().Properties.LifecycleConfiguration as JsonObject).Rules as JsonObject[];
+
+    // Assert
+    expect(rules).toEqual([
+      {
+        Id: 'ExpireMultipartUploadRecords',
+        Status: 'Enabled',
+        Prefix: 'multipart-uploads/',
+        ExpirationInDays: 7,
+      },
+    ]);
   });
 
   it('refuses every request that is not over TLS, and holds no other statement', () => {

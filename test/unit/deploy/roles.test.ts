@@ -518,7 +518,18 @@ describe('matching the functions of serverless.yml', () => {
     const withOwnerSecret = Object.entries(built.resources)
       .filter(([, resource]) => JSON.stringify(resource).includes(SETTINGS.ownerSecretParameter))
       .map(([name]) => name);
-    const bearerFunctions = ['CreateUpload', 'GetFile', 'CreateDownloadUrl', 'CreateShare', 'RevokeShares'];
+    const bearerFunctions = [
+      'CreateUpload',
+      'CreateMultipartUpload',
+      'SignUploadParts',
+      'ListUploadParts',
+      'CompleteUpload',
+      'AbortUpload',
+      'GetFile',
+      'CreateDownloadUrl',
+      'CreateShare',
+      'RevokeShares',
+    ];
     expect(withOwnerSecret.sort()).toEqual(
       bearerFunctions.flatMap((fn) => [`${fn}LambdaFunction`, `${fn}Role`]).sort(),
     );

@@ -1,0 +1,17 @@
+import { completeUploadInput as input } from '../lib/api/inputs.js';
+import { routes } from '../lib/api/routes.js';
+import { ownerRoute } from '../lib/http/owner-route.js';
+import { jsonResponse } from '../lib/http/responses.js';
+import { type Runtime, runtime } from '../lib/runtime.js';
+import { completeUpload } from '../lib/uploads/multipart-uploads.js';
+
+const { maxBodyBytes } = routes.completeUpload;
+
+/** POST /uploads/{fileId}/complete: completes the caller's multipart upload once every part is in. */
+export const createHandler = ({ store, verifyBearer }: Pick<Runtime, 'store' | 'verifyBearer'>) =>
+  ownerRoute({ input, body: 'required', maxBodyBytes, verify: verifyBearer }).handler(async (event) => {
+    const { path, body } = event.input;
+    return jsonResponse(200, await completeUpload({ store }, event.owner, path.fileId, body.parts));
+  });
+
+export const handler = createHandler(await runtime());

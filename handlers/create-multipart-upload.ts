@@ -1,0 +1,17 @@
+import { createMultipartUploadInput as input } from '../lib/api/inputs.js';
+import { ownerRoute } from '../lib/http/owner-route.js';
+import { jsonResponse } from '../lib/http/responses.js';
+import { type Runtime, runtime } from '../lib/runtime.js';
+import { startMultipartUpload } from '../lib/uploads/multipart-uploads.js';
+
+/** POST /uploads/multipart: the server starts a multipart upload of one new file of the caller's. */
+export const createHandler = ({
+  store,
+  rules,
+  verifyBearer,
+}: Pick<Runtime, 'store' | 'rules' | 'verifyBearer'>) =>
+  ownerRoute({ input, body: 'required', verify: verifyBearer }).handler(async (event) =>
+    jsonResponse(201, await startMultipartUpload({ store, rules }, event.owner, event.input.body)),
+  );
+
+export const handler = createHandler(await runtime());

@@ -1,0 +1,14 @@
+import { signUploadPartsInput as input } from '../lib/api/inputs.js';
+import { ownerRoute } from '../lib/http/owner-route.js';
+import { jsonResponse } from '../lib/http/responses.js';
+import { type Runtime, runtime } from '../lib/runtime.js';
+import { signUploadParts } from '../lib/uploads/multipart-uploads.js';
+
+/** POST /uploads/{fileId}/parts: presigned URLs for parts of the caller's multipart upload. */
+export const createHandler = ({ store, verifyBearer }: Pick<Runtime, 'store' | 'verifyBearer'>) =>
+  ownerRoute({ input, body: 'required', verify: verifyBearer }).handler(async (event) => {
+    const { path, body } = event.input;
+    return jsonResponse(200, await signUploadParts({ store }, event.owner, path.fileId, body.parts));
+  });
+
+export const handler = createHandler(await runtime());

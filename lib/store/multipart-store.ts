@@ -1,0 +1,280 @@
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  ListPartsCommand,
+  PutObjectCommand,
+  type S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import * as z from 'zod';
+import { incompleteUpload, notFound, uploadClosed } from '../core/errors.js';
+import { MAX_PARTS } from '../core/object-limits.js';
+import type { Owner } from '../core/owner.js';
+import { encodeMetaValue, META, PENDING_TAG_QUERY, unquotedETag } from './object-encoding.js';
+import { multipartRecordKey, objectKey } from './object-key.js';
+import { classifyS3Error, isNoSuchKey } from './s3-errors.js';
+
+type OwnerRef = Pick<Owner, 'segment'>;
+
+/** What the server pins when it starts a multipart upload: the same as a presigned POST. */
+export interface MultipartForm {
+  key: string;
+  contentType: string;
+  /** The declared total size in bytes. */
+  size: number;
+  /** Every part but the last is exactly this many bytes. */
+  partSize: number;
+  filename: string;
+  owner: OwnerRef;
+}
+
+/** An open (or once open) multipart upload of an owner's file, as its record in the state bucket keeps it. */
+export interface MultipartUpload {
+  fileId: string;
+  key: string;
+  uploadId: string;
+  size: number;
+  partSize: number;
+  /** How many parts the declared size makes: `ceil(size / partSize)`. */
+  partCount: number;
+  /** When the server started it. */
+  startedAt: string;
+}
+
+/** One part as S3 holds it. */
+export interface UploadedPart {
+  partNumber: number;
+  size: number;
+  /** As S3 reports it, quoted. */
+  eTag: string;
+}
+
+/** What a presigned UploadPart of one part pins. */
+export interface PartRequest {
+  key: string;
+  uploadId: string;
+  partNumber: number;
+  /** The part's exact length: S3 refuses a body of any other. */
+  contentLength: number;
+  /** The base64 MD5 of the part: S3 refuses other bytes. */
+  md5?: string;
+  /** Lifetime in seconds. */
+  expiresIn: number;
+  now: Date;
+}
+
+/** The record kept in the state bucket while an upload is open: the server's own terms for it. */
+const recordSchema = z.object({
+  uploadId: z.string().min(1),
+  size: z.number().int().positive(),
+  partSize: z.number().int().positive(),
+  startedAt: z.string(),
+});
+
+/** ListParts returns at most 1,000 parts a page: ten pages hold the 10,000 parts an upload can have. */
+const LIST_PARTS_PAGE = 1000;
+
+export interface MultipartStoreSettings {
+  s3: S3Client;
+  /** The uploads bucket. */
+  bucket: string;
+  /** The state bucket, where each multipart upload's record lives. */
+  stateBucket: string;
+}
+
+/**
+ * How a multipart upload lives in S3: created by the server with the pinned
+ * content type, metadata and pending tag; its terms (upload id, declared
+ * size, part size) in a create-once record in the state bucket, keyed by
+ * owner and file id, since S3 keeps no metadata it would return for an open
+ * upload; part URLs that pin the upload, the part number, the length and the
+ * MD5; and completion and abort, which only the server performs. A closed
+ * upload (completed or aborted) is one S3 answers `NoSuchUpload` for.
+ */
+export function createMultipartStore({ s3, bucket, stateBucket }: MultipartStoreSettings) {
+  /** A 404 from S3 about an upload id the record names: that upload is closed. */
+  async function onOpenUpload<T>(call: Promise<T>): Promise<T> {
+    try {
+      return await call;
+    } catch (error) {
+      if (classifyS3Error(error) === 'missing') throw uploadClosed();
+      throw error;
+    }
+  }
+
+  /**
+   * Starts a multipart upload at `form.key` with the content type, metadata
+   * and pending tagging a presigned POST pins (Ceph RGW ignores the tagging:
+   * an untagged object is pending too), then records its terms create-once
+   * (`If-None-Match: *`). Should the record fail, the upload is aborted.
+   * Returns the upload id.
+   */
+  async function startMultipartUpload(form: MultipartForm, fileId: string): Promise<string> {
+    const created = await s3.send(
+      new CreateMultipartUploadCommand({
+        Bucket: bucket,
+        Key: form.key,
+        ContentType: form.contentType,
+        Tagging: PENDING_TAG_QUERY,
+        Metadata: {
+          [META.filename]: encodeMetaValue(form.filename),
+          [META.owner]: form.owner.segment,
+          [META.declaredType]: form.contentType,
+          [META.declaredSize]: String(form.size),
+        },
+      }),
+    );
+    const uploadId = created.UploadId;
+    if (!uploadId) throw new Error('CreateMultipartUpload answered without an upload id');
+    const record: z.infer<typeof recordSchema> = {
+      uploadId,
+      size: form.size,
+      partSize: form.partSize,
+      startedAt: new Date().toISOString(),
+    };
+    try {
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: stateBucket,
+          Key: multipartRecordKey(form.owner, fileId),
+          Body: JSON.stringify(record),
+          ContentType: 'application/json',
+          IfNoneMatch: '*',
+        }),
+      );
+    } catch (error) {
+      await s3
+        .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: form.key, UploadId: uploadId }))
+        .catch(() => undefined);
+      throw error;
+    }
+    return uploadId;
+  }
+
+  /**
+   * Reads the terms of an owner's multipart upload from its record. Throws
+   * 404 when the owner started none under this file id (another owner's id
+   * looks the same). Says nothing of whether it is still open.
+   */
+  async function readMultipartUpload(owner: OwnerRef, fileId: string): Promise<MultipartUpload> {
+    let text: string | undefined;
+    try {
+      const { Body } = await s3.send(
+        new GetObjectCommand({ Bucket: stateBucket, Key: multipartRecordKey(owner, fileId) }),
+      );
+      text = await Body?.transformToString();
+    } catch (error) {
+      if (isNoSuchKey(error)) throw notFound();
+      throw error;
+    }
+    const record = recordSchema.parse(JSON.parse(text ?? ''));
+    return {
+      fileId,
+      key: objectKey(owner, fileId),
+      ...record,
+      partCount: Math.ceil(record.size / record.partSize),
+    };
+  }
+
+  /**
+   * A presigned UploadPart (the SDK's `getSignedUrl`) of one part: its
+   * `content-length` and, when given, `content-md5` are signed headers, so
+   * S3 refuses another length, other bytes, another part number or upload.
+   */
+  function presignPart(request: PartRequest): Promise<string> {
+    const command = new UploadPartCommand({
+      Bucket: bucket,
+      Key: request.key,
+      UploadId: request.uploadId,
+      PartNumber: request.partNumber,
+      ContentLength: request.contentLength,
+      ...(request.md5 ? { ContentMD5: request.md5 } : {}),
+    });
+    return getSignedUrl(s3, command, { expiresIn: request.expiresIn, signingDate: request.now });
+  }
+
+  /** Every part S3 holds of an upload, by part number. Throws 409 `upload_closed` once it is closed. */
+  async function listUploadedParts(
+    upload: Pick<MultipartUpload, 'key' | 'uploadId'>,
+  ): Promise<UploadedPart[]> {
+    const parts: UploadedPart[] = [];
+    let marker: string | undefined;
+    for (let page = 0; page < MAX_PARTS / LIST_PARTS_PAGE; page++) {
+      const listed = await onOpenUpload(
+        s3.send(
+          new ListPartsCommand({
+            Bucket: bucket,
+            Key: upload.key,
+            UploadId: upload.uploadId,
+            MaxParts: LIST_PARTS_PAGE,
+            ...(marker ? { PartNumberMarker: marker } : {}),
+          }),
+        ),
+      );
+      for (const part of listed.Parts ?? []) {
+        if (part.PartNumber === undefined) continue;
+        parts.push({
+          partNumber: part.PartNumber,
+          size: part.Size ?? 0,
+          eTag: `"${unquotedETag(part.ETag)}"`,
+        });
+      }
+      if (!listed.IsTruncated || !listed.NextPartNumberMarker) break;
+      marker = listed.NextPartNumberMarker;
+    }
+    return parts.sort((a, b) => a.partNumber - b.partNumber);
+  }
+
+  /**
+   * Completes an upload from exactly these parts. Throws 409 `upload_closed`
+   * when it is already closed, and 422 `incomplete_upload` when S3 refuses a
+   * part (one uploaded again since it was listed).
+   */
+  async function completeMultipartUpload(
+    upload: Pick<MultipartUpload, 'key' | 'uploadId'>,
+    parts: readonly Pick<UploadedPart, 'partNumber' | 'eTag'>[],
+  ): Promise<void> {
+    try {
+      await onOpenUpload(
+        s3.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: bucket,
+            Key: upload.key,
+            UploadId: upload.uploadId,
+            MultipartUpload: {
+              Parts: parts.map((part) => ({ PartNumber: part.partNumber, ETag: part.eTag })),
+            },
+          }),
+        ),
+      );
+    } catch (error) {
+      if (error instanceof Error && (error.name === 'InvalidPart' || error.name === 'InvalidPartOrder')) {
+        throw incompleteUpload(
+          'a part changed while the upload was completed: list the parts and complete again',
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** Aborts an open upload: S3 drops its parts. Throws 409 `upload_closed` when it is already closed. */
+  async function abortMultipartUpload(upload: Pick<MultipartUpload, 'key' | 'uploadId'>): Promise<void> {
+    await onOpenUpload(
+      s3.send(
+        new AbortMultipartUploadCommand({ Bucket: bucket, Key: upload.key, UploadId: upload.uploadId }),
+      ),
+    );
+  }
+
+  return {
+    startMultipartUpload,
+    readMultipartUpload,
+    presignPart,
+    listUploadedParts,
+    completeMultipartUpload,
+    abortMultipartUpload,
+  };
+}
