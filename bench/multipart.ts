@@ -80,7 +80,7 @@ interface ApiRun extends Timed {
   key: string;
   createMs: number;
   signMs: number[];
-  /** Summed time workers waited for a part URL beyond the first batch (signed ahead of need: ideally 0). */
+  /** Summed time workers waited for a URL of a part beyond the first batch (signed ahead of need: ideally 0). */
   lateUrlWaitMs: number;
   putMs: number[];
   /** From the first part PUT sent to the last one answered. */
@@ -114,18 +114,30 @@ interface SignedPart {
 }
 
 /**
- * Part URLs from POST /uploads/{fileId}/parts, SIGN_BATCH part numbers per
- * call, each batch asked for before its first part is needed: the next batch
- * is requested as soon as a part of the current one is taken.
+ * Part URLs from POST /uploads/{fileId}/parts, signed ahead of need and never
+ * two calls at once. The first call asks for `firstBatch` parts (as many as go
+ * out at once, so the first PUTs start after a short call), every later one
+ * for SIGN_BATCH; the next call starts when a part of the previous call's
+ * batch is taken, so URLs are at most two batches ahead of the PUTs (they
+ * live 15 minutes). Concurrent calls would each start another worker in
+ * serverless offline, a cold start of the function.
  */
-function partSigner(apiUrl: string, fileId: string, partCount: number, authorization: string) {
+function partSigner(
+  apiUrl: string,
+  fileId: string,
+  partCount: number,
+  authorization: string,
+  firstBatch: number,
+) {
   const batches = new Map<number, Promise<Map<number, SignedPart>>>();
   const signMs: number[] = [];
+  const batchOf = (n: number) => (n <= firstBatch ? 0 : 1 + Math.floor((n - firstBatch - 1) / SIGN_BATCH));
+  const firstOf = (batch: number) => (batch === 0 ? 1 : firstBatch + 1 + (batch - 1) * SIGN_BATCH);
   const request = (batch: number) => {
     let pending = batches.get(batch);
-    if (!pending && batch * SIGN_BATCH < partCount) {
-      const first = batch * SIGN_BATCH + 1;
-      const last = Math.min(partCount, first + SIGN_BATCH - 1);
+    if (!pending && firstOf(batch) <= partCount) {
+      const first = firstOf(batch);
+      const last = Math.min(partCount, firstOf(batch + 1) - 1);
       const parts = Array.from({ length: last - first + 1 }, (_, i) => ({ partNumber: first + i }));
       const started = performance.now();
       pending = fetch(`${apiUrl}/uploads/${fileId}/parts`, {
@@ -150,11 +162,11 @@ function partSigner(apiUrl: string, fileId: string, partCount: number, authoriza
     signMs,
     /** Starts signing the first batch. */
     start: () => request(0),
-    /** The URL of part `n` (1-based), and asks for the next batch ahead of need. */
+    /** The URL of part `n` (1-based); once its batch is signed, asks for the next one. */
     async url(n: number): Promise<SignedPart> {
-      const batch = Math.floor((n - 1) / SIGN_BATCH);
-      request(batch + 1);
+      const batch = batchOf(n);
       const part = (await request(batch))?.get(n);
+      request(batch + 1);
       if (!part) throw new RouteError(`no URL for part ${n}`);
       return part;
     },
@@ -238,7 +250,13 @@ async function uploadThroughApi({
     throw new RouteError(
       `POST /uploads/multipart chose partSize ${created.partSize} × ${created.partCount} for ${partSize} asked`,
     );
-  const signer = partSigner(apiUrl, created.fileId, created.partCount, authorization);
+  const signer = partSigner(
+    apiUrl,
+    created.fileId,
+    created.partCount,
+    authorization,
+    Math.min(parallelism, SIGN_BATCH),
+  );
   signer.start();
 
   const etags: { partNumber: number; etag: string }[] = [];
@@ -253,7 +271,7 @@ async function uploadThroughApi({
         const waitStart = performance.now();
         const part = await signer.url(n);
         const sendStart = performance.now();
-        if (n > SIGN_BATCH) lateUrlWaitMs += sendStart - waitStart;
+        if (n > parallelism) lateUrlWaitMs += sendStart - waitStart;
         const body = data.subarray((n - 1) * partSize, Math.min(data.length, n * partSize));
         etags.push({ partNumber: n, etag: await putPart(part, body, agent) });
         putMs.push(performance.now() - sendStart);
@@ -603,7 +621,7 @@ export async function run({
     rows,
     notes: [
       `${label}: the same ${sizeMiB} MiB (AES-CTR keystream of a fixed key behind an MP4 ftyp box, generated once in ${round(generateMs, 0)} ms, one buffer both sides send views of) uploaded ${rounds} times by each side, alternating which goes first, median throughput (bytes / time from the first request to the completed upload). One untimed upload of ${Math.min(sizeMiB, 2 * partSizeMiB)} MiB per side first.`,
-      `Through the API (${apiUrl}, serverless offline): POST /uploads/multipart (video/mp4, partSize given), part URLs from POST /uploads/{fileId}/parts, up to ${SIGN_BATCH} per call, the next batch asked for as soon as a part of the current one is taken; ${parallelism} parts in flight, each a PUT with node:http (keep-alive agent) of exactly the part's bytes and the headers it was signed with (no md5); then POST …/complete. Each upload under a new development token's owner.`,
+      `Through the API (${apiUrl}, serverless offline): POST /uploads/multipart (video/mp4, partSize given), part URLs from POST /uploads/{fileId}/parts, ${parallelism} in the first call (so the first PUTs start early), then up to ${SIGN_BATCH} per call, one call at a time, the next asked for as soon as a part of the previous one's batch is taken; ${parallelism} parts in flight, each a PUT with node:http (keep-alive agent) of exactly the part's bytes and the headers it was signed with (no md5); then POST …/complete. Each upload under a new development token's owner.`,
       `Baseline: \`new Upload({ client, params: { Body: <the same buffer> }, partSize: ${partSizeMiB} MiB, queueSize: ${parallelism} })\` from @aws-sdk/lib-storage to ${stack.s3Endpoint} with the local RGW's admin keys, key under ${BASELINE_PREFIX} (the validator ignores it), \`requestChecksumCalculation: 'WHEN_REQUIRED'\` (no CRC32 per part, as the part URLs carry none; SigV4 over plain HTTP still hashes each part's payload). Command timings come from a middleware on its client.`,
       `Afterwards every version of every key is deleted (the API's after its verdict: ${[...verdicts].map(([v, n]) => `${v} ×${n}`).join(', ') || 'none'}), open uploads aborted, and RGW's garbage collector run (radosgw-admin gc process --include-all) so the in-memory OSD gets the space back${gcProblems.size ? `; it could not: ${[...gcProblems].join('; ')}` : ''}.`,
     ],
