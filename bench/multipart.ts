@@ -33,6 +33,8 @@ const MiB = 1024 * 1024;
 const GOAL_RATIO = 0.9;
 /** The most part numbers POST /uploads/{fileId}/parts signs in one call. */
 const SIGN_BATCH = 100;
+/** A part PUT with no socket activity this long fails the run instead of hanging it. */
+const PUT_IDLE_TIMEOUT_MS = 120_000;
 /** Where the baseline's objects go: outside uploads/, so the stack's validator never sees them. */
 const BASELINE_PREFIX = 'bench/multipart/';
 
@@ -209,6 +211,11 @@ function putPart(part: SignedPart, body: Buffer<ArrayBuffer>, agent: Agent): Pro
       });
     });
     request.on('error', fail);
+    request.setTimeout(PUT_IDLE_TIMEOUT_MS, () =>
+      request.destroy(
+        new RouteError(`PUT part ${part.partNumber}: no progress for ${PUT_IDLE_TIMEOUT_MS / 1000} s`),
+      ),
+    );
     request.end(body);
   });
 }
