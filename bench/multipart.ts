@@ -38,6 +38,7 @@ const PUT_IDLE_TIMEOUT_MS = 120_000;
 /** Where the baseline's objects go: outside uploads/, so the stack's validator never sees them. */
 const BASELINE_PREFIX = 'bench/multipart/';
 
+/** What bench/run.ts hands the section: the running stack, and sizes a caller may change. */
 export interface MultipartOptions {
   stack: StackInfo;
   quick?: boolean;
@@ -389,7 +390,10 @@ async function deleteAllVersions(admin: S3Client, bucket: string, key: string): 
       .filter((entry) => entry.Key === key)
       .map((entry) => ({ Key: key, VersionId: entry.VersionId }));
     if (objects.length === 0) return;
-    await admin.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }));
+    const { Errors } = await admin.send(
+      new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }),
+    );
+    if (Errors?.length) throw new Error(`could not delete ${key}: ${Errors[0]?.Code} ${Errors[0]?.Message}`);
   }
 }
 
@@ -423,6 +427,13 @@ function collectGarbage(): string | undefined {
 
 const mibPerSecond = (bytes: number, ms: number) => bytes / MiB / (ms / 1000);
 
+/**
+ * Uploads the same bytes `rounds` times each way (through the API, then by
+ * lib-storage, the order alternating per round) after one small untimed
+ * upload each, deletes everything after every upload, and returns median
+ * throughputs, their ratio and the goal's verdict. Throws when a route answers
+ * other than its contract says (the message names the call and the answer).
+ */
 export async function run({
   stack,
   quick,
