@@ -12,7 +12,7 @@ import { decideVerdict, type Verdict } from './verdict.js';
 
 /** What the validator works with: the file store and the upload rules in force. */
 export interface ValidatorDependencies {
-  store: Pick<FileStore, 'bucket' | 'readUpload' | 'readLeadingBytes' | 'recordVerdict'>;
+  store: Pick<FileStore, 'bucket' | 'readUpload' | 'readLeadingBytes' | 'recordVerdict' | 'indexFile'>;
   rules: UploadRules;
 }
 
@@ -75,6 +75,16 @@ async function judge(
     await store.recordVerdict(judged, upload, replaced);
     return { key, ...replaced };
   }
+
+  // Listed from now on (GET /files), pending until the verdict below lands.
+  const { segment, fileId } = parseObjectKey(key) as { segment: string; fileId: string };
+  await store.indexFile({ segment }, fileId, {
+    filename: upload.filename ?? fileId,
+    contentType: upload.declaredType ?? upload.contentType ?? 'application/octet-stream',
+    size: upload.size,
+    uploadedAt: (upload.lastModified ?? new Date()).toISOString(),
+    clientMetadata: upload.clientMetadata,
+  });
 
   const sniffed = await sniffObject((limit) => store.readLeadingBytes(judged, limit), upload.size);
   const verdict = decideVerdict(

@@ -535,6 +535,8 @@ describe('matching the functions of serverless.yml', () => {
       'CompleteUpload',
       'AbortUpload',
       'GetFile',
+      'ListFiles',
+      'DeleteFile',
       'CreateDownloadUrl',
       'CreateShare',
       'RevokeShares',
