@@ -383,7 +383,7 @@ async function verdictOf(admin: S3Client, bucket: string, key: string): Promise<
 }
 
 /** Deletes every version and delete marker of exactly `key`. */
-async function deleteAllVersions(admin: S3Client, bucket: string, key: string): Promise<void> {
+export async function deleteAllVersions(admin: S3Client, bucket: string, key: string): Promise<void> {
   for (;;) {
     const listed = await admin.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key }));
     const objects = [...(listed.Versions ?? []), ...(listed.DeleteMarkers ?? [])]

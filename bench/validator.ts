@@ -16,7 +16,6 @@ import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
-  DeleteObjectCommand,
   GetObjectTaggingCommand,
   PutObjectCommand,
   PutObjectTaggingCommand,
@@ -29,6 +28,7 @@ import { toAwsS3Event } from '../scripts/ceph-event-bridge.js';
 import type { StackInfo } from '../scripts/stack-settings.js';
 import { lambdaContext } from '../test/support/api-event.js';
 import { PNG_1x1, pngOfSize } from '../test/support/sample-files.js';
+import { deleteAllVersions } from './multipart.js';
 import { assumeLocalRole, functionNamed, localAdmin, localFunctionEnvironment } from './serverless-config.js';
 import { type Figure, median, round, type SectionResult } from './stats.js';
 
@@ -352,7 +352,8 @@ export async function run({ stack, iterations = 15, quick }: ValidatorOptions): 
     };
   } finally {
     for (const { key } of [big, small]) {
-      await admin.send(new DeleteObjectCommand({ Bucket: stack.bucket, Key: key })).catch(() => undefined);
+      // Every version: the bucket is versioned, and a plain delete would only hide 512 MiB behind a marker.
+      await deleteAllVersions(admin, stack.bucket, key).catch(() => undefined);
     }
     await relay.close();
   }
