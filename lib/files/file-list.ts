@@ -3,7 +3,7 @@ import { ApiError, invalidRequest } from '../core/errors.js';
 import type { Owner } from '../core/owner.js';
 import type { FileStore } from '../store/file-store.js';
 import { newestFirstId } from '../store/object-key.js';
-import type { FileView } from './file-view.js';
+import { type FileView, fileView } from './file-view.js';
 
 /** Entries a page may skip (files deleted while the validator indexed them) beyond its limit. */
 export const MAX_SKIPPED_PER_PAGE = 25;
@@ -72,18 +72,7 @@ async function viewOf(
       store.readIndexEntry(owner, fileId),
       store.readFileTags(owner, fileId),
     ]);
-    if (!entry) return undefined;
-    return {
-      fileId,
-      filename: entry.filename,
-      contentType: entry.contentType,
-      size: entry.size,
-      status: tags.status,
-      ...(tags.reason !== undefined ? { reason: tags.reason } : {}),
-      ...(tags.detectedType !== undefined ? { detectedType: tags.detectedType } : {}),
-      uploadedAt: entry.uploadedAt,
-      clientMetadata: entry.clientMetadata,
-    };
+    return entry ? fileView({ fileId, ...entry, ...tags }) : undefined;
   } catch (error) {
     if (error instanceof ApiError && error.code === 'not_found') return undefined;
     throw error;

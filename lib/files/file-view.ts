@@ -20,7 +20,20 @@ export interface FileView {
  * What an owner may see of a file record: everything but the object key, the
  * share epoch and the raw tags, which are internal.
  */
-export function fileView(record: FileRecord): FileView {
+export function fileView(
+  record: Pick<
+    FileRecord,
+    | 'fileId'
+    | 'filename'
+    | 'contentType'
+    | 'size'
+    | 'status'
+    | 'reason'
+    | 'detectedType'
+    | 'uploadedAt'
+    | 'clientMetadata'
+  >,
+): FileView {
   return {
     fileId: record.fileId,
     filename: record.filename,
