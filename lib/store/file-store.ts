@@ -44,10 +44,10 @@ interface KeyVersions {
 }
 
 /** The version a file names: the key's oldest, unless a delete marker is as old (the file was deleted). */
-function fileVersion({ versions, deletedAt }: KeyVersions): { versionId: string; eTag: string } | undefined {
+function fileVersion({ versions, deletedAt }: KeyVersions): KeyVersions['versions'][number] | undefined {
   const [oldest] = versions;
   if (!oldest || (deletedAt !== undefined && deletedAt <= oldest.lastModified)) return undefined;
-  return { versionId: oldest.versionId, eTag: oldest.eTag };
+  return oldest;
 }
 
 /** The verdict on one upload: its first version's, and only if the validator signed it for that version. */
@@ -57,6 +57,12 @@ export interface FileTags extends RecordedVerdict {
   versionId: string;
   /** That version's ETag, unquoted. */
   eTag: string;
+  /**
+   * When that version landed, as the version listing reports it: what GET
+   * /files/{fileId} and GET /files both show (Ceph RGW moves it when the
+   * version is tagged, AWS does not).
+   */
+  uploadedAt: string;
 }
 
 /** What the API knows of one upload, read from its first version itself (no database). */
@@ -67,7 +73,6 @@ export interface FileRecord extends FileTags {
   clientMetadata: ClientMetadata | null;
   contentType: string;
   size: number;
-  uploadedAt: string;
 }
 
 /** One object as an S3 event names it; reads are pinned to its version and ETag when given. */
@@ -90,8 +95,6 @@ export interface UploadSnapshot {
   declaredSize?: string;
   /** The original filename the upload pinned. */
   filename?: string;
-  /** When this version landed, as HEAD reports it (Ceph RGW moves it when the version is tagged). */
-  lastModified?: Date;
   /** The uploader's own JSON object the upload pinned; `null` when none. */
   clientMetadata: ClientMetadata | null;
   /** The object's ETag, unquoted. */
@@ -231,7 +234,7 @@ export function createFileStore(settings: FileStoreSettings) {
    * never becomes the file. A marker made in the same instant as the oldest
    * version counts as older: the tie always reads as deleted.
    */
-  async function firstVersion(key: string): Promise<{ versionId: string; eTag: string } | undefined> {
+  async function firstVersion(key: string): Promise<KeyVersions['versions'][number] | undefined> {
     return fileVersion(await listVersions(key));
   }
 
@@ -266,7 +269,13 @@ export function createFileStore(settings: FileStoreSettings) {
     const { TagSet } = await asApiAnswer(
       s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key, VersionId: first.versionId })),
     );
-    return { key, ...first, ...trustedVerdict(key, first.versionId, first.eTag, TagSet) };
+    return {
+      key,
+      versionId: first.versionId,
+      eTag: first.eTag,
+      uploadedAt: new Date(first.lastModified).toISOString(),
+      ...trustedVerdict(key, first.versionId, first.eTag, TagSet),
+    };
   }
 
   async function withMetadata(fileId: string, tags: FileTags): Promise<FileRecord> {
@@ -281,7 +290,6 @@ export function createFileStore(settings: FileStoreSettings) {
       clientMetadata: clientMetadataOf(metadata),
       contentType: metadata[META.declaredType] ?? head.ContentType ?? 'application/octet-stream',
       size: head.ContentLength ?? 0,
-      uploadedAt: (head.LastModified ?? new Date(0)).toISOString(),
     };
   }
 
@@ -424,7 +432,6 @@ export function createFileStore(settings: FileStoreSettings) {
         ? { filename: decodeMetaValue(metadata[META.filename]) }
         : {}),
       clientMetadata: clientMetadataOf(metadata),
-      ...(head.LastModified ? { lastModified: head.LastModified } : {}),
       eTag,
       tags,
       verdict: trustedVerdict(ref.key, pinned, eTag, tags),

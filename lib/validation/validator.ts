@@ -82,7 +82,6 @@ async function judge(
     filename: upload.filename ?? fileId,
     contentType: upload.declaredType ?? upload.contentType ?? 'application/octet-stream',
     size: upload.size,
-    uploadedAt: (upload.lastModified ?? new Date()).toISOString(),
     clientMetadata: upload.clientMetadata,
   });
 

@@ -137,7 +137,7 @@ async function fakeSend(command: unknown): Promise<unknown> {
       filename: 'report.pdf',
       contentType: 'application/pdf',
       size: 48_213,
-      uploadedAt: '2026-11-23T09:00:00.000Z',
+
       clientMetadata: null,
     };
     return { Body: { transformToString: async () => JSON.stringify(entry) } };
@@ -154,7 +154,15 @@ async function fakeSend(command: unknown): Promise<unknown> {
     return {};
   }
   if (command instanceof ListObjectVersionsCommand) {
-    const Versions = [{ Key: KEY, VersionId: VERSION_ID, ETag: `"${ETAG}"`, IsLatest: true }];
+    const Versions = [
+      {
+        Key: KEY,
+        VersionId: VERSION_ID,
+        ETag: `"${ETAG}"`,
+        IsLatest: true,
+        LastModified: new Date('2026-11-23T09:00:00.000Z'),
+      },
+    ];
     return { IsTruncated: false, Versions: command.input.Prefix === KEY ? Versions : [] };
   }
   const { Key: key, VersionId } = (command as { input?: { Key?: string; VersionId?: string } }).input ?? {};

@@ -135,6 +135,7 @@ async function fakeSend(command: unknown): Promise<unknown> {
             VersionId: version.versionId,
             ETag: `"${version.eTag}"`,
             IsLatest: index === versions.length - 1,
+            LastModified: version.lastModified,
           }))
           .reverse(),
       );

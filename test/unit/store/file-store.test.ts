@@ -121,6 +121,8 @@ const listed = (key: string, ...versions: { versionId: string; eTag: string }[])
     VersionId: version.versionId,
     ETag: `"${version.eTag}"`,
     IsLatest: index === 0,
+    // Newest first: each version a minute after the one listed after it.
+    LastModified: new Date(Date.parse('2026-11-23T09:00:00.000Z') + (versions.length - 1 - index) * 60_000),
   }));
 const tagSet = (tags: Record<string, string>) => Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
 const passedTags = (version = FIRST) =>
