@@ -60,13 +60,20 @@ async function attempt(
   body: string,
   tools: DeliveryTools,
 ): Promise<string | undefined> {
+  // A timer of our own, not AbortSignal.timeout(): fetch holds its signal weakly, and a timeout
+  // signal nothing else holds can be garbage-collected before it fires, leaving the POST hanging.
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new DOMException('the receiver did not answer in time', 'TimeoutError')),
+    ATTEMPT_TIMEOUT_MS,
+  );
   try {
     const response = await tools.fetch(settings.url, {
       method: 'POST',
       headers: signedHeaders(settings.secret, message, body, tools.now()),
       body,
       redirect: 'manual',
-      signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS),
+      signal: controller.signal,
     });
     // The answer's body is no part of the contract: drained (bounded by the same timeout) and dropped.
     await response.arrayBuffer().catch(() => undefined);
@@ -74,6 +81,8 @@ async function attempt(
   } catch (error) {
     const name = error instanceof Error ? error.name : 'Error';
     return name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : name;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -168,20 +168,33 @@ describe('deliverWebhook', () => {
     expect(sent.map((entry) => entry.at - START.getTime())).toEqual([0, 1000, 5000]);
   });
 
-  it('gives each try a timeout signal of 5 s and follows no redirect', async () => {
-    // Arrange
-    const { fetch } = receiver(204);
-    const spy = vi.spyOn(AbortSignal, 'timeout');
+  it('gives up on a receiver that does not answer after 5 s, and follows no redirect', async () => {
+    // Arrange: a receiver that never answers; only the deliverer's own signal ends a try
+    const inits: RequestInit[] = [];
+    const abortedAt: number[] = [];
+    const fetch = vi.fn(
+      (_url: string | URL | Request, init?: RequestInit) =>
+        new Promise<Response>((_, reject) => {
+          inits.push(init ?? {});
+          init?.signal?.addEventListener('abort', () => {
+            abortedAt.push(Date.now() - START.getTime());
+            reject(init.signal?.reason);
+          });
+        }),
+    ) as unknown as typeof globalThis.fetch;
 
     // Act
-    await deliverWebhook(SETTINGS, MESSAGE, tools(fetch));
+    const delivered = deliverWebhook(SETTINGS, MESSAGE, tools(fetch));
+    const outcome = expect(delivered).rejects.toEqual(
+      new WebhookDeliveryError(MESSAGE.id, ['timeout', 'timeout', 'timeout']),
+    );
+    await vi.runAllTimersAsync();
 
     // Assert
+    await outcome;
     expect(ATTEMPT_TIMEOUT_MS).toBe(5000);
-    expect(spy).toHaveBeenCalledWith(5000);
-    const init = (fetch as unknown as ReturnType<typeof vi.fn>).mock.calls[0]?.[1] as RequestInit;
-    expect(init).toMatchObject({ method: 'POST', redirect: 'manual' });
-    expect(init.signal).toBeInstanceOf(AbortSignal);
+    expect(abortedAt).toEqual([5000, 11_000, 20_000]);
+    expect(inits.every((init) => init.method === 'POST' && init.redirect === 'manual')).toBe(true);
   });
 
   it('fits every try and wait within the deliverer’s 30 s Lambda timeout', () => {
