@@ -75,6 +75,8 @@ export interface UploadSnapshot {
   tags: Tag[];
   /** The verdict the tags carry, `pending` unless the validator signed it for this version. */
   verdict: RecordedVerdict;
+  /** The filename the upload was issued for, when its metadata carries one. */
+  filename?: string;
 }
 
 /** What a presigned POST for one new upload pins. */
@@ -373,6 +375,9 @@ export function createFileStore(settings: FileStoreSettings) {
       eTag,
       tags,
       verdict: trustedVerdict(ref.key, pinned, eTag, tags),
+      ...(metadata[META.filename] !== undefined
+        ? { filename: decodeMetaValue(metadata[META.filename]) }
+        : {}),
     };
   }
 

@@ -51,11 +51,8 @@ interface Judgment {
   webhook?: WebhookMessage;
 }
 
-/**
- * What an upload snapshot may carry besides what the validator judges by: the
- * uploader's filename and client metadata.
- */
-type JudgedUpload = UploadSnapshot & { filename?: string; clientMetadata?: Record<string, unknown> };
+/** What an upload snapshot may carry besides what the validator judges by: the uploader's client metadata. */
+type JudgedUpload = UploadSnapshot & { clientMetadata?: Record<string, unknown> };
 
 /** The `file.validated` webhook of a verdict on the first version of `key`. */
 function verdictWebhook(

@@ -14,7 +14,7 @@ import type { S3Event } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from 'vitest';
 import { parseUploadRules } from '../../../lib/config/upload-rules.js';
 import { type VerdictClaims, verdictVerifier } from '../../../lib/core/verdict-signature.js';
-import { META, TAG } from '../../../lib/store/object-encoding.js';
+import { encodeMetaValue, META, TAG } from '../../../lib/store/object-encoding.js';
 import { createS3Client } from '../../../lib/store/s3-client.js';
 import {
   VALIDATION_CONCURRENCY,
@@ -85,7 +85,10 @@ class FakeBucket {
     init: Partial<StoredVersion> & { declared?: Partial<Record<'type' | 'size', string>> } = {},
   ): StoredVersion {
     const declaredType = init.declared?.type ?? 'image/png';
-    const metadata: Record<string, string> = { [META.filename]: 'cat.png', [META.owner]: 'auth0%7C123' };
+    const metadata: Record<string, string> = {
+      [META.filename]: encodeMetaValue('cat.png'),
+      [META.owner]: 'auth0%7C123',
+    };
     if (declaredType) metadata[META.declaredType] = declaredType;
     const declaredSize = init.declared?.size ?? String(body.length);
     if (declaredSize) metadata[META.declaredSize] = declaredSize;
@@ -964,7 +967,7 @@ describe('webhooks of verdicts', () => {
           detectedType: 'image/png',
           size: PNG.length,
           contentType: 'image/png',
-          filename: expect.any(String),
+          filename: 'cat.png',
           clientMetadata: null,
         },
       },
