@@ -21,6 +21,12 @@ export interface AsyncInvocationSettings {
   log: (line: string) => void;
   /** The waits before each retry (tests shorten them). */
   retryDelaysMs?: readonly number[];
+  /**
+   * How long one run may take before it counts as failed, as Lambda's timeout does (default 60 s:
+   * the deliverer's 30 s and a cold start). serverless offline never answers for a worker it ends
+   * while the function runs (it does so whenever serverless-esbuild rebuilds on a source change).
+   */
+  invokeTimeoutMs?: number;
 }
 
 /**
@@ -43,9 +49,11 @@ export interface DeadLetterRecord {
 
 type Attempt = { ok: true } | { ok: false; status: number; error: unknown };
 
-async function invokeOnce(url: string, payload: string): Promise<Attempt> {
+async function invokeOnce(url: string, payload: string, timeoutMs: number): Promise<Attempt> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
   try {
-    const answer = await fetch(url, { method: 'POST', body: payload });
+    const answer = await fetch(url, { method: 'POST', body: payload, signal: controller.signal });
     const text = await answer.text();
     if (answer.ok && !answer.headers.has('x-amz-function-error')) return { ok: true };
     let error: unknown = text;
@@ -54,11 +62,13 @@ async function invokeOnce(url: string, payload: string): Promise<Attempt> {
     } catch {}
     return { ok: false, status: answer.status, error };
   } catch (error) {
-    return {
-      ok: false,
-      status: 0,
-      error: { errorType: 'Unreachable', errorMessage: (error as Error).message },
-    };
+    const errorType = controller.signal.aborted ? 'Timeout' : 'Unreachable';
+    const errorMessage = controller.signal.aborted
+      ? `no answer within ${timeoutMs} ms`
+      : (error as Error).message;
+    return { ok: false, status: 0, error: { errorType, errorMessage } };
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -72,7 +82,7 @@ async function run(
   const delays = settings.retryDelaysMs ?? LOCAL_RETRY_DELAYS_MS;
   let last: Attempt = { ok: true };
   for (let invocation = 1; invocation <= delays.length + 1; invocation++) {
-    last = await invokeOnce(settings.invokeUrl(functionName), payload);
+    last = await invokeOnce(settings.invokeUrl(functionName), payload, settings.invokeTimeoutMs ?? 60_000);
     if (last.ok) return;
     settings.log(`${functionName} failed (invocation ${invocation}, ${requestId})`);
     const delay = delays[invocation - 1];
