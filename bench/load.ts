@@ -13,8 +13,8 @@ export interface LoadOptions {
   quick?: boolean;
 }
 
-async function waitForApi(apiUrl: string): Promise<void> {
-  // A reused stack may be restarting (credential renewal): wait up to a minute for /health.
+/** Waits up to a minute for `apiUrl`/health: a reused stack may be restarting (credential renewal). */
+export async function waitForApi(apiUrl: string): Promise<void> {
   for (let attempt = 0; attempt < 30; attempt++) {
     const ok = await fetch(`${apiUrl}/health`, { signal: AbortSignal.timeout(5000) })
       .then((response) => response.ok)

@@ -20,6 +20,23 @@ const filePath = z.object({
 /** GET /files/{fileId}. */
 export const getFileInput = z.object({ path: filePath });
 
+/** DELETE /files/{fileId}. */
+export const deleteFileInput = z.object({ path: filePath });
+
+/** GET /files?limit&cursor. */
+export const listFilesInput = z.object({
+  query: z.strictObject({
+    limit: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(50)
+      .meta({ description: 'Files per page, 1 to 100.', type: 'integer' }),
+    cursor: z.string().max(200).optional().meta({ description: "The previous page's `nextCursor`." }),
+  }),
+});
+
 /** POST /files/{fileId}/download-url; the body is optional (empty means `{}`). */
 export const createDownloadUrlInput = z.object({
   path: filePath,

@@ -101,8 +101,23 @@ export const fileViewBody = z
     reason: z.string().optional().meta({ description: 'Why validation failed.' }),
     detectedType: z.string().optional().meta({ description: 'The type the validator found in the bytes.' }),
     uploadedAt: timestamp,
+    clientMetadata: z
+      .record(z.string(), z.json())
+      .nullable()
+      .meta({ description: 'The `clientMetadata` the upload was asked with; `null` when none.' }),
   })
   .meta({ id: 'FileView' });
+
+/** GET /files: a page of the caller's files, newest first. */
+export const fileListBody = z
+  .strictObject({
+    items: z.array(fileViewBody),
+    nextCursor: z
+      .string()
+      .nullable()
+      .meta({ description: 'Pass as `cursor` for the next page; `null` on the last page.' }),
+  })
+  .meta({ id: 'FileList' });
 
 /** POST /files/{fileId}/download-url. */
 export const downloadUrlBody = z

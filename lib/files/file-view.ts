@@ -1,3 +1,4 @@
+import type { ClientMetadata } from '../core/client-metadata.js';
 import type { FileRecord } from '../store/file-store.js';
 import type { ValidationStatus } from '../store/object-encoding.js';
 
@@ -11,6 +12,8 @@ export interface FileView {
   reason?: string;
   detectedType?: string;
   uploadedAt: string;
+  /** The uploader's own JSON object, `null` when it gave none. */
+  clientMetadata: ClientMetadata | null;
 }
 
 /**
@@ -27,5 +30,6 @@ export function fileView(record: FileRecord): FileView {
     ...(record.reason !== undefined ? { reason: record.reason } : {}),
     ...(record.detectedType !== undefined ? { detectedType: record.detectedType } : {}),
     uploadedAt: record.uploadedAt,
+    clientMetadata: record.clientMetadata,
   };
 }

@@ -1,4 +1,5 @@
 import {
+  DeleteObjectCommand,
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
@@ -11,13 +12,15 @@ import {
 } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { ClientMetadata } from '../core/client-metadata.js';
 import { ApiError, notFound, notValidated } from '../core/errors.js';
 import type { Owner } from '../core/owner.js';
 import type { VerdictClaims, VerdictSigner, VerdictVerifier } from '../core/verdict-signature.js';
+import { createFileIndex } from './file-index.js';
 import { createMultipartStore } from './multipart-store.js';
 import {
+  clientMetadataOf,
   decodeMetaValue,
-  encodeMetaValue,
   META,
   mergeValidationTags,
   PENDING_TAGGING,
@@ -25,13 +28,27 @@ import {
   type RecordedVerdict,
   toTagValue,
   unquotedETag,
+  uploadMetadata,
   type VerdictToRecord,
   verdictFromTags,
 } from './object-encoding.js';
-import { objectKey, shareEpochKey } from './object-key.js';
+import { multipartRecordKey, objectKey, shareEpochKey } from './object-key.js';
 import { classifyS3Error, isNoSuchKey } from './s3-errors.js';
 
 type OwnerRef = Pick<Owner, 'segment'>;
+
+/** A key's versions, oldest first, and when its oldest delete marker was made (ms), if it has one. */
+interface KeyVersions {
+  versions: { versionId: string; eTag: string; lastModified: number }[];
+  deletedAt: number | undefined;
+}
+
+/** The version a file names: the key's oldest, unless a delete marker is as old (the file was deleted). */
+function fileVersion({ versions, deletedAt }: KeyVersions): { versionId: string; eTag: string } | undefined {
+  const [oldest] = versions;
+  if (!oldest || (deletedAt !== undefined && deletedAt <= oldest.lastModified)) return undefined;
+  return { versionId: oldest.versionId, eTag: oldest.eTag };
+}
 
 /** The verdict on one upload: its first version's, and only if the validator signed it for that version. */
 export interface FileTags extends RecordedVerdict {
@@ -46,6 +63,8 @@ export interface FileTags extends RecordedVerdict {
 export interface FileRecord extends FileTags {
   fileId: string;
   filename: string;
+  /** The uploader's own JSON object, pinned with the upload; `null` when it gave none. */
+  clientMetadata: ClientMetadata | null;
   contentType: string;
   size: number;
   uploadedAt: string;
@@ -69,14 +88,18 @@ export interface UploadSnapshot {
   contentType?: string;
   declaredType?: string;
   declaredSize?: string;
+  /** The original filename the upload pinned. */
+  filename?: string;
+  /** When this version landed, as HEAD reports it (Ceph RGW moves it when the version is tagged). */
+  lastModified?: Date;
+  /** The uploader's own JSON object the upload pinned; `null` when none. */
+  clientMetadata: ClientMetadata | null;
   /** The object's ETag, unquoted. */
   eTag: string;
   /** The object's tags as they are, foreign ones included. */
   tags: Tag[];
   /** The verdict the tags carry, `pending` unless the validator signed it for this version. */
   verdict: RecordedVerdict;
-  /** The filename the upload was issued for, when its metadata carries one. */
-  filename?: string;
 }
 
 /** What a presigned POST for one new upload pins. */
@@ -87,6 +110,8 @@ export interface UploadForm {
   size: number;
   filename: string;
   owner: OwnerRef;
+  /** The uploader's own JSON object, pinned as metadata. */
+  clientMetadata?: ClientMetadata | undefined;
   /** Lifetime in seconds. */
   expiresIn: number;
 }
@@ -126,6 +151,8 @@ export type FileStore = ReturnType<typeof createFileStore>;
 
 /** A listing of more versions than this under one key is refused rather than paged through. */
 const MAX_VERSION_PAGES = 5;
+/** Passes of listing and deleting a key's versions: each loses only to a re-post landing meanwhile. */
+const DELETE_PASSES = 5;
 /** Tries of a compare-and-swap write before giving up (each loses only to another writer's success). */
 const CONDITIONAL_WRITE_TRIES = 20;
 
@@ -157,36 +184,55 @@ export function createFileStore(settings: FileStoreSettings) {
   const { s3, bucket, stateBucket, verifyVerdict, signVerdict } = settings;
   const version = (ref: ObjectRef) => (ref.versionId ? { VersionId: ref.versionId } : {});
   const ifMatch = (ref: ObjectRef) => (ref.eTag ? { IfMatch: quotedETag(ref.eTag) } : {});
+  const fileIndex = createFileIndex({ s3, stateBucket });
   const ifMatchForWrite = (eTag: string) =>
     settings.conditionalETag === 'quoted' ? quotedETag(eTag) : unquotedETag(eTag);
 
   /**
    * A key's versions, oldest first (ListObjectVersions lists them newest
-   * first). A key listing more than a few thousand versions (a form posted
-   * again and again) is refused with 409 rather than paged through.
+   * first), and when its oldest delete marker was made. A key listing more
+   * than a few thousand entries (a form posted again and again) is refused
+   * with 409 rather than paged through.
    */
-  async function listVersions(key: string): Promise<{ versionId: string; eTag: string }[]> {
-    const newestFirst: { versionId: string; eTag: string }[] = [];
+  async function listVersions(key: string): Promise<KeyVersions> {
+    const newestFirst: { versionId: string; eTag: string; lastModified: number }[] = [];
+    let deletedAt: number | undefined;
     let markers = {};
     for (let page = 0; page < MAX_VERSION_PAGES; page++) {
       const listed = await s3.send(
         new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key, ...markers }),
       );
-      for (const entry of listed.Versions ?? []) {
-        // Keys are listed in order and every other key under this prefix is longer, so it comes
-        // after all of this key's versions: stop there rather than page through someone's flood.
-        if (entry.Key !== key) return newestFirst.reverse();
-        if (entry.VersionId) newestFirst.push({ versionId: entry.VersionId, eTag: unquotedETag(entry.ETag) });
+      for (const marker of listed.DeleteMarkers ?? []) {
+        if (marker.Key !== key) continue;
+        const at = marker.LastModified?.getTime() ?? 0;
+        deletedAt = deletedAt === undefined ? at : Math.min(deletedAt, at);
       }
-      if (!listed.IsTruncated) return newestFirst.reverse();
+      // Keys are listed in order and every other key under this prefix is longer, so it comes
+      // after all of this key's versions: stop there rather than page through someone's flood.
+      const others = (listed.Versions ?? []).some((entry) => entry.Key !== key);
+      for (const entry of listed.Versions ?? []) {
+        if (entry.Key !== key || !entry.VersionId) continue;
+        newestFirst.push({
+          versionId: entry.VersionId,
+          eTag: unquotedETag(entry.ETag),
+          lastModified: entry.LastModified?.getTime() ?? 0,
+        });
+      }
+      if (others || !listed.IsTruncated) return { versions: newestFirst.reverse(), deletedAt };
       markers = { KeyMarker: listed.NextKeyMarker, VersionIdMarker: listed.NextVersionIdMarker };
     }
     throw new ApiError(409, 'not_validated', 'this file was posted again too many times');
   }
 
-  /** The first version under a key, or `undefined` when it has none. */
+  /**
+   * The first version under a key, or `undefined` when it has none, or when
+   * the file was deleted: DELETE /files leaves a delete marker older than any
+   * version still there, and a version posted after it (a form still valid)
+   * never becomes the file. A marker made in the same instant as the oldest
+   * version counts as older: the tie always reads as deleted.
+   */
   async function firstVersion(key: string): Promise<{ versionId: string; eTag: string } | undefined> {
-    return (await listVersions(key))[0];
+    return fileVersion(await listVersions(key));
   }
 
   /** The recorded verdict, if the validator signed it for exactly this version; else `pending`. */
@@ -232,6 +278,7 @@ export function createFileStore(settings: FileStoreSettings) {
       ...tags,
       fileId,
       filename: decodeMetaValue(metadata[META.filename]) ?? fileId,
+      clientMetadata: clientMetadataOf(metadata),
       contentType: metadata[META.declaredType] ?? head.ContentType ?? 'application/octet-stream',
       size: head.ContentLength ?? 0,
       uploadedAt: (head.LastModified ?? new Date(0)).toISOString(),
@@ -334,7 +381,8 @@ export function createFileStore(settings: FileStoreSettings) {
    * version is a 404); {@link classifyS3Error} reads it.
    */
   async function readUpload(ref: ObjectRef): Promise<UploadSnapshot> {
-    const versions = await listVersions(ref.key);
+    const listing = await listVersions(ref.key);
+    const { versions } = listing;
     const tagsOf = async (versionId: string) =>
       (await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: ref.key, VersionId: versionId })))
         .TagSet ?? [];
@@ -367,17 +415,19 @@ export function createFileStore(settings: FileStoreSettings) {
     const eTag = unquotedETag(head.ETag ?? ref.eTag);
     return {
       versionId: pinned,
-      isFirstVersion: versions[0]?.versionId === pinned,
+      isFirstVersion: fileVersion(listing)?.versionId === pinned,
       size: head.ContentLength ?? 0,
       ...(head.ContentType !== undefined ? { contentType: head.ContentType } : {}),
       ...(metadata[META.declaredType] !== undefined ? { declaredType: metadata[META.declaredType] } : {}),
       ...(metadata[META.declaredSize] !== undefined ? { declaredSize: metadata[META.declaredSize] } : {}),
-      eTag,
-      tags,
-      verdict: trustedVerdict(ref.key, pinned, eTag, tags),
       ...(metadata[META.filename] !== undefined
         ? { filename: decodeMetaValue(metadata[META.filename]) }
         : {}),
+      clientMetadata: clientMetadataOf(metadata),
+      ...(head.LastModified ? { lastModified: head.LastModified } : {}),
+      eTag,
+      tags,
+      verdict: trustedVerdict(ref.key, pinned, eTag, tags),
     };
   }
 
@@ -444,11 +494,45 @@ export function createFileStore(settings: FileStoreSettings) {
     return dropped;
   }
 
+  /** Deletes one version of the key; one already gone is fine. */
+  async function deleteVersion(key: string, versionId: string): Promise<void> {
+    try {
+      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
+    } catch (error) {
+      if (classifyS3Error(error) !== 'missing') throw error;
+    }
+  }
+
+  /**
+   * Deletes an owner's file: first a delete marker, the tombstone that keeps
+   * the file deleted (a version a still-valid form posts later is never the
+   * file), then every version of the key, listed again until none is older
+   * than the marker (a re-post racing the delete), then its share epoch,
+   * index entry and multipart record. Throws 404 when the owner has no such
+   * file, which is also what a second delete answers.
+   */
+  async function deleteFile(owner: OwnerRef, fileId: string): Promise<void> {
+    const key = objectKey(owner, fileId);
+    if (!(await asApiAnswer(firstVersion(key)))) throw notFound();
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    for (let pass = 0; pass < DELETE_PASSES; pass++) {
+      const { versions } = await listVersions(key);
+      if (versions.length === 0) break;
+      await Promise.all(versions.map((version) => deleteVersion(key, version.versionId)));
+    }
+    await Promise.all(
+      [shareEpochKey(owner, fileId), multipartRecordKey(owner, fileId)].map((stateKey) =>
+        s3.send(new DeleteObjectCommand({ Bucket: stateBucket, Key: stateKey })),
+      ),
+    );
+    await fileIndex.removeIndexEntry(owner, fileId);
+  }
+
   /**
    * A browser-ready presigned POST (the SDK's `createPresignedPost`) for one
    * new upload. Every field is an exact-match policy condition: the bucket,
-   * the key, the Content-Type, the metadata (filename as base64url, owner
-   * segment, declared type and size) and the `validation-status=pending`
+   * the key, the Content-Type, the metadata ({@link uploadMetadata}: filename,
+   * owner segment, declared type and size, clientMetadata) and the `validation-status=pending`
    * tagging; `content-length-range` pins the exact size. S3 refuses anything else.
    */
   function presignUpload(form: UploadForm): Promise<{ url: string; fields: Record<string, string> }> {
@@ -460,10 +544,17 @@ export function createFileStore(settings: FileStoreSettings) {
       Fields: {
         'Content-Type': form.contentType,
         tagging: PENDING_TAGGING,
-        [`x-amz-meta-${META.filename}`]: encodeMetaValue(form.filename),
-        [`x-amz-meta-${META.owner}`]: form.owner.segment,
-        [`x-amz-meta-${META.declaredType}`]: form.contentType,
-        [`x-amz-meta-${META.declaredSize}`]: String(form.size),
+        ...Object.fromEntries(
+          Object.entries(
+            uploadMetadata({
+              filename: form.filename,
+              ownerSegment: form.owner.segment,
+              contentType: form.contentType,
+              size: form.size,
+              clientMetadata: form.clientMetadata,
+            }),
+          ).map(([name, value]) => [`x-amz-meta-${name}`, value]),
+        ),
       },
     });
   }
@@ -487,6 +578,8 @@ export function createFileStore(settings: FileStoreSettings) {
   return {
     bucket,
     ...createMultipartStore({ s3, bucket, stateBucket }),
+    ...fileIndex,
+    deleteFile,
     /** The signing credentials, whose expiration bounds every presigned URL's life. */
     credentials: s3.config.credentials,
     readFileTags,

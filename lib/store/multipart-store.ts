@@ -11,11 +11,13 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import * as z from 'zod';
+import type { ClientMetadata } from '../core/client-metadata.js';
 import { incompleteUpload, notFound, uploadClosed } from '../core/errors.js';
+import { logger } from '../core/logger.js';
 import { MAX_PARTS } from '../core/object-limits.js';
 import type { Owner } from '../core/owner.js';
-import { encodeMetaValue, META, PENDING_TAG_QUERY, unquotedETag } from './object-encoding.js';
-import { multipartRecordKey, objectKey } from './object-key.js';
+import { PENDING_TAG_QUERY, unquotedETag, uploadMetadata } from './object-encoding.js';
+import { multipartClosingKey, multipartRecordKey, objectKey, parseObjectKey } from './object-key.js';
 import { classifyS3Error, isNoSuchKey } from './s3-errors.js';
 
 type OwnerRef = Pick<Owner, 'segment'>;
@@ -30,6 +32,8 @@ export interface MultipartForm {
   partSize: number;
   filename: string;
   owner: OwnerRef;
+  /** The uploader's own JSON object, pinned as metadata. */
+  clientMetadata?: ClientMetadata | undefined;
 }
 
 /** An open (or once open) multipart upload of an owner's file, as its record in the state bucket keeps it. */
@@ -80,8 +84,21 @@ const CLOSING_CHECKS = 10;
 const CLOSING_CHECK_INTERVAL_MS = 300;
 
 /** Whether S3 answered with a server-side failure (5xx), after the SDK's own retries. */
+/** Tries of a closing claim: each loses only to a concurrent claim's write. */
+const CLAIM_TRIES = 10;
+
 const isServerFault = (error: unknown): boolean =>
   error instanceof S3ServiceException && error.$fault === 'server';
+
+/** A record's terms, or `undefined` when its text is not a record. */
+function parseRecord(text: string | undefined): z.infer<typeof recordSchema> | undefined {
+  try {
+    const parsed = recordSchema.safeParse(JSON.parse(text ?? ''));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** ListParts returns at most 1,000 parts a page: ten pages hold the 10,000 parts an upload can have. */
 const LIST_PARTS_PAGE = 1000;
@@ -128,12 +145,13 @@ export function createMultipartStore({ s3, bucket, stateBucket }: MultipartStore
         Key: form.key,
         ContentType: form.contentType,
         Tagging: PENDING_TAG_QUERY,
-        Metadata: {
-          [META.filename]: encodeMetaValue(form.filename),
-          [META.owner]: form.owner.segment,
-          [META.declaredType]: form.contentType,
-          [META.declaredSize]: String(form.size),
-        },
+        Metadata: uploadMetadata({
+          filename: form.filename,
+          ownerSegment: form.owner.segment,
+          contentType: form.contentType,
+          size: form.size,
+          clientMetadata: form.clientMetadata,
+        }),
       }),
     );
     const uploadId = created.UploadId;
@@ -179,7 +197,12 @@ export function createMultipartStore({ s3, bucket, stateBucket }: MultipartStore
       if (isNoSuchKey(error)) throw notFound();
       throw error;
     }
-    const record = recordSchema.parse(JSON.parse(text ?? ''));
+    const record = parseRecord(text);
+    // Only the state bucket's writers could have made it unreadable: no upload the API can serve.
+    if (!record) {
+      logger.warn('unreadable multipart upload record', { fileId });
+      throw notFound();
+    }
     return {
       fileId,
       key: objectKey(owner, fileId),
@@ -288,6 +311,37 @@ export function createMultipartStore({ s3, bucket, stateBucket }: MultipartStore
     return false;
   }
 
+  /**
+   * Claims the closing of an upload for `action`, create-once
+   * (`If-None-Match: *` in the unversioned state bucket): the first of a
+   * completion and an abort wins, and the other answers 409 `upload_closed`,
+   * where S3 alone could let both succeed (Ceph RGW then completes the object
+   * and drops its parts). A claim for the same action (a retry, or two
+   * completions at once) goes ahead. Not released: a completion that fails
+   * after claiming can be tried again, an abort then answers 409, and the
+   * lifecycle aborts the upload after a day.
+   */
+  async function claimClosing(upload: Pick<MultipartUpload, 'key' | 'fileId'>, action: 'complete' | 'abort') {
+    const parsed = parseObjectKey(upload.key);
+    if (!parsed) throw new Error(`not an upload key: ${upload.key}`);
+    const Key = multipartClosingKey({ segment: parsed.segment }, upload.fileId);
+    for (let attempt = 0; attempt < CLAIM_TRIES; attempt++) {
+      try {
+        await s3.send(new PutObjectCommand({ Bucket: stateBucket, Key, Body: action, IfNoneMatch: '*' }));
+        return;
+      } catch (error) {
+        const kind = classifyS3Error(error);
+        // Two claims at once (409): neither may have landed, try again.
+        if (kind === 'conflict') continue;
+        if (kind !== 'replaced') throw error;
+      }
+      const { Body } = await s3.send(new GetObjectCommand({ Bucket: stateBucket, Key }));
+      if ((await Body?.transformToString()) === action) return;
+      throw uploadClosed();
+    }
+    throw new Error(`closing claim of ${upload.fileId} kept conflicting over ${CLAIM_TRIES} tries`);
+  }
+
   /** Aborts an open upload: S3 drops its parts. Throws 409 `upload_closed` when it is already closed. */
   async function abortMultipartUpload(upload: Pick<MultipartUpload, 'key' | 'uploadId'>): Promise<void> {
     await onOpenUpload(
@@ -304,5 +358,6 @@ export function createMultipartStore({ s3, bucket, stateBucket }: MultipartStore
     listUploadedParts,
     completeMultipartUpload,
     abortMultipartUpload,
+    claimClosing,
   };
 }

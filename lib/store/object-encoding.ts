@@ -1,4 +1,6 @@
 import type { Tag } from '@aws-sdk/client-s3';
+import type { ClientMetadata } from '../core/client-metadata.js';
+import { invalidRequest } from '../core/errors.js';
 
 /**
  * Names of what an upload carries besides its bytes. User metadata is pinned
@@ -13,7 +15,62 @@ export const META = Object.freeze({
   declaredType: 'declared-type',
   /** The size in bytes declared when the upload URL was issued. */
   declaredSize: 'declared-size',
+  /** The uploader's own JSON object (`clientMetadata`), base64url of its JSON. */
+  clientMetadata: 'client-metadata',
 });
+
+/** S3's limit on user metadata: the UTF-8 bytes of every `x-amz-meta-` name and value, summed. */
+export const USER_METADATA_MAX_BYTES = 2048;
+
+/** What an upload pins as user metadata, whether posted as a form or started as a multipart upload. */
+export interface UploadMetadata {
+  filename: string;
+  ownerSegment: string;
+  contentType: string;
+  size: number;
+  clientMetadata?: ClientMetadata | undefined;
+}
+
+/**
+ * The user metadata of a new upload, keyed by {@link META} names (without
+ * `x-amz-meta-`). Throws 400 when it would exceed S3's 2 KB, which only a long
+ * non-ASCII filename together with a large `clientMetadata` can reach.
+ */
+export function uploadMetadata(upload: UploadMetadata): Record<string, string> {
+  const metadata: Record<string, string> = {
+    [META.filename]: encodeMetaValue(upload.filename),
+    [META.owner]: upload.ownerSegment,
+    [META.declaredType]: upload.contentType,
+    [META.declaredSize]: String(upload.size),
+    ...(upload.clientMetadata
+      ? { [META.clientMetadata]: encodeMetaValue(JSON.stringify(upload.clientMetadata)) }
+      : {}),
+  };
+  const bytes = Object.entries(metadata).reduce(
+    (sum, [name, value]) => sum + Buffer.byteLength(`x-amz-meta-${name}`) + Buffer.byteLength(value),
+    0,
+  );
+  if (bytes > USER_METADATA_MAX_BYTES) {
+    throw invalidRequest(
+      `filename and clientMetadata together take ${bytes} bytes of S3 metadata, over its ${USER_METADATA_MAX_BYTES}`,
+    );
+  }
+  return metadata;
+}
+
+/** The `clientMetadata` an upload pinned, or `null` when it pinned none (or none readable). */
+export function clientMetadataOf(metadata: Record<string, string> | undefined): ClientMetadata | null {
+  const encoded = metadata?.[META.clientMetadata];
+  if (encoded === undefined) return null;
+  try {
+    const parsed: unknown = JSON.parse(decodeMetaValue(encoded) ?? '');
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as ClientMetadata)
+      : null;
+  } catch {
+    return null;
+  }
+}
 
 export const TAG = Object.freeze({
   status: 'validation-status',

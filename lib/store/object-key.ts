@@ -18,6 +18,24 @@ export const SHARE_EPOCHS_PREFIX = 'share-epochs/';
  */
 export const MULTIPART_UPLOADS_PREFIX = 'multipart-uploads/';
 
+/**
+ * Where the list of each owner's files lives: an object per file, written by
+ * the validator when it first sees the file, keyed so that S3's ascending
+ * listing yields the newest first ({@link fileIndexKey}).
+ */
+export const FILE_INDEX_PREFIX = 'file-index/';
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/**
+ * A file id mapped so that ascending order is newest first: each Crockford
+ * digit replaced by its complement (0 ↔ Z). A ULID starts with its time, so
+ * later ids sort earlier. Its own inverse.
+ */
+export function newestFirstId(fileId: string): string {
+  return [...fileId].map((digit) => CROCKFORD[CROCKFORD.length - 1 - CROCKFORD.indexOf(digit)]).join('');
+}
+
 const FILE_ID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 const KEY_PATTERN = /^uploads\/([0-9a-f]{32})\/([0-9A-HJKMNP-TV-Z]{26})$/;
 
@@ -44,6 +62,27 @@ export function shareEpochKey(owner: Pick<Owner, 'segment'>, fileId: string): st
 /** The key of a multipart upload's record: `multipart-uploads/<owner-segment>/<fileId>`. */
 export function multipartRecordKey(owner: Pick<Owner, 'segment'>, fileId: string): string {
   return `${MULTIPART_UPLOADS_PREFIX}${owner.segment}/${fileId}`;
+}
+
+/** The prefix of an owner's entries in the file index. */
+export function fileIndexPrefix(owner: Pick<Owner, 'segment'>): string {
+  return `${FILE_INDEX_PREFIX}${owner.segment}/`;
+}
+
+/** The key of a file's entry in its owner's file index: `file-index/<owner-segment>/<newest-first id>`. */
+export function fileIndexKey(owner: Pick<Owner, 'segment'>, fileId: string): string {
+  return `${fileIndexPrefix(owner)}${newestFirstId(fileId)}`;
+}
+
+/**
+ * Where a multipart upload's closing is claimed, create-once, by the first of
+ * a completion or an abort: `multipart-closing/<owner-segment>/<fileId>`.
+ */
+export const MULTIPART_CLOSING_PREFIX = 'multipart-closing/';
+
+/** The key of a multipart upload's closing claim. */
+export function multipartClosingKey(owner: Pick<Owner, 'segment'>, fileId: string): string {
+  return `${MULTIPART_CLOSING_PREFIX}${owner.segment}/${fileId}`;
 }
 
 /** Splits a key made by {@link objectKey}; `undefined` for any other key. */

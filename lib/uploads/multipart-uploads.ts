@@ -53,6 +53,7 @@ type MultipartStore = Pick<
   | 'listUploadedParts'
   | 'completeMultipartUpload'
   | 'abortMultipartUpload'
+  | 'claimClosing'
 >;
 
 /** What multipart uploads need: the store and the upload rules. */
@@ -102,7 +103,15 @@ export async function startMultipartUpload(
   const fileId = newFileId();
   const key = objectKey(owner, fileId);
   const uploadId = await store.startMultipartUpload(
-    { key, contentType, size: request.size, partSize, filename: request.filename, owner },
+    {
+      key,
+      contentType,
+      size: request.size,
+      partSize,
+      filename: request.filename,
+      owner,
+      clientMetadata: request.clientMetadata,
+    },
     fileId,
   );
   return {
@@ -211,6 +220,7 @@ export async function completeUpload(
   const held = await store.listUploadedParts(upload);
   const reason = incompletePartsReason(upload, held, named);
   if (reason) throw incompleteUpload(reason);
+  await store.claimClosing(upload, 'complete');
   // Only parts 1..partCount make the file; S3 drops any other part it holds when it completes.
   await store.completeMultipartUpload(
     upload,
@@ -226,5 +236,6 @@ export async function abortUpload(
   fileId: string,
 ): Promise<void> {
   const upload = await store.readMultipartUpload(owner, fileId);
+  await store.claimClosing(upload, 'abort');
   await store.abortMultipartUpload(upload);
 }

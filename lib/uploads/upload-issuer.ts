@@ -72,6 +72,7 @@ export async function issueUpload(
     size: request.size,
     filename: request.filename,
     owner,
+    clientMetadata: request.clientMetadata,
     expiresIn,
   });
   return {

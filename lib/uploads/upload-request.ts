@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { clientMetadataSchema } from '../core/client-metadata.js';
 import { PART_MAX_BYTES, PART_MIN_BYTES } from '../core/object-limits.js';
 import { hasControlCharacters } from '../core/text.js';
 
@@ -24,6 +25,7 @@ export const createUploadInput = z.object({
       filename: filenameSchema,
       contentType: z.string().min(1).max(255),
       size: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+      clientMetadata: clientMetadataSchema.optional(),
     })
     .strict(),
 });

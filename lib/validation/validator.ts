@@ -14,7 +14,7 @@ import { decideVerdict, type Verdict } from './verdict.js';
 
 /** What the validator works with: the file store and the upload rules in force. */
 export interface ValidatorDependencies {
-  store: Pick<FileStore, 'bucket' | 'readUpload' | 'readLeadingBytes' | 'recordVerdict'>;
+  store: Pick<FileStore, 'bucket' | 'readUpload' | 'readLeadingBytes' | 'recordVerdict' | 'indexFile'>;
   rules: UploadRules;
   /**
    * Hands each verdict on a file to the webhook deliverer without waiting for
@@ -51,14 +51,11 @@ interface Judgment {
   webhook?: WebhookMessage;
 }
 
-/** What an upload snapshot may carry besides what the validator judges by: the uploader's client metadata. */
-type JudgedUpload = UploadSnapshot & { clientMetadata?: Record<string, unknown> };
-
 /** The `file.validated` webhook of a verdict on the first version of `key`. */
 function verdictWebhook(
   bucket: string,
   key: string,
-  upload: JudgedUpload,
+  upload: UploadSnapshot,
   verdict: { status: 'pending' | Verdict['status']; reason?: string; detectedType?: string },
 ): WebhookMessage | undefined {
   const fileId = parseObjectKey(key)?.fileId;
@@ -75,7 +72,7 @@ function verdictWebhook(
         size: upload.size,
         contentType: upload.declaredType ?? upload.contentType ?? 'application/octet-stream',
         filename: upload.filename,
-        clientMetadata: upload.clientMetadata,
+        clientMetadata: upload.clientMetadata ?? undefined,
       },
       new Date(),
     ),
@@ -125,6 +122,16 @@ async function judge({ store, rules }: ValidatorDependencies, record: S3ObjectRe
     await store.recordVerdict(judged, upload, replaced);
     return { outcome: { key, ...replaced } };
   }
+
+  // Listed from now on (GET /files), pending until the verdict below lands.
+  const { segment, fileId } = parseObjectKey(key) as { segment: string; fileId: string };
+  await store.indexFile({ segment }, fileId, {
+    filename: upload.filename ?? fileId,
+    contentType: upload.declaredType ?? upload.contentType ?? 'application/octet-stream',
+    size: upload.size,
+    uploadedAt: (upload.lastModified ?? new Date()).toISOString(),
+    clientMetadata: upload.clientMetadata,
+  });
 
   const sniffed = await sniffObject((limit) => store.readLeadingBytes(judged, limit), upload.size);
   const verdict = decideVerdict(

@@ -29,6 +29,7 @@ const FUNCTIONS = [
   'abortUpload',
   'validateUpload',
   'getFile',
+  'listFiles',
   'createDownloadUrl',
   'createShare',
   'openShare',

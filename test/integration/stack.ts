@@ -129,7 +129,7 @@ export interface IssuedUpload {
 /** Asks the API for an upload URL; throws unless it answers 201. */
 export async function requestUpload(
   token: string,
-  request: { filename: string; contentType: string; size: number },
+  request: { filename: string; contentType: string; size: number; clientMetadata?: Record<string, unknown> },
 ): Promise<IssuedUpload> {
   const answer = await api<IssuedUpload>('POST', '/uploads', { token, body: request });
   if (answer.status !== 201)

@@ -77,8 +77,14 @@ async function upload(
   bytes: Buffer,
   filename: string,
   before?: (fileId: string) => Promise<void>,
+  clientMetadata?: Record<string, unknown>,
 ) {
-  const issued = await requestUpload(token, { filename, contentType: 'image/png', size: bytes.length });
+  const issued = await requestUpload(token, {
+    filename,
+    contentType: 'image/png',
+    size: bytes.length,
+    ...(clientMetadata ? { clientMetadata } : {}),
+  });
   await before?.(issued.fileId);
   const posted = await postForm(issued.upload, bytes);
   expect(posted.status).toBe(204);
@@ -105,7 +111,7 @@ describe('file.validated webhooks from the local stack', () => {
     const png = pngOfSize(3210);
 
     // Act
-    const passed = await upload(token, png, 'cat.png');
+    const passed = await upload(token, png, 'cat.png', undefined, { orderId: 'A-17', tags: ['x'], n: 3 });
     const failed = await upload(token, HTML_PAGE, 'page.png');
     const [passedVerdict, failedVerdict] = await Promise.all([
       waitForVerdict(token, passed.fileId),
@@ -139,7 +145,7 @@ describe('file.validated webhooks from the local stack', () => {
         size: png.length,
         contentType: 'image/png',
         filename: 'cat.png',
-        clientMetadata: null,
+        clientMetadata: { orderId: 'A-17', tags: ['x'], n: 3 },
       },
     });
     expect(failedGot[0]?.event?.data).toEqual({

@@ -2,9 +2,11 @@ import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   ListObjectVersionsCommand,
   ListPartsCommand,
   NoSuchKey,
@@ -20,8 +22,10 @@ import { createHandler as createDownloadUrlHandler } from '../../../handlers/cre
 import { createHandler as createMultipartUploadHandler } from '../../../handlers/create-multipart-upload.js';
 import { createHandler as createShareHandler } from '../../../handlers/create-share.js';
 import { createHandler as createUploadHandler } from '../../../handlers/create-upload.js';
+import { createHandler as deleteFileHandler } from '../../../handlers/delete-file.js';
 import { createHandler as getFileHandler } from '../../../handlers/get-file.js';
 import { handler as health } from '../../../handlers/health.js';
+import { createHandler as listFilesHandler } from '../../../handlers/list-files.js';
 import { createHandler as listUploadPartsHandler } from '../../../handlers/list-upload-parts.js';
 import { createHandler as openShareHandler } from '../../../handlers/open-share.js';
 import { createHandler as revokeSharesHandler } from '../../../handlers/revoke-shares.js';
@@ -30,6 +34,7 @@ import { handler as webPage } from '../../../handlers/web-page.js';
 import type {
   completedUploadBody,
   downloadUrlBody,
+  fileListBody,
   fileViewBody,
   healthBody,
   issuedUploadBody,
@@ -40,13 +45,20 @@ import type {
 } from '../../../lib/api/responses.js';
 import { type RouteContract, type RouteName, routeErrorBodies, routes } from '../../../lib/api/routes.js';
 import type { issueDownloadUrl } from '../../../lib/downloads/download-url.js';
+import type { FileList } from '../../../lib/files/file-list.js';
 import type { FileView } from '../../../lib/files/file-view.js';
 import { MAX_BODY_BYTES, MAX_COMPLETE_BODY_BYTES } from '../../../lib/http/route.js';
 import { shareKeyFrom } from '../../../lib/shares/share-secret.js';
 import { signShareToken } from '../../../lib/shares/share-token.js';
 import type { issueShare } from '../../../lib/shares/shares.js';
 import { encodeMetaValue, META, TAG } from '../../../lib/store/object-encoding.js';
-import { multipartRecordKey, newFileId, objectKey } from '../../../lib/store/object-key.js';
+import {
+  fileIndexKey,
+  fileIndexPrefix,
+  multipartRecordKey,
+  newFileId,
+  objectKey,
+} from '../../../lib/store/object-key.js';
 import type {
   completeUpload as completeMultipartUpload,
   listUploadParts as listParts,
@@ -82,6 +94,8 @@ const signUploadParts = signUploadPartsHandler(runtime);
 const listUploadParts = listUploadPartsHandler(runtime);
 const completeUpload = completeUploadHandler(runtime);
 const abortUpload = abortUploadHandler(runtime);
+const listFiles = listFilesHandler(runtime);
+const deleteFile = deleteFileHandler(runtime);
 
 const ALICE = testOwner('auth0|alice');
 const FILE_ID = newFileId();
@@ -113,6 +127,21 @@ const missing = () => new NoSuchKey({ $metadata: { httpStatusCode: 404 }, messag
 async function fakeSend(command: unknown): Promise<unknown> {
   if (command instanceof PutObjectCommand) return {};
   if (command instanceof CreateMultipartUploadCommand) return { UploadId: 'upload-2' };
+  if (command instanceof DeleteObjectCommand) return {};
+  if (command instanceof ListObjectsV2Command) {
+    const mine = command.input.Prefix === fileIndexPrefix(ALICE) && !command.input.StartAfter;
+    return { IsTruncated: false, Contents: mine ? [{ Key: fileIndexKey(ALICE, FILE_ID) }] : [] };
+  }
+  if (command instanceof GetObjectCommand && command.input.Key === fileIndexKey(ALICE, FILE_ID)) {
+    const entry = {
+      filename: 'report.pdf',
+      contentType: 'application/pdf',
+      size: 48_213,
+      uploadedAt: '2026-11-23T09:00:00.000Z',
+      clientMetadata: null,
+    };
+    return { Body: { transformToString: async () => JSON.stringify(entry) } };
+  }
   if (command instanceof GetObjectCommand && command.input.Key === multipartRecordKey(ALICE, FILE_ID)) {
     return { Body: { transformToString: async () => JSON.stringify(UPLOAD_RECORD) } };
   }
@@ -174,6 +203,7 @@ interface Request {
   method: string;
   path: string;
   pathParameters?: Record<string, string>;
+  query?: Record<string, string>;
   body?: string;
   headers?: Record<string, string>;
   /** The bearer token's subject; null for none. */
@@ -199,6 +229,8 @@ const HANDLERS: Record<RouteName, Handler | undefined> = {
   completeUpload: completeUpload as Handler,
   abortUpload: abortUpload as Handler,
   getFile: getFile as Handler,
+  listFiles: listFiles as Handler,
+  deleteFile: deleteFile as Handler,
   createDownloadUrl: createDownloadUrl as Handler,
   createShare: createShare as Handler,
   revokeShares: revokeShares as Handler,
@@ -215,6 +247,7 @@ async function call(name: RouteName, request: Request) {
     method: request.method,
     path: request.path,
     ...(request.pathParameters ? { pathParameters: request.pathParameters } : {}),
+    ...(request.query ? { queryStringParameters: request.query } : {}),
     ...(request.body !== undefined ? { body: request.body } : {}),
     headers: {
       ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}),
@@ -381,6 +414,26 @@ const cases: [string, RouteName, () => Request | Promise<Request>, number][] = [
     () => ({ method: 'DELETE', ...openUpload(), as: 'auth0|bob' }),
     404,
   ],
+  ['a page of files', 'listFiles', () => ({ method: 'GET', path: '/files' }), 200],
+  [
+    'a page of files with a bad limit',
+    'listFiles',
+    () => ({ method: 'GET', path: '/files', query: { limit: '0' } }),
+    400,
+  ],
+  [
+    'a page of files with a forged cursor',
+    'listFiles',
+    () => ({ method: 'GET', path: '/files', query: { cursor: 'abc' } }),
+    400,
+  ],
+  ['a deletion', 'deleteFile', () => ({ method: 'DELETE', ...file() }), 204],
+  [
+    "a deletion of another owner's file",
+    'deleteFile',
+    () => ({ method: 'DELETE', ...file(), as: 'auth0|bob' }),
+    404,
+  ],
   ['a passed file', 'getFile', () => ({ method: 'GET', ...file() }), 200],
   ['a failed file', 'getFile', () => ({ method: 'GET', ...file(), tags: FAILED }), 200],
   [
@@ -502,10 +555,11 @@ describe('real responses match the documented schemas', () => {
       Same<z.output<typeof downloadUrlBody>, Awaited<ReturnType<typeof issueDownloadUrl>>>,
       Same<z.output<typeof shareBody>, Awaited<ReturnType<typeof issueShare>>>,
       Same<z.output<typeof multipartUploadBody>, StartedMultipartUpload>,
+      Same<z.output<typeof fileListBody>, FileList>,
       Same<z.output<typeof partUrlsBody>, { parts: PartUrl[] }>,
       Same<z.output<typeof uploadedPartsBody>, Awaited<ReturnType<typeof listParts>>>,
       Same<z.output<typeof completedUploadBody>, Awaited<ReturnType<typeof completeMultipartUpload>>>,
-    ] = [true, true, true, true, true, true, true, true, true];
+    ] = [true, true, true, true, true, true, true, true, true, true];
     expect(agree.every(Boolean)).toBe(true);
   });
 });

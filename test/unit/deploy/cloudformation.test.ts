@@ -63,6 +63,8 @@ const FUNCTIONS = [
   'completeUpload',
   'abortUpload',
   'getFile',
+  'listFiles',
+  'deleteFile',
   'createDownloadUrl',
   'createShare',
   'openShare',
@@ -97,6 +99,8 @@ const OWNER_SECRET_READERS: readonly FunctionName[] = [
   'completeUpload',
   'abortUpload',
   'getFile',
+  'listFiles',
+  'deleteFile',
   'createDownloadUrl',
   'createShare',
   'revokeShares',
@@ -119,9 +123,28 @@ const EXPECTED_ACTIONS: Record<FunctionName, string[]> = {
   signUploadParts: [...LOGS, 's3:PutObject', ...READ_RECORDS, ...SECRET_READ],
   listUploadParts: [...LOGS, 's3:ListMultipartUploadParts', ...READ_RECORDS, ...SECRET_READ],
   // CompleteMultipartUpload is s3:PutObject too; it lists the parts first.
+  // Both claim the upload's closing (create-once) first: a completion and an abort never both succeed.
   completeUpload: [...LOGS, 's3:ListMultipartUploadParts', 's3:PutObject', ...READ_RECORDS, ...SECRET_READ],
-  abortUpload: [...LOGS, 's3:AbortMultipartUpload', ...READ_RECORDS, ...SECRET_READ],
+  abortUpload: [...LOGS, 's3:AbortMultipartUpload', 's3:PutObject', ...READ_RECORDS, ...SECRET_READ],
   getFile: [...LOGS, ...READ_VERSIONS, ...SECRET_READ],
+  // Lists the file index, reads each entry and each file's verdict (tags, by version).
+  listFiles: [
+    ...LOGS,
+    's3:GetObjectVersionTagging',
+    's3:ListBucket',
+    's3:ListBucketVersions',
+    's3:GetObject',
+    ...SECRET_READ,
+  ],
+  // Deletes every version (and leaves a delete marker), then the file's state objects.
+  deleteFile: [
+    ...LOGS,
+    's3:DeleteObject',
+    's3:DeleteObjectVersion',
+    's3:ListBucket',
+    's3:ListBucketVersions',
+    ...SECRET_READ,
+  ],
   createDownloadUrl: [...LOGS, ...READ_VERSIONS, ...SECRET_READ],
   createShare: [...LOGS, ...READ_VERSIONS, ...READ_EPOCHS, ...SECRET_READ],
   openShare: [...LOGS, ...READ_VERSIONS, ...READ_EPOCHS, ...SECRET_READ],
@@ -140,6 +163,8 @@ const EXPECTED_ACTIONS: Record<FunctionName, string[]> = {
     ...LOGS,
     ...READ_VERSIONS,
     's3:PutObjectVersionTagging',
+    // Its file-index entry, when it first sees a file.
+    's3:PutObject',
     'sqs:SendMessage',
     ...SECRET_READ,
     // Hands each verdict's webhook to the deliverer, and nothing else of Lambda.
@@ -403,6 +428,8 @@ describe('packaged functions', () => {
         'POST /uploads/{fileId}/complete',
         'DELETE /uploads/{fileId}',
         'GET /files/{fileId}',
+        'GET /files',
+        'DELETE /files/{fileId}',
         'POST /files/{fileId}/download-url',
         'POST /files/{fileId}/shares',
         'DELETE /files/{fileId}/shares',
@@ -566,6 +593,8 @@ describe('least privilege', () => {
           `arn:${PARTITION}:s3:::${STATE_BUCKET}`,
           `arn:${PARTITION}:s3:::${STATE_BUCKET}/share-epochs/*`,
           `arn:${PARTITION}:s3:::${STATE_BUCKET}/multipart-uploads/*`,
+          `arn:${PARTITION}:s3:::${STATE_BUCKET}/file-index/*`,
+          `arn:${PARTITION}:s3:::${STATE_BUCKET}/multipart-closing/*`,
         ]).toContain(arn);
         const actions = list(statement.Action);
         if (arn.endsWith('/uploads/*')) {
@@ -575,18 +604,28 @@ describe('least privilege', () => {
               (action) => action.startsWith('s3:List') && action !== 's3:ListMultipartUploadParts',
             ),
           ).toEqual([]);
-        } else if (arn.endsWith('/share-epochs/*')) {
+        } else if (arn.endsWith('/share-epochs/*') && fn !== 'deleteFile') {
           // Only the share functions touch share epochs, and only revokeShares writes them.
           expect(['createShare', 'openShare', 'revokeShares']).toContain(fn);
           expect(actions).toEqual(
             fn === 'revokeShares' ? ['s3:GetObject', 's3:PutObject'] : ['s3:GetObject'],
           );
+        } else if (fn === 'deleteFile' && arn.startsWith(`arn:${PARTITION}:s3:::${STATE_BUCKET}/`)) {
+          // The delete function removes a file's state, and only that.
+          expect(actions).toEqual(['s3:DeleteObject']);
+        } else if (arn.endsWith('/multipart-closing/*')) {
+          expect(['completeUpload', 'abortUpload']).toContain(fn);
+          expect(actions).toEqual(['s3:GetObject', 's3:PutObject']);
+        } else if (arn.endsWith('/file-index/*')) {
+          // The validator writes the index; the lister reads it.
+          expect(['validateUpload', 'listFiles']).toContain(fn);
+          expect(actions).toEqual(fn === 'validateUpload' ? ['s3:PutObject'] : ['s3:GetObject']);
         } else if (arn.endsWith('/multipart-uploads/*')) {
           // Only the function that starts an upload writes its record; the other steps read it.
           expect(MULTIPART_STEPS).toContain(fn);
           expect(actions).toEqual(fn === 'createMultipartUpload' ? ['s3:PutObject'] : ['s3:GetObject']);
         } else if (arn === `arn:${PARTITION}:s3:::${STATE_BUCKET}`) {
-          expect(['createShare', 'openShare', 'revokeShares', ...MULTIPART_STEPS]).toContain(fn);
+          expect(['createShare', 'openShare', 'revokeShares', 'listFiles', ...MULTIPART_STEPS]).toContain(fn);
           expect(actions).toEqual(['s3:ListBucket']);
         } else if (actions.includes('s3:ListBucketVersions')) {
           // Listing versions only under uploads/: a file's first version, nothing else of the bucket.
@@ -705,6 +744,8 @@ describe('least privilege', () => {
     completeUpload: [OWNER_SECRET_PARAMETER],
     abortUpload: [OWNER_SECRET_PARAMETER],
     getFile: [OWNER_SECRET_PARAMETER],
+    listFiles: [OWNER_SECRET_PARAMETER],
+    deleteFile: [OWNER_SECRET_PARAMETER],
     createDownloadUrl: [OWNER_SECRET_PARAMETER],
     createShare: [OWNER_SECRET_PARAMETER, SHARE_SECRET_PARAMETER],
     openShare: [SHARE_SECRET_PARAMETER],
@@ -776,6 +817,28 @@ describe('least privilege', () => {
       { actions: ['s3:PutObject'], resources: [`arn:${PARTITION}:s3:::${BUCKET}/uploads/*`] },
       { actions: ['s3:GetObject'], resources: [`arn:${PARTITION}:s3:::${STATE_BUCKET}/multipart-uploads/*`] },
       { actions: ['s3:ListBucket'], resources: [`arn:${PARTITION}:s3:::${STATE_BUCKET}`] },
+    ]);
+  });
+
+  it('lets only the delete function delete, and only uploads and a file’s state objects', () => {
+    // Act
+    const deleting = FUNCTIONS.flatMap((fn) =>
+      statementsOf(fn)
+        .filter((statement) => list(statement.Action).some((action) => action.startsWith('s3:Delete')))
+        .map((statement) => ({ fn, resources: list(statement.Resource).map(render) })),
+    );
+
+    // Assert
+    expect(deleting).toEqual([
+      { fn: 'deleteFile', resources: [`arn:${PARTITION}:s3:::${BUCKET}/uploads/*`] },
+      {
+        fn: 'deleteFile',
+        resources: [
+          `arn:${PARTITION}:s3:::${STATE_BUCKET}/share-epochs/*`,
+          `arn:${PARTITION}:s3:::${STATE_BUCKET}/file-index/*`,
+          `arn:${PARTITION}:s3:::${STATE_BUCKET}/multipart-uploads/*`,
+        ],
+      },
     ]);
   });
 
@@ -1070,7 +1133,7 @@ describe('state bucket', () => {
     expect(bucket().Properties.CorsConfiguration).toBeUndefined();
   });
 
-  it('expires multipart upload records after a week, and nothing else: share epochs must outlive every link', () => {
+  it('expires multipart upload records and closing claims after a week, and nothing else: share epochs must outlive every link', () => {
     // Act
     const rules = (bucket().Properties.LifecycleConfiguration as JsonObject).Rules as JsonObject[];
 
@@ -1080,6 +1143,12 @@ describe('state bucket', () => {
         Id: 'ExpireMultipartUploadRecords',
         Status: 'Enabled',
         Prefix: 'multipart-uploads/',
+        ExpirationInDays: 7,
+      },
+      {
+        Id: 'ExpireMultipartClosingClaims',
+        Status: 'Enabled',
+        Prefix: 'multipart-closing/',
         ExpirationInDays: 7,
       },
     ]);

@@ -656,6 +656,8 @@ describe('matching the functions of serverless.yml', () => {
       'CompleteUpload',
       'AbortUpload',
       'GetFile',
+      'ListFiles',
+      'DeleteFile',
       'CreateDownloadUrl',
       'CreateShare',
       'RevokeShares',

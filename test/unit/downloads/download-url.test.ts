@@ -16,6 +16,7 @@ const RECORD: FileRecord = {
   versionId: VERSION_ID,
   fileId: '01JD0000000000000000000000',
   filename: 'Résumé.pdf',
+  clientMetadata: null,
   contentType: 'application/pdf',
   size: 1234,
   uploadedAt: '2026-11-23T09:00:00.000Z',

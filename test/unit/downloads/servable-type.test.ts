@@ -9,6 +9,7 @@ function passed(contentType: string, detectedType: string | undefined): FileReco
     versionId: 'v1',
     fileId: '01JD0000000000000000000000',
     filename: 'f',
+    clientMetadata: null,
     contentType,
     size: 100,
     uploadedAt: '2026-11-23T09:00:00.000Z',

@@ -381,6 +381,7 @@ describe('GET /files/{fileId}', () => {
       status: 'passed',
       detectedType: 'application/pdf',
       uploadedAt: '2026-11-23T09:00:00.000Z',
+      clientMetadata: null,
     });
   });
 
@@ -479,6 +480,7 @@ describe('GET /files/{fileId}', () => {
       status: 'passed',
       detectedType: 'application/pdf',
       uploadedAt: '2026-11-23T09:00:00.000Z',
+      clientMetadata: null,
     });
   });
 });

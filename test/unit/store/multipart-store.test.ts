@@ -135,6 +135,81 @@ describe('readMultipartUpload', () => {
   });
 });
 
+describe('readMultipartUpload of an unreadable record', () => {
+  it.each(['', '{}', '{"uploadId":"u","size":"big"}', 'not json'])(
+    'answers 404 for %j, not a 500',
+    async (text) => {
+      // Arrange
+      const { store } = storeWith(() => ({ Body: { transformToString: async () => text } }));
+
+      // Act & Assert
+      await expect(store.readMultipartUpload(ALICE, FILE_ID)).rejects.toMatchObject({ statusCode: 404 });
+    },
+  );
+});
+
+describe('claimClosing', () => {
+  const upload = { key: KEY, fileId: FILE_ID };
+  const exists = () =>
+    new S3ServiceException({
+      name: 'PreconditionFailed',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 412 },
+    });
+
+  it('claims create-once in the state bucket', async () => {
+    // Arrange
+    const { store, sent } = storeWith(() => ({}));
+
+    // Act
+    await store.claimClosing(upload, 'complete');
+
+    // Assert
+    expect((sent.mock.calls[0]?.[0] as PutObjectCommand | undefined)?.input).toMatchObject({
+      Bucket: 'unit-test-state',
+      Key: `multipart-closing/${ALICE.segment}/${FILE_ID}`,
+      Body: 'complete',
+      IfNoneMatch: '*',
+    });
+  });
+
+  it('goes ahead when the claim is already its own action, and answers 409 when it is the other', async () => {
+    // Arrange: an abort has claimed the closing.
+    const { store } = storeWith((command) => {
+      if (command instanceof PutObjectCommand) throw exists();
+      return { Body: { transformToString: async () => 'abort' } };
+    });
+
+    // Act & Assert
+    await expect(store.claimClosing(upload, 'abort')).resolves.toBeUndefined();
+    await expect(store.claimClosing(upload, 'complete')).rejects.toMatchObject({
+      statusCode: 409,
+      code: 'upload_closed',
+    });
+  });
+
+  it('tries again when two claims reach S3 at once (409)', async () => {
+    // Arrange
+    let puts = 0;
+    const { store } = storeWith((command) => {
+      if (command instanceof PutObjectCommand && ++puts === 1) {
+        throw new S3ServiceException({
+          name: 'ConcurrentModification',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 409 },
+        });
+      }
+      return {};
+    });
+
+    // Act
+    await store.claimClosing(upload, 'complete');
+
+    // Assert
+    expect(puts).toBe(2);
+  });
+});
+
 describe('presignPart', () => {
   it('signs content-length and content-md5 as headers, for this upload and part number only', async () => {
     // Arrange

@@ -55,6 +55,69 @@ describe('POST /uploads', () => {
     expect(Math.abs(Date.parse(String(body.expiresAt)) - Date.parse(expiration))).toBeLessThan(1000);
   });
 
+  it('pins clientMetadata as metadata in the policy, base64url of its JSON', async () => {
+    // Arrange
+    const clientMetadata = { album: 'Été 2026', tags: ['beach', 1, null, { nested: true }] };
+
+    // Act
+    const { status, body } = await post({ ...valid, clientMetadata });
+
+    // Assert
+    expect(status).toBe(201);
+    const { fields } = body.upload as { fields: Record<string, string> };
+    const pinned = fields['x-amz-meta-client-metadata'];
+    expect(JSON.parse(decodeMetaValue(pinned) ?? '')).toEqual(clientMetadata);
+    expect(policyOf(fields).conditions).toContainEqual({ 'x-amz-meta-client-metadata': pinned });
+  });
+
+  it('pins no clientMetadata field when none is given', async () => {
+    // Act
+    const { body } = await post(valid);
+
+    // Assert
+    expect(Object.keys((body.upload as { fields: Json }).fields)).not.toContain('x-amz-meta-client-metadata');
+  });
+
+  it.each([
+    ['an array', [1, 2]],
+    ['a string', 'album'],
+    ['a number', 7],
+    ['null', null],
+    ['over 512 bytes as JSON', { note: 'x'.repeat(503) }],
+  ])('refuses clientMetadata that is %s with 400 naming it', async (_, clientMetadata) => {
+    // Act
+    const { status, body } = await post({ ...valid, clientMetadata });
+
+    // Assert
+    expect(status).toBe(400);
+    expect(body).toMatchObject({ error: { code: 'invalid_request' } });
+    expect(String((body.error as Json).message)).toContain('clientMetadata');
+  });
+
+  it('takes clientMetadata of exactly 512 bytes as JSON', async () => {
+    // Arrange: {"note":"…"} is 11 bytes around the text.
+    const clientMetadata = { note: 'x'.repeat(501) };
+    expect(Buffer.byteLength(JSON.stringify(clientMetadata))).toBe(512);
+
+    // Act
+    const { status } = await post({ ...valid, clientMetadata });
+
+    // Assert
+    expect(status).toBe(201);
+  });
+
+  it('refuses with 400 a long non-ASCII filename and large clientMetadata that together exceed S3’s 2 KB of metadata', async () => {
+    // Arrange: 255 four-byte characters (1,360 encoded) and 500 bytes of JSON (668 encoded).
+    const request = { ...valid, filename: '😀'.repeat(255), clientMetadata: { note: 'x'.repeat(489) } };
+
+    // Act
+    const { status, body } = await post(request);
+
+    // Assert
+    expect(status).toBe(400);
+    expect(String((body.error as Json).message)).toMatch(/metadata/);
+  });
+
   it('gives every upload its own key, even for the same request', async () => {
     const keys = await Promise.all(Array.from({ length: 20 }, () => post(valid).then((r) => r.body.key)));
     expect(new Set(keys).size).toBe(20);

@@ -47,6 +47,7 @@ function storeHolding(parts: UploadedPart[]) {
     listUploadedParts: vi.fn(async () => parts),
     completeMultipartUpload: vi.fn(async () => undefined),
     abortMultipartUpload: vi.fn(async () => undefined),
+    claimClosing: vi.fn(async () => undefined),
   };
 }
 
@@ -249,6 +250,7 @@ describe('completeUpload', () => {
 
     // Assert
     expect(completed).toEqual({ fileId: FILE_ID, status: 'pending' });
+    expect(store.claimClosing).toHaveBeenCalledWith(UPLOAD, 'complete');
     expect(store.completeMultipartUpload).toHaveBeenCalledWith(UPLOAD, parts.slice(0, 3));
   });
 
@@ -269,5 +271,6 @@ describe('completeUpload', () => {
     });
     expect(store.completeMultipartUpload).not.toHaveBeenCalled();
     expect(store.abortMultipartUpload).not.toHaveBeenCalled();
+    expect(store.claimClosing).not.toHaveBeenCalled();
   });
 });

@@ -5,6 +5,7 @@ import {
   GetObjectTaggingCommand,
   HeadObjectCommand,
   ListObjectVersionsCommand,
+  PutObjectCommand,
   PutObjectTaggingCommand,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
@@ -55,6 +56,8 @@ function pendingPng(command: object): unknown {
   if (command instanceof GetObjectTaggingCommand) return { TagSet: [{ Key: TAG.status, Value: 'pending' }] };
   if (command instanceof GetObjectCommand) return { Body: Readable.from([PNG]) };
   if (command instanceof PutObjectTaggingCommand) return {};
+  // The file index, in the state bucket.
+  if (command instanceof PutObjectCommand) return {};
   throw new Error('unexpected command');
 }
 

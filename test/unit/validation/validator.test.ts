@@ -5,6 +5,7 @@ import {
   GetObjectTaggingCommand,
   HeadObjectCommand,
   ListObjectVersionsCommand,
+  PutObjectCommand,
   PutObjectTaggingCommand,
   type PutObjectTaggingCommandInput,
   S3ServiceException,
@@ -15,6 +16,7 @@ import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } fr
 import { parseUploadRules } from '../../../lib/config/upload-rules.js';
 import { type VerdictClaims, verdictVerifier } from '../../../lib/core/verdict-signature.js';
 import { encodeMetaValue, META, TAG } from '../../../lib/store/object-encoding.js';
+import { fileIndexKey, parseObjectKey } from '../../../lib/store/object-key.js';
 import { createS3Client } from '../../../lib/store/s3-client.js';
 import {
   VALIDATION_CONCURRENCY,
@@ -142,8 +144,15 @@ class FakeBucket {
     return { IsTruncated: false, Versions };
   }
 
+  /** The file index the validator writes to the state bucket, by key. */
+  readonly indexed = new Map<string, unknown>();
+
   private answer(command: object): unknown {
     if (command instanceof ListObjectVersionsCommand) return this.list(command.input.Prefix ?? '');
+    if (command instanceof PutObjectCommand && command.input.Bucket === 'unit-test-state') {
+      this.indexed.set(command.input.Key ?? '', JSON.parse(String(command.input.Body)));
+      return {};
+    }
     const { Key, IfMatch, VersionId } = (
       command as { input: { Key: string; IfMatch?: string; VersionId?: string } }
     ).input;
@@ -753,6 +762,51 @@ describe('validateUploadEvent', () => {
   });
 });
 
+describe('validateUploadEvent: the file index', () => {
+  it("lists a file in its owner's index when it first sees it, with what its upload pinned", async () => {
+    // Arrange
+    const version = bucket.put(KEY, PNG);
+    version.metadata[META.filename] = encodeMetaValue('été.png');
+    version.metadata[META.clientMetadata] = encodeMetaValue(JSON.stringify({ album: 'x' }));
+
+    // Act
+    await validateUploadEvent(eventFor(KEY));
+
+    // Assert
+    const { segment, fileId } = parseObjectKey(KEY) as { segment: string; fileId: string };
+    expect([...bucket.indexed]).toEqual([
+      [
+        fileIndexKey({ segment }, fileId),
+        {
+          filename: 'été.png',
+          contentType: 'image/png',
+          size: PNG.length,
+          uploadedAt: expect.any(String),
+          clientMetadata: { album: 'x' },
+        },
+      ],
+    ]);
+  });
+
+  it('lists nothing for a later version, nor for a version already decided', async () => {
+    // Arrange
+    bucket.put(KEY, PNG, {
+      tags: genuine(
+        { versionId: 'rgw.1_Xq9zPmL2vR7tW0yK4nH8sD1f', eTag: ETAG },
+        { status: 'passed', detectedType: 'image/png' },
+      ),
+    });
+    const later = bucket.put(KEY, PNG, { eTag: '0badc0ffee0badc0ffee0badc0ffee00' });
+
+    // Act
+    await validateUploadEvent(versionEvent({ key: KEY, version: later }));
+    await validateUploadEvent(eventFor(KEY));
+
+    // Assert
+    expect(bucket.indexed.size).toBe(0);
+  });
+});
+
 describe('validateUploadEvent: a version posted over a file', () => {
   const LATER_ETAG = '0badc0ffee0badc0ffee0badc0ffee00';
 
@@ -971,6 +1025,24 @@ describe('webhooks of verdicts', () => {
           clientMetadata: null,
         },
       },
+    });
+  });
+
+  it('carries the client metadata and the filename the upload pinned', async () => {
+    // Arrange
+    const version = bucket.put(KEY, PNG);
+    version.metadata[META.filename] = encodeMetaValue('été.png');
+    version.metadata[META.clientMetadata] = encodeMetaValue(JSON.stringify({ orderId: 'A-17', n: 3 }));
+    const handOff = vi.fn(async () => undefined);
+
+    // Act
+    await withHandoff(handOff)(eventFor(KEY));
+
+    // Assert
+    const [[message]] = handOff.mock.calls as unknown as [[{ event: { data: Record<string, unknown> } }]];
+    expect(message.event.data).toMatchObject({
+      filename: 'été.png',
+      clientMetadata: { orderId: 'A-17', n: 3 },
     });
   });
 

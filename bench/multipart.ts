@@ -1,0 +1,647 @@
+/**
+ * Section `multipart`: 1 GiB (256 MiB with --quick) uploaded through the
+ * API's multipart routes (POST /uploads/multipart, part URLs signed in
+ * batches, parts PUT straight to S3 in parallel, POST …/complete), against the
+ * same bytes uploaded by `@aws-sdk/lib-storage`'s `Upload` straight to the same
+ * RGW, with the same part size and parallelism, in alternating order, in the
+ * same run. Everything it creates is deleted afterwards (every version), and
+ * the local RGW's garbage collector is run so the space comes back at once.
+ */
+import { spawnSync } from 'node:child_process';
+import { createCipheriv } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
+import { dirname, join } from 'node:path';
+import {
+  AbortMultipartUploadCommand,
+  DeleteObjectsCommand,
+  GetObjectTaggingCommand,
+  ListMultipartUploadsCommand,
+  ListObjectVersionsCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { ulid } from 'ulid';
+import { devToken } from '../scripts/dev-keys.js';
+import { adminS3Client } from '../scripts/provision.js';
+import { ADMIN_FILE, type StackInfo } from '../scripts/stack-settings.js';
+import { waitForApi } from './load.js';
+import { localAdmin } from './serverless-config.js';
+import { type Figure, median, round, type SectionResult } from './stats.js';
+
+const MiB = 1024 * 1024;
+const GOAL_RATIO = 0.9;
+/** The most part numbers POST /uploads/{fileId}/parts signs in one call. */
+const SIGN_BATCH = 100;
+/** A part PUT with no socket activity this long fails the run instead of hanging it. */
+const PUT_IDLE_TIMEOUT_MS = 120_000;
+/** Where the baseline's objects go: outside uploads/, so the stack's validator never sees them. */
+const BASELINE_PREFIX = 'bench/multipart/';
+
+/** What bench/run.ts hands the section: the running stack, and sizes a caller may change. */
+export interface MultipartOptions {
+  stack: StackInfo;
+  quick?: boolean;
+  /** Bytes uploaded per run, in MiB (default 1024, 256 with --quick). */
+  sizeMiB?: number;
+  partSizeMiB?: number;
+  /** Parts in flight at once, on both sides. */
+  parallelism?: number;
+  /** Timed runs of each side, alternating which goes first (default 5, 2 with --quick). */
+  rounds?: number;
+}
+
+/**
+ * `size` deterministic, incompressible bytes (AES-128-CTR keystream of a fixed
+ * key) in one buffer that both sides read views of, starting with an MP4
+ * `ftyp` box (brand isom) so the stack's validator passes what the API uploads.
+ */
+export function benchBytes(size: number): Buffer<ArrayBuffer> {
+  const data = Buffer.allocUnsafe(size);
+  const cipher = createCipheriv('aes-128-ctr', Buffer.alloc(16, 0x6d), Buffer.alloc(16, 0));
+  const zeros = Buffer.alloc(Math.min(size, 16 * MiB));
+  for (let offset = 0; offset < size; offset += zeros.length) {
+    const chunk = cipher.update(zeros.subarray(0, Math.min(zeros.length, size - offset)));
+    chunk.copy(data, offset);
+  }
+  const ftyp = Buffer.alloc(32);
+  ftyp.writeUInt32BE(32, 0);
+  ftyp.write('ftypisom', 4, 'latin1');
+  ftyp.writeUInt32BE(0x200, 12);
+  ftyp.write('isomiso2avc1mp41', 16, 'latin1');
+  ftyp.copy(data, 0);
+  return data;
+}
+
+interface Timed {
+  ms: number;
+}
+
+/** What one upload through the API spent where, client side. */
+interface ApiRun extends Timed {
+  fileId: string;
+  key: string;
+  createMs: number;
+  signMs: number[];
+  /** Summed time workers waited for a URL of a part beyond the first batch (signed ahead of need: ideally 0). */
+  lateUrlWaitMs: number;
+  putMs: number[];
+  /** From the first part PUT sent to the last one answered. */
+  putPhaseMs: number;
+  completeMs: number;
+}
+
+/** What one lib-storage upload spent per S3 command (a middleware on its client records them). */
+interface BaselineRun extends Timed {
+  key: string;
+  createMs: number;
+  putMs: number[];
+  completeMs: number;
+}
+
+class RouteError extends Error {
+  override name = 'RouteError';
+}
+
+async function expectStatus(response: Response, status: number, what: string): Promise<unknown> {
+  const text = await response.text();
+  if (response.status !== status)
+    throw new RouteError(`${what}: HTTP ${response.status} (expected ${status}): ${text.slice(0, 500)}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+interface SignedPart {
+  partNumber: number;
+  url: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * Part URLs from POST /uploads/{fileId}/parts, signed ahead of need and never
+ * two calls at once. The first call asks for `firstBatch` parts (as many as go
+ * out at once, so the first PUTs start after a short call), every later one
+ * for SIGN_BATCH; the next call starts when a part of the previous call's
+ * batch is taken, so URLs are at most two batches ahead of the PUTs (they
+ * live 15 minutes). Concurrent calls would each start another worker in
+ * serverless offline, a cold start of the function.
+ */
+function partSigner(
+  apiUrl: string,
+  fileId: string,
+  partCount: number,
+  authorization: string,
+  firstBatch: number,
+) {
+  const batches = new Map<number, Promise<Map<number, SignedPart>>>();
+  const signMs: number[] = [];
+  const batchOf = (n: number) => (n <= firstBatch ? 0 : 1 + Math.floor((n - firstBatch - 1) / SIGN_BATCH));
+  const firstOf = (batch: number) => (batch === 0 ? 1 : firstBatch + 1 + (batch - 1) * SIGN_BATCH);
+  const request = (batch: number) => {
+    let pending = batches.get(batch);
+    if (!pending && firstOf(batch) <= partCount) {
+      const first = firstOf(batch);
+      const last = Math.min(partCount, firstOf(batch + 1) - 1);
+      const parts = Array.from({ length: last - first + 1 }, (_, i) => ({ partNumber: first + i }));
+      const started = performance.now();
+      pending = fetch(`${apiUrl}/uploads/${fileId}/parts`, {
+        method: 'POST',
+        headers: { authorization, 'content-type': 'application/json' },
+        body: JSON.stringify({ parts }),
+      })
+        .then((response) => expectStatus(response, 200, `POST /uploads/${fileId}/parts ${first}..${last}`))
+        .then((body) => {
+          signMs.push(performance.now() - started);
+          const signed = (body as { parts: SignedPart[] }).parts;
+          if (signed.length !== parts.length)
+            throw new RouteError(`POST …/parts ${first}..${last} returned ${signed.length} URLs`);
+          return new Map(signed.map((part) => [part.partNumber, part]));
+        });
+      pending.catch(() => undefined);
+      batches.set(batch, pending);
+    }
+    return pending;
+  };
+  return {
+    signMs,
+    /** Starts signing the first batch. */
+    start: () => request(0),
+    /** The URL of part `n` (1-based); once its batch is signed, asks for the next one. */
+    async url(n: number): Promise<SignedPart> {
+      const batch = batchOf(n);
+      const part = (await request(batch))?.get(n);
+      request(batch + 1);
+      if (!part) throw new RouteError(`no URL for part ${n}`);
+      return part;
+    },
+  };
+}
+
+/**
+ * PUTs `body` to a presigned part URL with the headers it was signed with and
+ * exactly its length; returns the ETag. Plain node:http on a keep-alive agent:
+ * Node 20's fetch took 5 to 10 times its CPU per byte sent, CPU the local RGW
+ * needs on 2 cores.
+ */
+function putPart(part: SignedPart, body: Buffer<ArrayBuffer>, agent: Agent): Promise<string> {
+  const signed = Object.entries(part.headers ?? {});
+  const signedLength = signed.find(([name]) => name.toLowerCase() === 'content-length');
+  if (signedLength && Number(signedLength[1]) !== body.length)
+    throw new RouteError(
+      `part ${part.partNumber}: signed Content-Length ${signedLength[1]}, part is ${body.length} B`,
+    );
+  const headers = {
+    ...Object.fromEntries(
+      signed.filter(([name]) => !['host', 'content-length'].includes(name.toLowerCase())),
+    ),
+    'content-length': String(body.length),
+  };
+  const url = new URL(part.url);
+  return new Promise((done, fail) => {
+    const request = httpRequest(url, { method: 'PUT', headers, agent }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('error', fail);
+      response.on('end', () => {
+        const etag = response.headers.etag;
+        if (response.statusCode === 200 && etag) return done(etag);
+        fail(
+          new RouteError(
+            `PUT part ${part.partNumber}: HTTP ${response.statusCode}${etag ? '' : ', no ETag'}: ${Buffer.concat(chunks).toString('utf8').slice(0, 300)}`,
+          ),
+        );
+      });
+    });
+    request.on('error', fail);
+    request.setTimeout(PUT_IDLE_TIMEOUT_MS, () =>
+      request.destroy(
+        new RouteError(`PUT part ${part.partNumber}: no progress for ${PUT_IDLE_TIMEOUT_MS / 1000} s`),
+      ),
+    );
+    request.end(body);
+  });
+}
+
+interface ApiUploadOptions {
+  apiUrl: string;
+  data: Buffer<ArrayBuffer>;
+  partSize: number;
+  parallelism: number;
+  /** The keep-alive agent part PUTs go through. */
+  agent: Agent;
+  /** Called once the upload exists, so a failed run can abort it. */
+  onCreated: (fileId: string, authorization: string) => void;
+}
+
+async function uploadThroughApi({
+  apiUrl,
+  data,
+  partSize,
+  parallelism,
+  agent,
+  onCreated,
+}: ApiUploadOptions): Promise<ApiRun> {
+  const authorization = `Bearer ${await devToken(`bench|multipart|${ulid()}`, 3600)}`;
+  const started = performance.now();
+  const created = (await fetch(`${apiUrl}/uploads/multipart`, {
+    method: 'POST',
+    headers: { authorization, 'content-type': 'application/json' },
+    body: JSON.stringify({ filename: 'bench.mp4', contentType: 'video/mp4', size: data.length, partSize }),
+  }).then((response) => expectStatus(response, 201, 'POST /uploads/multipart'))) as {
+    fileId: string;
+    key: string;
+    partSize: number;
+    partCount: number;
+  };
+  const createMs = performance.now() - started;
+  onCreated(created.fileId, authorization);
+  if (created.partSize !== partSize || created.partCount !== Math.ceil(data.length / partSize))
+    throw new RouteError(
+      `POST /uploads/multipart chose partSize ${created.partSize} × ${created.partCount} for ${partSize} asked`,
+    );
+  const signer = partSigner(
+    apiUrl,
+    created.fileId,
+    created.partCount,
+    authorization,
+    Math.min(parallelism, SIGN_BATCH),
+  );
+  signer.start();
+
+  const etags: { partNumber: number; etag: string }[] = [];
+  const putMs: number[] = [];
+  let lateUrlWaitMs = 0;
+  let next = 1;
+  const putStart = performance.now();
+  await Promise.all(
+    Array.from({ length: Math.min(parallelism, created.partCount) }, async () => {
+      while (next <= created.partCount) {
+        const n = next++;
+        const waitStart = performance.now();
+        const part = await signer.url(n);
+        const sendStart = performance.now();
+        if (n > parallelism) lateUrlWaitMs += sendStart - waitStart;
+        const body = data.subarray((n - 1) * partSize, Math.min(data.length, n * partSize));
+        etags.push({ partNumber: n, etag: await putPart(part, body, agent) });
+        putMs.push(performance.now() - sendStart);
+      }
+    }),
+  );
+  const putPhaseMs = performance.now() - putStart;
+
+  const completeStart = performance.now();
+  etags.sort((a, b) => a.partNumber - b.partNumber);
+  const completed = (await fetch(`${apiUrl}/uploads/${created.fileId}/complete`, {
+    method: 'POST',
+    headers: { authorization, 'content-type': 'application/json' },
+    body: JSON.stringify({ parts: etags }),
+  }).then((response) => expectStatus(response, 200, `POST /uploads/${created.fileId}/complete`))) as {
+    status?: string;
+  };
+  const completeMs = performance.now() - completeStart;
+  if (completed.status !== 'pending')
+    throw new RouteError(`POST …/complete answered status ${JSON.stringify(completed.status)}, not pending`);
+  return {
+    ms: performance.now() - started,
+    fileId: created.fileId,
+    key: created.key,
+    createMs,
+    signMs: signer.signMs,
+    lateUrlWaitMs,
+    putMs,
+    putPhaseMs,
+    completeMs,
+  };
+}
+
+/** Records how long each S3 command of `client` takes, by command name, into `into` while it is set. */
+function commandTimer(client: S3Client) {
+  const timings: { into: Map<string, number[]> | undefined } = { into: undefined };
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const started = performance.now();
+      const result = await next(args);
+      const list = timings.into?.get(context.commandName ?? '?') ?? [];
+      list.push(performance.now() - started);
+      timings.into?.set(context.commandName ?? '?', list);
+      return result;
+    },
+    { step: 'initialize', name: 'benchCommandTimer' },
+  );
+  return timings;
+}
+
+async function uploadWithLibStorage(
+  client: S3Client,
+  timer: ReturnType<typeof commandTimer>,
+  bucket: string,
+  data: Buffer<ArrayBuffer>,
+  partSize: number,
+  parallelism: number,
+  onKey: (key: string) => void,
+): Promise<BaselineRun> {
+  const key = `${BASELINE_PREFIX}${ulid()}`;
+  onKey(key);
+  const commands = new Map<string, number[]>();
+  timer.into = commands;
+  const started = performance.now();
+  try {
+    await new Upload({
+      client,
+      params: { Bucket: bucket, Key: key, Body: data, ContentType: 'video/mp4' },
+      partSize,
+      queueSize: parallelism,
+      leavePartsOnError: false,
+    }).done();
+  } finally {
+    timer.into = undefined;
+  }
+  const ms = performance.now() - started;
+  const putMs = commands.get('UploadPartCommand') ?? [];
+  if (putMs.length !== Math.ceil(data.length / partSize))
+    throw new Error(`lib-storage sent ${putMs.length} parts, expected ${Math.ceil(data.length / partSize)}`);
+  return {
+    ms,
+    key,
+    createMs: commands.get('CreateMultipartUploadCommand')?.[0] ?? Number.NaN,
+    putMs,
+    completeMs: commands.get('CompleteMultipartUploadCommand')?.[0] ?? Number.NaN,
+  };
+}
+
+/** Waits (up to 60 s) until the stack's validator has judged `key`, so deleting it never races the validator. */
+async function verdictOf(admin: S3Client, bucket: string, key: string): Promise<string> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const { TagSet } = await admin
+      .send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }))
+      .catch(() => ({ TagSet: undefined }));
+    const status = TagSet?.find((tag) => tag.Key === 'validation-status')?.Value;
+    if (status && status !== 'pending') return status;
+    if (Date.now() > deadline) return status ? `still ${status} after 60 s` : 'no verdict after 60 s';
+    await new Promise((done) => setTimeout(done, 250));
+  }
+}
+
+/** Deletes every version and delete marker of exactly `key`. */
+async function deleteAllVersions(admin: S3Client, bucket: string, key: string): Promise<void> {
+  for (;;) {
+    const listed = await admin.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key }));
+    const objects = [...(listed.Versions ?? []), ...(listed.DeleteMarkers ?? [])]
+      .filter((entry) => entry.Key === key)
+      .map((entry) => ({ Key: key, VersionId: entry.VersionId }));
+    if (objects.length === 0) return;
+    const { Errors } = await admin.send(
+      new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }),
+    );
+    if (Errors?.length) throw new Error(`could not delete ${key}: ${Errors[0]?.Code} ${Errors[0]?.Message}`);
+  }
+}
+
+/** Aborts every open multipart upload under `prefix` (what a failed run left). */
+async function abortOpenUploads(admin: S3Client, bucket: string, prefix: string): Promise<number> {
+  const { Uploads } = await admin.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix }));
+  for (const { Key, UploadId } of Uploads ?? [])
+    await admin
+      .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key, UploadId }))
+      .catch(() => undefined);
+  return Uploads?.length ?? 0;
+}
+
+/**
+ * Runs the local RGW's garbage collector now: deleted objects' data would
+ * otherwise stay in the in-memory OSD for the collector's minimum wait (two
+ * hours), and a few 1 GiB runs would fill it. Returns why not, when it could not.
+ */
+function collectGarbage(): string | undefined {
+  const conf = join(dirname(ADMIN_FILE), 'ceph.conf');
+  if (!existsSync(conf)) return `no ${conf}`;
+  const result = spawnSync(
+    'radosgw-admin',
+    ['--cluster', 'ceph', '-c', conf, '-n', 'client.admin', 'gc', 'process', '--include-all'],
+    { encoding: 'utf8', timeout: 120_000, env: { ...process.env, CEPH_CONF: conf } },
+  );
+  return result.status === 0
+    ? undefined
+    : `radosgw-admin gc process: ${result.error?.message ?? result.stderr}`;
+}
+
+const mibPerSecond = (bytes: number, ms: number) => bytes / MiB / (ms / 1000);
+
+/**
+ * Uploads the same bytes `rounds` times each way (through the API, then by
+ * lib-storage, the order alternating per round) after one small untimed
+ * upload each, deletes everything after every upload, and returns median
+ * throughputs, their ratio and the goal's verdict. Throws when a route answers
+ * other than its contract says (the message names the call and the answer).
+ */
+export async function run({
+  stack,
+  quick,
+  sizeMiB = quick ? 256 : 1024,
+  partSizeMiB = 16,
+  parallelism = 8,
+  rounds = quick ? 2 : 5,
+}: MultipartOptions): Promise<SectionResult> {
+  const { apiUrl, bucket } = stack;
+  await waitForApi(apiUrl);
+  const size = sizeMiB * MiB;
+  const partSize = partSizeMiB * MiB;
+  const adminKeys = localAdmin();
+  // The bucket owner's client as the local stack builds it (SDK defaults): cleanup and the reference run.
+  const admin = adminS3Client({ ...adminKeys, region: stack.region });
+  // The baseline: the same keys, no checksum computed unless S3 requires one (the part URLs carry none).
+  const baseline = new S3Client({
+    endpoint: adminKeys.endpoint,
+    region: stack.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: adminKeys.accessKeyId, secretAccessKey: adminKeys.secretAccessKey },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+  });
+  const timer = commandTimer(baseline);
+  const partAgent = new Agent({ keepAlive: true });
+
+  const generated = performance.now();
+  const data = benchBytes(size);
+  const generateMs = performance.now() - generated;
+
+  const apiKeys: string[] = [];
+  const baselineKeys: string[] = [];
+  const openFiles = new Map<string, string>();
+  const verdicts = new Map<string, number>();
+  const gcProblems = new Set<string>();
+  const cleanUp = async () => {
+    for (const key of apiKeys.splice(0)) {
+      const verdict = await verdictOf(admin, bucket, key);
+      verdicts.set(verdict, (verdicts.get(verdict) ?? 0) + 1);
+      await deleteAllVersions(admin, bucket, key);
+    }
+    for (const key of baselineKeys.splice(0)) await deleteAllVersions(admin, bucket, key);
+    const problem = collectGarbage();
+    if (problem) gcProblems.add(problem);
+  };
+  const runApi = async (bytes: Buffer<ArrayBuffer>) => {
+    let fileId: string | undefined;
+    try {
+      const result = await uploadThroughApi({
+        apiUrl,
+        data: bytes,
+        partSize,
+        parallelism,
+        agent: partAgent,
+        onCreated: (id, authorization) => {
+          fileId = id;
+          openFiles.set(id, authorization);
+        },
+      });
+      openFiles.delete(result.fileId);
+      apiKeys.push(result.key);
+      return result;
+    } catch (error) {
+      if (fileId) {
+        const authorization = openFiles.get(fileId) as string;
+        openFiles.delete(fileId);
+        await fetch(`${apiUrl}/uploads/${fileId}`, { method: 'DELETE', headers: { authorization } }).catch(
+          () => undefined,
+        );
+      }
+      throw error;
+    }
+  };
+  const runBaseline = (bytes: Buffer<ArrayBuffer>) =>
+    uploadWithLibStorage(baseline, timer, bucket, bytes, partSize, parallelism, (key) =>
+      baselineKeys.push(key),
+    );
+
+  const api: ApiRun[] = [];
+  const lib: BaselineRun[] = [];
+  let defaultChecksums: BaselineRun | undefined;
+  try {
+    // Warm-up, untimed: serverless offline loads each route's function once, both sides open connections.
+    const warm = data.subarray(0, Math.min(size, 2 * partSize));
+    await runApi(warm);
+    await runBaseline(warm);
+    await cleanUp();
+    for (let round = 0; round < rounds; round++) {
+      for (const side of round % 2 === 0 ? ['api', 'lib'] : ['lib', 'api']) {
+        if (side === 'api') api.push(await runApi(data));
+        else lib.push(await runBaseline(data));
+        await cleanUp();
+      }
+    }
+    if (!quick) {
+      // Reference, once: lib-storage as a client built with the SDK's defaults sends it (a CRC32 per part).
+      const key = `${BASELINE_PREFIX}${ulid()}`;
+      baselineKeys.push(key);
+      const started = performance.now();
+      await new Upload({
+        client: admin,
+        params: { Bucket: bucket, Key: key, Body: data, ContentType: 'video/mp4' },
+        partSize,
+        queueSize: parallelism,
+        leavePartsOnError: false,
+      }).done();
+      defaultChecksums = { ms: performance.now() - started, key, createMs: 0, putMs: [], completeMs: 0 };
+      await cleanUp();
+    }
+  } finally {
+    for (const [fileId, authorization] of openFiles)
+      await fetch(`${apiUrl}/uploads/${fileId}`, { method: 'DELETE', headers: { authorization } }).catch(
+        () => undefined,
+      );
+    await cleanUp().catch(() => undefined);
+    await abortOpenUploads(admin, bucket, BASELINE_PREFIX).catch(() => undefined);
+    partAgent.destroy();
+  }
+
+  const throughput = (runs: Timed[], bytes = size) => runs.map((r) => mibPerSecond(bytes, r.ms));
+  const oursMiBs = median(throughput(api));
+  const libMiBs = median(throughput(lib));
+  const ratio = oursMiBs / libMiBs;
+  const holds = ratio >= GOAL_RATIO;
+  const list = (values: number[]) => values.map((v) => round(v, 0)).join(', ');
+  const ms = (value: number) => `${round(value, 1)} ms`;
+  const allSign = api.flatMap((r) => r.signMs);
+  const figures: Record<string, Figure> = {
+    'multipart bytes': size,
+    'multipart part size MiB': partSizeMiB,
+    'multipart parts': Math.ceil(size / partSize),
+    'multipart parallelism': parallelism,
+    'multipart rounds': rounds,
+    'multipart ours MiB/s': round(oursMiBs, 1),
+    'multipart lib-storage MiB/s': round(libMiBs, 1),
+    'multipart ratio ours / lib-storage': round(ratio, 3),
+    'multipart ours runs MiB/s': list(throughput(api)),
+    'multipart lib-storage runs MiB/s': list(throughput(lib)),
+    'multipart ratio per round': api
+      .map((r, i) => round(r.ms === 0 ? 0 : (lib[i]?.ms ?? 0) / r.ms, 2))
+      .join(', '),
+    'multipart ours create ms': round(median(api.map((r) => r.createMs)), 1),
+    'multipart ours sign call ms': round(median(allSign), 1),
+    'multipart ours sign calls per upload': api[0]?.signMs.length ?? 0,
+    'multipart ours URL wait after the first batch ms': round(median(api.map((r) => r.lateUrlWaitMs)), 1),
+    'multipart ours part PUT p50 ms': round(median(api.flatMap((r) => r.putMs)), 1),
+    'multipart ours PUT phase MiB/s': round(median(api.map((r) => mibPerSecond(size, r.putPhaseMs))), 1),
+    'multipart ours complete ms': round(median(api.map((r) => r.completeMs)), 1),
+    'multipart lib-storage create ms': round(median(lib.map((r) => r.createMs)), 1),
+    'multipart lib-storage part PUT p50 ms': round(median(lib.flatMap((r) => r.putMs)), 1),
+    'multipart lib-storage complete ms': round(median(lib.map((r) => r.completeMs)), 1),
+    'multipart data generation ms': round(generateMs, 0),
+    [`goal multipart ours ≥ ${GOAL_RATIO}× lib-storage`]: holds,
+  };
+  if (defaultChecksums)
+    figures['multipart lib-storage SDK default checksums MiB/s'] = round(
+      mibPerSecond(size, defaultChecksums.ms),
+      1,
+    );
+  const label = `${sizeMiB >= 1024 ? `${sizeMiB / 1024} GiB` : `${sizeMiB} MiB`}, ${Math.ceil(size / partSize)} × ${partSizeMiB} MiB @${parallelism}`;
+  const rows: string[][] = [
+    [
+      `multipart through the API (${label})`,
+      `${round(oursMiBs, 1)} MiB/s`,
+      `${round(ratio, 2)}× lib-storage`,
+      `runs ${list(throughput(api))} MiB/s`,
+    ],
+    [
+      `lib-storage Upload to RGW (${label})`,
+      `${round(libMiBs, 1)} MiB/s`,
+      'baseline',
+      `runs ${list(throughput(lib))} MiB/s`,
+    ],
+    [
+      'multipart through the API: where time goes',
+      `create ${ms(figures['multipart ours create ms'] as number)}, sign ${ms(figures['multipart ours sign call ms'] as number)} ×${figures['multipart ours sign calls per upload']}, complete ${ms(figures['multipart ours complete ms'] as number)}`,
+      `part PUT p50 ${ms(figures['multipart ours part PUT p50 ms'] as number)}`,
+      `waited for URLs after the first batch ${ms(figures['multipart ours URL wait after the first batch ms'] as number)}`,
+    ],
+    [
+      'lib-storage: where time goes',
+      `create ${ms(figures['multipart lib-storage create ms'] as number)}, complete ${ms(figures['multipart lib-storage complete ms'] as number)}`,
+      `part PUT p50 ${ms(figures['multipart lib-storage part PUT p50 ms'] as number)}`,
+      '',
+    ],
+  ];
+  if (defaultChecksums)
+    rows.push([
+      'reference: lib-storage with the SDK default checksums (CRC32 per part), once',
+      `${figures['multipart lib-storage SDK default checksums MiB/s']} MiB/s`,
+      '',
+      '',
+    ]);
+  rows.push([
+    `GOAL multipart through the API ≥ ${GOAL_RATIO}× lib-storage`,
+    holds ? 'HOLDS' : 'MISSED',
+    `${round(ratio, 2)}×`,
+    `median ${round(oursMiBs, 1)} vs ${round(libMiBs, 1)} MiB/s; per round ${figures['multipart ratio per round']}×`,
+  ]);
+  return {
+    section: 'multipart',
+    figures,
+    rows,
+    notes: [
+      `${label}: the same ${sizeMiB} MiB (AES-CTR keystream of a fixed key behind an MP4 ftyp box, generated once in ${round(generateMs, 0)} ms, one buffer both sides send views of) uploaded ${rounds} times by each side, alternating which goes first, median throughput (bytes / time from the first request to the completed upload). One untimed upload of ${Math.min(sizeMiB, 2 * partSizeMiB)} MiB per side first.`,
+      `Through the API (${apiUrl}, serverless offline): POST /uploads/multipart (video/mp4, partSize given), part URLs from POST /uploads/{fileId}/parts, ${parallelism} in the first call (so the first PUTs start early), then up to ${SIGN_BATCH} per call, one call at a time, the next asked for as soon as a part of the previous one's batch is taken; ${parallelism} parts in flight, each a PUT with node:http (keep-alive agent) of exactly the part's bytes and the headers it was signed with (no md5); then POST …/complete. Each upload under a new development token's owner.`,
+      `Baseline: \`new Upload({ client, params: { Body: <the same buffer> }, partSize: ${partSizeMiB} MiB, queueSize: ${parallelism} })\` from @aws-sdk/lib-storage to ${stack.s3Endpoint} with the local RGW's admin keys, key under ${BASELINE_PREFIX} (the validator ignores it), \`requestChecksumCalculation: 'WHEN_REQUIRED'\` (no CRC32 per part, as the part URLs carry none; SigV4 over plain HTTP still hashes each part's payload). Command timings come from a middleware on its client.`,
+      `Afterwards every version of every key is deleted (the API's after its verdict: ${[...verdicts].map(([v, n]) => `${v} ×${n}`).join(', ') || 'none'}), open uploads aborted, and RGW's garbage collector run (radosgw-admin gc process --include-all) so the in-memory OSD gets the space back${gcProblems.size ? `; it could not: ${[...gcProblems].join('; ')}` : ''}.`,
+    ],
+  };
+}
