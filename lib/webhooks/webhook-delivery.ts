@@ -60,8 +60,8 @@ async function attempt(
   body: string,
   tools: DeliveryTools,
 ): Promise<string | undefined> {
-  // A timer of our own, not AbortSignal.timeout(): fetch holds its signal weakly, and a timeout
-  // signal nothing else holds can be garbage-collected before it fires, leaving the POST hanging.
+  // A timer of our own, cleared once the try ends: the same limit covers the answer's body, and it
+  // runs on a test's fake timers.
   const controller = new AbortController();
   const timer = setTimeout(
     () => controller.abort(new DOMException('the receiver did not answer in time', 'TimeoutError')),
