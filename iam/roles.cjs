@@ -29,6 +29,8 @@ const FLAGS = [
   'deadLetterQueue',
   'readsUnvalidated',
   'invokedByBucket',
+  'deliversWebhooks',
+  'sendsWebhooks',
 ];
 /** What a statement may hold besides the IAM fields it passes on as they are. */
 const AWS_ONLY_CONDITION = 'ConditionInAws';
@@ -105,7 +107,28 @@ function secretStatements(sid, parameterName) {
   ];
 }
 
-function roleStatements(fn, declaration, settings) {
+/** The webhook deliverer: the one function whose entry says deliversWebhooks. */
+function webhookDeliverer(declarations) {
+  const deliverers = Object.keys(declarations).filter((fn) => declarations[fn].deliversWebhooks);
+  if (deliverers.length > 1) {
+    throw new Error(
+      `iam/function-policies.json: one function delivers webhooks, not ${deliverers.join(', ')}`,
+    );
+  }
+  const senders = Object.keys(declarations).filter((fn) => declarations[fn].sendsWebhooks);
+  if (senders.length > 0 && deliverers.length === 0) {
+    throw new Error(
+      `iam/function-policies.json: ${senders.join(', ')} sends webhooks, but no function delivers them`,
+    );
+  }
+  return deliverers[0];
+}
+
+/** The deliverer's name as osls names it (`<service>-<stage>-<fn>`): a Ref would tie the validator to it. */
+const delivererName = (settings, fn) => `${settings.service}-${settings.stage}-${fn}`;
+
+function roleStatements(fn, declaration, settings, deliverer) {
+  const webhooks = Boolean(settings.webhookUrl);
   // The notification target cannot refer to the bucket: the bucket refers to it.
   const buckets = {
     UploadsBucket: declaration.invokedByBucket ? settings.bucketName : { Ref: 'UploadsBucket' },
@@ -140,16 +163,47 @@ function roleStatements(fn, declaration, settings) {
           },
         ]
       : []),
+    ...(declaration.deliversWebhooks
+      ? [
+          ...(webhooks ? secretStatements('WebhookSecret', settings.webhookSecretParameter) : []),
+          {
+            Sid: 'SendUndeliveredWebhooksToDlq',
+            Effect: 'Allow',
+            Action: ['sqs:SendMessage'],
+            Resource: { 'Fn::GetAtt': ['WebhookDeadLetterQueue', 'Arn'] },
+          },
+        ]
+      : []),
+    ...(declaration.sendsWebhooks && webhooks
+      ? [
+          {
+            Sid: 'HandWebhooksToTheDeliverer',
+            Effect: 'Allow',
+            Action: ['lambda:InvokeFunction'],
+            Resource: {
+              'Fn::Sub': [
+                'arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${Name}',
+                { Name: delivererName(settings, deliverer) },
+              ],
+            },
+          },
+        ]
+      : []),
   ];
 }
 
 /**
  * Everything serverless.yml takes from the file, for `settings` ({ bucketName,
- * ownerSecretParameter, shareSecretParameter, verdictSigningKeyParameter }, the stage's params,
- * and partnerReaders, the entries parsePartnerReaders made of its param).
+ * ownerSecretParameter, shareSecretParameter, verdictSigningKeyParameter,
+ * webhookUrl, webhookSecretParameter }, the stage's params; service and stage,
+ * which name the deliverer; and partnerReaders, the entries parsePartnerReaders
+ * made of its param). An empty webhookUrl grants and names nothing of webhooks
+ * but the deliverer's own queue: the validator invokes nothing.
  */
 function build(declarations, settings) {
   const entries = Object.entries(declarations);
+  const deliverer = webhookDeliverer(declarations);
+  const webhooks = Boolean(settings.webhookUrl);
   const roles = Object.fromEntries(
     entries.map(([fn, declaration]) => [
       `${logicalName(fn)}Role`,
@@ -160,7 +214,10 @@ function build(declarations, settings) {
           Policies: [
             {
               PolicyName: fn,
-              PolicyDocument: { Version: '2012-10-17', Statement: roleStatements(fn, declaration, settings) },
+              PolicyDocument: {
+                Version: '2012-10-17',
+                Statement: roleStatements(fn, declaration, settings, deliverer),
+              },
             },
           ],
         },
@@ -178,6 +235,12 @@ function build(declarations, settings) {
       ...(declaration.shareSecret ? { SHARE_SECRET_PARAMETER: settings.shareSecretParameter } : {}),
       ...(declaration.verdictSigningKey
         ? { VERDICT_SIGNING_KEY_PARAMETER: settings.verdictSigningKeyParameter }
+        : {}),
+      ...(declaration.deliversWebhooks && webhooks
+        ? { WEBHOOK_URL: settings.webhookUrl, WEBHOOK_SECRET_PARAMETER: settings.webhookSecretParameter }
+        : {}),
+      ...(declaration.sendsWebhooks && webhooks
+        ? { WEBHOOK_DELIVERER_FUNCTION: delivererName(settings, deliverer) }
         : {}),
     };
     if (Object.keys(variables).length === 0) continue;
@@ -316,6 +379,10 @@ module.exports = async ({ resolveVariable, resolveConfigurationProperty }) => {
     ownerSecretParameter: await resolveVariable('param:ownerSecretParameter'),
     shareSecretParameter: await resolveVariable('param:shareSecretParameter'),
     verdictSigningKeyParameter: await resolveVariable('param:verdictSigningKeyParameter'),
+    webhookUrl: await resolveVariable('param:webhookUrl'),
+    webhookSecretParameter: await resolveVariable('param:webhookSecretParameter'),
+    service: await resolveVariable('self:service'),
+    stage: await resolveVariable('sls:stage'),
     partnerReaders: parsePartnerReaders(await resolveVariable('param:partnerReaders')),
   });
 };

@@ -11,6 +11,8 @@ import type { PublicUrlSettings } from './http/public-url.js';
 import { loadShareKey } from './shares/share-secret.js';
 import { createFileStore, type FileStore } from './store/file-store.js';
 import { createS3Client } from './store/s3-client.js';
+import { lambdaWebhookHandoff, type WebhookHandoff } from './webhooks/webhook-handoff.js';
+import { parseWebhookSecret, parseWebhookUrl, type WebhookSettings } from './webhooks/webhook-settings.js';
 
 /** A function's settings and clients: built in this one place and passed to the code that uses them. */
 export interface Runtime {
@@ -26,6 +28,10 @@ export interface Runtime {
   publicUrl: PublicUrlSettings;
   /** The share-link key, in the functions configured with one (the share functions). */
   shareKey?: KeyObject;
+  /** Where and how to send webhooks: the deliverer's, when a webhook URL is configured. */
+  webhookDelivery?: WebhookSettings;
+  /** Hands verdicts' webhooks to the deliverer: the validator's, when a deliverer is configured. */
+  handOffWebhook?: WebhookHandoff;
 }
 
 /** An Ed25519 private key in PEM is about 119 characters. */
@@ -51,7 +57,7 @@ export async function createRuntime(
       ...(environment.S3_ENDPOINT ? { endpoint: environment.S3_ENDPOINT } : {}),
     });
   // Read concurrently: a function configured with several secrets waits for SSM once.
-  const [signingKey, ownerSecret, shareKey] = await Promise.all([
+  const [signingKey, ownerSecret, shareKey, webhookSecret] = await Promise.all([
     resolveSecret(
       {
         variable: 'VERDICT_SIGNING_KEY',
@@ -77,7 +83,18 @@ export async function createRuntime(
     environment.SHARE_SECRET || environment.SHARE_SECRET_PARAMETER
       ? loadShareKey(environment, readParameter)
       : undefined,
+    resolveSecret(
+      {
+        variable: 'WEBHOOK_SECRET',
+        value: environment.WEBHOOK_SECRET,
+        parameterVariable: 'WEBHOOK_SECRET_PARAMETER',
+        parameter: environment.WEBHOOK_SECRET_PARAMETER,
+        minLength: 1,
+      },
+      readParameter,
+    ),
   ]);
+  const webhookDelivery = webhookSettings(environment, webhookSecret);
   return {
     environment,
     rules: parseUploadRules(environment.UPLOAD_RULES),
@@ -106,7 +123,34 @@ export async function createRuntime(
       offline: environment.IS_OFFLINE,
     },
     ...(shareKey ? { shareKey } : {}),
+    ...(webhookDelivery ? { webhookDelivery } : {}),
+    ...(environment.WEBHOOK_DELIVERER_FUNCTION
+      ? {
+          handOffWebhook: lambdaWebhookHandoff({
+            functionName: environment.WEBHOOK_DELIVERER_FUNCTION,
+            region: environment.AWS_REGION,
+            ...(environment.LAMBDA_ENDPOINT ? { endpoint: environment.LAMBDA_ENDPOINT } : {}),
+          }),
+        }
+      : {}),
   };
+}
+
+/**
+ * The deliverer's settings: a URL and a secret, both or neither. Throws naming
+ * the variable that is missing or unusable.
+ */
+function webhookSettings(environment: Environment, secret: string | undefined): WebhookSettings | undefined {
+  const url = environment.WEBHOOK_URL;
+  if (!url && !secret) return undefined;
+  if (!url) throw new Error('invalid configuration: WEBHOOK_URL is required with a webhook secret');
+  if (!secret) {
+    throw new Error(
+      'invalid configuration: WEBHOOK_SECRET or WEBHOOK_SECRET_PARAMETER is required with WEBHOOK_URL',
+    );
+  }
+  const secretVariable = environment.WEBHOOK_SECRET ? 'WEBHOOK_SECRET' : 'WEBHOOK_SECRET_PARAMETER';
+  return { url: parseWebhookUrl('WEBHOOK_URL', url), secret: parseWebhookSecret(secretVariable, secret) };
 }
 
 /** Builds something from one variable's value; a value it cannot use fails the cold start naming the variable. */
@@ -126,6 +170,14 @@ export const runtime = (): Promise<Runtime> => {
   current ??= createRuntime(process.env);
   return current;
 };
+
+/** The deliverer's settings; throws (a failed cold start) in a function configured without a webhook URL. */
+export function requireWebhookDelivery(runtime: Runtime): WebhookSettings {
+  if (!runtime.webhookDelivery) {
+    throw new Error('invalid configuration: WEBHOOK_URL is required to deliver webhooks');
+  }
+  return runtime.webhookDelivery;
+}
 
 /** The share-link key of a runtime; throws (a failed cold start) in a function configured without one. */
 export function requireShareKey(runtime: Runtime): KeyObject {

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { S3Event } from 'aws-lambda';
 
 /**
@@ -51,6 +51,11 @@ export interface BridgeSettings {
   log: (line: string) => void;
   /** Called with each pushed record as RGW sent it, and awaited, before it is handed to the validator. */
   record?: (created: CreatedObject) => void | Promise<void>;
+  /**
+   * Serves Lambda Invoke calls on the same port (scripts/async-invocations.ts):
+   * answers a request it takes and returns true; anything else is a push.
+   */
+  invocations?: (request: IncomingMessage, response: ServerResponse) => Promise<boolean>;
 }
 
 /**
@@ -107,12 +112,14 @@ async function invokeWithRetries(settings: BridgeSettings, event: S3Event): Prom
 
 /**
  * Receives RGW's HTTP pushes and hands them to the validator the way S3 hands
- * events to Lambda: asynchronously, retried twice. It always answers RGW at
+ * events to Lambda: asynchronously, retried twice. With `invocations`, the
+ * same port also takes the functions' own asynchronous Lambda invocations. It always answers RGW at
  * once with 200: RGW retries a persistent topic's 5xx in a tight loop and may
  * then stop delivering that topic altogether (docs/rgw-notes.md).
  */
 export function startEventBridge(settings: BridgeSettings): Promise<Server> {
   const server = createServer(async (request, response) => {
+    if (settings.invocations && (await settings.invocations(request, response))) return;
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of request) {

@@ -21,6 +21,8 @@ export interface FunctionEntry {
   deadLetterQueue?: boolean;
   readsUnvalidated?: boolean;
   invokedByBucket?: boolean;
+  deliversWebhooks?: boolean;
+  sendsWebhooks?: boolean;
 }
 
 export type FunctionPolicies = Record<string, PolicyStatement[]>;

@@ -24,6 +24,8 @@ export interface LocalStack {
 export interface LocalStackOptions {
   /** Where the short start/stop lines go (default: stderr, prefixed "[local stack]"). */
   log?: (line: string) => void;
+  /** Added to the environment of a stack this call starts (ignored when one is reused). */
+  environment?: Record<string, string>;
 }
 
 /** Whether the stack described in .local/stack.json answers: the API's /health and the S3 endpoint. */
@@ -77,7 +79,11 @@ export async function ensureLocalStack(options: LocalStackOptions = {}): Promise
     cwd: ROOT,
     // Errors reach the caller's terminal; everything else stays in the log files.
     stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    env: {
+      ...process.env,
+      ...options.environment,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    },
   });
   const exited = new Promise<number | null>((done) => stack.once('exit', (code) => done(code)));
   const deadline = Date.now() + START_TIMEOUT_MS;

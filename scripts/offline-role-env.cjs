@@ -4,8 +4,10 @@
 // name), so locally each function signs as itself, exactly as with its role
 // in AWS, and only the secrets its entry in iam/function-policies.json grants
 // it in AWS: the owner secret (owner segments), the share-link key, the
-// validator's verdict signing key. Unset (packaging for AWS), every function
-// gets nothing from here.
+// validator's verdict signing key; and, when `npm start` was given WEBHOOK_URL,
+// the webhook URL and secret to the deliverer only, and the deliverer's name
+// and the local asynchronous invocation endpoint to the validator only.
+// Unset (packaging for AWS), every function gets nothing from here.
 const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
 
@@ -19,10 +21,28 @@ module.exports = () => {
     {},
     {
       get: (_, name) => {
-        const credentials = byFunction[name];
-        if (!credentials) return {};
+        if (!offline) return {};
         const entry = entries[name] ?? {};
+        const webhooks = Boolean(process.env.PRESIGN_LOCAL_WEBHOOK_URL);
+        const webhookSettings = {
+          ...(entry.deliversWebhooks && webhooks
+            ? {
+                WEBHOOK_URL: process.env.PRESIGN_LOCAL_WEBHOOK_URL,
+                WEBHOOK_SECRET: process.env.PRESIGN_LOCAL_WEBHOOK_SECRET,
+              }
+            : {}),
+          ...(entry.sendsWebhooks && webhooks
+            ? {
+                WEBHOOK_DELIVERER_FUNCTION: process.env.PRESIGN_LOCAL_WEBHOOK_DELIVERER,
+                LAMBDA_ENDPOINT: process.env.PRESIGN_LOCAL_LAMBDA_ENDPOINT,
+              }
+            : {}),
+        };
+        const credentials = byFunction[name];
+        // The deliverer has no role: it signs nothing with AWS credentials.
+        if (!credentials) return webhookSettings;
         return {
+          ...webhookSettings,
           ...(entry.ownerSecret ? { OWNER_SECRET: process.env.PRESIGN_LOCAL_OWNER_SECRET } : {}),
           ...(entry.shareSecret ? { SHARE_SECRET: process.env.PRESIGN_LOCAL_SHARE_SECRET } : {}),
           ...(entry.verdictSigningKey

@@ -16,6 +16,11 @@ export const START_LOG = resolve(LOCAL_DIR, 'start.log');
  * ETag and the tags the object carried when it was created (tests read it).
  */
 export const EVENTS_LOG = resolve(LOCAL_DIR, 'events.jsonl');
+/**
+ * The local webhook dead-letter queue: one JSON line per webhook whose
+ * delivery failed every retry, as Lambda's on-failure record (kept across restarts).
+ */
+export const WEBHOOK_DLQ_FILE = resolve(LOCAL_DIR, 'webhook-dlq.jsonl');
 
 const port = (name: string, fallback: number): number => {
   const value = Number(process.env[name] ?? fallback);
@@ -28,6 +33,8 @@ export const stackSettings = () => ({
   httpPort: port('HTTP_PORT', 3000),
   lambdaPort: port('LAMBDA_PORT', 3002),
   bridgePort: port('BRIDGE_PORT', 3010),
+  /** Where the integration tests' webhook receiver listens (the stack they start posts to it). */
+  webhookTestPort: port('WEBHOOK_TEST_PORT', port('BRIDGE_PORT', 3010) + 1),
   rgwPort: port('RGW_PORT', 7480),
   stage: 'local',
   bucket: process.env.UPLOADS_BUCKET ?? 'presign-local-uploads',
@@ -48,4 +55,8 @@ export interface StackInfo {
   pid: number;
   validatorFunction: string;
   lambdaUrl: string;
+  /** The webhook deliverer function. */
+  delivererFunction: string;
+  /** Where verdicts' webhooks are POSTed; `null` when the stack was started without WEBHOOK_URL. */
+  webhookUrl: string | null;
 }

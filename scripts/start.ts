@@ -28,6 +28,8 @@ import {
 import { createServer, type Server } from 'node:net';
 import { resolve } from 'node:path';
 import { GetObjectTaggingCommand } from '@aws-sdk/client-s3';
+import { parseWebhookSecret, parseWebhookUrl } from '../lib/webhooks/webhook-settings.js';
+import { asyncInvocations } from './async-invocations.js';
 import { startEventBridge } from './ceph-event-bridge.js';
 import {
   DEV_AUDIENCE,
@@ -50,10 +52,12 @@ import {
   START_LOG,
   type StackInfo,
   stackSettings,
+  WEBHOOK_DLQ_FILE,
 } from './stack-settings.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const settings = stackSettings();
+const delivererFunction = `presign-${settings.stage}-deliverWebhook`;
 /** The region the functions sign for; RGW accepts any region in a SigV4 scope, osls only AWS's names. */
 const FUNCTION_REGION = 'us-east-1';
 
@@ -117,6 +121,24 @@ async function ensurePortFree(port: number, name: string): Promise<void> {
     warn(`port ${port} is already in use; free it or set ${name}=<another port>.`);
     process.exit(1);
   }
+}
+
+/** Where verdicts' webhooks go, from WEBHOOK_URL and WEBHOOK_SECRET: both or neither, checked as the deliverer checks them. */
+interface LocalWebhooks {
+  url: string;
+  secret: string;
+}
+
+function webhookSettings(): LocalWebhooks | undefined {
+  const url = process.env.WEBHOOK_URL || undefined;
+  const secret = process.env.WEBHOOK_SECRET || undefined;
+  if (!url && !secret) return undefined;
+  if (!url) throw new Error('WEBHOOK_SECRET is set without WEBHOOK_URL');
+  if (!secret) throw new Error('WEBHOOK_URL is set without WEBHOOK_SECRET (a whsec_… key)');
+  return {
+    url: parseWebhookUrl('WEBHOOK_URL', url).href,
+    secret: parseWebhookSecret('WEBHOOK_SECRET', secret),
+  };
 }
 
 function shareSecret(): string {
@@ -206,7 +228,10 @@ function startOffline(
   jwks: unknown,
   secrets: { share: string; owner: string },
   verdictKeys: VerdictKeys,
+  webhooks: LocalWebhooks | undefined,
 ): ChildProcess {
+  // Handed on below to the functions that need them only (scripts/offline-role-env.cjs).
+  const { WEBHOOK_URL: _url, WEBHOOK_SECRET: _secret, ...inherited } = process.env;
   const child = spawn(
     resolve(ROOT, 'node_modules/.bin/osls'),
     ['offline', 'start', '--stage', settings.stage, '--region', FUNCTION_REGION],
@@ -215,7 +240,7 @@ function startOffline(
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
-        ...process.env,
+        ...inherited,
         HTTP_PORT: String(settings.httpPort),
         LAMBDA_PORT: String(settings.lambdaPort),
         UPLOADS_BUCKET: settings.bucket,
@@ -230,6 +255,15 @@ function startOffline(
         VERDICT_PUBLIC_KEY: verdictKeys.publicKey,
         PRESIGN_LOCAL_VERDICT_SIGNING_KEY: verdictKeys.privateKey,
         PRESIGN_LOCAL_ROLE_CREDENTIALS: JSON.stringify(credentials),
+        ...(webhooks
+          ? {
+              PRESIGN_LOCAL_WEBHOOK_URL: webhooks.url,
+              PRESIGN_LOCAL_WEBHOOK_SECRET: webhooks.secret,
+              PRESIGN_LOCAL_WEBHOOK_DELIVERER: delivererFunction,
+              // The validator invokes the deliverer through the bridge's stand-in for Lambda's async invoke.
+              PRESIGN_LOCAL_LAMBDA_ENDPOINT: `http://127.0.0.1:${settings.bridgePort}`,
+            }
+          : {}),
         // osls hands every AWS_* variable on to the functions.
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       },
@@ -310,6 +344,13 @@ async function shutdown(code: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  let webhooks: LocalWebhooks | undefined;
+  try {
+    webhooks = webhookSettings();
+  } catch (error) {
+    warn((error as Error).message.replace(/^invalid configuration: /, ''));
+    process.exit(1);
+  }
   takeLock();
   // The gateway starts empty: so does the record of what was created in it.
   rmSync(EVENTS_LOG, { force: true });
@@ -344,6 +385,13 @@ async function main(): Promise<void> {
       const tags = TagSet.map((tag) => ({ key: tag.Key ?? '', val: tag.Value ?? '' }));
       appendFileSync(EVENTS_LOG, `${JSON.stringify({ ...created, tags })}\n`);
     },
+    // The validator's asynchronous invocations of the deliverer: retried, then dead-lettered.
+    invocations: asyncInvocations({
+      deadLetterFiles: { [delivererFunction]: WEBHOOK_DLQ_FILE },
+      invokeUrl: (name) => `${lambdaUrl}/2015-03-31/functions/${name}/invocations`,
+      region: FUNCTION_REGION,
+      log: record,
+    }),
   });
 
   log(`provisioning bucket ${settings.bucket}, roles, bucket policy and notifications…`);
@@ -366,7 +414,7 @@ async function main(): Promise<void> {
     const previous = offline;
     offline = undefined;
     await stopOffline(previous);
-    offline = startOffline(admin, credentials, jwks, secrets, verdictKeys);
+    offline = startOffline(admin, credentials, jwks, secrets, verdictKeys, webhooks);
     await waitForHealth(`${apiUrl}/health`, 120);
     const earliest = Math.min(...Object.values(credentials).map((c) => Date.parse(c.expiration)));
     // Renew well before the sessions end: a URL never outlives its signer.
@@ -390,6 +438,8 @@ async function main(): Promise<void> {
     pid: process.pid,
     validatorFunction,
     lambdaUrl,
+    delivererFunction,
+    webhookUrl: webhooks?.url ?? null,
   };
   writeFileSync(STACK_FILE, `${JSON.stringify(info, null, 2)}\n`);
   record(`[start] up: API ${apiUrl}, S3 ${admin.endpoint}`);
@@ -401,6 +451,7 @@ async function main(): Promise<void> {
     Token:      npm run token -- <sub>     e.g. TOKEN=$(npm run -s token -- alice)
     Upload URL: curl -X POST ${apiUrl}/uploads -H "authorization: Bearer $TOKEN" \\
                   -H 'content-type: application/json' -d '{"filename":"cat.png","contentType":"image/png","size":1234}'
+    Webhooks:   ${webhooks ? `POST ${webhooks.url}; undeliverable ones in .local/webhook-dlq.jsonl` : 'off (start with WEBHOOK_URL and WEBHOOK_SECRET to send them)'}
     Details:    .local/stack.json
     Logs:       .local/offline.log has every invocation; here: warnings and errors only
                 (npm start -- --logs shows everything serverless offline prints)

@@ -49,6 +49,19 @@ const environmentSchema = z.object({
   VERDICT_SIGNING_KEY: z.string().min(40).optional(),
   /** SSM SecureString holding the validator's private key, used when VERDICT_SIGNING_KEY is unset. */
   VERDICT_SIGNING_KEY_PARAMETER: z.string().min(1).optional(),
+  /** The webhook receiver's URL, in the deliverer only; unset: no webhook is sent. */
+  WEBHOOK_URL: z.string().optional(),
+  /** The Standard Webhooks key (`whsec_…`) the deliverer signs with (locally; in AWS from SSM). */
+  WEBHOOK_SECRET: z.string().optional(),
+  /** SSM SecureString holding the webhook key, used when WEBHOOK_SECRET is unset. */
+  WEBHOOK_SECRET_PARAMETER: z.string().min(1).optional(),
+  /** The deliverer function the validator hands each verdict's webhook to; unset: none is handed off. */
+  WEBHOOK_DELIVERER_FUNCTION: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a Lambda function name')
+    .optional(),
+  /** Set only off AWS: where the Lambda API is (the local stack's asynchronous invocation). */
+  LAMBDA_ENDPOINT: z.url().optional(),
   /** Set to `true` by `serverless offline`; unset in AWS. */
   IS_OFFLINE: z
     .string()

@@ -3,9 +3,11 @@ import type { UploadRules } from '../config/upload-rules.js';
 import { ApiError } from '../core/errors.js';
 import { logger } from '../core/logger.js';
 import { countMetric } from '../core/metrics.js';
-import type { FileStore } from '../store/file-store.js';
+import type { FileStore, UploadSnapshot } from '../store/file-store.js';
 import { parseObjectKey, UPLOADS_PREFIX } from '../store/object-key.js';
 import { classifyS3Error } from '../store/s3-errors.js';
+import { fileValidatedEvent, type WebhookMessage, webhookId } from '../webhooks/file-validated-event.js';
+import type { WebhookHandoff } from '../webhooks/webhook-handoff.js';
 import { parseS3Event, type S3ObjectRecord } from './s3-event.js';
 import { sniffObject } from './sniff-type.js';
 import { decideVerdict, type Verdict } from './verdict.js';
@@ -14,6 +16,11 @@ import { decideVerdict, type Verdict } from './verdict.js';
 export interface ValidatorDependencies {
   store: Pick<FileStore, 'bucket' | 'readUpload' | 'readLeadingBytes' | 'recordVerdict' | 'indexFile'>;
   rules: UploadRules;
+  /**
+   * Hands each verdict on a file to the webhook deliverer without waiting for
+   * the receiver; absent when no webhook URL is configured (nothing is sent).
+   */
+  handOffWebhook?: WebhookHandoff;
 }
 
 /** Records validated at once within one invocation. */
@@ -38,6 +45,40 @@ export type RecordOutcome =
 
 const skipped = (key: string, skip: SkipReason): RecordOutcome => ({ key, status: 'skipped', skip });
 
+/** A record's outcome, and the webhook its verdict sends, if any. */
+interface Judgment {
+  outcome: RecordOutcome;
+  webhook?: WebhookMessage;
+}
+
+/** The `file.validated` webhook of a verdict on the first version of `key`. */
+function verdictWebhook(
+  bucket: string,
+  key: string,
+  upload: UploadSnapshot,
+  verdict: { status: 'pending' | Verdict['status']; reason?: string; detectedType?: string },
+): WebhookMessage | undefined {
+  const fileId = parseObjectKey(key)?.fileId;
+  if (!fileId || verdict.status === 'pending') return undefined;
+  const { status, reason, detectedType } = verdict;
+  return {
+    id: webhookId({ bucket, key, versionId: upload.versionId, status, reason }),
+    event: fileValidatedEvent(
+      {
+        fileId,
+        status,
+        reason,
+        detectedType,
+        size: upload.size,
+        contentType: upload.declaredType ?? upload.contentType ?? 'application/octet-stream',
+        filename: upload.filename,
+        clientMetadata: upload.clientMetadata ?? undefined,
+      },
+      new Date(),
+    ),
+  };
+}
+
 /** A missing object and a replaced one are outcomes of a race with the uploader, not failures: anything else is. */
 function skipFor(error: unknown): SkipReason | undefined {
   if (error instanceof ApiError && error.code === 'not_validated') return 'too_many_versions';
@@ -53,10 +94,7 @@ function isUploadRecord(record: S3ObjectRecord, bucket: string): boolean {
   );
 }
 
-async function judge(
-  { store, rules }: ValidatorDependencies,
-  record: S3ObjectRecord,
-): Promise<RecordOutcome> {
+async function judge({ store, rules }: ValidatorDependencies, record: S3ObjectRecord): Promise<Judgment> {
   const { key } = record;
   const ref = {
     key,
@@ -67,13 +105,22 @@ async function judge(
   const upload = await store.readUpload(ref);
   // Decided only by a verdict the validator itself signed for this very version:
   // a tag anyone else wrote (the upload role's own credentials can tag) is no verdict.
-  if (upload.verdict.status !== 'pending') return skipped(key, 'already_decided');
+  if (upload.verdict.status !== 'pending') {
+    // A redelivered event: its verdict's webhook goes again, with the same id (the first handoff may
+    // not have happened), so the receiver gets every verdict at least once.
+    const { status, reason, detectedType } = upload.verdict;
+    const again = upload.isFirstVersion
+      ? verdictWebhook(store.bucket, key, upload, { status, reason, detectedType })
+      : undefined;
+    return { outcome: skipped(key, 'already_decided'), ...(again ? { webhook: again } : {}) };
+  }
   // A file is the first version under its key: bytes posted again with the same form are never served.
   const judged = { key, versionId: upload.versionId, eTag: upload.eTag };
   if (!upload.isFirstVersion) {
+    // Not a verdict on the file (that is its first version's): no webhook.
     const replaced: Verdict = { status: 'failed', reason: 'replaced' };
     await store.recordVerdict(judged, upload, replaced);
-    return { key, ...replaced };
+    return { outcome: { key, ...replaced } };
   }
 
   // Listed from now on (GET /files), pending until the verdict below lands.
@@ -98,7 +145,8 @@ async function judge(
   );
   const dropped = await store.recordVerdict(judged, upload, verdict);
   if (dropped.length > 0) logger.warn('tag limit reached: dropping tags', { key, dropped });
-  return { key, ...verdict };
+  const webhook = verdictWebhook(store.bucket, key, upload, verdict);
+  return { outcome: { key, ...verdict }, ...(webhook ? { webhook } : {}) };
 }
 
 /**
@@ -123,14 +171,18 @@ export async function validateRecord(
     });
     return skipped(key, 'ignored');
   }
-  let outcome: RecordOutcome;
+  let judgment: Judgment;
   try {
-    outcome = await judge(dependencies, record);
+    judgment = await judge(dependencies, record);
   } catch (error) {
     const skip = skipFor(error);
     if (!skip) throw error;
-    outcome = skipped(key, skip);
+    judgment = { outcome: skipped(key, skip) };
   }
+  const { outcome, webhook } = judgment;
+  // After the verdict is recorded, and outside the S3 error reading above: a handoff that fails
+  // fails the invocation, whose retry finds the verdict recorded and hands its webhook off again.
+  if (webhook && dependencies.handOffWebhook) await dependencies.handOffWebhook(webhook);
   if (outcome.status === 'skipped') {
     logger.info('validation skipped', { key, skip: outcome.skip, eTag: record.eTag });
   } else {

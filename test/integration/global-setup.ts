@@ -1,15 +1,34 @@
 import { ensureLocalStack } from '../../scripts/local-stack.js';
+import { stackSettings } from '../../scripts/stack-settings.js';
+import { TEST_WEBHOOK_PATH, TEST_WEBHOOK_SECRET } from '../support/webhooks.js';
+import { startWebhookReceiver, stopWebhookReceiver } from './webhook-receiver.js';
 
 /**
  * Integration tests drive the real local stack: reuse one that `npm start`
  * already runs, or start it (Ceph RGW + serverless offline, quietly: its
  * output stays in .local/) and stop it after. When the real S3 cannot be
- * started the run fails; it never skips.
+ * started the run fails; it never skips. A stack started here sends its
+ * webhooks to the tests' receiver, which runs for the whole run.
  */
 export default async function setup(): Promise<() => Promise<void>> {
   // Test workers start after the global setup and inherit this: the SDK's
   // "future releases need Node 22" warning is no test result (Lambda runs 22).
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const stack = await ensureLocalStack();
-  return stack.stop;
+  const port = stackSettings().webhookTestPort;
+  const receiver = await startWebhookReceiver(port, TEST_WEBHOOK_SECRET);
+  try {
+    const stack = await ensureLocalStack({
+      environment: {
+        WEBHOOK_URL: `http://127.0.0.1:${port}${TEST_WEBHOOK_PATH}`,
+        WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+      },
+    });
+    return async () => {
+      await stack.stop();
+      await stopWebhookReceiver(receiver);
+    };
+  } catch (error) {
+    await stopWebhookReceiver(receiver);
+    throw error;
+  }
 }

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { devOwnerSecret } from '../../scripts/dev-keys.js';
 import { OFFLINE_LOG } from '../../scripts/stack-settings.js';
 import { pngOfSize } from '../support/sample-files.js';
+import { TEST_WEBHOOK_SECRET } from '../support/webhooks.js';
 import { api, newOwner, postForm, requestUpload, waitForVerdict } from './stack.js';
 
 const SHARE_SECRET_FILE = resolve(import.meta.dirname, '..', '..', '.local', 'share-secret');
@@ -60,6 +61,9 @@ describe('logs of a full upload → download → share flow', () => {
       shareToken,
       shareSecret: readFileSync(SHARE_SECRET_FILE, 'utf8').trim(),
       ownerSecret: devOwnerSecret(),
+      // The key the stack signs webhooks with (the tests' stack is started with it), with and without its prefix.
+      webhookSecret: TEST_WEBHOOK_SECRET,
+      webhookKey: TEST_WEBHOOK_SECRET.slice('whsec_'.length),
       uploadPolicySignature: issued.upload.fields['X-Amz-Signature'] ?? '',
       sessionToken: issued.upload.fields['X-Amz-Security-Token'] ?? '',
       downloadSignature: signatureOf(download.body.url),

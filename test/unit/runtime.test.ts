@@ -8,13 +8,14 @@ import { logger } from '../../lib/core/logger.js';
 import { ownerFromSubject, ownerKeyFrom } from '../../lib/core/owner.js';
 import { verdictVerifier } from '../../lib/core/verdict-signature.js';
 import { MISSING_OWNER_KEY } from '../../lib/http/bearer-auth.js';
-import { createRuntime, type Runtime } from '../../lib/runtime.js';
+import { createRuntime, type Runtime, requireWebhookDelivery } from '../../lib/runtime.js';
 import { TAG } from '../../lib/store/object-encoding.js';
 import { createS3Client } from '../../lib/store/s3-client.js';
 import { apiEvent, lambdaContext } from '../support/api-event.js';
 import { TEST_OWNER_SECRET, testOwner } from '../support/owners.js';
 import { signTestToken } from '../support/tokens.js';
 import { TEST_VERDICT_KEYS } from '../support/verdict-keys.js';
+import { TEST_WEBHOOK_SECRET } from '../support/webhooks.js';
 
 const base = (): NodeJS.ProcessEnv => ({ ...process.env });
 /** The unit environment without the validator's private key in it: an API function's. */
@@ -391,5 +392,145 @@ describe('createRuntime: owner secret', () => {
     } finally {
       logged.mockRestore();
     }
+  });
+});
+
+describe('createRuntime: webhooks', () => {
+  const WEBHOOK_URL = 'https://hooks.example.com/presign';
+  const PARAMETER = '/presign/unit/webhook-secret';
+
+  it('configures neither delivery nor handoff by default, and reads no SSM', async () => {
+    // Arrange
+    const readParameter = vi.fn(async () => TEST_WEBHOOK_SECRET);
+
+    // Act
+    const runtime = await createRuntime(base(), { readParameter });
+
+    // Assert
+    expect(runtime.webhookDelivery).toBeUndefined();
+    expect(runtime.handOffWebhook).toBeUndefined();
+    expect(readParameter).not.toHaveBeenCalled();
+    expect(() => requireWebhookDelivery(runtime)).toThrow(/WEBHOOK_URL is required to deliver webhooks/);
+  });
+
+  it('gives the deliverer its URL and the secret from WEBHOOK_SECRET', async () => {
+    // Act
+    const runtime = await createRuntime({ ...base(), WEBHOOK_URL, WEBHOOK_SECRET: TEST_WEBHOOK_SECRET });
+
+    // Assert
+    expect(requireWebhookDelivery(runtime)).toEqual({
+      url: new URL(WEBHOOK_URL),
+      secret: TEST_WEBHOOK_SECRET,
+    });
+  });
+
+  it('reads WEBHOOK_SECRET_PARAMETER from SSM once', async () => {
+    // Arrange
+    const readParameter = vi.fn(async (_name: string) => TEST_WEBHOOK_SECRET);
+
+    // Act
+    const runtime = await createRuntime(
+      { ...base(), WEBHOOK_URL, WEBHOOK_SECRET_PARAMETER: PARAMETER },
+      { readParameter },
+    );
+
+    // Assert
+    expect(runtime.webhookDelivery?.secret).toBe(TEST_WEBHOOK_SECRET);
+    expect(readParameter).toHaveBeenCalledTimes(1);
+    expect(readParameter).toHaveBeenCalledWith(PARAMETER);
+  });
+
+  it.each([
+    [
+      'a URL without a secret',
+      { WEBHOOK_URL },
+      /WEBHOOK_SECRET or WEBHOOK_SECRET_PARAMETER is required with WEBHOOK_URL/,
+    ],
+    ['a secret without a URL', { WEBHOOK_SECRET: TEST_WEBHOOK_SECRET }, /WEBHOOK_URL is required/],
+    [
+      'a relative URL',
+      { WEBHOOK_URL: 'hooks', WEBHOOK_SECRET: TEST_WEBHOOK_SECRET },
+      /WEBHOOK_URL is not an absolute URL/,
+    ],
+    [
+      'plain http to another host',
+      { WEBHOOK_URL: 'http://hooks.example.com/', WEBHOOK_SECRET: TEST_WEBHOOK_SECRET },
+      /WEBHOOK_URL must be an https: URL/,
+    ],
+    [
+      'a secret without whsec_',
+      { WEBHOOK_URL, WEBHOOK_SECRET: 'x'.repeat(40) },
+      /WEBHOOK_SECRET must be whsec_/,
+    ],
+    [
+      'a deliverer name that is no function name',
+      { WEBHOOK_DELIVERER_FUNCTION: 'arn:aws:lambda:x' },
+      /WEBHOOK_DELIVERER_FUNCTION must be a Lambda function name/,
+    ],
+  ])('fails the cold start for %s, naming the variable', async (_, variables, message) => {
+    // Act + Assert
+    await expect(createRuntime({ ...base(), ...variables })).rejects.toThrow(message);
+  });
+
+  it('names WEBHOOK_SECRET_PARAMETER when the secret SSM holds is not a webhook key', async () => {
+    // Act
+    const built = createRuntime(
+      { ...base(), WEBHOOK_URL, WEBHOOK_SECRET_PARAMETER: PARAMETER },
+      { readParameter: async () => 'whsec_c2hvcnQ=' },
+    );
+
+    // Assert
+    await expect(built).rejects.toThrow(
+      /^invalid configuration: WEBHOOK_SECRET_PARAMETER must hold 24 to 64 bytes$/,
+    );
+  });
+
+  it('gives the validator a handoff that invokes the deliverer asynchronously, at the configured endpoint', async () => {
+    // Arrange
+    const { LambdaClient, InvokeCommand } = await import('@aws-sdk/client-lambda');
+    const send = vi.spyOn(LambdaClient.prototype, 'send').mockImplementation(async function (
+      this: InstanceType<typeof LambdaClient>,
+    ) {
+      return { StatusCode: 202, endpoint: await this.config.endpoint?.() };
+    } as never);
+    const runtime = await createRuntime({
+      ...base(),
+      WEBHOOK_DELIVERER_FUNCTION: 'presign-unit-deliverWebhook',
+      LAMBDA_ENDPOINT: 'http://127.0.0.1:3010',
+    });
+    const message = { id: `msg_${'a'.repeat(43)}`, event: { type: 'file.validated' } } as never;
+
+    // Act
+    await runtime.handOffWebhook?.(message);
+
+    // Assert
+    expect(send).toHaveBeenCalledTimes(1);
+    const command = send.mock.calls[0]?.[0] as InstanceType<typeof InvokeCommand>;
+    expect(command).toBeInstanceOf(InvokeCommand);
+    expect(command.input.FunctionName).toBe('presign-unit-deliverWebhook');
+    expect(command.input.InvocationType).toBe('Event');
+    expect(JSON.parse(new TextDecoder().decode(command.input.Payload as Uint8Array))).toEqual(message);
+    expect((await send.mock.results[0]?.value)?.endpoint).toMatchObject({
+      hostname: '127.0.0.1',
+      port: 3010,
+    });
+    send.mockRestore();
+  });
+
+  it('fails the handoff when Lambda does not queue the event', async () => {
+    // Arrange
+    const { LambdaClient } = await import('@aws-sdk/client-lambda');
+    const send = vi.spyOn(LambdaClient.prototype, 'send').mockResolvedValue({ StatusCode: 200 } as never);
+    const runtime = await createRuntime({
+      ...base(),
+      WEBHOOK_DELIVERER_FUNCTION: 'presign-unit-deliverWebhook',
+    });
+
+    // Act
+    const handed = runtime.handOffWebhook?.({ id: 'msg_x', event: {} } as never);
+
+    // Assert
+    await expect(handed).rejects.toThrow(/did not accept webhook msg_x \(status 200\)/);
+    send.mockRestore();
   });
 });

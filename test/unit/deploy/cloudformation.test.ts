@@ -24,6 +24,10 @@ const BUCKET = `presign-${STAGE}-uploads`;
 const SHARE_SECRET_PARAMETER = `/presign/${STAGE}/share-secret`;
 const OWNER_SECRET_PARAMETER = `/presign/${STAGE}/owner-secret`;
 const VERDICT_SIGNING_KEY_PARAMETER = `/presign/${STAGE}/verdict-signing-key`;
+const WEBHOOK_SECRET_PARAMETER = `/presign/${STAGE}/webhook-secret`;
+/** The stage is packaged with webhooks on (param webhookUrl); roles.test.ts shows what an empty one leaves out. */
+const WEBHOOK_URL = 'https://hooks.example.com/presign';
+const DELIVERER = `presign-${STAGE}-deliverWebhook`;
 /** How `render` writes the state bucket's Ref: CloudFormation names that bucket. */
 const STATE_BUCKET = '<Ref StateBucket>';
 /** Planted in the packaging environment: none of it may reach the template. */
@@ -34,6 +38,8 @@ const CANARY_SECRETS = {
   PRESIGN_LOCAL_VERDICT_SIGNING_KEY: 'canary-local-verdict-signing-key-0123456789abcdef',
   OWNER_SECRET: 'canary-owner-secret-from-the-shell-0123456789abcdef',
   PRESIGN_LOCAL_OWNER_SECRET: 'canary-local-owner-secret-0123456789abcdef012345',
+  WEBHOOK_SECRET: 'whsec_Y2FuYXJ5LXdlYmhvb2stc2VjcmV0LWZyb20tc2hlbGw=',
+  PRESIGN_LOCAL_WEBHOOK_SECRET: 'whsec_Y2FuYXJ5LWxvY2FsLXdlYmhvb2stc2VjcmV0LTAxMjM=',
 };
 /** The validator's public key, as a deployer passes it (param verdictPublicKey): every function checks verdicts with it. */
 const VERDICT_PUBLIC_KEY = TEST_VERDICT_KEYS.publicKey;
@@ -64,6 +70,7 @@ const FUNCTIONS = [
   'openShare',
   'revokeShares',
   'validateUpload',
+  'deliverWebhook',
 ] as const;
 type FunctionName = (typeof FUNCTIONS)[number];
 /** Handler files are kebab-case: `createUpload` lives in handlers/create-upload.ts. */
@@ -160,7 +167,11 @@ const EXPECTED_ACTIONS: Record<FunctionName, string[]> = {
     's3:PutObject',
     'sqs:SendMessage',
     ...SECRET_READ,
+    // Hands each verdict's webhook to the deliverer, and nothing else of Lambda.
+    'lambda:InvokeFunction',
   ],
+  // No S3 at all: reads its secret, and sends what it could not deliver to its queue.
+  deliverWebhook: [...LOGS, ...SECRET_READ, 'sqs:SendMessage'],
 };
 const unique = (values: string[]) => [...new Set(values)];
 const MULTIPART_STEPS: readonly FunctionName[] = [
@@ -324,6 +335,12 @@ const EXTRAS = {
     { Sid: 'DecryptVerdictSigningKeyThroughSsm', Action: ['kms:Decrypt'] },
   ],
   deadLetterQueue: [{ Sid: 'SendFailedEventsToDlq', Action: ['sqs:SendMessage'] }],
+  deliversWebhooks: [
+    { Sid: 'ReadWebhookSecret', Action: ['ssm:GetParameter'] },
+    { Sid: 'DecryptWebhookSecretThroughSsm', Action: ['kms:Decrypt'] },
+    { Sid: 'SendUndeliveredWebhooksToDlq', Action: ['sqs:SendMessage'] },
+  ],
+  sendsWebhooks: [{ Sid: 'HandWebhooksToTheDeliverer', Action: ['lambda:InvokeFunction'] }],
 };
 
 const isS3 = (statement: Statement) => list(statement.Action).some((action) => action.startsWith('s3:'));
@@ -353,7 +370,7 @@ beforeAll(async () => {
   const env = { PATH: process.env.PATH ?? '', HOME: workDir, VERDICT_PUBLIC_KEY, ...CANARY_SECRETS };
   await execFileAsync(
     join(workDir, 'node_modules', '.bin', 'osls'),
-    ['package', '--stage', STAGE, '--region', 'eu-west-1'],
+    ['package', '--stage', STAGE, '--region', 'eu-west-1', '--param', `webhookUrl=${WEBHOOK_URL}`],
     { cwd: workDir, env, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 },
   );
   templateText = readFileSync(
@@ -386,7 +403,7 @@ describe('packaged functions', () => {
     expect(entries.some((entry) => entry.name.includes('node_modules/'))).toBe(false);
   });
 
-  it('are exactly the functions of the API and the validator', () => {
+  it('are exactly the functions of the API, the validator and the webhook deliverer', () => {
     // Act
     const names = resourcesOfType('AWS::Lambda::Function').map(([, value]) => value.Properties.FunctionName);
 
@@ -452,6 +469,14 @@ describe('packaged functions', () => {
       expect(variables.OWNER_SECRET_PARAMETER).toBe(
         OWNER_SECRET_READERS.includes(fn) ? OWNER_SECRET_PARAMETER : undefined,
       );
+      // Only the deliverer is told where webhooks go and where their key is; only the validator whom to hand them.
+      expect(variables).not.toHaveProperty('WEBHOOK_SECRET');
+      expect(variables.WEBHOOK_URL).toBe(fn === 'deliverWebhook' ? WEBHOOK_URL : undefined);
+      expect(variables.WEBHOOK_SECRET_PARAMETER).toBe(
+        fn === 'deliverWebhook' ? WEBHOOK_SECRET_PARAMETER : undefined,
+      );
+      expect(variables.WEBHOOK_DELIVERER_FUNCTION).toBe(fn === 'validateUpload' ? DELIVERER : undefined);
+      expect(variables.LAMBDA_ENDPOINT ?? '').toBe('');
     },
   );
 
@@ -489,7 +514,7 @@ describe('packaged functions', () => {
     // Assert
     for (const secret of secrets) expect(templateText).not.toContain(secret);
     expect(templateText).not.toMatch(
-      /"(SHARE_SECRET|OWNER_SECRET|VERDICT_SIGNING_KEY|PRESIGN_LOCAL_[A-Z_]+|AWS_SECRET_ACCESS_KEY)"/,
+      /"(SHARE_SECRET|OWNER_SECRET|VERDICT_SIGNING_KEY|WEBHOOK_SECRET|PRESIGN_LOCAL_[A-Z_]+|AWS_SECRET_ACCESS_KEY)"/,
     );
   });
 });
@@ -631,6 +656,8 @@ describe('least privilege', () => {
         ...(entry.shareSecret ? EXTRAS.shareSecret : []),
         ...(entry.verdictSigningKey ? EXTRAS.verdictSigningKey : []),
         ...(entry.deadLetterQueue ? EXTRAS.deadLetterQueue : []),
+        ...(entry.deliversWebhooks ? EXTRAS.deliversWebhooks : []),
+        ...(entry.sendsWebhooks ? EXTRAS.sendsWebhooks : []),
       ];
 
       // Act
@@ -724,6 +751,7 @@ describe('least privilege', () => {
     openShare: [SHARE_SECRET_PARAMETER],
     revokeShares: [OWNER_SECRET_PARAMETER],
     validateUpload: [VERDICT_SIGNING_KEY_PARAMETER],
+    deliverWebhook: [WEBHOOK_SECRET_PARAMETER],
   };
 
   it.each(FUNCTIONS)('%s reads only its secret parameters, each decrypted through SSM only', (fn) => {
@@ -836,6 +864,57 @@ describe('least privilege', () => {
     expect(sqs).toHaveLength(1);
     expect(list(sqs[0]?.Action)).toEqual(['sqs:SendMessage']);
     expect(list(sqs[0]?.Resource).map(render)).toEqual(['<UploadValidationDlq.Arn>']);
+  });
+
+  it('lets only the deliverer near the webhook secret, and only the validator invoke it, that function only', () => {
+    // Act
+    const near = (text: string) =>
+      FUNCTIONS.filter((fn) =>
+        JSON.stringify([roleOf(fn), functionOf(fn).Properties.Environment]).includes(text),
+      );
+    const invoke = FUNCTIONS.flatMap((fn) =>
+      statementsOf(fn)
+        .filter((statement) => list(statement.Action).some((action) => action.startsWith('lambda:')))
+        .map((statement) => ({
+          fn,
+          actions: list(statement.Action),
+          resources: list(statement.Resource).map(render),
+        })),
+    );
+
+    // Assert
+    expect(near(WEBHOOK_SECRET_PARAMETER)).toEqual(['deliverWebhook']);
+    expect(near(WEBHOOK_URL)).toEqual(['deliverWebhook']);
+    expect(invoke).toEqual([
+      {
+        fn: 'validateUpload',
+        actions: ['lambda:InvokeFunction'],
+        resources: [`arn:${PARTITION}:lambda:${REGION}:${ACCOUNT}:function:${DELIVERER}`],
+      },
+    ]);
+    expect(render(functionOf('deliverWebhook').Properties.FunctionName as Json)).toBe(DELIVERER);
+  });
+
+  it('gives the deliverer no S3 action on any resource', () => {
+    // Act
+    const s3 = statementsOf('deliverWebhook').filter(isS3);
+
+    // Assert
+    expect(s3).toEqual([]);
+    expect(declaredEntry('deliverWebhook').s3 ?? []).toEqual([]);
+    expect(JSON.stringify(roleOf('deliverWebhook'))).not.toMatch(/s3:|UploadsBucket|StateBucket/);
+  });
+
+  it('lets the deliverer send only to its own dead-letter queue', () => {
+    // Act
+    const sqs = statementsOf('deliverWebhook').filter((statement) =>
+      list(statement.Action).some((action) => action.startsWith('sqs:')),
+    );
+
+    // Assert
+    expect(sqs).toHaveLength(1);
+    expect(list(sqs[0]?.Action)).toEqual(['sqs:SendMessage']);
+    expect(list(sqs[0]?.Resource).map(render)).toEqual(['<WebhookDeadLetterQueue.Arn>']);
   });
 
   it('never grants a bare * resource', () => {
@@ -1236,7 +1315,10 @@ describe('validation trigger', () => {
 
   it('retries twice, then sends the event to an SQS dead-letter queue', () => {
     // Act
-    const configs = resourcesOfType('AWS::Lambda::EventInvokeConfig');
+    const configs = resourcesOfType('AWS::Lambda::EventInvokeConfig').filter(
+      ([, value]) =>
+        JSON.stringify(value.Properties.FunctionName) === '{"Ref":"ValidateUploadLambdaFunction"}',
+    );
 
     // Assert
     expect(configs).toHaveLength(1);
@@ -1274,5 +1356,46 @@ describe('validation trigger', () => {
 
     // Assert
     expect(cycles).toEqual([]);
+  });
+});
+
+describe('webhook delivery', () => {
+  it('retries a failed delivery twice, then sends Lambda’s record to the webhook dead-letter queue', () => {
+    // Act
+    const configs = resourcesOfType('AWS::Lambda::EventInvokeConfig').filter(
+      ([, value]) =>
+        JSON.stringify(value.Properties.FunctionName) === '{"Ref":"DeliverWebhookLambdaFunction"}',
+    );
+
+    // Assert
+    expect(configs).toHaveLength(1);
+    const config = (configs[0] as [string, Resource])[1].Properties;
+    expect(config.MaximumRetryAttempts).toBe(2);
+    expect(config.DestinationConfig).toEqual({
+      OnFailure: { Destination: { 'Fn::GetAtt': ['WebhookDeadLetterQueue', 'Arn'] } },
+    });
+    expect(resourcesOfType('AWS::Lambda::EventInvokeConfig')).toHaveLength(2);
+  });
+
+  it('keeps undelivered webhooks 14 days in an encrypted queue, named in the outputs', () => {
+    // Act
+    const queue = resource('WebhookDeadLetterQueue');
+    const outputs = (template as unknown as { Outputs: Record<string, { Value: Json }> }).Outputs;
+
+    // Assert
+    expect(queue).toMatchObject({
+      Type: 'AWS::SQS::Queue',
+      Properties: { MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true },
+    });
+    expect(outputs.WebhookDeadLetterQueueUrl?.Value).toEqual({ Ref: 'WebhookDeadLetterQueue' });
+  });
+
+  it('gives the deliverer 30 s, room for its three tries of 5 s and its waits', () => {
+    // Act
+    const properties = functionOf('deliverWebhook').Properties;
+
+    // Assert
+    expect(properties.Timeout).toBe(30);
+    expect(functionOf('deliverWebhook').Properties.Handler).toBe('handlers/deliver-webhook.handler');
   });
 });

@@ -18,6 +18,8 @@ interface Declaration {
   deadLetterQueue: boolean;
   readsUnvalidated: boolean;
   invokedByBucket: boolean;
+  deliversWebhooks: boolean;
+  sendsWebhooks: boolean;
 }
 interface Built {
   resources: Record<string, { Type: string; Properties: Record<string, Json> }>;
@@ -47,7 +49,13 @@ const SETTINGS = {
   ownerSecretParameter: '/presign/test/owner-secret',
   shareSecretParameter: '/presign/test/share-secret',
   verdictSigningKeyParameter: '/presign/test/verdict-signing-key',
+  webhookUrl: '',
+  webhookSecretParameter: '/presign/test/webhook-secret',
+  service: 'presign',
+  stage: 'test',
 };
+/** The stage's settings with webhooks on (param webhookUrl). */
+const WITH_WEBHOOKS = { ...SETTINGS, webhookUrl: 'https://hooks.example.com/presign' };
 /** What every role's Fn::Sub fills its S3 placeholders with (the notification target: the uploads bucket by name). */
 const BUCKET_REFS = { UploadsBucket: { Ref: 'UploadsBucket' }, StateBucket: { Ref: 'StateBucket' } };
 const S3_READ = {
@@ -87,6 +95,8 @@ describe('reading iam/function-policies.json', () => {
       deadLetterQueue: false,
       readsUnvalidated: false,
       invokedByBucket: false,
+      deliversWebhooks: false,
+      sendsWebhooks: false,
     });
   });
 
@@ -449,6 +459,113 @@ describe('building the roles', () => {
   });
 });
 
+describe('webhooks', () => {
+  const entries = { validateUpload: { sendsWebhooks: true }, deliverWebhook: { deliversWebhooks: true } };
+  const webhookText = /WEBHOOK|webhook-secret|lambda:/;
+
+  it('with a webhook URL: the deliverer reads its secret, is told the URL and sends to its queue; the validator may invoke it only', () => {
+    // Act
+    const built = roles.build(declare(entries), WITH_WEBHOOKS);
+
+    // Assert
+    const parameterArn = parameterArnOf(WITH_WEBHOOKS.webhookSecretParameter);
+    expect(statementsOf(built, 'DeliverWebhookRole').slice(1)).toEqual([
+      { Sid: 'ReadWebhookSecret', Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: parameterArn },
+      {
+        Sid: 'DecryptWebhookSecretThroughSsm',
+        Effect: 'Allow',
+        Action: ['kms:Decrypt'],
+        Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*' },
+        Condition: {
+          StringEquals: {
+            'kms:ViaService': { 'Fn::Sub': 'ssm.${AWS::Region}.amazonaws.com' },
+            'kms:EncryptionContext:PARAMETER_ARN': parameterArn,
+          },
+        },
+      },
+      {
+        Sid: 'SendUndeliveredWebhooksToDlq',
+        Effect: 'Allow',
+        Action: ['sqs:SendMessage'],
+        Resource: { 'Fn::GetAtt': ['WebhookDeadLetterQueue', 'Arn'] },
+      },
+    ]);
+    expect(statementsOf(built, 'ValidateUploadRole').slice(1)).toEqual([
+      {
+        Sid: 'HandWebhooksToTheDeliverer',
+        Effect: 'Allow',
+        Action: ['lambda:InvokeFunction'],
+        Resource: {
+          'Fn::Sub': [
+            'arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${Name}',
+            { Name: 'presign-test-deliverWebhook' },
+          ],
+        },
+      },
+    ]);
+    expect(built.resources.DeliverWebhookLambdaFunction?.Properties).toEqual({
+      Environment: {
+        Variables: {
+          WEBHOOK_URL: WITH_WEBHOOKS.webhookUrl,
+          WEBHOOK_SECRET_PARAMETER: WITH_WEBHOOKS.webhookSecretParameter,
+        },
+      },
+    });
+    expect(built.resources.ValidateUploadLambdaFunction?.Properties).toEqual({
+      Environment: { Variables: { WEBHOOK_DELIVERER_FUNCTION: 'presign-test-deliverWebhook' } },
+    });
+  });
+
+  it('without a webhook URL: nothing of webhooks but the deliverer’s own queue, and the validator may invoke nothing', () => {
+    // Act
+    const built = roles.build(declare(entries), SETTINGS);
+
+    // Assert
+    expect(statementsOf(built, 'DeliverWebhookRole').map((statement) => statement.Sid)).toEqual([
+      'WriteOwnLogGroup',
+      'SendUndeliveredWebhooksToDlq',
+    ]);
+    expect(statementsOf(built, 'ValidateUploadRole').map((statement) => statement.Sid)).toEqual([
+      'WriteOwnLogGroup',
+    ]);
+    expect(built.resources.DeliverWebhookLambdaFunction).toBeUndefined();
+    expect(built.resources.ValidateUploadLambdaFunction).toBeUndefined();
+    const { DeliverWebhookRole: _deliverer, ...others } = built.resources;
+    expect(JSON.stringify(others)).not.toMatch(webhookText);
+  });
+
+  it('grants nothing of webhooks to a function whose entry does not say so', () => {
+    // Act
+    const built = roles.build(declare({ ...entries, getFile: { readsUnvalidated: true } }), WITH_WEBHOOKS);
+
+    // Assert
+    expect(JSON.stringify([built.resources.GetFileRole, built.resources.GetFileLambdaFunction])).not.toMatch(
+      webhookText,
+    );
+  });
+
+  it.each([
+    [
+      'two deliverers',
+      { a: { deliversWebhooks: true }, b: { deliversWebhooks: true } },
+      /one function delivers/,
+    ],
+    [
+      'a sender without a deliverer',
+      { validateUpload: { sendsWebhooks: true } },
+      /no function delivers them/,
+    ],
+    [
+      'a flag that is not a boolean',
+      { deliverWebhook: { deliversWebhooks: 'yes' } },
+      /expected true or false/,
+    ],
+  ])('refuses %s', (_, declarations, message) => {
+    // Act + Assert
+    expect(() => roles.build(declare(declarations as Record<string, Json>), WITH_WEBHOOKS)).toThrow(message);
+  });
+});
+
 describe('matching the functions of serverless.yml', () => {
   const declarations = declare({ health: {}, getFile: {} });
 
@@ -493,6 +610,10 @@ describe('matching the functions of serverless.yml', () => {
       'param:ownerSecretParameter': SETTINGS.ownerSecretParameter,
       'param:shareSecretParameter': SETTINGS.shareSecretParameter,
       'param:verdictSigningKeyParameter': SETTINGS.verdictSigningKeyParameter,
+      'param:webhookUrl': '',
+      'param:webhookSecretParameter': SETTINGS.webhookSecretParameter,
+      'self:service': 'presign',
+      'sls:stage': 'test',
       'param:partnerReaders': '',
     };
 
@@ -788,6 +909,10 @@ describe('partner readers (iam/partner-readers.cjs)', () => {
       'param:ownerSecretParameter': SETTINGS.ownerSecretParameter,
       'param:shareSecretParameter': SETTINGS.shareSecretParameter,
       'param:verdictSigningKeyParameter': SETTINGS.verdictSigningKeyParameter,
+      'param:webhookUrl': '',
+      'param:webhookSecretParameter': SETTINGS.webhookSecretParameter,
+      'self:service': 'presign',
+      'sls:stage': 'test',
       'param:partnerReaders': JSON.stringify([{ principalArn: ROOT_ARN, prefix: 'uploads/*' }]),
     };
 

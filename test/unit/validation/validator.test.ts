@@ -23,6 +23,7 @@ import {
   type ValidatorDependencies,
   validateUploadEvent as validateWith,
 } from '../../../lib/validation/validator.js';
+import { webhookId } from '../../../lib/webhooks/file-validated-event.js';
 import { unitStore } from '../../support/runtime.js';
 import { signedVerdictTags, signTestVerdict, TEST_VERDICT_KEYS } from '../../support/verdict-keys.js';
 
@@ -86,7 +87,10 @@ class FakeBucket {
     init: Partial<StoredVersion> & { declared?: Partial<Record<'type' | 'size', string>> } = {},
   ): StoredVersion {
     const declaredType = init.declared?.type ?? 'image/png';
-    const metadata: Record<string, string> = { [META.filename]: 'cat.png', [META.owner]: 'auth0%7C123' };
+    const metadata: Record<string, string> = {
+      [META.filename]: encodeMetaValue('cat.png'),
+      [META.owner]: 'auth0%7C123',
+    };
     if (declaredType) metadata[META.declaredType] = declaredType;
     const declaredSize = init.declared?.size ?? String(body.length);
     if (declaredSize) metadata[META.declaredSize] = declaredSize;
@@ -979,5 +983,141 @@ describe('a verdict signature', () => {
     expect(signatureOf(version.tags)).toBe(
       signTestVerdict(claimsFor(version, { status: 'passed', detectedType: 'image/png' })),
     );
+  });
+});
+
+describe('webhooks of verdicts', () => {
+  const withHandoff = (handOffWebhook: ValidatorDependencies['handOffWebhook']) => (event: unknown) =>
+    validateWith({ ...validator, handOffWebhook }, event);
+
+  it('hands one file.validated message to the deliverer after a first version’s verdict is tagged', async () => {
+    // Arrange
+    const version = bucket.put(KEY, PNG);
+    const handOff = vi.fn(async () => {
+      // The verdict is recorded before the webhook leaves.
+      expect(tagsOf(bucket.first(KEY)?.tags)[TAG.status]).toBe('passed');
+    });
+
+    // Act
+    await withHandoff(handOff)(eventFor(KEY));
+
+    // Assert
+    expect(handOff).toHaveBeenCalledTimes(1);
+    expect(handOff).toHaveBeenCalledWith({
+      id: webhookId({
+        bucket: 'unit-test-bucket',
+        key: KEY,
+        versionId: version.versionId,
+        status: 'passed',
+      }),
+      event: {
+        type: 'file.validated',
+        timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+        data: {
+          fileId: '01JDQ7ZJ8W3N4T6X9Y2B5C7D8E',
+          status: 'passed',
+          reason: null,
+          detectedType: 'image/png',
+          size: PNG.length,
+          contentType: 'image/png',
+          filename: 'cat.png',
+          clientMetadata: null,
+        },
+      },
+    });
+  });
+
+  it('carries the client metadata and the filename the upload pinned', async () => {
+    // Arrange
+    const version = bucket.put(KEY, PNG);
+    version.metadata[META.filename] = encodeMetaValue('été.png');
+    version.metadata[META.clientMetadata] = encodeMetaValue(JSON.stringify({ orderId: 'A-17', n: 3 }));
+    const handOff = vi.fn(async () => undefined);
+
+    // Act
+    await withHandoff(handOff)(eventFor(KEY));
+
+    // Assert
+    const [[message]] = handOff.mock.calls as unknown as [[{ event: { data: Record<string, unknown> } }]];
+    expect(message.event.data).toMatchObject({
+      filename: 'été.png',
+      clientMetadata: { orderId: 'A-17', n: 3 },
+    });
+  });
+
+  it('sends a failed verdict with its reason', async () => {
+    // Arrange: a JPEG declared image/png
+    bucket.put(KEY, JPEG);
+    const handOff = vi.fn(async () => undefined);
+
+    // Act
+    await withHandoff(handOff)(eventFor(KEY));
+
+    // Assert
+    const [[message]] = handOff.mock.calls as unknown as [[{ event: { data: Record<string, unknown> } }]];
+    expect(message.event.data).toMatchObject({
+      status: 'failed',
+      reason: 'type_mismatch',
+      detectedType: 'image/jpeg',
+    });
+  });
+
+  it('sends nothing for a later version failed as replaced: no verdict on the file', async () => {
+    // Arrange: the file, judged, then bytes posted again with its form
+    bucket.put(KEY, PNG);
+    await validateUploadEvent(eventFor(KEY));
+    bucket.put(KEY, JPEG, { eTag: 'a'.repeat(32) });
+    const handOff = vi.fn(async () => undefined);
+
+    // Act
+    const outcomes = await withHandoff(handOff)(eventFor(KEY));
+
+    // Assert
+    expect(outcomes).toEqual([{ key: KEY, status: 'failed', reason: 'replaced' }]);
+    expect(handOff).not.toHaveBeenCalled();
+  });
+
+  it('hands the same message id off again for a redelivered event of a decided file', async () => {
+    // Arrange
+    bucket.put(KEY, PNG);
+    const handOff = vi.fn(async (_message: { id: string }) => undefined);
+    await withHandoff(handOff)(eventFor(KEY));
+
+    // Act
+    const outcomes = await withHandoff(handOff)(eventFor(KEY));
+
+    // Assert
+    expect(outcomes).toEqual([{ key: KEY, status: 'skipped', skip: 'already_decided' }]);
+    expect(handOff).toHaveBeenCalledTimes(2);
+    const [first, again] = handOff.mock.calls.map(([message]) => message.id);
+    expect(again).toBe(first);
+  });
+
+  it('fails the invocation when the handoff fails, with the verdict already tagged', async () => {
+    // Arrange
+    bucket.put(KEY, PNG);
+    const handOff = vi.fn(async () => {
+      throw new Error('TooManyRequestsException');
+    });
+
+    // Act
+    const run = withHandoff(handOff)(eventFor(KEY));
+
+    // Assert
+    await expect(run).rejects.toBeInstanceOf(AggregateError);
+    expect(tagsOf(bucket.first(KEY)?.tags)[TAG.status]).toBe('passed');
+  });
+
+  it('hands nothing off for a record it ignores', async () => {
+    // Arrange
+    const handOff = vi.fn(async () => undefined);
+    const other = 'uploads/not-a-file-key.png';
+    bucket.put(other, PNG);
+
+    // Act
+    await withHandoff(handOff)(eventFor(other));
+
+    // Assert
+    expect(handOff).not.toHaveBeenCalled();
   });
 });
