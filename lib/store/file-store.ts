@@ -520,7 +520,11 @@ export function createFileStore(settings: FileStoreSettings) {
    */
   async function deleteFile(owner: OwnerRef, fileId: string): Promise<void> {
     const key = objectKey(owner, fileId);
-    if (!(await asApiAnswer(firstVersion(key)))) throw notFound();
+    if (!(await asApiAnswer(firstVersion(key)))) {
+      // An index entry written after an earlier delete (the validator indexing meanwhile) goes too.
+      await fileIndex.removeIndexEntry(owner, fileId);
+      throw notFound();
+    }
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     for (let pass = 0; pass < DELETE_PASSES; pass++) {
       const { versions } = await listVersions(key);
