@@ -87,7 +87,7 @@ async function viewOf(
       store.readIndexEntry(owner, fileId),
       store.readFileTags(owner, fileId),
     ]);
-    return entry ? fileView({ fileId, ...entry, ...tags }) : undefined;
+    return entry ? fileView({ fileId, ...tags, ...entry }) : undefined;
   } catch (error) {
     if (error instanceof ApiError && error.code === 'not_found') return undefined;
     // A key holding more versions than a read lists (a form posted thousands of times): the

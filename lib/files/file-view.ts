@@ -1,5 +1,6 @@
 import type { ClientMetadata } from '../core/client-metadata.js';
-import type { FileRecord } from '../store/file-store.js';
+import type { Owner } from '../core/owner.js';
+import type { FileRecord, FileStore } from '../store/file-store.js';
 import type { ValidationStatus } from '../store/object-encoding.js';
 
 /** The body of `GET /files/{fileId}`. */
@@ -45,4 +46,23 @@ export function fileView(
     uploadedAt: record.uploadedAt,
     clientMetadata: record.clientMetadata,
   };
+}
+
+/**
+ * An owner's file as GET /files/{fileId} shows it: its record, with the time
+ * it landed from its file-index entry once the validator has written one, so
+ * that it is what GET /files shows too (the record's own comes from the
+ * version listing, which Ceph RGW moves when a version is tagged). Throws 404
+ * for an unknown or another owner's file.
+ */
+export async function describeFile(
+  store: Pick<FileStore, 'readFileRecord' | 'readIndexEntry'>,
+  owner: Pick<Owner, 'segment'>,
+  fileId: string,
+): Promise<FileView> {
+  const [record, entry] = await Promise.all([
+    store.readFileRecord(owner, fileId),
+    store.readIndexEntry(owner, fileId),
+  ]);
+  return fileView({ ...record, ...(entry ? { uploadedAt: entry.uploadedAt } : {}) });
 }

@@ -13,13 +13,18 @@ import { isNoSuchKey } from './s3-errors.js';
 
 type OwnerRef = Pick<Owner, 'segment'>;
 
-/** What the file index keeps of a file: what its upload pinned, and how large it landed. */
+/** What the file index keeps of a file: what its upload pinned, and when and how large it landed. */
 export interface FileIndexEntry {
   filename: string;
   /** The declared content type. */
   contentType: string;
   /** The size of the bytes that landed. */
   size: number;
+  /**
+   * When the file landed: its Last-Modified when the validator first saw it,
+   * before any tagging (Ceph RGW moves Last-Modified when a version is tagged).
+   */
+  uploadedAt: string;
   clientMetadata: ClientMetadata | null;
 }
 
@@ -27,6 +32,7 @@ const entrySchema = z.object({
   filename: z.string(),
   contentType: z.string(),
   size: z.number().int().nonnegative(),
+  uploadedAt: z.string(),
   clientMetadata: z.record(z.string(), z.json()).nullable(),
 });
 

@@ -95,6 +95,8 @@ export interface UploadSnapshot {
   declaredSize?: string;
   /** The original filename the upload pinned. */
   filename?: string;
+  /** When this version landed, as HEAD reports it now (Ceph RGW moves it when the version is tagged). */
+  lastModified?: Date;
   /** The uploader's own JSON object the upload pinned; `null` when none. */
   clientMetadata: ClientMetadata | null;
   /** The object's ETag, unquoted. */
@@ -432,6 +434,7 @@ export function createFileStore(settings: FileStoreSettings) {
         ? { filename: decodeMetaValue(metadata[META.filename]) }
         : {}),
       clientMetadata: clientMetadataOf(metadata),
+      ...(head.LastModified ? { lastModified: head.LastModified } : {}),
       eTag,
       tags,
       verdict: trustedVerdict(ref.key, pinned, eTag, tags),

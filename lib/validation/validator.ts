@@ -129,6 +129,7 @@ async function judge({ store, rules }: ValidatorDependencies, record: S3ObjectRe
     filename: upload.filename ?? fileId,
     contentType: upload.declaredType ?? upload.contentType ?? 'application/octet-stream',
     size: upload.size,
+    uploadedAt: (upload.lastModified ?? new Date()).toISOString(),
     clientMetadata: upload.clientMetadata,
   });
 

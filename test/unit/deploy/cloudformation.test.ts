@@ -126,7 +126,8 @@ const EXPECTED_ACTIONS: Record<FunctionName, string[]> = {
   // Both claim the upload's closing (create-once) first: a completion and an abort never both succeed.
   completeUpload: [...LOGS, 's3:ListMultipartUploadParts', 's3:PutObject', ...READ_RECORDS, ...SECRET_READ],
   abortUpload: [...LOGS, 's3:AbortMultipartUpload', 's3:PutObject', ...READ_RECORDS, ...SECRET_READ],
-  getFile: [...LOGS, ...READ_VERSIONS, ...SECRET_READ],
+  // Its file-index entry too: the time the file landed, as the list shows it.
+  getFile: [...LOGS, ...READ_VERSIONS, 's3:GetObject', ...SECRET_READ],
   // Lists the file index, reads each entry and each file's verdict (tags, by version).
   listFiles: [
     ...LOGS,
@@ -617,15 +618,22 @@ describe('least privilege', () => {
           expect(['completeUpload', 'abortUpload']).toContain(fn);
           expect(actions).toEqual(['s3:GetObject', 's3:PutObject']);
         } else if (arn.endsWith('/file-index/*')) {
-          // The validator writes the index; the lister reads it.
-          expect(['validateUpload', 'listFiles']).toContain(fn);
+          // The validator writes the index; the lister and getFile read it.
+          expect(['validateUpload', 'listFiles', 'getFile']).toContain(fn);
           expect(actions).toEqual(fn === 'validateUpload' ? ['s3:PutObject'] : ['s3:GetObject']);
         } else if (arn.endsWith('/multipart-uploads/*')) {
           // Only the function that starts an upload writes its record; the other steps read it.
           expect(MULTIPART_STEPS).toContain(fn);
           expect(actions).toEqual(fn === 'createMultipartUpload' ? ['s3:PutObject'] : ['s3:GetObject']);
         } else if (arn === `arn:${PARTITION}:s3:::${STATE_BUCKET}`) {
-          expect(['createShare', 'openShare', 'revokeShares', 'listFiles', ...MULTIPART_STEPS]).toContain(fn);
+          expect([
+            'createShare',
+            'openShare',
+            'revokeShares',
+            'listFiles',
+            'getFile',
+            ...MULTIPART_STEPS,
+          ]).toContain(fn);
           expect(actions).toEqual(['s3:ListBucket']);
         } else if (actions.includes('s3:ListBucketVersions')) {
           // Listing versions only under uploads/: a file's first version, nothing else of the bucket.

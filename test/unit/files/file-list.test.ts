@@ -9,7 +9,13 @@ const ALICE = testOwner('auth0|alice');
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 /** File ids in creation order: id(0) is the oldest. */
 const id = (n: number) => `01JD${CROCKFORD[Math.floor(n / 32)]}${CROCKFORD[n % 32]}${'0'.repeat(20)}`;
-const entry: FileIndexEntry = { filename: 'f.png', contentType: 'image/png', size: 1, clientMetadata: null };
+const entry: FileIndexEntry = {
+  filename: 'f.png',
+  contentType: 'image/png',
+  size: 1,
+  uploadedAt: '2026-11-27T00:00:00.000Z',
+  clientMetadata: null,
+};
 
 /**
  * A store double whose index holds `ids` (listed newest first, as S3 lists

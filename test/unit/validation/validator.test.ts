@@ -781,6 +781,7 @@ describe('validateUploadEvent: the file index', () => {
           filename: 'été.png',
           contentType: 'image/png',
           size: PNG.length,
+          uploadedAt: expect.any(String),
           clientMetadata: { album: 'x' },
         },
       ],
