@@ -32,6 +32,9 @@ export default defineConfig({
           environment: 'node',
           testTimeout: 60_000,
           hookTimeout: 240_000,
+          // Handlers and lib modules some tests run in process log and emit metrics to this
+          // process's stdout: test output shows test results, not a validator's INFO lines.
+          env: { POWERTOOLS_LOG_LEVEL: 'ERROR', POWERTOOLS_METRICS_DISABLED: 'true' },
           // One real stack is shared by every file: run files one after another.
           fileParallelism: false,
         },
