@@ -1,4 +1,4 @@
-import type * as z from 'zod';
+import * as z from 'zod';
 import {
   createDocument,
   type ZodOpenApiObject,
@@ -10,6 +10,7 @@ import { version } from '../../package.json';
 import type { ErrorCode } from '../core/errors.js';
 import { MAX_BODY_BYTES, MAX_COMPLETE_BODY_BYTES } from '../http/route.js';
 import { createUploadInput, filenameSchema } from '../uploads/upload-request.js';
+import { FILE_VALIDATED, fileValidatedSchema } from '../webhooks/file-validated-event.js';
 import { type RouteContract, routeErrorBodies, routes } from './routes.js';
 
 export const API_TITLE = 'presign';
@@ -109,7 +110,18 @@ const UPLOAD_FIELD_DOCS = new Map<z.core.$ZodType, Record<string, unknown>>([
   ],
 ]);
 
-/** The OpenAPI 3.1 document of every route in {@link routes}. */
+/** The headers of every webhook delivery (Standard Webhooks). */
+const webhookHeaders = z.object({
+  'webhook-id': z
+    .string()
+    .meta({ description: 'The same for every retry of one verdict: deduplicate by it.' }),
+  'webhook-timestamp': z.string().meta({ description: 'Seconds since the epoch when this try was signed.' }),
+  'webhook-signature': z
+    .string()
+    .meta({ description: '`v1,` and the base64 HMAC-SHA256 of `id.timestamp.body` under the key.' }),
+});
+
+/** The OpenAPI 3.1 document of every route in {@link routes}, and the webhook the backend sends. */
 export function buildOpenApiDocument() {
   const paths: ZodOpenApiPathsObject = {};
   for (const route of Object.values(routes) as RouteContract[]) {
@@ -135,6 +147,27 @@ export function buildOpenApiDocument() {
       },
     },
     paths,
+    webhooks: {
+      [FILE_VALIDATED]: {
+        post: {
+          operationId: 'fileValidated',
+          summary: 'A verdict on one of your files, POSTed to the configured webhook URL',
+          description:
+            'Signed as the Standard Webhooks specification says, with the configured `whsec_` key. ' +
+            'Sent once per verdict on a file (its first version), at least once: every retry carries the same ' +
+            '`webhook-id`. Not sent for a later version failed as `replaced`.',
+          requestParams: { header: webhookHeaders },
+          requestBody: { content: { 'application/json': { schema: fileValidatedSchema } } },
+          responses: {
+            '200': {
+              description:
+                'Any 2xx within 5 s is a delivery. Anything else (or no answer) is retried after 1 s and 4 s, ' +
+                'then the invocation twice more (Lambda asynchronous retries); what still fails is dead-lettered.',
+            },
+          },
+        },
+      },
+    },
   };
   return createDocument(document, {
     override: ({ jsonSchema, zodSchema }) => {

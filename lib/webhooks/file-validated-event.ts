@@ -4,20 +4,23 @@ import * as z from 'zod';
 /** The one event type this backend sends. */
 export const FILE_VALIDATED = 'file.validated';
 
-const fileValidatedSchema = z.object({
-  type: z.literal(FILE_VALIDATED),
-  timestamp: z.iso.datetime(),
-  data: z.object({
-    fileId: z.string().min(1),
-    status: z.enum(['passed', 'failed']),
-    reason: z.string().nullable(),
-    detectedType: z.string().nullable(),
-    size: z.number().int().nonnegative(),
-    contentType: z.string(),
-    filename: z.string(),
-    clientMetadata: z.record(z.string(), z.unknown()).nullable(),
-  }),
-});
+/** The body of a `file.validated` webhook, as the OpenAPI document describes it too. */
+export const fileValidatedSchema = z
+  .object({
+    type: z.literal(FILE_VALIDATED),
+    timestamp: z.iso.datetime(),
+    data: z.object({
+      fileId: z.string().min(1),
+      status: z.enum(['passed', 'failed']),
+      reason: z.string().nullable(),
+      detectedType: z.string().nullable(),
+      size: z.number().int().nonnegative(),
+      contentType: z.string(),
+      filename: z.string(),
+      clientMetadata: z.record(z.string(), z.unknown()).nullable(),
+    }),
+  })
+  .meta({ id: 'FileValidatedEvent' });
 
 /** The body of a `file.validated` webhook: one verdict on one file. */
 export type FileValidatedEvent = z.infer<typeof fileValidatedSchema>;

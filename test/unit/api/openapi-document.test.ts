@@ -131,6 +131,40 @@ describe('the OpenAPI document', () => {
     },
   );
 
+  it('describes the file.validated webhook: its signed headers and the exact payload', () => {
+    // Act
+    const document = generated() as unknown as {
+      webhooks?: Record<string, { post?: Record<string, unknown> }>;
+      components: { schemas: Record<string, { properties?: Record<string, { properties?: object }> }> };
+    };
+    const post = document.webhooks?.['file.validated']?.post as {
+      parameters: { in: string; name: string }[];
+      requestBody: { content: { 'application/json': { schema: { $ref: string } } } };
+    };
+
+    // Assert
+    expect(post.parameters.map((parameter) => `${parameter.in}:${parameter.name}`)).toEqual([
+      'header:webhook-id',
+      'header:webhook-timestamp',
+      'header:webhook-signature',
+    ]);
+    expect(post.requestBody.content['application/json'].schema.$ref).toBe(
+      '#/components/schemas/FileValidatedEvent',
+    );
+    expect(
+      Object.keys(document.components.schemas.FileValidatedEvent?.properties?.data?.properties ?? {}),
+    ).toEqual([
+      'fileId',
+      'status',
+      'reason',
+      'detectedType',
+      'size',
+      'contentType',
+      'filename',
+      'clientMetadata',
+    ]);
+  });
+
   it('gives every error code the status lib/core/errors.ts throws it with', () => {
     // Arrange
     const thrown: ApiError[] = [
