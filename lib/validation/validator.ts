@@ -51,28 +51,52 @@ interface Judgment {
   webhook?: WebhookMessage;
 }
 
-/** The `file.validated` webhook of a verdict on the first version of `key`. */
+/** What a file's upload pinned, as the file index lists it and its webhook carries it. */
+interface DescribedFile {
+  segment: string;
+  fileId: string;
+  filename: string;
+  /** The declared type (else the object's Content-Type). */
+  contentType: string;
+  size: number;
+  clientMetadata: UploadSnapshot['clientMetadata'];
+}
+
+/** Describes the file at `key` (an upload key: {@link isUploadRecord} checked it) from its snapshot. */
+function describeFile(key: string, upload: UploadSnapshot): DescribedFile {
+  const { segment, fileId } = parseObjectKey(key) as { segment: string; fileId: string };
+  return {
+    segment,
+    fileId,
+    filename: upload.filename ?? fileId,
+    contentType: upload.declaredType ?? upload.contentType ?? 'application/octet-stream',
+    size: upload.size,
+    clientMetadata: upload.clientMetadata,
+  };
+}
+
+/** The `file.validated` webhook of a verdict on a file: the first version of `key`. */
 function verdictWebhook(
   bucket: string,
   key: string,
-  upload: UploadSnapshot,
+  versionId: string,
+  file: DescribedFile,
   verdict: { status: 'pending' | Verdict['status']; reason?: string; detectedType?: string },
 ): WebhookMessage | undefined {
-  const fileId = parseObjectKey(key)?.fileId;
-  if (!fileId || verdict.status === 'pending') return undefined;
+  if (verdict.status === 'pending') return undefined;
   const { status, reason, detectedType } = verdict;
   return {
-    id: webhookId({ bucket, key, versionId: upload.versionId, status, reason }),
+    id: webhookId({ bucket, key, versionId, status, reason }),
     event: fileValidatedEvent(
       {
-        fileId,
+        fileId: file.fileId,
         status,
         reason,
         detectedType,
-        size: upload.size,
-        contentType: upload.declaredType ?? upload.contentType ?? 'application/octet-stream',
-        filename: upload.filename,
-        clientMetadata: upload.clientMetadata ?? undefined,
+        size: file.size,
+        contentType: file.contentType,
+        filename: file.filename,
+        clientMetadata: file.clientMetadata ?? undefined,
       },
       new Date(),
     ),
@@ -110,7 +134,11 @@ async function judge({ store, rules }: ValidatorDependencies, record: S3ObjectRe
     // not have happened), so the receiver gets every verdict at least once.
     const { status, reason, detectedType } = upload.verdict;
     const again = upload.isFirstVersion
-      ? verdictWebhook(store.bucket, key, upload, { status, reason, detectedType })
+      ? verdictWebhook(store.bucket, key, upload.versionId, describeFile(key, upload), {
+          status,
+          reason,
+          detectedType,
+        })
       : undefined;
     return { outcome: skipped(key, 'already_decided'), ...(again ? { webhook: again } : {}) };
   }
@@ -124,13 +152,13 @@ async function judge({ store, rules }: ValidatorDependencies, record: S3ObjectRe
   }
 
   // Listed from now on (GET /files), pending until the verdict below lands.
-  const { segment, fileId } = parseObjectKey(key) as { segment: string; fileId: string };
-  await store.indexFile({ segment }, fileId, {
-    filename: upload.filename ?? fileId,
-    contentType: upload.declaredType ?? upload.contentType ?? 'application/octet-stream',
-    size: upload.size,
+  const file = describeFile(key, upload);
+  await store.indexFile({ segment: file.segment }, file.fileId, {
+    filename: file.filename,
+    contentType: file.contentType,
+    size: file.size,
     uploadedAt: (upload.lastModified ?? new Date()).toISOString(),
-    clientMetadata: upload.clientMetadata,
+    clientMetadata: file.clientMetadata,
   });
 
   const sniffed = await sniffObject((limit) => store.readLeadingBytes(judged, limit), upload.size);
@@ -146,7 +174,7 @@ async function judge({ store, rules }: ValidatorDependencies, record: S3ObjectRe
   );
   const dropped = await store.recordVerdict(judged, upload, verdict);
   if (dropped.length > 0) logger.warn('tag limit reached: dropping tags', { key, dropped });
-  const webhook = verdictWebhook(store.bucket, key, upload, verdict);
+  const webhook = verdictWebhook(store.bucket, key, upload.versionId, file, verdict);
   return { outcome: { key, ...verdict }, ...(webhook ? { webhook } : {}) };
 }
 
