@@ -1,6 +1,5 @@
 import {
   DeleteObjectCommand,
-  GetObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
@@ -9,7 +8,7 @@ import * as z from 'zod';
 import type { ClientMetadata } from '../core/client-metadata.js';
 import type { Owner } from '../core/owner.js';
 import { fileIndexKey, fileIndexPrefix, newestFirstId } from './object-key.js';
-import { isNoSuchKey } from './s3-errors.js';
+import { readStateObject } from './state-object.js';
 
 type OwnerRef = Pick<Owner, 'segment'>;
 
@@ -93,15 +92,13 @@ export function createFileIndex({ s3, stateBucket }: FileIndexSettings) {
 
   /** A file's index entry; `undefined` when the index holds none (or none readable). */
   async function readIndexEntry(owner: OwnerRef, fileId: string): Promise<FileIndexEntry | undefined> {
+    const object = await readStateObject(s3, stateBucket, fileIndexKey(owner, fileId));
+    if (!object) return undefined;
     try {
-      const { Body } = await s3.send(
-        new GetObjectCommand({ Bucket: stateBucket, Key: fileIndexKey(owner, fileId) }),
-      );
-      const parsed = entrySchema.safeParse(JSON.parse((await Body?.transformToString()) ?? ''));
+      const parsed = entrySchema.safeParse(JSON.parse(object.text));
       return parsed.success ? parsed.data : undefined;
-    } catch (error) {
-      if (isNoSuchKey(error) || error instanceof SyntaxError) return undefined;
-      throw error;
+    } catch {
+      return undefined;
     }
   }
 

@@ -33,7 +33,8 @@ import {
   verdictFromTags,
 } from './object-encoding.js';
 import { multipartRecordKey, objectKey, shareEpochKey } from './object-key.js';
-import { classifyS3Error, isNoSuchKey } from './s3-errors.js';
+import { classifyS3Error } from './s3-errors.js';
+import { readStateObject } from './state-object.js';
 
 type OwnerRef = Pick<Owner, 'segment'>;
 
@@ -326,21 +327,14 @@ export function createFileStore(settings: FileStoreSettings) {
 
   /** A file's share epoch and the ETag it was read with (none before the first revocation). */
   async function readEpochObject(owner: OwnerRef, fileId: string): Promise<{ epoch: number; eTag?: string }> {
-    try {
-      const { Body, ETag } = await s3.send(
-        new GetObjectCommand({ Bucket: stateBucket, Key: shareEpochKey(owner, fileId) }),
-      );
-      const epoch = Number.parseInt((await Body?.transformToString()) ?? '0', 10);
-      return {
-        epoch: Number.isSafeInteger(epoch) && epoch >= 0 ? epoch : 0,
-        ...(ETag ? { eTag: ETag } : {}),
-      };
-    } catch (error) {
-      // No epoch object yet: no link was revoked. Any other 404 (a missing state bucket) must not
-      // read as epoch 0, or every revoked link would work again.
-      if (isNoSuchKey(error)) return { epoch: 0 };
-      throw error;
-    }
+    // No epoch object yet: no link was revoked.
+    const object = await readStateObject(s3, stateBucket, shareEpochKey(owner, fileId));
+    if (!object) return { epoch: 0 };
+    const epoch = Number.parseInt(object.text || '0', 10);
+    return {
+      epoch: Number.isSafeInteger(epoch) && epoch >= 0 ? epoch : 0,
+      ...(object.eTag ? { eTag: object.eTag } : {}),
+    };
   }
 
   /** The file's current share epoch: 0 until its links were first revoked. */

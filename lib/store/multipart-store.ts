@@ -2,7 +2,6 @@ import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
-  GetObjectCommand,
   ListPartsCommand,
   PutObjectCommand,
   type S3Client,
@@ -18,7 +17,8 @@ import { MAX_PARTS } from '../core/object-limits.js';
 import type { Owner } from '../core/owner.js';
 import { PENDING_TAG_QUERY, unquotedETag, uploadMetadata } from './object-encoding.js';
 import { multipartClosingKey, multipartRecordKey, objectKey, parseObjectKey } from './object-key.js';
-import { classifyS3Error, isNoSuchKey } from './s3-errors.js';
+import { classifyS3Error } from './s3-errors.js';
+import { readStateObject } from './state-object.js';
 
 type OwnerRef = Pick<Owner, 'segment'>;
 
@@ -91,9 +91,9 @@ const isServerFault = (error: unknown): boolean =>
   error instanceof S3ServiceException && error.$fault === 'server';
 
 /** A record's terms, or `undefined` when its text is not a record. */
-function parseRecord(text: string | undefined): z.infer<typeof recordSchema> | undefined {
+function parseRecord(text: string): z.infer<typeof recordSchema> | undefined {
   try {
-    const parsed = recordSchema.safeParse(JSON.parse(text ?? ''));
+    const parsed = recordSchema.safeParse(JSON.parse(text));
     return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;
@@ -187,17 +187,9 @@ export function createMultipartStore({ s3, bucket, stateBucket }: MultipartStore
    * looks the same). Says nothing of whether it is still open.
    */
   async function readMultipartUpload(owner: OwnerRef, fileId: string): Promise<MultipartUpload> {
-    let text: string | undefined;
-    try {
-      const { Body } = await s3.send(
-        new GetObjectCommand({ Bucket: stateBucket, Key: multipartRecordKey(owner, fileId) }),
-      );
-      text = await Body?.transformToString();
-    } catch (error) {
-      if (isNoSuchKey(error)) throw notFound();
-      throw error;
-    }
-    const record = parseRecord(text);
+    const object = await readStateObject(s3, stateBucket, multipartRecordKey(owner, fileId));
+    if (!object) throw notFound();
+    const record = parseRecord(object.text);
     // Only the state bucket's writers could have made it unreadable: no upload the API can serve.
     if (!record) {
       logger.warn('unreadable multipart upload record', { fileId });
@@ -335,8 +327,10 @@ export function createMultipartStore({ s3, bucket, stateBucket }: MultipartStore
         if (kind === 'conflict') continue;
         if (kind !== 'replaced') throw error;
       }
-      const { Body } = await s3.send(new GetObjectCommand({ Bucket: stateBucket, Key }));
-      if ((await Body?.transformToString()) === action) return;
+      const claim = await readStateObject(s3, stateBucket, Key);
+      // Gone since (expired): claim it again.
+      if (!claim) continue;
+      if (claim.text === action) return;
       throw uploadClosed();
     }
     throw new Error(`closing claim of ${upload.fileId} kept conflicting over ${CLAIM_TRIES} tries`);
