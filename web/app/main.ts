@@ -1,45 +1,39 @@
 /**
  * The upload page's script, bundled by esbuild into one classic script that
  * is inlined in the page and allowed by its hash in the CSP (see
- * web/build/page-script.cjs). It reads the upload rules from the
- * `#upload-rules` data block, refuses a file that breaks them before anything
- * is sent, asks the API for a presigned POST, sends the file straight to S3
- * (fields in order, `file` last) with upload progress, polls the validation
- * verdict, then fetches a download link and a share link. It writes text only
- * (no innerHTML): the CSP requires Trusted Types and allows none.
+ * web/build/page-script.cjs). It runs on the client library (client/src):
+ * files chosen or dropped are checked against the upload rules (the
+ * `#upload-rules` data block) before anything is sent, queued, uploaded with
+ * progress (a form POST, or a resumable multipart upload for large files),
+ * and followed to their verdicts; "My files" lists the caller's files with
+ * download, share, revoke and delete. It writes text only (no innerHTML): the
+ * CSP requires Trusted Types and allows none.
  */
-import {
-  ApiProblem,
-  api,
-  type DownloadLink,
-  type FileRecord,
-  type IssuedUpload,
-  type ShareLink,
-} from './api.js';
+import { createClient } from '../../client/src/index.js';
 import { byId } from './dom.js';
-import { formatBytes } from './format.js';
+import { isTokenProblem, problemText } from './messages.js';
+import { MyFiles, showResumable } from './my-files.js';
 import { describeRules, parseRules, refusal } from './rules.js';
-import { sendToStorage } from './storage.js';
+import { UploadQueue } from './upload-queue.js';
 
 const TOKEN_KEY = 'presign.token';
-const POLL_SECONDS = 60;
 
 const rules = parseRules(byId('upload-rules', HTMLScriptElement).textContent ?? '');
 const form = byId('upload-form', HTMLFormElement);
 const tokenInput = byId('token', HTMLInputElement);
-const fileInput = byId('file', HTMLInputElement);
-const button = byId('upload', HTMLButtonElement);
+const fileInput = byId('files', HTMLInputElement);
+const dropZone = byId('drop-zone', HTMLElement);
 const errorBox = byId('error', HTMLElement);
 const statusBox = byId('status', HTMLElement);
-const progress = byId('progress', HTMLProgressElement);
-const progressText = byId('progress-text', HTMLElement);
-const verdict = byId('verdict', HTMLElement);
-const results = byId('results', HTMLElement);
 const allowedTypes = byId('allowed-types', HTMLElement);
-const downloadLink = byId('download-link', HTMLAnchorElement);
-const downloadExpiry = byId('download-expiry', HTMLElement);
-const shareLink = byId('share-link', HTMLAnchorElement);
-const shareExpiry = byId('share-expiry', HTMLElement);
+const queueList = byId('queue', HTMLUListElement);
+const queueEmpty = byId('queue-empty', HTMLElement);
+const resumable = byId('resumable', HTMLElement);
+const resumableList = byId('resumable-list', HTMLUListElement);
+const fileList = byId('file-list', HTMLUListElement);
+const filesNote = byId('files-note', HTMLElement);
+const refreshButton = byId('refresh-files', HTMLButtonElement);
+const moreButton = byId('more-files', HTMLButtonElement);
 
 const allowed = describeRules(rules);
 allowedTypes.textContent = allowed;
@@ -54,136 +48,99 @@ tokenInput.addEventListener('input', () => {
     sessionStorage.setItem(TOKEN_KEY, tokenInput.value.trim());
   } catch {}
 });
+const token = () => tokenInput.value.trim();
 
-const showError = (message: string): void => {
-  errorBox.textContent = message;
-};
-const say = (message: string): void => {
+const announce = (message: string): void => {
   statusBox.textContent = message;
 };
-const setVerdict = (status: string, text: string): void => {
-  verdict.dataset.status = status;
-  verdict.textContent = text;
-};
-const setProgress = (loaded: number, total: number): void => {
-  const percent = total > 0 ? Math.round((loaded / total) * 100) : 0;
-  progress.value = percent;
-  progressText.textContent = `${percent}% (${formatBytes(loaded)} of ${formatBytes(total)})`;
+const showError = (error: unknown): void => {
+  errorBox.textContent = problemText(error);
+  if (isTokenProblem(error)) tokenInput.focus();
 };
 
-const resetOutcome = (): void => {
-  showError('');
-  say('');
-  setProgress(0, 0);
-  progressText.textContent = 'Nothing sent yet.';
-  setVerdict('none', 'not started');
-  results.hidden = true;
-};
+// The API is this page's own origin and path (a stage prefix included).
+const client = createClient({ apiUrl: new URL('.', document.baseURI).href, getToken: token });
 
-/** The chosen file when the rules allow it; otherwise says why not (or nothing when none is chosen). */
-const checkChosenFile = (): File | undefined => {
-  const file = fileInput.files?.[0];
-  if (!file) return undefined;
-  const problem = refusal(file, rules, allowed);
-  fileInput.setAttribute('aria-invalid', problem ? 'true' : 'false');
-  if (problem) showError(problem);
-  else say(`Ready to upload "${file.name}" (${formatBytes(file.size)}).`);
-  return problem ? undefined : file;
-};
-
-fileInput.addEventListener('change', () => {
-  resetOutcome();
-  checkChosenFile();
+const myFiles = new MyFiles({ client, list: fileList, note: filesNote, moreButton, announce, showError });
+const refreshResumable = () => showResumable(client, resumable, resumableList, showError);
+const queue = new UploadQueue({
+  client,
+  list: queueList,
+  announce,
+  showError,
+  changed: () => {
+    queueEmpty.hidden = queue.size > 0;
+    void refreshResumable();
+    if (token()) void myFiles.load();
+  },
 });
 
-const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
-
-/** Polls GET /files/{fileId} until the validator has decided. */
-const waitForVerdict = async (token: string, fileId: string): Promise<FileRecord> => {
-  const deadline = Date.now() + POLL_SECONDS * 1000;
-  let delay = 300;
-  for (;;) {
-    try {
-      const file = await api<FileRecord>('GET', `files/${encodeURIComponent(fileId)}`, token);
-      if (file.status !== 'pending') return file;
-    } catch (error) {
-      if (!(error instanceof ApiProblem) || error.status !== 404) throw error;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`Validation is still pending after ${POLL_SECONDS} s; check again later.`);
-    await sleep(delay);
-    delay = Math.min(delay * 1.5, 2000);
+/** Queues files; those the rules refuse are shown refused at once, and the first reason is said. */
+function addFiles(files: Iterable<File>): void {
+  errorBox.textContent = '';
+  const refusals: string[] = [];
+  let added = 0;
+  for (const file of files) {
+    const problem = refusal(file, rules, allowed);
+    if (problem) refusals.push(problem);
+    queue.add(file, problem);
+    added += 1;
   }
-};
+  if (added === 0) return;
+  queueEmpty.hidden = true;
+  fileInput.setAttribute('aria-invalid', refusals.length > 0 ? 'true' : 'false');
+  if (refusals.length > 0) errorBox.textContent = refusals.join(' ');
+  const ready = added - refusals.length;
+  announce(`${ready} of ${added} file${added === 1 ? '' : 's'} ready to upload. Press Upload to send.`);
+}
 
-const showLinks = (file: FileRecord, download: DownloadLink, share: ShareLink): void => {
-  downloadLink.href = download.url;
-  downloadLink.textContent = `Download ${file.filename}`;
-  downloadExpiry.textContent = `(valid until ${new Date(download.expiresAt).toLocaleString()})`;
-  shareLink.href = share.shareUrl;
-  shareLink.textContent = share.shareUrl;
-  shareExpiry.textContent = `(valid until ${new Date(share.expiresAt).toLocaleString()})`;
-  results.hidden = false;
-};
+fileInput.addEventListener('change', () => {
+  addFiles(Array.from(fileInput.files ?? []));
+  fileInput.value = '';
+});
 
-const run = async (token: string, file: File): Promise<void> => {
-  say('Asking for an upload URL…');
-  const issued = await api<IssuedUpload>('POST', 'uploads', token, {
-    filename: file.name,
-    contentType: file.type.toLowerCase(),
-    size: file.size,
+for (const type of ['dragenter', 'dragover'] as const)
+  dropZone.addEventListener(type, (event) => {
+    event.preventDefault();
+    dropZone.dataset.dragging = 'true';
   });
-  say(`Uploading "${file.name}" to storage…`);
-  await sendToStorage(issued.upload, file, setProgress);
-  setVerdict('pending', 'pending');
-  say('Uploaded. Validation: pending.');
-  const checked = await waitForVerdict(token, issued.fileId);
-  if (checked.status !== 'passed') {
-    setVerdict(checked.status, checked.status + (checked.reason ? ` (${checked.reason})` : ''));
-    say(`Validation: ${checked.status}.`);
-    showError(
-      `The file failed validation${checked.reason ? `: ${checked.reason}` : ''}. It will not be served.`,
-    );
-    return;
-  }
-  setVerdict('passed', 'passed');
-  say('Validation: passed. Creating links…');
-  const fileUrl = `files/${encodeURIComponent(issued.fileId)}`;
-  const [download, share] = await Promise.all([
-    api<DownloadLink>('POST', `${fileUrl}/download-url`, token, {}),
-    api<ShareLink>('POST', `${fileUrl}/shares`, token, {}),
-  ]);
-  showLinks(checked, download, share);
-  say('Validation: passed. Download and share links are ready.');
-};
-
-form.addEventListener('submit', async (event) => {
+dropZone.addEventListener('dragleave', () => {
+  dropZone.dataset.dragging = 'false';
+});
+dropZone.addEventListener('drop', (event) => {
   event.preventDefault();
-  resetOutcome();
-  const token = tokenInput.value.trim();
-  if (!token) {
-    showError('Paste an access token first.');
+  dropZone.dataset.dragging = 'false';
+  addFiles(Array.from(event.dataTransfer?.files ?? []));
+});
+
+form.addEventListener('submit', (event) => {
+  event.preventDefault();
+  errorBox.textContent = '';
+  if (!token()) {
+    errorBox.textContent = 'Paste an access token first.';
     tokenInput.focus();
     return;
   }
-  if (!fileInput.files?.[0]) {
-    showError('Choose a file first.');
+  if (!queue.hasReady()) {
+    errorBox.textContent = queue.size === 0 ? 'Choose files first.' : 'No file is ready to upload.';
     fileInput.focus();
     return;
   }
-  const file = checkChosenFile();
-  if (!file) return;
-  button.disabled = true;
-  form.setAttribute('aria-busy', 'true');
-  try {
-    await run(token, file);
-  } catch (error) {
-    say('');
-    if (verdict.dataset.status === 'none') progressText.textContent = 'Not uploaded.';
-    showError(error instanceof Error ? error.message : String(error));
-    if (error instanceof ApiProblem && error.status === 401) tokenInput.focus();
-  } finally {
-    button.disabled = false;
-    form.removeAttribute('aria-busy');
-  }
+  queue.startReady();
 });
+
+tokenInput.addEventListener('change', () => {
+  if (token()) void myFiles.load();
+});
+refreshButton.addEventListener('click', () => {
+  if (!token()) {
+    errorBox.textContent = 'Paste an access token first.';
+    tokenInput.focus();
+    return;
+  }
+  void myFiles.load();
+});
+moreButton.addEventListener('click', () => void myFiles.load(true));
+
+void refreshResumable();
+if (token()) void myFiles.load();
