@@ -67,7 +67,8 @@ async function clientFor(options: Partial<Parameters<typeof createClient>[0]> = 
   const apiRequests: string[] = [];
   const recordingFetch: typeof fetch = (input, init) => {
     const url = new URL(String(input));
-    if (url.origin === new URL(stack.apiUrl).origin) apiRequests.push(`${init?.method ?? 'GET'} ${url.pathname}`);
+    if (url.origin === new URL(stack.apiUrl).origin)
+      apiRequests.push(`${init?.method ?? 'GET'} ${url.pathname}`);
     return fetch(input, init);
   };
   const client = createClient({
@@ -186,7 +187,11 @@ describe('@presign/client in Node', () => {
       if (first.parts.length === 2) controller.abort(new Error('stopped'));
       return response;
     };
-    const firstRun = await clientFor({ ...settings, transport: stopping, resumeStore: fileResumeStore(store) });
+    const firstRun = await clientFor({
+      ...settings,
+      transport: stopping,
+      resumeStore: fileResumeStore(store),
+    });
 
     // Act
     const interrupted = await firstRun.client
