@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # npm test: every test, on a fresh Debian/Ubuntu machine too. Installs what the
 # tests need when missing (npm dependencies, Ceph for the real S3, Debian's
-# chromium for the browser test), then type-checks, lints, runs the unit tests,
+# chromium for the browser test), then builds the client package, type-checks, lints, runs the unit tests,
 # and runs the integration tests against the real local stack (reused when
 # `npm start` already runs it, otherwise started and stopped by the tests).
 set -euo pipefail
@@ -16,6 +16,8 @@ bash scripts/install-chromium.sh
 # releases will need 22; Lambda runs nodejs22.x. Not a test result: silenced.
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 
+# The client package's dist/ (ESM and .d.ts): the tests and examples import it as @presign/client.
+node_modules/.bin/tsc -p client
 node_modules/.bin/tsc --noEmit
 node_modules/.bin/biome check .
 node_modules/.bin/vitest run --project unit

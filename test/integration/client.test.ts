@@ -96,7 +96,7 @@ describe('@presign/client in Node', () => {
     const progress: number[] = [];
 
     // Act
-    const fileId = await client.upload(new File([image], 'cat.png', { type: 'image/png' }), {
+    const fileId = await client.upload(new File([new Uint8Array(image)], 'cat.png', { type: 'image/png' }), {
       clientMetadata: { album: 'Summer', n: 3 },
       onProgress: ({ loaded, total }) => {
         expect(total).toBe(image.length);
@@ -259,7 +259,9 @@ describe('@presign/client in Node', () => {
     const { client } = await clientFor();
     const other = await clientFor();
     const stranger = createClient({ apiUrl: stack.apiUrl, getToken: () => 'not-a-token' });
-    const fileId = await client.upload(new File([HTML_PAGE], 'page.png', { type: 'image/png' }));
+    const fileId = await client.upload(
+      new File([new Uint8Array(HTML_PAGE)], 'page.png', { type: 'image/png' }),
+    );
 
     // Act
     const verdict = await client.waitForVerdict(fileId);

@@ -60,6 +60,12 @@ class FakeAnchor extends FakeElement {
   href = '';
 }
 class FakeScript extends FakeElement {}
+class FakeList extends FakeElement {
+  children: unknown[] = [];
+  replaceChildren(...children: unknown[]) {
+    this.children = children;
+  }
+}
 const CLASS_OF_TAG: Record<string, typeof FakeElement> = {
   input: FakeInput,
   form: FakeForm,
@@ -67,6 +73,7 @@ const CLASS_OF_TAG: Record<string, typeof FakeElement> = {
   progress: FakeProgress,
   a: FakeAnchor,
   script: FakeScript,
+  ul: FakeList,
 };
 
 /** Runs `script` in a fresh context whose document holds the elements of `html` that have an id. */
@@ -83,6 +90,7 @@ function runOnPage(html: string, script: string, storedToken: string | null = nu
     document: { getElementById: (id: string) => elements.get(id) ?? null, baseURI: 'http://page.test/' },
     sessionStorage: { getItem: () => storedToken, setItem: () => undefined },
     fetch: () => Promise.reject(new Error('no network in this test')),
+    URL,
     HTMLElement: FakeElement,
     HTMLInputElement: FakeInput,
     HTMLFormElement: FakeForm,
@@ -90,6 +98,7 @@ function runOnPage(html: string, script: string, storedToken: string | null = nu
     HTMLProgressElement: FakeProgress,
     HTMLAnchorElement: FakeAnchor,
     HTMLScriptElement: FakeScript,
+    HTMLUListElement: FakeList,
   });
   runInContext(script, context);
   const element = <T extends FakeElement>(id: string, kind: new (id: string) => T): T => {
@@ -132,7 +141,7 @@ describe('the page script', () => {
     );
   });
 
-  it('runs on the served page: lists the accepted types, restores the token, listens', () => {
+  it('runs on the served page: lists the accepted types, restores the token, listens for files and drops', () => {
     // Arrange
     const { html } = renderWebPage(RULES, AWS_BUCKET);
 
@@ -143,40 +152,45 @@ describe('the page script', () => {
     expect(element('allowed-types', FakeElement).textContent).toBe(
       'image/png up to 10 MiB, application/pdf up to 1.5 KiB',
     );
-    expect(element('file', FakeInput).accept).toBe('image/png,application/pdf');
+    expect(element('files', FakeInput).accept).toBe('image/png,application/pdf');
     expect(element('token', FakeInput).value).toBe('stored-token');
     expect(element('upload-form', FakeForm).listeners.has('submit')).toBe(true);
-    expect(element('file', FakeInput).listeners.has('change')).toBe(true);
+    expect(element('files', FakeInput).listeners.has('change')).toBe(true);
     expect(element('token', FakeInput).listeners.has('input')).toBe(true);
+    expect([...element('drop-zone', FakeElement).listeners.keys()].sort()).toEqual([
+      'dragenter',
+      'dragleave',
+      'dragover',
+      'drop',
+    ]);
   });
 
-  it('refuses a file over its limit as soon as it is chosen, and asks for a token first', async () => {
+  it('asks for a token first, then for files, before anything is sent', async () => {
     // Arrange
     const { html } = renderWebPage(RULES, AWS_BUCKET);
     const { element } = runOnPage(html, String(inlineScript(html)));
-    const file = element('file', FakeInput);
     const error = element('error', FakeElement);
+    const submit = () => element('upload-form', FakeForm).fire('submit', { preventDefault: () => undefined });
 
     // Act
-    file.files = [{ name: 'huge.png', type: 'IMAGE/PNG', size: 10 * MiB + 1 }];
-    await file.fire('change');
-    const refused = error.textContent;
-    await element('upload-form', FakeForm).fire('submit', { preventDefault: () => undefined });
+    await submit();
+    const withoutToken = error.textContent;
+    element('token', FakeInput).value = 'a-token';
+    await submit();
 
     // Assert
-    expect(refused).toBe('Refused: "huge.png" is 10 MiB, over the 10 MiB limit for image/png.');
-    expect(file.attributes.get('aria-invalid')).toBe('true');
-    expect(error.textContent).toBe('Paste an access token first.');
+    expect(withoutToken).toBe('Paste an access token first.');
     expect(element('token', FakeInput).focused).toBe(1);
-    expect(element('verdict', FakeElement).dataset.status).toBe('none');
+    expect(error.textContent).toBe('Choose files first.');
+    expect(element('files', FakeInput).focused).toBe(1);
   });
 
   it('fails loudly when the page lacks an element it needs', () => {
     // Arrange
     const { html } = renderWebPage(RULES, AWS_BUCKET);
-    const withoutVerdict = html.replace('id="verdict"', 'id="something-else"');
+    const withoutQueue = html.replace('id="queue"', 'id="something-else"');
 
     // Act / Assert
-    expect(() => runOnPage(withoutVerdict, String(inlineScript(html)))).toThrow(/no element #verdict/);
+    expect(() => runOnPage(withoutQueue, String(inlineScript(html)))).toThrow(/no element #queue/);
   });
 });

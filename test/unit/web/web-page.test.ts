@@ -36,7 +36,7 @@ describe('GET / (upload page)', () => {
     expect(response.headers?.['x-frame-options']).toBe('DENY');
     expect(response.body).toMatch(/^<!doctype html>/);
     expect(response.body).toContain('<label for="token">');
-    expect(response.body).toContain('<label for="file">');
+    expect(response.body).toContain('<label for="files">');
     expect(response.body).toContain('role="status"');
     expect(response.body).toContain('npm run token -- &lt;you&gt;');
   });
