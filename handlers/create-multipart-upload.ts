@@ -8,10 +8,11 @@ import { startMultipartUpload } from '../lib/uploads/multipart-uploads.js';
 export const createHandler = ({
   store,
   rules,
+  limits,
   verifyBearer,
-}: Pick<Runtime, 'store' | 'rules' | 'verifyBearer'>) =>
+}: Pick<Runtime, 'store' | 'rules' | 'limits' | 'verifyBearer'>) =>
   ownerRoute({ input, body: 'required', verify: verifyBearer }).handler(async (event) =>
-    jsonResponse(201, await startMultipartUpload({ store, rules }, event.owner, event.input.body)),
+    jsonResponse(201, await startMultipartUpload({ store, rules, limits }, event.owner, event.input.body)),
   );
 
 export const handler = createHandler(await runtime());

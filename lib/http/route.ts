@@ -121,7 +121,7 @@ function errorResponder<Event extends AnyRouteEvent>(): Middleware<Event> {
     onError: async (request) => {
       const { error } = request;
       if (error instanceof ApiError && error.expose) {
-        request.response = errorResponse(error.statusCode, error.code, error.message);
+        request.response = errorResponse(error.statusCode, error.code, error.message, error.headers);
         return;
       }
       logger.error('request failed', { error });

@@ -1,0 +1,216 @@
+import { ApiError, quotaExceeded, rateLimited } from '../core/errors.js';
+import type { Owner } from '../core/owner.js';
+import type { FileStore } from '../store/file-store.js';
+import type { UsageRecord } from '../store/usage-store.js';
+import {
+  copyRecord,
+  countIssued,
+  type LimitSettings,
+  lapsedReservations,
+  MAX_OPEN_RESERVATIONS,
+  nextLapseMs,
+  pruneRecord,
+  rateRetryAfterMs,
+  reservedBytes,
+  uploadsInWindow,
+} from './usage-ledger.js';
+
+type OwnerRef = Pick<Owner, 'segment'>;
+
+/** What the limits need: the store's usage object, and the limits in force. */
+export interface LimitsDependencies {
+  store: Pick<FileStore, 'changeUsage' | 'uploadLanded'>;
+  limits: LimitSettings;
+}
+
+/** The 200 body of GET /usage. */
+export interface UsageView {
+  usedBytes: number;
+  reservedBytes: number;
+  /** `null` when no quota is set. */
+  quotaBytes: number | null;
+  uploadsThisHour: number;
+  /** `null` when no rate is set. */
+  uploadsPerHour: number | null;
+}
+
+/**
+ * The record tidied at `now`: buckets out of the window and old releases
+ * dropped, and every reservation past its lapse released if nothing landed
+ * under its key (S3 is asked, once per reservation and call), else marked
+ * landed, to wait for its verdict. This is how an expired, unused form gives
+ * its bytes back: at the next change or read of the owner's usage, with no
+ * scheduled job.
+ */
+async function tidied(
+  { store, limits }: LimitsDependencies,
+  owner: OwnerRef,
+  stored: UsageRecord,
+  now: number,
+  landedCache: Map<string, boolean>,
+): Promise<UsageRecord> {
+  const record = copyRecord(stored);
+  pruneRecord(record, now, limits);
+  for (const fileId of lapsedReservations(record, now, limits)) {
+    let landed = landedCache.get(fileId);
+    if (landed === undefined) {
+      landed = await store.uploadLanded(owner, fileId);
+      landedCache.set(fileId, landed);
+    }
+    const reservation = record.open[fileId];
+    if (!reservation) continue;
+    if (landed) record.open[fileId] = { ...reservation, landed: true };
+    else delete record.open[fileId];
+  }
+  return record;
+}
+
+/** Why an upload of `bytes` may not be issued now, or `undefined` when it may. */
+function refusal(
+  record: UsageRecord,
+  bytes: number,
+  now: number,
+  limits: LimitSettings,
+): ApiError | undefined {
+  if (limits.uploadsPerHour !== undefined && uploadsInWindow(record) >= limits.uploadsPerHour) {
+    return rateLimited(
+      `at most ${limits.uploadsPerHour} uploads per hour: retry later`,
+      rateRetryAfterMs(record, now, limits) / 1000,
+    );
+  }
+  if (Object.keys(record.open).length >= MAX_OPEN_RESERVATIONS) {
+    return rateLimited(
+      `at most ${MAX_OPEN_RESERVATIONS} uploads may be open at once: finish or abort some first`,
+      nextLapseMs(record, now, limits) / 1000,
+    );
+  }
+  if (limits.quotaBytes !== undefined) {
+    const committed = record.usedBytes + reservedBytes(record);
+    if (committed + bytes > limits.quotaBytes) {
+      return quotaExceeded(
+        `${bytes} bytes more would exceed the quota of ${limits.quotaBytes} bytes (${committed} used or reserved)`,
+      );
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Reserves `bytes` for a new upload of the owner's before it is signed, with
+ * a compare-and-swap write of the owner's usage: at most the quota is ever
+ * used plus reserved, whatever runs at once. Counts the upload in the rate's
+ * window. Throws 429 `rate_limited` (with `Retry-After`) over the rate or
+ * over {@link MAX_OPEN_RESERVATIONS}, 403 `quota_exceeded` over the quota;
+ * what the read released (lapsed reservations) is written all the same.
+ */
+export async function reserveUpload(
+  dependencies: LimitsDependencies,
+  owner: OwnerRef,
+  upload: { fileId: string; bytes: number; until: Date },
+): Promise<void> {
+  const landedCache = new Map<string, boolean>();
+  const refused = await dependencies.store.changeUsage(owner, async (stored) => {
+    const now = Date.now();
+    const record = await tidied(dependencies, owner, stored, now, landedCache);
+    const refused = refusal(record, upload.bytes, now, dependencies.limits);
+    if (refused) return { record, result: refused };
+    record.open[upload.fileId] = { bytes: upload.bytes, until: upload.until.getTime() };
+    countIssued(record, now, dependencies.limits);
+    return { record, result: undefined };
+  });
+  if (refused instanceof ApiError) throw refused;
+}
+
+/**
+ * Settles a file's reservation on the verdict on its first version: passed,
+ * its bytes become used; failed, they are given back. Idempotent: once the
+ * reservation is settled (or was released by a delete or an abort, or never
+ * made) nothing changes, so a redelivered event counts nothing twice.
+ */
+export async function settleVerdict(
+  dependencies: LimitsDependencies,
+  owner: OwnerRef,
+  fileId: string,
+  status: 'passed' | 'failed',
+): Promise<void> {
+  const landedCache = new Map<string, boolean>();
+  await dependencies.store.changeUsage(owner, async (stored) => {
+    const record = await tidied(dependencies, owner, stored, Date.now(), landedCache);
+    const reservation = record.open[fileId];
+    if (!reservation) return { record, result: undefined };
+    delete record.open[fileId];
+    if (status === 'passed') record.usedBytes += reservation.bytes;
+    return { record, result: undefined };
+  });
+}
+
+/**
+ * Gives back an upload's reservation that will never land: an aborted
+ * multipart upload, or one whose start failed. Idempotent.
+ */
+export async function releaseReservation(
+  dependencies: LimitsDependencies,
+  owner: OwnerRef,
+  fileId: string,
+): Promise<void> {
+  const landedCache = new Map<string, boolean>();
+  await dependencies.store.changeUsage(owner, async (stored) => {
+    const now = Date.now();
+    const record = await tidied(dependencies, owner, stored, now, landedCache);
+    if (!record.open[fileId]) return { record, result: undefined };
+    delete record.open[fileId];
+    record.released[fileId] = now;
+    return { record, result: undefined };
+  });
+}
+
+/**
+ * Gives back what a file being deleted holds, once: its reservation while it
+ * has one (pending: the validator then finds nothing to settle), else its
+ * bytes if it passed. `readFile` reads its signed verdict and stored size,
+ * afresh on every try, so a verdict that landed meanwhile is seen. A file
+ * released before (a delete repeated, or two at once) changes nothing; a file
+ * that failed held nothing any more.
+ */
+export async function releaseDeletedFile(
+  dependencies: LimitsDependencies,
+  owner: OwnerRef,
+  fileId: string,
+  readFile: () => Promise<{ status: 'pending' | 'passed' | 'failed'; storedBytes: number }>,
+): Promise<void> {
+  const landedCache = new Map<string, boolean>();
+  await dependencies.store.changeUsage(owner, async (stored) => {
+    const now = Date.now();
+    const record = await tidied(dependencies, owner, stored, now, landedCache);
+    if (record.released[fileId] !== undefined) return { record, result: undefined };
+    if (record.open[fileId]) {
+      delete record.open[fileId];
+      record.released[fileId] = now;
+      return { record, result: undefined };
+    }
+    // Nothing used is left to give back (or the owner was never counted): no read, no write.
+    if (record.usedBytes === 0) return { record, result: undefined };
+    const file = await readFile();
+    if (file.status !== 'passed') return { record, result: undefined };
+    record.usedBytes = Math.max(0, record.usedBytes - file.storedBytes);
+    record.released[fileId] = now;
+    return { record, result: undefined };
+  });
+}
+
+/** The owner's usage now (written back when lapsed reservations were released on the way). */
+export async function usageOf(dependencies: LimitsDependencies, owner: OwnerRef): Promise<UsageView> {
+  const landedCache = new Map<string, boolean>();
+  const { limits } = dependencies;
+  return dependencies.store.changeUsage(owner, async (stored) => {
+    const record = await tidied(dependencies, owner, stored, Date.now(), landedCache);
+    const view: UsageView = {
+      usedBytes: record.usedBytes,
+      reservedBytes: reservedBytes(record),
+      quotaBytes: limits.quotaBytes ?? null,
+      uploadsThisHour: uploadsInWindow(record),
+      uploadsPerHour: limits.uploadsPerHour ?? null,
+    };
+    return { record, result: view };
+  });
+}
