@@ -134,14 +134,9 @@ export const usageBody = z
       .positive()
       .nullable()
       .meta({ description: 'Used plus reserved bytes may not exceed this; `null`: no quota.' }),
-    uploadsThisHour: z
-      .number()
-      .int()
-      .nonnegative()
-      .meta({
-        description:
-          'Uploads issued to you within the last hour (POST /uploads and POST /uploads/multipart).',
-      }),
+    uploadsThisHour: z.number().int().nonnegative().meta({
+      description: 'Uploads issued to you within the last hour (POST /uploads and POST /uploads/multipart).',
+    }),
     uploadsPerHour: z
       .number()
       .int()
