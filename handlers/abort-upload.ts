@@ -1,5 +1,6 @@
 import { uploadInput as input } from '../lib/api/inputs.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
+import { answerBy } from '../lib/http/route.js';
 import { type Runtime, runtime } from '../lib/runtime.js';
 import { abortUpload } from '../lib/uploads/multipart-uploads.js';
 
@@ -9,8 +10,8 @@ export const createHandler = ({
   limits,
   verifyBearer,
 }: Pick<Runtime, 'store' | 'limits' | 'verifyBearer'>) =>
-  ownerRoute({ input, body: 'none', verify: verifyBearer }).handler(async (event) => {
-    await abortUpload({ store, limits }, event.owner, event.input.path.fileId);
+  ownerRoute({ input, body: 'none', verify: verifyBearer }).handler(async (event, context) => {
+    await abortUpload({ store, limits, giveUpAt: answerBy(context) }, event.owner, event.input.path.fileId);
     return { statusCode: 204, headers: { 'cache-control': 'no-store' }, body: '' };
   });
 

@@ -1,6 +1,7 @@
 import { createUploadInput } from '../lib/api/inputs.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
 import { jsonResponse } from '../lib/http/responses.js';
+import { answerBy } from '../lib/http/route.js';
 import { type Runtime, runtime } from '../lib/runtime.js';
 import { issueUpload } from '../lib/uploads/upload-issuer.js';
 
@@ -8,7 +9,11 @@ import { issueUpload } from '../lib/uploads/upload-issuer.js';
 export const createHandler = ({ store, rules, limits, environment, verifyBearer }: Runtime) => {
   const uploads = { store, rules, limits, uploadTtlSeconds: environment.UPLOAD_URL_TTL_SECONDS };
   return ownerRoute({ input: createUploadInput, body: 'required', verify: verifyBearer }).handler(
-    async (event) => jsonResponse(201, await issueUpload(uploads, event.owner, event.input.body)),
+    async (event, context) =>
+      jsonResponse(
+        201,
+        await issueUpload({ ...uploads, giveUpAt: answerBy(context) }, event.owner, event.input.body),
+      ),
   );
 };
 

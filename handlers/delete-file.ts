@@ -1,6 +1,7 @@
 import { deleteFileInput as input } from '../lib/api/inputs.js';
 import { deleteOwnedFile } from '../lib/files/file-deletion.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
+import { answerBy } from '../lib/http/route.js';
 import { type Runtime, runtime } from '../lib/runtime.js';
 
 /** DELETE /files/{fileId}: removes every version of the caller's file and its share state, and gives its bytes back. */
@@ -9,8 +10,12 @@ export const createHandler = ({
   limits,
   verifyBearer,
 }: Pick<Runtime, 'store' | 'limits' | 'verifyBearer'>) =>
-  ownerRoute({ input, body: 'none', verify: verifyBearer }).handler(async (event) => {
-    await deleteOwnedFile({ store, limits }, event.owner, event.input.path.fileId);
+  ownerRoute({ input, body: 'none', verify: verifyBearer }).handler(async (event, context) => {
+    await deleteOwnedFile(
+      { store, limits, giveUpAt: answerBy(context) },
+      event.owner,
+      event.input.path.fileId,
+    );
     return { statusCode: 204, headers: { 'cache-control': 'no-store' }, body: '' };
   });
 

@@ -1,6 +1,7 @@
 import { getUsageInput as input } from '../lib/api/inputs.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
 import { jsonResponse } from '../lib/http/responses.js';
+import { answerBy } from '../lib/http/route.js';
 import { usageOf } from '../lib/limits/owner-limits.js';
 import { type Runtime, runtime } from '../lib/runtime.js';
 
@@ -10,8 +11,8 @@ export const createHandler = ({
   limits,
   verifyBearer,
 }: Pick<Runtime, 'store' | 'limits' | 'verifyBearer'>) =>
-  ownerRoute({ input, body: 'none', verify: verifyBearer }).handler(async (event) =>
-    jsonResponse(200, await usageOf({ store, limits }, event.owner)),
+  ownerRoute({ input, body: 'none', verify: verifyBearer }).handler(async (event, context) =>
+    jsonResponse(200, await usageOf({ store, limits, giveUpAt: answerBy(context) }, event.owner)),
   );
 
 export const handler = createHandler(await runtime());

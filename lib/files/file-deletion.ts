@@ -8,6 +8,8 @@ import type { FileStore } from '../store/file-store.js';
 export interface FileDeletionDependencies {
   store: Pick<FileStore, 'deleteFile' | 'readFileTags' | 'changeUsage' | 'uploadLanded'>;
   limits: LimitSettings;
+  /** When the request must have answered: a change of usage that keeps conflicting gives up (429) before. */
+  giveUpAt?: number;
 }
 
 /**
@@ -19,17 +21,19 @@ export interface FileDeletionDependencies {
  * owner's file, which is also what a second delete answers.
  */
 export async function deleteOwnedFile(
-  { store, limits }: FileDeletionDependencies,
+  dependencies: FileDeletionDependencies,
   owner: Owner,
   fileId: string,
 ): Promise<void> {
-  if (limitsSet(limits)) await releaseUsage({ store, limits }, owner, fileId);
+  if (limitsSet(dependencies.limits)) await releaseUsage(dependencies, owner, fileId);
+  const { store } = dependencies;
   await store.deleteFile(owner, fileId);
 }
 
-async function releaseUsage({ store, limits }: FileDeletionDependencies, owner: Owner, fileId: string) {
+async function releaseUsage(dependencies: FileDeletionDependencies, owner: Owner, fileId: string) {
+  const { store } = dependencies;
   try {
-    await releaseDeletedFile({ store, limits }, owner, fileId, () => store.readFileTags(owner, fileId));
+    await releaseDeletedFile(dependencies, owner, fileId, () => store.readFileTags(owner, fileId));
   } catch (error) {
     // No such file: the store's delete answers the 404 (and drops a stale index entry).
     if (!(error instanceof ApiError && error.code === 'not_found')) throw error;

@@ -21,6 +21,11 @@ type OwnerRef = Pick<Owner, 'segment'>;
 export interface LimitsDependencies {
   store: Pick<FileStore, 'changeUsage' | 'uploadLanded'>;
   limits: LimitSettings;
+  /**
+   * When the request must have answered (ms since the epoch): a change that
+   * keeps losing to others gives up with 429 before it, never times out.
+   */
+  giveUpAt?: number;
 }
 
 /** The 200 body of GET /usage. */
@@ -109,15 +114,19 @@ export async function reserveUpload(
   upload: { fileId: string; bytes: number; until: Date },
 ): Promise<void> {
   const landedCache = new Map<string, boolean>();
-  const refused = await dependencies.store.changeUsage(owner, async (stored) => {
-    const now = Date.now();
-    const record = await tidied(dependencies, owner, stored, now, landedCache);
-    const refused = refusal(record, upload.bytes, now, dependencies.limits);
-    if (refused) return { record, result: refused };
-    record.open[upload.fileId] = { bytes: upload.bytes, until: upload.until.getTime() };
-    countIssued(record, now, dependencies.limits);
-    return { record, result: undefined };
-  });
+  const refused = await dependencies.store.changeUsage(
+    owner,
+    async (stored) => {
+      const now = Date.now();
+      const record = await tidied(dependencies, owner, stored, now, landedCache);
+      const refused = refusal(record, upload.bytes, now, dependencies.limits);
+      if (refused) return { record, result: refused };
+      record.open[upload.fileId] = { bytes: upload.bytes, until: upload.until.getTime() };
+      countIssued(record, now, dependencies.limits);
+      return { record, result: undefined };
+    },
+    dependencies.giveUpAt,
+  );
   if (refused instanceof ApiError) throw refused;
 }
 
@@ -134,14 +143,18 @@ export async function settleVerdict(
   status: 'passed' | 'failed',
 ): Promise<void> {
   const landedCache = new Map<string, boolean>();
-  await dependencies.store.changeUsage(owner, async (stored) => {
-    const record = await tidied(dependencies, owner, stored, Date.now(), landedCache);
-    const reservation = record.open[fileId];
-    if (!reservation) return { record, result: undefined };
-    delete record.open[fileId];
-    if (status === 'passed') record.usedBytes += reservation.bytes;
-    return { record, result: undefined };
-  });
+  await dependencies.store.changeUsage(
+    owner,
+    async (stored) => {
+      const record = await tidied(dependencies, owner, stored, Date.now(), landedCache);
+      const reservation = record.open[fileId];
+      if (!reservation) return { record, result: undefined };
+      delete record.open[fileId];
+      if (status === 'passed') record.usedBytes += reservation.bytes;
+      return { record, result: undefined };
+    },
+    dependencies.giveUpAt,
+  );
 }
 
 /**
@@ -154,14 +167,18 @@ export async function releaseReservation(
   fileId: string,
 ): Promise<void> {
   const landedCache = new Map<string, boolean>();
-  await dependencies.store.changeUsage(owner, async (stored) => {
-    const now = Date.now();
-    const record = await tidied(dependencies, owner, stored, now, landedCache);
-    if (!record.open[fileId]) return { record, result: undefined };
-    delete record.open[fileId];
-    record.released[fileId] = now;
-    return { record, result: undefined };
-  });
+  await dependencies.store.changeUsage(
+    owner,
+    async (stored) => {
+      const now = Date.now();
+      const record = await tidied(dependencies, owner, stored, now, landedCache);
+      if (!record.open[fileId]) return { record, result: undefined };
+      delete record.open[fileId];
+      record.released[fileId] = now;
+      return { record, result: undefined };
+    },
+    dependencies.giveUpAt,
+  );
 }
 
 /**
@@ -179,38 +196,46 @@ export async function releaseDeletedFile(
   readFile: () => Promise<{ status: 'pending' | 'passed' | 'failed'; storedBytes: number }>,
 ): Promise<void> {
   const landedCache = new Map<string, boolean>();
-  await dependencies.store.changeUsage(owner, async (stored) => {
-    const now = Date.now();
-    const record = await tidied(dependencies, owner, stored, now, landedCache);
-    if (record.released[fileId] !== undefined) return { record, result: undefined };
-    if (record.open[fileId]) {
-      delete record.open[fileId];
+  await dependencies.store.changeUsage(
+    owner,
+    async (stored) => {
+      const now = Date.now();
+      const record = await tidied(dependencies, owner, stored, now, landedCache);
+      if (record.released[fileId] !== undefined) return { record, result: undefined };
+      if (record.open[fileId]) {
+        delete record.open[fileId];
+        record.released[fileId] = now;
+        return { record, result: undefined };
+      }
+      // Nothing used is left to give back (or the owner was never counted): no read, no write.
+      if (record.usedBytes === 0) return { record, result: undefined };
+      const file = await readFile();
+      if (file.status !== 'passed') return { record, result: undefined };
+      record.usedBytes = Math.max(0, record.usedBytes - file.storedBytes);
       record.released[fileId] = now;
       return { record, result: undefined };
-    }
-    // Nothing used is left to give back (or the owner was never counted): no read, no write.
-    if (record.usedBytes === 0) return { record, result: undefined };
-    const file = await readFile();
-    if (file.status !== 'passed') return { record, result: undefined };
-    record.usedBytes = Math.max(0, record.usedBytes - file.storedBytes);
-    record.released[fileId] = now;
-    return { record, result: undefined };
-  });
+    },
+    dependencies.giveUpAt,
+  );
 }
 
 /** The owner's usage now (written back when lapsed reservations were released on the way). */
 export async function usageOf(dependencies: LimitsDependencies, owner: OwnerRef): Promise<UsageView> {
   const landedCache = new Map<string, boolean>();
   const { limits } = dependencies;
-  return dependencies.store.changeUsage(owner, async (stored) => {
-    const record = await tidied(dependencies, owner, stored, Date.now(), landedCache);
-    const view: UsageView = {
-      usedBytes: record.usedBytes,
-      reservedBytes: reservedBytes(record),
-      quotaBytes: limits.quotaBytes ?? null,
-      uploadsThisHour: uploadsInWindow(record),
-      uploadsPerHour: limits.uploadsPerHour ?? null,
-    };
-    return { record, result: view };
-  });
+  return dependencies.store.changeUsage(
+    owner,
+    async (stored) => {
+      const record = await tidied(dependencies, owner, stored, Date.now(), landedCache);
+      const view: UsageView = {
+        usedBytes: record.usedBytes,
+        reservedBytes: reservedBytes(record),
+        quotaBytes: limits.quotaBytes ?? null,
+        uploadsThisHour: uploadsInWindow(record),
+        uploadsPerHour: limits.uploadsPerHour ?? null,
+      };
+      return { record, result: view };
+    },
+    dependencies.giveUpAt,
+  );
 }

@@ -58,11 +58,11 @@ export interface UsageDecision<T> {
   result: T;
 }
 
-/** A change tries again only this long after its first read (a Lambda's 10 s must hold the rest). */
+/** A change tries again at most this long after its first read, and never past the caller's deadline. */
 const CHANGE_DEADLINE_MS = 6000;
 /** Backoff between tries: a random wait up to `BASE · 2^try`, never above `CAP` (full jitter). */
-const BACKOFF_BASE_MS = 10;
-const BACKOFF_CAP_MS = 250;
+const BACKOFF_BASE_MS = 20;
+const BACKOFF_CAP_MS = 1000;
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
@@ -105,15 +105,17 @@ export function createUsageStore({ s3, bucket, stateBucket, conditionalETag }: U
    * `decide` gets the record as stored and returns the record to write (or
    * none, and nothing is written) and a result. When another write came
    * first, the record is read again and `decide` runs again on it, with a
-   * jittered backoff, for up to 6 s; then it gives up with 429
-   * `rate_limited` (`Retry-After: 1`) rather than write on a stale view.
+   * jittered backoff, for up to 6 s or until `giveUpAt` (ms since the epoch:
+   * the request's own deadline); then it gives up with 429 `rate_limited`
+   * (`Retry-After: 1`) rather than write on a stale view, or time out.
    * Errors `decide` throws pass through, nothing written.
    */
   async function changeUsage<T>(
     owner: OwnerRef,
     decide: (record: UsageRecord) => Promise<UsageDecision<T>> | UsageDecision<T>,
+    giveUpAt: number = Number.POSITIVE_INFINITY,
   ): Promise<T> {
-    const deadline = Date.now() + CHANGE_DEADLINE_MS;
+    const deadline = Math.min(Date.now() + CHANGE_DEADLINE_MS, giveUpAt);
     for (let attempt = 0; ; attempt++) {
       const { record, eTag } = await read(owner);
       const before = JSON.stringify(record);
@@ -135,10 +137,11 @@ export function createUsageStore({ s3, bucket, stateBucket, conditionalETag }: U
         // Another write came first (412), or two reached S3 at once (409): read again.
         if (kind !== 'replaced' && kind !== 'conflict') throw error;
       }
-      if (Date.now() >= deadline) {
+      const pause = Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
+      if (Date.now() + pause >= deadline) {
         throw rateLimited('too many changes at once to this owner’s usage: try again', 1);
       }
-      await sleep(Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt));
+      await sleep(pause);
     }
   }
 

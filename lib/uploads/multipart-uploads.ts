@@ -72,6 +72,8 @@ export interface MultipartDependencies {
   store: MultipartStore;
   rules: UploadRules;
   limits: LimitSettings;
+  /** When the request must have answered: a change of usage that keeps conflicting gives up (429) before. */
+  giveUpAt?: number;
 }
 
 /**
@@ -107,7 +109,7 @@ export function partLength(upload: Pick<MultipartUpload, 'size' | 'partSize'>, p
  * `rate_limited`), and given back if S3 refuses to start the upload.
  */
 export async function startMultipartUpload(
-  { store, rules, limits }: MultipartDependencies,
+  { store, rules, limits, giveUpAt }: MultipartDependencies,
   owner: Owner,
   request: CreateMultipartUploadRequest,
   now: Date = new Date(),
@@ -117,9 +119,10 @@ export async function startMultipartUpload(
   const fileId = newFileId();
   const key = objectKey(owner, fileId);
   const limited = limitsSet(limits);
+  const usage = { store, limits, ...(giveUpAt ? { giveUpAt } : {}) };
   if (limited) {
     const until = new Date(now.getTime() + MULTIPART_RESERVATION_MS);
-    await reserveUpload({ store, limits }, owner, { fileId, bytes: request.size, until });
+    await reserveUpload(usage, owner, { fileId, bytes: request.size, until });
   }
   let uploadId: string;
   try {
@@ -137,7 +140,7 @@ export async function startMultipartUpload(
     );
   } catch (error) {
     // Nothing can land under this key: give the bytes back now (else they lapse with the reservation).
-    if (limited) await releaseReservation({ store, limits }, owner, fileId).catch(() => undefined);
+    if (limited) await releaseReservation(usage, owner, fileId).catch(() => undefined);
     throw error;
   }
   return {
@@ -262,12 +265,14 @@ export async function completeUpload(
  * are given back; an abort tried again after a failure gives nothing back twice.
  */
 export async function abortUpload(
-  { store, limits }: Pick<MultipartDependencies, 'store' | 'limits'>,
+  { store, limits, giveUpAt }: Pick<MultipartDependencies, 'store' | 'limits' | 'giveUpAt'>,
   owner: Owner,
   fileId: string,
 ): Promise<void> {
   const upload = await store.readMultipartUpload(owner, fileId);
   await store.claimClosing(upload, 'abort');
-  if (limitsSet(limits)) await releaseReservation({ store, limits }, owner, fileId);
+  if (limitsSet(limits)) {
+    await releaseReservation({ store, limits, ...(giveUpAt ? { giveUpAt } : {}) }, owner, fileId);
+  }
   await store.abortMultipartUpload(upload);
 }

@@ -24,6 +24,8 @@ export interface UploadDependencies {
   store: Pick<FileStore, 'credentials' | 'presignUpload' | 'changeUsage' | 'uploadLanded'>;
   rules: UploadRules;
   limits: LimitSettings;
+  /** When the request must have answered: a reservation that keeps conflicting gives up (429) before. */
+  giveUpAt?: number;
   /** `UPLOAD_URL_TTL_SECONDS`. */
   uploadTtlSeconds: number;
 }
@@ -63,7 +65,7 @@ export function admitUpload(
  * expires: 403 `quota_exceeded` or 429 `rate_limited` refuse it unsigned.
  */
 export async function issueUpload(
-  { store, rules, limits, uploadTtlSeconds }: UploadDependencies,
+  { store, rules, limits, giveUpAt, uploadTtlSeconds }: UploadDependencies,
   owner: Owner,
   request: CreateUploadRequest,
 ): Promise<IssuedUpload> {
@@ -72,7 +74,11 @@ export async function issueUpload(
   const key = objectKey(owner, fileId);
   const { expiresAt, expiresIn } = await effectiveExpiry(store.credentials, uploadTtlSeconds);
   if (limitsSet(limits)) {
-    await reserveUpload({ store, limits }, owner, { fileId, bytes: request.size, until: expiresAt });
+    await reserveUpload({ store, limits, ...(giveUpAt ? { giveUpAt } : {}) }, owner, {
+      fileId,
+      bytes: request.size,
+      until: expiresAt,
+    });
   }
   const { url, fields } = await store.presignUpload({
     key,

@@ -2,7 +2,7 @@ import { exportJWK, generateKeyPair, importJWK, SignJWT } from 'jose';
 import { ulid } from 'ulid';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEV_AUDIENCE, DEV_ISSUER, devSigningKey } from '../../scripts/dev-keys.js';
-import { type ApiAnswer, api, newOwner } from './stack.js';
+import { type ApiAnswer, api, apiHonouringRetryAfter, newOwner } from './stack.js';
 
 /**
  * Every route, through HTTP against serverless offline: hostile
@@ -315,12 +315,14 @@ describe('GET /s/{token}: garbage share tokens', () => {
 });
 
 describe('load through serverless offline', () => {
-  it('200 concurrent POST /uploads all answer 201 with distinct keys', async () => {
+  it('200 concurrent POST /uploads all answer 201 with distinct keys (a 429 retried after its Retry-After)', async () => {
+    // One owner's uploads change one usage object, one write at a time (README: Limits): a burst
+    // beyond what it takes in a few seconds is told to retry, and then issued.
     const { token: owner } = await newOwner('burst');
 
     const answers = await Promise.all(
       Array.from({ length: 200 }, (_, i) =>
-        api<{ key: string; fileId: string }>('POST', '/uploads', {
+        apiHonouringRetryAfter<{ key: string; fileId: string }>('POST', '/uploads', {
           token: owner,
           body: { filename: `f${i}.png`, contentType: 'image/png', size: 1000 + i },
         }),
