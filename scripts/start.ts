@@ -291,6 +291,9 @@ function startOffline(
               PRESIGN_LOCAL_LAMBDA_ENDPOINT: `http://127.0.0.1:${settings.bridgePort}`,
             }
           : {}),
+        // Offline runs every concurrent request in one process (noTimeout: it never kills one): the
+        // functions' own sense of their time left (middy answers 500 just before it) follows suit.
+        PRESIGN_LOCAL_FUNCTION_TIMEOUT: '30',
         // osls hands every AWS_* variable on to the functions.
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       },

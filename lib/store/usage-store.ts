@@ -58,11 +58,16 @@ export interface UsageDecision<T> {
   result: T;
 }
 
-/** A change tries again at most this long after its first read, and never past the caller's deadline. */
-const CHANGE_DEADLINE_MS = 6000;
+/**
+ * A change tries again at most this long after its first read, and never past
+ * the caller's deadline: on S3 a try takes tens of milliseconds, so this is
+ * dozens of tries, and a request that loses that often is better told to
+ * come back than kept until its function times out.
+ */
+const CHANGE_DEADLINE_MS = 3000;
 /** Backoff between tries: a random wait up to `BASE · 2^try`, never above `CAP` (full jitter). */
 const BACKOFF_BASE_MS = 20;
-const BACKOFF_CAP_MS = 1000;
+const BACKOFF_CAP_MS = 2000;
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
@@ -116,6 +121,8 @@ export function createUsageStore({ s3, bucket, stateBucket, conditionalETag }: U
     giveUpAt: number = Number.POSITIVE_INFINITY,
   ): Promise<T> {
     const deadline = Math.min(Date.now() + CHANGE_DEADLINE_MS, giveUpAt);
+    const busy = () => rateLimited('too many changes at once to this owner’s usage: try again', 1);
+    if (Date.now() >= deadline) throw busy();
     for (let attempt = 0; ; attempt++) {
       const { record, eTag } = await read(owner);
       const before = JSON.stringify(record);
@@ -138,9 +145,7 @@ export function createUsageStore({ s3, bucket, stateBucket, conditionalETag }: U
         if (kind !== 'replaced' && kind !== 'conflict') throw error;
       }
       const pause = Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
-      if (Date.now() + pause >= deadline) {
-        throw rateLimited('too many changes at once to this owner’s usage: try again', 1);
-      }
+      if (Date.now() + pause >= deadline) throw busy();
       await sleep(pause);
     }
   }
