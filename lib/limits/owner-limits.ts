@@ -101,6 +101,37 @@ function refusal(
 }
 
 /**
+ * Applies `change` to the owner's usage as tidied now ({@link tidied}), by
+ * compare-and-swap: `change` edits the record in place and returns a result;
+ * the record is written back when it differs from what was read. S3 is asked
+ * whether a lapsed reservation landed once per call, however often it retries.
+ */
+function changeTidied<T>(
+  dependencies: LimitsDependencies,
+  owner: OwnerRef,
+  change: (record: UsageRecord, now: number) => Promise<T> | T,
+): Promise<T> {
+  const landedCache = new Map<string, boolean>();
+  return dependencies.store.changeUsage(
+    owner,
+    async (stored) => {
+      const now = Date.now();
+      const record = await tidied(dependencies, owner, stored, now, landedCache);
+      return { record, result: await change(record, now) };
+    },
+    dependencies.giveUpAt,
+  );
+}
+
+/** Gives back a file's open reservation, remembering the release; whether it had one. */
+function releaseOpen(record: UsageRecord, fileId: string, now: number): boolean {
+  if (!record.open[fileId]) return false;
+  delete record.open[fileId];
+  record.released[fileId] = now;
+  return true;
+}
+
+/**
  * Reserves `bytes` for a new upload of the owner's before it is signed, with
  * a compare-and-swap write of the owner's usage: at most the quota is ever
  * used plus reserved, whatever runs at once. Counts the upload in the rate's
@@ -113,20 +144,13 @@ export async function reserveUpload(
   owner: OwnerRef,
   upload: { fileId: string; bytes: number; until: Date },
 ): Promise<void> {
-  const landedCache = new Map<string, boolean>();
-  const refused = await dependencies.store.changeUsage(
-    owner,
-    async (stored) => {
-      const now = Date.now();
-      const record = await tidied(dependencies, owner, stored, now, landedCache);
-      const refused = refusal(record, upload.bytes, now, dependencies.limits);
-      if (refused) return { record, result: refused };
-      record.open[upload.fileId] = { bytes: upload.bytes, until: upload.until.getTime() };
-      countIssued(record, now, dependencies.limits);
-      return { record, result: undefined };
-    },
-    dependencies.giveUpAt,
-  );
+  const refused = await changeTidied(dependencies, owner, (record, now) => {
+    const refused = refusal(record, upload.bytes, now, dependencies.limits);
+    if (refused) return refused;
+    record.open[upload.fileId] = { bytes: upload.bytes, until: upload.until.getTime() };
+    countIssued(record, now, dependencies.limits);
+    return undefined;
+  });
   if (refused instanceof ApiError) throw refused;
 }
 
@@ -142,19 +166,12 @@ export async function settleVerdict(
   fileId: string,
   status: 'passed' | 'failed',
 ): Promise<void> {
-  const landedCache = new Map<string, boolean>();
-  await dependencies.store.changeUsage(
-    owner,
-    async (stored) => {
-      const record = await tidied(dependencies, owner, stored, Date.now(), landedCache);
-      const reservation = record.open[fileId];
-      if (!reservation) return { record, result: undefined };
-      delete record.open[fileId];
-      if (status === 'passed') record.usedBytes += reservation.bytes;
-      return { record, result: undefined };
-    },
-    dependencies.giveUpAt,
-  );
+  await changeTidied(dependencies, owner, (record) => {
+    const reservation = record.open[fileId];
+    if (!reservation) return;
+    delete record.open[fileId];
+    if (status === 'passed') record.usedBytes += reservation.bytes;
+  });
 }
 
 /**
@@ -166,19 +183,9 @@ export async function releaseReservation(
   owner: OwnerRef,
   fileId: string,
 ): Promise<void> {
-  const landedCache = new Map<string, boolean>();
-  await dependencies.store.changeUsage(
-    owner,
-    async (stored) => {
-      const now = Date.now();
-      const record = await tidied(dependencies, owner, stored, now, landedCache);
-      if (!record.open[fileId]) return { record, result: undefined };
-      delete record.open[fileId];
-      record.released[fileId] = now;
-      return { record, result: undefined };
-    },
-    dependencies.giveUpAt,
-  );
+  await changeTidied(dependencies, owner, (record, now) => {
+    releaseOpen(record, fileId, now);
+  });
 }
 
 /**
@@ -195,47 +202,25 @@ export async function releaseDeletedFile(
   fileId: string,
   readFile: () => Promise<{ status: 'pending' | 'passed' | 'failed'; storedBytes: number }>,
 ): Promise<void> {
-  const landedCache = new Map<string, boolean>();
-  await dependencies.store.changeUsage(
-    owner,
-    async (stored) => {
-      const now = Date.now();
-      const record = await tidied(dependencies, owner, stored, now, landedCache);
-      if (record.released[fileId] !== undefined) return { record, result: undefined };
-      if (record.open[fileId]) {
-        delete record.open[fileId];
-        record.released[fileId] = now;
-        return { record, result: undefined };
-      }
-      // Nothing used is left to give back (or the owner was never counted): no read, no write.
-      if (record.usedBytes === 0) return { record, result: undefined };
-      const file = await readFile();
-      if (file.status !== 'passed') return { record, result: undefined };
-      record.usedBytes = Math.max(0, record.usedBytes - file.storedBytes);
-      record.released[fileId] = now;
-      return { record, result: undefined };
-    },
-    dependencies.giveUpAt,
-  );
+  await changeTidied(dependencies, owner, async (record, now) => {
+    if (record.released[fileId] !== undefined || releaseOpen(record, fileId, now)) return;
+    // Nothing used is left to give back (or the owner was never counted): no read, no write.
+    if (record.usedBytes === 0) return;
+    const file = await readFile();
+    if (file.status !== 'passed') return;
+    record.usedBytes = Math.max(0, record.usedBytes - file.storedBytes);
+    record.released[fileId] = now;
+  });
 }
 
 /** The owner's usage now (written back when lapsed reservations were released on the way). */
-export async function usageOf(dependencies: LimitsDependencies, owner: OwnerRef): Promise<UsageView> {
-  const landedCache = new Map<string, boolean>();
+export function usageOf(dependencies: LimitsDependencies, owner: OwnerRef): Promise<UsageView> {
   const { limits } = dependencies;
-  return dependencies.store.changeUsage(
-    owner,
-    async (stored) => {
-      const record = await tidied(dependencies, owner, stored, Date.now(), landedCache);
-      const view: UsageView = {
-        usedBytes: record.usedBytes,
-        reservedBytes: reservedBytes(record),
-        quotaBytes: limits.quotaBytes ?? null,
-        uploadsThisHour: uploadsInWindow(record),
-        uploadsPerHour: limits.uploadsPerHour ?? null,
-      };
-      return { record, result: view };
-    },
-    dependencies.giveUpAt,
-  );
+  return changeTidied(dependencies, owner, (record) => ({
+    usedBytes: record.usedBytes,
+    reservedBytes: reservedBytes(record),
+    quotaBytes: limits.quotaBytes ?? null,
+    uploadsThisHour: uploadsInWindow(record),
+    uploadsPerHour: limits.uploadsPerHour ?? null,
+  }));
 }
