@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --only upload,download,cold,validator,load,multipart] [--json] [--markdown] [--quick]`
+ * `npm run bench [-- --only upload,download,cold,validator,load,multipart,limits] [--json] [--markdown] [--quick]`
  *
  * Runs each section in a fresh child process (each configures the function it
  * drives through the environment before importing its handler), then prints
@@ -18,7 +18,7 @@ import { machine, RESULT_MARKER, type SectionResult } from './stats.js';
 // and by a stack started for the run.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-const SECTIONS = ['upload', 'download', 'cold', 'validator', 'load', 'multipart'] as const;
+const SECTIONS = ['upload', 'download', 'cold', 'validator', 'load', 'multipart', 'limits'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function parseArgs(argv: string[]) {
@@ -154,6 +154,7 @@ if (args.only.has('cold')) plan.push({ module: 'cold-start', options: {}, needsS
 if (args.only.has('validator')) plan.push({ module: 'validator', options: {}, needsStack: true });
 if (args.only.has('load')) plan.push({ module: 'load', options: {}, needsStack: true });
 if (args.only.has('multipart')) plan.push({ module: 'multipart', options: {}, needsStack: true });
+if (args.only.has('limits')) plan.push({ module: 'limits', options: {}, needsStack: true });
 
 let stack: LocalStack | undefined;
 let interrupted = false;

@@ -1,12 +1,17 @@
 import { uploadInput as input } from '../lib/api/inputs.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
+import { answerBy } from '../lib/http/route.js';
 import { type Runtime, runtime } from '../lib/runtime.js';
 import { abortUpload } from '../lib/uploads/multipart-uploads.js';
 
-/** DELETE /uploads/{fileId}: aborts the caller's open multipart upload; S3 drops its parts. */
-export const createHandler = ({ store, verifyBearer }: Pick<Runtime, 'store' | 'verifyBearer'>) =>
-  ownerRoute({ input, body: 'none', verify: verifyBearer }).handler(async (event) => {
-    await abortUpload({ store }, event.owner, event.input.path.fileId);
+/** DELETE /uploads/{fileId}: aborts the caller's open multipart upload; S3 drops its parts, its bytes are given back. */
+export const createHandler = ({
+  store,
+  limits,
+  verifyBearer,
+}: Pick<Runtime, 'store' | 'limits' | 'verifyBearer'>) =>
+  ownerRoute({ input, body: 'none', verify: verifyBearer }).handler(async (event, context) => {
+    await abortUpload({ store, limits, giveUpAt: answerBy(context) }, event.owner, event.input.path.fileId);
     return { statusCode: 204, headers: { 'cache-control': 'no-store' }, body: '' };
   });
 

@@ -1,6 +1,7 @@
 import { createMultipartUploadInput as input } from '../lib/api/inputs.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
 import { jsonResponse } from '../lib/http/responses.js';
+import { answerBy } from '../lib/http/route.js';
 import { type Runtime, runtime } from '../lib/runtime.js';
 import { startMultipartUpload } from '../lib/uploads/multipart-uploads.js';
 
@@ -8,10 +9,18 @@ import { startMultipartUpload } from '../lib/uploads/multipart-uploads.js';
 export const createHandler = ({
   store,
   rules,
+  limits,
   verifyBearer,
-}: Pick<Runtime, 'store' | 'rules' | 'verifyBearer'>) =>
-  ownerRoute({ input, body: 'required', verify: verifyBearer }).handler(async (event) =>
-    jsonResponse(201, await startMultipartUpload({ store, rules }, event.owner, event.input.body)),
+}: Pick<Runtime, 'store' | 'rules' | 'limits' | 'verifyBearer'>) =>
+  ownerRoute({ input, body: 'required', verify: verifyBearer }).handler(async (event, context) =>
+    jsonResponse(
+      201,
+      await startMultipartUpload(
+        { store, rules, limits, giveUpAt: answerBy(context) },
+        event.owner,
+        event.input.body,
+      ),
+    ),
   );
 
 export const handler = createHandler(await runtime());

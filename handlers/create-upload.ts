@@ -1,14 +1,19 @@
 import { createUploadInput } from '../lib/api/inputs.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
 import { jsonResponse } from '../lib/http/responses.js';
+import { answerBy } from '../lib/http/route.js';
 import { type Runtime, runtime } from '../lib/runtime.js';
 import { issueUpload } from '../lib/uploads/upload-issuer.js';
 
 /** POST /uploads: a presigned POST for one new file of the caller's. */
-export const createHandler = ({ store, rules, environment, verifyBearer }: Runtime) => {
-  const uploads = { store, rules, uploadTtlSeconds: environment.UPLOAD_URL_TTL_SECONDS };
+export const createHandler = ({ store, rules, limits, environment, verifyBearer }: Runtime) => {
+  const uploads = { store, rules, limits, uploadTtlSeconds: environment.UPLOAD_URL_TTL_SECONDS };
   return ownerRoute({ input: createUploadInput, body: 'required', verify: verifyBearer }).handler(
-    async (event) => jsonResponse(201, await issueUpload(uploads, event.owner, event.input.body)),
+    async (event, context) =>
+      jsonResponse(
+        201,
+        await issueUpload({ ...uploads, giveUpAt: answerBy(context) }, event.owner, event.input.body),
+      ),
   );
 };
 

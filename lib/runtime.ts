@@ -8,6 +8,7 @@ import { MIN_OWNER_SECRET_LENGTH, ownerKeyFrom } from './core/owner.js';
 import { verdictSigner, verdictVerifier } from './core/verdict-signature.js';
 import { type BearerVerifier, createBearerVerifier } from './http/bearer-auth.js';
 import type { PublicUrlSettings } from './http/public-url.js';
+import type { LimitSettings } from './limits/usage-ledger.js';
 import { loadShareKey } from './shares/share-secret.js';
 import { createFileStore, type FileStore } from './store/file-store.js';
 import { createS3Client } from './store/s3-client.js';
@@ -19,6 +20,8 @@ export interface Runtime {
   environment: Readonly<Environment>;
   /** The upload rules in force, from `UPLOAD_RULES` or the catalogue's defaults. */
   rules: UploadRules;
+  /** Per-owner quota and upload rate (each unset: none). */
+  limits: LimitSettings;
   store: FileStore;
   /**
    * The caller's owner from `Authorization: Bearer`, its segment keyed with the owner
@@ -98,6 +101,16 @@ export async function createRuntime(
   return {
     environment,
     rules: parseUploadRules(environment.UPLOAD_RULES),
+    limits: {
+      ...(environment.QUOTA_BYTES_PER_OWNER !== undefined
+        ? { quotaBytes: environment.QUOTA_BYTES_PER_OWNER }
+        : {}),
+      ...(environment.UPLOADS_PER_HOUR_PER_OWNER !== undefined
+        ? { uploadsPerHour: environment.UPLOADS_PER_HOUR_PER_OWNER }
+        : {}),
+      rateWindowMs: environment.UPLOAD_RATE_WINDOW_SECONDS * 1000,
+      landingGraceMs: environment.RESERVATION_GRACE_SECONDS * 1000,
+    },
     store: createFileStore({
       s3,
       bucket: environment.UPLOADS_BUCKET,

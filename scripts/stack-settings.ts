@@ -59,4 +59,6 @@ export interface StackInfo {
   delivererFunction: string;
   /** Where verdicts' webhooks are POSTed; `null` when the stack was started without WEBHOOK_URL. */
   webhookUrl: string | null;
+  /** The per-owner limits the functions run with (QUOTA_BYTES_PER_OWNER, UPLOADS_PER_HOUR_PER_OWNER); `null`: none. */
+  limits: { quotaBytesPerOwner: number | null; uploadsPerHourPerOwner: number | null };
 }

@@ -141,6 +141,33 @@ function webhookSettings(): LocalWebhooks | undefined {
   };
 }
 
+/** The per-owner limits the functions get from the environment of `npm start`; each unset is no limit. */
+interface LocalLimits {
+  quotaBytesPerOwner: number | null;
+  uploadsPerHourPerOwner: number | null;
+}
+
+function limitSettings(): LocalLimits {
+  const read = (name: string, max: number): number | null => {
+    const text = process.env[name];
+    if (text === undefined || text === '') return null;
+    const value = Number(text);
+    if (!Number.isSafeInteger(value) || value < 1 || value > max) {
+      throw new Error(`${name} must be a whole number from 1 to ${max}, or unset for no limit`);
+    }
+    return value;
+  };
+  return {
+    quotaBytesPerOwner: read('QUOTA_BYTES_PER_OWNER', Number.MAX_SAFE_INTEGER),
+    uploadsPerHourPerOwner: read('UPLOADS_PER_HOUR_PER_OWNER', 1_000_000),
+  };
+}
+
+const describeLimits = ({ quotaBytesPerOwner, uploadsPerHourPerOwner }: LocalLimits): string =>
+  quotaBytesPerOwner === null && uploadsPerHourPerOwner === null
+    ? 'none (start with QUOTA_BYTES_PER_OWNER and/or UPLOADS_PER_HOUR_PER_OWNER to set them)'
+    : `${quotaBytesPerOwner ?? 'unlimited'} bytes, ${uploadsPerHourPerOwner ?? 'unlimited'} uploads per hour, per owner`;
+
 function shareSecret(): string {
   const file = resolve(LOCAL_DIR, 'share-secret');
   if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600 });
@@ -264,6 +291,9 @@ function startOffline(
               PRESIGN_LOCAL_LAMBDA_ENDPOINT: `http://127.0.0.1:${settings.bridgePort}`,
             }
           : {}),
+        // Offline runs every concurrent request in one process (noTimeout: it never kills one): the
+        // functions' own sense of their time left (middy answers 500 just before it) follows suit.
+        PRESIGN_LOCAL_FUNCTION_TIMEOUT: '30',
         // osls hands every AWS_* variable on to the functions.
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       },
@@ -345,8 +375,10 @@ async function shutdown(code: number): Promise<void> {
 
 async function main(): Promise<void> {
   let webhooks: LocalWebhooks | undefined;
+  let limits: LocalLimits;
   try {
     webhooks = webhookSettings();
+    limits = limitSettings();
   } catch (error) {
     warn((error as Error).message.replace(/^invalid configuration: /, ''));
     process.exit(1);
@@ -440,6 +472,7 @@ async function main(): Promise<void> {
     lambdaUrl,
     delivererFunction,
     webhookUrl: webhooks?.url ?? null,
+    limits,
   };
   writeFileSync(STACK_FILE, `${JSON.stringify(info, null, 2)}\n`);
   record(`[start] up: API ${apiUrl}, S3 ${admin.endpoint}`);
@@ -451,6 +484,7 @@ async function main(): Promise<void> {
     Token:      npm run token -- <sub>     e.g. TOKEN=$(npm run -s token -- alice)
     Upload URL: curl -X POST ${apiUrl}/uploads -H "authorization: Bearer $TOKEN" \\
                   -H 'content-type: application/json' -d '{"filename":"cat.png","contentType":"image/png","size":1234}'
+    Limits:     ${describeLimits(limits)}
     Webhooks:   ${webhooks ? `POST ${webhooks.url}; undeliverable ones in .local/webhook-dlq.jsonl` : 'off (start with WEBHOOK_URL and WEBHOOK_SECRET to send them)'}
     Details:    .local/stack.json
     Logs:       .local/offline.log has every invocation; here: warnings and errors only

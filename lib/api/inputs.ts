@@ -131,3 +131,6 @@ export const completeUploadInput = z.object({
       .refine(distinctParts, 'must name each part number once'),
   }),
 });
+
+/** GET /usage: no parameters; unknown query parameters are refused. */
+export const getUsageInput = z.object({ query: z.strictObject({}) });

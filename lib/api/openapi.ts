@@ -33,8 +33,23 @@ const CODE_TEXT: Record<ErrorCode, string> = {
   request_too_large: `the request body exceeds ${MAX_BODY_BYTES} bytes (${MAX_COMPLETE_BODY_BYTES} to complete a multipart upload)`,
   unsupported_content_type: 'the declared content type is not accepted',
   unsupported_media_type: 'the request body is not `application/json`',
+  quota_exceeded:
+    "the declared size would take the caller's used and reserved bytes over QUOTA_BYTES_PER_OWNER; delete files or let open uploads finish first",
+  rate_limited:
+    'over UPLOADS_PER_HOUR_PER_OWNER (or 1,000 open uploads, or too many changes to the caller’s usage at once): retry after `Retry-After` seconds',
   internal_error: 'an internal error; the message carries no details',
 };
+
+/** The header a 429 carries. */
+const RETRY_AFTER_HEADERS = z.object({
+  'retry-after': z
+    .string()
+    .regex(/^[1-9][0-9]*$/)
+    .meta({
+      description:
+        'Whole seconds to wait; the same request then finds room, unless another of yours takes it first.',
+    }),
+});
 
 /** A route's error responses: one per HTTP status, listing that status's codes. */
 function errorResponses(route: RouteContract): ZodOpenApiResponsesObject {
@@ -44,6 +59,7 @@ function errorResponses(route: RouteContract): ZodOpenApiResponsesObject {
     responses[String(status) as `${1 | 2 | 3 | 4 | 5}${string}`] = {
       description: codes.map((code) => `\`${code}\`: ${CODE_TEXT[code]}.`).join(' '),
       content: { 'application/json': { schema } },
+      ...(codes.includes('rate_limited') ? { headers: RETRY_AFTER_HEADERS } : {}),
     };
   }
   return responses;

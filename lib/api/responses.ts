@@ -119,6 +119,33 @@ export const fileListBody = z
   })
   .meta({ id: 'FileList' });
 
+const bytes = (description: string) => z.number().int().nonnegative().meta({ description });
+
+/** GET /usage (200): what the caller's files hold and reserve, and the limits in force. */
+export const usageBody = z
+  .strictObject({
+    usedBytes: bytes('Bytes of your files that passed validation (counted since limits were set).'),
+    reservedBytes: bytes(
+      'Bytes reserved by uploads issued and not yet judged: forms until they expire (and an hour after, in case bytes are still arriving), multipart uploads until completed and judged or aborted.',
+    ),
+    quotaBytes: z
+      .number()
+      .int()
+      .positive()
+      .nullable()
+      .meta({ description: 'Used plus reserved bytes may not exceed this; `null`: no quota.' }),
+    uploadsThisHour: z.number().int().nonnegative().meta({
+      description: 'Uploads issued to you within the last hour (POST /uploads and POST /uploads/multipart).',
+    }),
+    uploadsPerHour: z
+      .number()
+      .int()
+      .positive()
+      .nullable()
+      .meta({ description: 'Uploads you may be issued per hour; `null`: no rate limit.' }),
+  })
+  .meta({ id: 'Usage' });
+
 /** POST /files/{fileId}/download-url. */
 export const downloadUrlBody = z
   .strictObject({
@@ -151,6 +178,7 @@ export const openApiDocumentBody = z
 export const ERROR_STATUS = {
   invalid_request: 400,
   unauthorized: 401,
+  quota_exceeded: 403,
   not_found: 404,
   not_validated: 409,
   upload_closed: 409,
@@ -161,6 +189,7 @@ export const ERROR_STATUS = {
   unsupported_content_type: 415,
   unsupported_media_type: 415,
   incomplete_upload: 422,
+  rate_limited: 429,
   internal_error: 500,
 } as const satisfies Record<ErrorCode, number>;
 

@@ -9,6 +9,7 @@ import {
   createUploadInput,
   deleteFileInput,
   getFileInput,
+  getUsageInput,
   listFilesInput,
   openShareInput,
   revokeSharesInput,
@@ -30,6 +31,7 @@ import {
   partUrlsBody,
   shareBody,
   uploadedPartsBody,
+  usageBody,
 } from './responses.js';
 
 /** A route's answer when it succeeds. */
@@ -118,7 +120,7 @@ export const routes = {
         'A presigned POST that S3 accepts only for this key, content type, exact size and metadata, until `expiresAt`.',
       content: json(issuedUploadBody),
     },
-    errors: ['file_too_large', 'unsupported_content_type'],
+    errors: ['file_too_large', 'unsupported_content_type', 'quota_exceeded', 'rate_limited'],
   },
   createMultipartUpload: {
     method: 'post',
@@ -134,7 +136,7 @@ export const routes = {
         'The server started the multipart upload with the content type and metadata pinned; ask for part URLs next.',
       content: json(multipartUploadBody),
     },
-    errors: ['file_too_large', 'unsupported_content_type'],
+    errors: ['file_too_large', 'unsupported_content_type', 'quota_exceeded', 'rate_limited'],
   },
   signUploadParts: {
     method: 'post',
@@ -189,7 +191,7 @@ export const routes = {
     body: 'none',
     input: uploadInput,
     success: { status: 204, description: 'The upload is aborted and S3 dropped its parts.' },
-    errors: ['not_found', 'upload_closed'],
+    errors: ['not_found', 'upload_closed', 'rate_limited'],
   },
   listFiles: {
     method: 'get',
@@ -219,7 +221,18 @@ export const routes = {
       status: 204,
       description: 'The file is gone; its share links and download URLs stop working.',
     },
-    errors: ['not_found'],
+    errors: ['not_found', 'rate_limited'],
+  },
+  getUsage: {
+    method: 'get',
+    path: '/usage',
+    operationId: 'getUsage',
+    summary: 'Your bytes used and reserved, your uploads this hour, and the limits in force',
+    auth: 'bearer',
+    body: 'none',
+    input: getUsageInput,
+    success: { status: 200, description: 'Your usage.', content: json(usageBody) },
+    errors: ['rate_limited'],
   },
   getFile: {
     method: 'get',

@@ -5,6 +5,11 @@ import { MIN_OWNER_SECRET_LENGTH } from '../core/owner.js';
 export const UPLOAD_TTL_DEFAULT = 300;
 export const UPLOAD_TTL_MAX = 900;
 
+/** The rate limit's window, in seconds: an hour, the most it may be. */
+export const RATE_WINDOW_DEFAULT = 3600;
+/** A form's reservation outlives the form by an hour unless configured otherwise (seconds). */
+export const RESERVATION_GRACE_DEFAULT = 3600;
+
 const positiveSeconds = (fallback: number, max: number) =>
   z.coerce.number().int().positive().max(max).default(fallback);
 
@@ -60,6 +65,19 @@ const environmentSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a Lambda function name')
     .optional(),
+  /** Bytes of pending and passed files plus open reservations one owner may hold; unset: no quota. */
+  QUOTA_BYTES_PER_OWNER: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
+  /** Uploads (forms and multipart starts) one owner may be issued per hour; unset: no rate. */
+  UPLOADS_PER_HOUR_PER_OWNER: z.coerce.number().int().positive().max(1_000_000).optional(),
+  /** The window of UPLOADS_PER_HOUR_PER_OWNER in seconds: an hour; shorter only for tests. */
+  UPLOAD_RATE_WINDOW_SECONDS: positiveSeconds(RATE_WINDOW_DEFAULT, RATE_WINDOW_DEFAULT),
+  /** How long a form's reservation outlives the form, for bytes still arriving (seconds). */
+  RESERVATION_GRACE_SECONDS: z.coerce
+    .number()
+    .int()
+    .nonnegative()
+    .max(86_400)
+    .default(RESERVATION_GRACE_DEFAULT),
   /** Set only off AWS: where the Lambda API is (the local stack's asynchronous invocation). */
   LAMBDA_ENDPOINT: z.url().optional(),
   /** Set to `true` by `serverless offline`; unset in AWS. */

@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'link_revoked'
   | 'incomplete_upload'
   | 'upload_closed'
+  | 'quota_exceeded'
+  | 'rate_limited'
   | 'internal_error';
 
 export class ApiError extends Error {
@@ -26,6 +28,8 @@ export class ApiError extends Error {
     readonly statusCode: number,
     readonly code: ErrorCode,
     message: string,
+    /** Response headers that go with the error, e.g. `retry-after`. */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
     this.name = 'ApiError';
@@ -50,3 +54,9 @@ export const uploadClosed = () =>
   new ApiError(409, 'upload_closed', 'this upload was already completed or aborted');
 export const linkExpired = () => new ApiError(410, 'link_expired', 'this link has expired');
 export const linkRevoked = () => new ApiError(410, 'link_revoked', 'this link has been revoked');
+export const quotaExceeded = (message: string) => new ApiError(403, 'quota_exceeded', message);
+/** 429 with `Retry-After`: whole seconds, at least 1, after which the same request can succeed. */
+export const rateLimited = (message: string, retryAfterSeconds: number) =>
+  new ApiError(429, 'rate_limited', message, {
+    'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))),
+  });

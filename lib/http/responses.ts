@@ -9,6 +9,12 @@ export function jsonResponse(statusCode: number, body: unknown): APIGatewayProxy
 }
 
 /** The API's error envelope: `{ "error": { "code", "message" } }`. */
-export function errorResponse(statusCode: number, code: ErrorCode, message: string) {
-  return jsonResponse(statusCode, { error: { code, message } });
+export function errorResponse(
+  statusCode: number,
+  code: ErrorCode,
+  message: string,
+  headers: Readonly<Record<string, string>> = {},
+) {
+  const response = jsonResponse(statusCode, { error: { code, message } });
+  return { ...response, headers: { ...response.headers, ...headers } };
 }

@@ -18,6 +18,16 @@ export const MAX_COMPLETE_BODY_BYTES = 1024 * 1024;
 
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 
+/** Time a request keeps to answer once its work gives up (ms): API Gateway must still get the answer. */
+const ANSWER_MARGIN_MS = 1500;
+
+/**
+ * When a request's retried work must give up so that it still answers
+ * before the function's timeout (ms since the epoch).
+ */
+export const answerBy = (context: Pick<Context, 'getRemainingTimeInMillis'>): number =>
+  Date.now() + context.getRemainingTimeInMillis() - ANSWER_MARGIN_MS;
+
 /** What a route handler receives: the raw event plus its validated input and caller. */
 export type RouteEvent<Input, Caller> = APIGatewayProxyEventV2 & { input: Input; owner: Caller };
 
@@ -121,7 +131,7 @@ function errorResponder<Event extends AnyRouteEvent>(): Middleware<Event> {
     onError: async (request) => {
       const { error } = request;
       if (error instanceof ApiError && error.expose) {
-        request.response = errorResponse(error.statusCode, error.code, error.message);
+        request.response = errorResponse(error.statusCode, error.code, error.message, error.headers);
         return;
       }
       logger.error('request failed', { error });

@@ -35,12 +35,13 @@ import {
 import { multipartRecordKey, objectKey, shareEpochKey } from './object-key.js';
 import { classifyS3Error } from './s3-errors.js';
 import { readStateObject } from './state-object.js';
+import { createUsageStore } from './usage-store.js';
 
 type OwnerRef = Pick<Owner, 'segment'>;
 
 /** A key's versions, oldest first, and when its oldest delete marker was made (ms), if it has one. */
 interface KeyVersions {
-  versions: { versionId: string; eTag: string; lastModified: number }[];
+  versions: { versionId: string; eTag: string; lastModified: number; size: number }[];
   deletedAt: number | undefined;
 }
 
@@ -64,6 +65,8 @@ export interface FileTags extends RecordedVerdict {
    * version is tagged, AWS does not).
    */
   uploadedAt: string;
+  /** That version's size in bytes, as the version listing reports it. */
+  storedBytes: number;
 }
 
 /** What the API knows of one upload, read from its first version itself (no database). */
@@ -201,7 +204,7 @@ export function createFileStore(settings: FileStoreSettings) {
    * with 409 rather than paged through.
    */
   async function listVersions(key: string): Promise<KeyVersions> {
-    const newestFirst: { versionId: string; eTag: string; lastModified: number }[] = [];
+    const newestFirst: KeyVersions['versions'] = [];
     let deletedAt: number | undefined;
     let markers = {};
     for (let page = 0; page < MAX_VERSION_PAGES; page++) {
@@ -222,6 +225,7 @@ export function createFileStore(settings: FileStoreSettings) {
           versionId: entry.VersionId,
           eTag: unquotedETag(entry.ETag),
           lastModified: entry.LastModified?.getTime() ?? 0,
+          size: entry.Size ?? 0,
         });
       }
       if (others || !listed.IsTruncated) return { versions: newestFirst.reverse(), deletedAt };
@@ -277,6 +281,7 @@ export function createFileStore(settings: FileStoreSettings) {
       versionId: first.versionId,
       eTag: first.eTag,
       uploadedAt: new Date(first.lastModified).toISOString(),
+      storedBytes: first.size,
       ...trustedVerdict(key, first.versionId, first.eTag, TagSet),
     };
   }
@@ -586,6 +591,7 @@ export function createFileStore(settings: FileStoreSettings) {
   return {
     bucket,
     ...createMultipartStore({ s3, bucket, stateBucket }),
+    ...createUsageStore({ s3, bucket, stateBucket, conditionalETag: settings.conditionalETag }),
     ...fileIndex,
     deleteFile,
     /** The signing credentials, whose expiration bounds every presigned URL's life. */

@@ -25,6 +25,13 @@ export const MULTIPART_UPLOADS_PREFIX = 'multipart-uploads/';
  */
 export const FILE_INDEX_PREFIX = 'file-index/';
 
+/**
+ * Where each owner's usage lives (the bytes its files hold and reserve, and
+ * how many uploads it was issued lately): one small object per owner,
+ * changed only by compare-and-swap writes.
+ */
+export const USAGE_PREFIX = 'usage/';
+
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
 /**
@@ -62,6 +69,11 @@ export function shareEpochKey(owner: Pick<Owner, 'segment'>, fileId: string): st
 /** The key of a multipart upload's record: `multipart-uploads/<owner-segment>/<fileId>`. */
 export function multipartRecordKey(owner: Pick<Owner, 'segment'>, fileId: string): string {
   return `${MULTIPART_UPLOADS_PREFIX}${owner.segment}/${fileId}`;
+}
+
+/** The key of an owner's usage: `usage/<owner-segment>`. */
+export function usageKey(owner: Pick<Owner, 'segment'>): string {
+  return `${USAGE_PREFIX}${owner.segment}`;
 }
 
 /** The prefix of an owner's entries in the file index. */

@@ -3,6 +3,8 @@ import { incompleteUpload, invalidRequest } from '../core/errors.js';
 import { MAX_PARTS, PART_MAX_BYTES, PART_MIN_BYTES } from '../core/object-limits.js';
 import type { Owner } from '../core/owner.js';
 import { effectiveExpiry } from '../core/url-expiry.js';
+import { releaseReservation, reserveUpload } from '../limits/owner-limits.js';
+import { type LimitSettings, limitsSet } from '../limits/usage-ledger.js';
 import type { FileStore } from '../store/file-store.js';
 import type { MultipartUpload, UploadedPart } from '../store/multipart-store.js';
 import { unquotedETag } from '../store/object-encoding.js';
@@ -23,6 +25,13 @@ export const MAX_PARTS_PER_SIGNING = 100;
 
 /** An open upload is aborted by the bucket's lifecycle this long after it started (in AWS, at the next midnight UTC after). */
 export const OPEN_UPLOAD_LIFETIME_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * A multipart upload's reservation lapses this long after it started, if
+ * nothing landed under its key: a day after the lifecycle may abort it (in
+ * AWS, at the midnight UTC after its first day).
+ */
+export const MULTIPART_RESERVATION_MS = 2 * OPEN_UPLOAD_LIFETIME_MS;
 
 /** The 201 body of POST /uploads/multipart. */
 export interface StartedMultipartUpload {
@@ -54,12 +63,17 @@ type MultipartStore = Pick<
   | 'completeMultipartUpload'
   | 'abortMultipartUpload'
   | 'claimClosing'
+  | 'changeUsage'
+  | 'uploadLanded'
 >;
 
-/** What multipart uploads need: the store and the upload rules. */
+/** What multipart uploads need: the store, the upload rules and the limits. */
 export interface MultipartDependencies {
   store: MultipartStore;
   rules: UploadRules;
+  limits: LimitSettings;
+  /** When the request must have answered: a change of usage that keeps conflicting gives up (429) before. */
+  giveUpAt?: number;
 }
 
 /**
@@ -90,10 +104,12 @@ export function partLength(upload: Pick<MultipartUpload, 'size' | 'partSize'>, p
  * Starts a multipart upload of one new file of the owner's, at a key the
  * server chooses, with the content type, metadata and declared size pinned as
  * a presigned POST pins them. Throws 415/413 as POST /uploads does, and 400
- * for a part size that would need more than 10,000 parts.
+ * for a part size that would need more than 10,000 parts. With limits set,
+ * the declared size is reserved first (403 `quota_exceeded`, 429
+ * `rate_limited`), and given back if S3 refuses to start the upload.
  */
 export async function startMultipartUpload(
-  { store, rules }: MultipartDependencies,
+  { store, rules, limits, giveUpAt }: MultipartDependencies,
   owner: Owner,
   request: CreateMultipartUploadRequest,
   now: Date = new Date(),
@@ -102,18 +118,31 @@ export async function startMultipartUpload(
   const partSize = choosePartSize(request.size, request.partSize);
   const fileId = newFileId();
   const key = objectKey(owner, fileId);
-  const uploadId = await store.startMultipartUpload(
-    {
-      key,
-      contentType,
-      size: request.size,
-      partSize,
-      filename: request.filename,
-      owner,
-      clientMetadata: request.clientMetadata,
-    },
-    fileId,
-  );
+  const limited = limitsSet(limits);
+  const usage = { store, limits, ...(giveUpAt ? { giveUpAt } : {}) };
+  if (limited) {
+    const until = new Date(now.getTime() + MULTIPART_RESERVATION_MS);
+    await reserveUpload(usage, owner, { fileId, bytes: request.size, until });
+  }
+  let uploadId: string;
+  try {
+    uploadId = await store.startMultipartUpload(
+      {
+        key,
+        contentType,
+        size: request.size,
+        partSize,
+        filename: request.filename,
+        owner,
+        clientMetadata: request.clientMetadata,
+      },
+      fileId,
+    );
+  } catch (error) {
+    // Nothing can land under this key: give the bytes back now (else they lapse with the reservation).
+    if (limited) await releaseReservation(usage, owner, fileId).catch(() => undefined);
+    throw error;
+  }
   return {
     fileId,
     key,
@@ -229,13 +258,21 @@ export async function completeUpload(
   return { fileId, status: 'pending' };
 }
 
-/** Aborts an owner's open upload. Throws 404 for an unknown or another owner's, 409 once it is closed. */
+/**
+ * Aborts an owner's open upload and gives its reservation back. Throws 404
+ * for an unknown or another owner's, 409 once it is closed. The closing
+ * claim comes first, so the upload can no longer be completed once its bytes
+ * are given back; an abort tried again after a failure gives nothing back twice.
+ */
 export async function abortUpload(
-  { store }: Pick<MultipartDependencies, 'store'>,
+  { store, limits, giveUpAt }: Pick<MultipartDependencies, 'store' | 'limits' | 'giveUpAt'>,
   owner: Owner,
   fileId: string,
 ): Promise<void> {
   const upload = await store.readMultipartUpload(owner, fileId);
   await store.claimClosing(upload, 'abort');
+  if (limitsSet(limits)) {
+    await releaseReservation({ store, limits, ...(giveUpAt ? { giveUpAt } : {}) }, owner, fileId);
+  }
   await store.abortMultipartUpload(upload);
 }

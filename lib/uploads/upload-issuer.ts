@@ -4,6 +4,8 @@ import { normalizeContentType } from '../core/media-types.js';
 import { POST_OBJECT_MAX_BYTES } from '../core/object-limits.js';
 import type { Owner } from '../core/owner.js';
 import { effectiveExpiry } from '../core/url-expiry.js';
+import { reserveUpload } from '../limits/owner-limits.js';
+import { type LimitSettings, limitsSet } from '../limits/usage-ledger.js';
 import type { FileStore } from '../store/file-store.js';
 import { newFileId, objectKey } from '../store/object-key.js';
 import type { CreateUploadRequest } from './upload-request.js';
@@ -17,10 +19,13 @@ export interface IssuedUpload {
   maxBytes: number;
 }
 
-/** What issuing an upload needs: the store that signs, the rules, and the form's lifetime. */
+/** What issuing an upload needs: the store that signs, the rules, the limits, and the form's lifetime. */
 export interface UploadDependencies {
-  store: Pick<FileStore, 'credentials' | 'presignUpload'>;
+  store: Pick<FileStore, 'credentials' | 'presignUpload' | 'changeUsage' | 'uploadLanded'>;
   rules: UploadRules;
+  limits: LimitSettings;
+  /** When the request must have answered: a reservation that keeps conflicting gives up (429) before. */
+  giveUpAt?: number;
   /** `UPLOAD_URL_TTL_SECONDS`. */
   uploadTtlSeconds: number;
 }
@@ -56,9 +61,11 @@ export function admitUpload(
  * key the server chooses. The policy pins the key, the Content-Type, the exact
  * size, the metadata and the pending tagging, so S3 itself refuses anything
  * else; it lives `uploadTtlSeconds`, never past the signing credentials.
+ * With limits set, the declared size is reserved first, until the form
+ * expires: 403 `quota_exceeded` or 429 `rate_limited` refuse it unsigned.
  */
 export async function issueUpload(
-  { store, rules, uploadTtlSeconds }: UploadDependencies,
+  { store, rules, limits, giveUpAt, uploadTtlSeconds }: UploadDependencies,
   owner: Owner,
   request: CreateUploadRequest,
 ): Promise<IssuedUpload> {
@@ -66,6 +73,13 @@ export async function issueUpload(
   const fileId = newFileId();
   const key = objectKey(owner, fileId);
   const { expiresAt, expiresIn } = await effectiveExpiry(store.credentials, uploadTtlSeconds);
+  if (limitsSet(limits)) {
+    await reserveUpload({ store, limits, ...(giveUpAt ? { giveUpAt } : {}) }, owner, {
+      fileId,
+      bytes: request.size,
+      until: expiresAt,
+    });
+  }
   const { url, fields } = await store.presignUpload({
     key,
     contentType,

@@ -3,6 +3,8 @@ import type { UploadRules } from '../config/upload-rules.js';
 import { ApiError } from '../core/errors.js';
 import { logger } from '../core/logger.js';
 import { countMetric } from '../core/metrics.js';
+import { settleVerdict } from '../limits/owner-limits.js';
+import { type LimitSettings, limitsSet } from '../limits/usage-ledger.js';
 import type { FileStore, UploadSnapshot } from '../store/file-store.js';
 import { parseObjectKey, UPLOADS_PREFIX } from '../store/object-key.js';
 import { classifyS3Error } from '../store/s3-errors.js';
@@ -14,8 +16,19 @@ import { decideVerdict, type Verdict } from './verdict.js';
 
 /** What the validator works with: the file store and the upload rules in force. */
 export interface ValidatorDependencies {
-  store: Pick<FileStore, 'bucket' | 'readUpload' | 'readLeadingBytes' | 'recordVerdict' | 'indexFile'>;
+  store: Pick<
+    FileStore,
+    | 'bucket'
+    | 'readUpload'
+    | 'readLeadingBytes'
+    | 'recordVerdict'
+    | 'indexFile'
+    | 'changeUsage'
+    | 'uploadLanded'
+  >;
   rules: UploadRules;
+  /** The limits in force: a verdict settles the file's reservation in its owner's usage. */
+  limits: LimitSettings;
   /**
    * Hands each verdict on a file to the webhook deliverer without waiting for
    * the receiver; absent when no webhook URL is configured (nothing is sent).
@@ -110,6 +123,17 @@ function skipFor(error: unknown): SkipReason | undefined {
   return kind === 'missing' ? 'vanished' : kind === 'replaced' ? 'stale' : undefined;
 }
 
+/** Settles the reservation of the file at `key` (an upload key) on its verdict, while limits are set. */
+async function settle(
+  dependencies: Pick<ValidatorDependencies, 'store' | 'limits'>,
+  key: string,
+  status: Verdict['status'],
+): Promise<void> {
+  if (!limitsSet(dependencies.limits)) return;
+  const { segment, fileId } = parseObjectKey(key) as { segment: string; fileId: string };
+  await settleVerdict(dependencies, { segment }, fileId, status);
+}
+
 function isUploadRecord(record: S3ObjectRecord, bucket: string): boolean {
   return (
     record.eventName.startsWith('ObjectCreated:') &&
@@ -118,7 +142,10 @@ function isUploadRecord(record: S3ObjectRecord, bucket: string): boolean {
   );
 }
 
-async function judge({ store, rules }: ValidatorDependencies, record: S3ObjectRecord): Promise<Judgment> {
+async function judge(
+  { store, rules, limits }: ValidatorDependencies,
+  record: S3ObjectRecord,
+): Promise<Judgment> {
   const { key } = record;
   const ref = {
     key,
@@ -133,6 +160,8 @@ async function judge({ store, rules }: ValidatorDependencies, record: S3ObjectRe
     // A redelivered event: its verdict's webhook goes again, with the same id (the first handoff may
     // not have happened), so the receiver gets every verdict at least once.
     const { status, reason, detectedType } = upload.verdict;
+    // Settled again, which changes nothing once done: the first try may have failed after tagging.
+    if (upload.isFirstVersion) await settle({ store, limits }, key, status);
     const again = upload.isFirstVersion
       ? verdictWebhook(store.bucket, key, upload.versionId, describeFile(key, upload), {
           status,
@@ -173,6 +202,8 @@ async function judge({ store, rules }: ValidatorDependencies, record: S3ObjectRe
     rules,
   );
   const dropped = await store.recordVerdict(judged, upload, verdict);
+  // After the tags: a delete that reads the file meanwhile sees the verdict its bytes move by.
+  await settle({ store, limits }, key, verdict.status);
   if (dropped.length > 0) logger.warn('tag limit reached: dropping tags', { key, dropped });
   const webhook = verdictWebhook(store.bucket, key, upload.versionId, file, verdict);
   return { outcome: { key, ...verdict }, ...(webhook ? { webhook } : {}) };

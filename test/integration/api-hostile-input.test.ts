@@ -315,13 +315,14 @@ describe('GET /s/{token}: garbage share tokens', () => {
 });
 
 describe('load through serverless offline', () => {
-  it('200 concurrent POST /uploads all answer 201 with distinct keys', async () => {
-    const { token: owner } = await newOwner('burst');
+  it('200 concurrent POST /uploads from 200 owners all answer 201 with distinct keys, each counted in its owner’s usage', async () => {
+    // One owner's burst meets that owner's usage object, one change at a time: test/integration/limits.test.ts.
+    const owners = await Promise.all(Array.from({ length: 200 }, () => newOwner('burst')));
 
     const answers = await Promise.all(
-      Array.from({ length: 200 }, (_, i) =>
+      owners.map(({ token }, i) =>
         api<{ key: string; fileId: string }>('POST', '/uploads', {
-          token: owner,
+          token,
           body: { filename: `f${i}.png`, contentType: 'image/png', size: 1000 + i },
         }),
       ),
@@ -330,5 +331,9 @@ describe('load through serverless offline', () => {
     expect(answers.filter((a) => a.status !== 201).map((a) => a.status)).toEqual([]);
     expect(new Set(answers.map((a) => a.body.key)).size).toBe(200);
     expect(new Set(answers.map((a) => a.body.fileId)).size).toBe(200);
+    const usage = await api<{ uploadsThisHour: number; reservedBytes: number }>('GET', '/usage', {
+      token: owners[7]?.token ?? null,
+    });
+    expect(usage.body).toMatchObject({ uploadsThisHour: 1, reservedBytes: 1007 });
   }, 120_000);
 });

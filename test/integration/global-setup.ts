@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { ensureLocalStack } from '../../scripts/local-stack.js';
 import { stackSettings } from '../../scripts/stack-settings.js';
+import { TEST_LIMITS } from '../support/limits.js';
 import { TEST_WEBHOOK_PATH, TEST_WEBHOOK_SECRET } from '../support/webhooks.js';
 import { startWebhookReceiver, stopWebhookReceiver } from './webhook-receiver.js';
 
@@ -10,7 +11,8 @@ import { startWebhookReceiver, stopWebhookReceiver } from './webhook-receiver.js
  * already runs, or start it (Ceph RGW + serverless offline, quietly: its
  * output stays in .local/) and stop it after. When the real S3 cannot be
  * started the run fails; it never skips. A stack started here sends its
- * webhooks to the tests' receiver, which runs for the whole run.
+ * webhooks to the tests' receiver, which runs for the whole run, and runs
+ * with the per-owner limits the limit tests are designed around.
  */
 export default async function setup(): Promise<() => Promise<void>> {
   // Test workers start after the global setup and inherit this: the SDK's
@@ -27,6 +29,8 @@ export default async function setup(): Promise<() => Promise<void>> {
       environment: {
         WEBHOOK_URL: `http://127.0.0.1:${port}${TEST_WEBHOOK_PATH}`,
         WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+        QUOTA_BYTES_PER_OWNER: String(TEST_LIMITS.QUOTA_BYTES_PER_OWNER),
+        UPLOADS_PER_HOUR_PER_OWNER: String(TEST_LIMITS.UPLOADS_PER_HOUR_PER_OWNER),
       },
     });
     return async () => {

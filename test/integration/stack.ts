@@ -112,6 +112,27 @@ export async function api<T = Record<string, unknown>>(
   return { status: response.status, headers: response.headers, body: parsed as T };
 }
 
+/**
+ * Calls the API as a well-behaved client does under limits: a `429` is tried
+ * again after its `Retry-After` seconds (which it must carry), at most
+ * `tries` times in all. Returns the last answer and how many 429s came first.
+ */
+export async function apiHonouringRetryAfter<T = Record<string, unknown>>(
+  method: string,
+  path: string,
+  options: Parameters<typeof api>[2] = {},
+  tries = 10,
+): Promise<ApiAnswer<T> & { throttled: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const answer = await api<T>(method, path, options);
+    if (answer.status !== 429 || attempt === tries) return { ...answer, throttled: attempt - 1 };
+    const seconds = Number(answer.headers.get('retry-after'));
+    if (!Number.isInteger(seconds) || seconds < 1)
+      throw new Error(`429 without a usable Retry-After: ${seconds}`);
+    await new Promise((done) => setTimeout(done, seconds * 1000));
+  }
+}
+
 /** A fresh owner for one test, with a development token. */
 export async function newOwner(label = 'user'): Promise<{ sub: string; token: string }> {
   const sub = `${label}|${Math.random().toString(36).slice(2)}`;

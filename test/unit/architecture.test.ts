@@ -14,7 +14,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['core'],
   ['config'],
   ['store'],
-  ['uploads', 'validation', 'downloads', 'files', 'shares', 'web', 'webhooks'],
+  ['uploads', 'validation', 'downloads', 'files', 'shares', 'web', 'webhooks', 'limits'],
   ['api', 'http'],
   ['runtime.ts'],
 ];

@@ -13,6 +13,8 @@ import {
   linkRevoked,
   notFound,
   notValidated,
+  quotaExceeded,
+  rateLimited,
   requestTooLarge,
   unauthorized,
   unsupportedContentType,
@@ -180,6 +182,8 @@ describe('the OpenAPI document', () => {
       linkRevoked(),
       incompleteUpload('x'),
       uploadClosed(),
+      quotaExceeded('x'),
+      rateLimited('x', 1),
     ];
 
     // Act

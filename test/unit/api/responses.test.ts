@@ -24,6 +24,7 @@ import { createHandler as createShareHandler } from '../../../handlers/create-sh
 import { createHandler as createUploadHandler } from '../../../handlers/create-upload.js';
 import { createHandler as deleteFileHandler } from '../../../handlers/delete-file.js';
 import { createHandler as getFileHandler } from '../../../handlers/get-file.js';
+import { createHandler as getUsageHandler } from '../../../handlers/get-usage.js';
 import { handler as health } from '../../../handlers/health.js';
 import { createHandler as listFilesHandler } from '../../../handlers/list-files.js';
 import { createHandler as listUploadPartsHandler } from '../../../handlers/list-upload-parts.js';
@@ -96,6 +97,7 @@ const completeUpload = completeUploadHandler(runtime);
 const abortUpload = abortUploadHandler(runtime);
 const listFiles = listFilesHandler(runtime);
 const deleteFile = deleteFileHandler(runtime);
+const getUsage = getUsageHandler(runtime);
 
 const ALICE = testOwner('auth0|alice');
 const FILE_ID = newFileId();
@@ -237,6 +239,7 @@ const HANDLERS: Record<RouteName, Handler | undefined> = {
   completeUpload: completeUpload as Handler,
   abortUpload: abortUpload as Handler,
   getFile: getFile as Handler,
+  getUsage: getUsage as Handler,
   listFiles: listFiles as Handler,
   deleteFile: deleteFile as Handler,
   createDownloadUrl: createDownloadUrl as Handler,

@@ -50,6 +50,14 @@ const PARTITION = '${AWS::Partition}';
 const REGION = '${AWS::Region}';
 // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation pseudo parameter.
 const ACCOUNT = '${AWS::AccountId}';
+/** The limits a deployer sets (README: Limits), as `--param`s of the package run. */
+const LIMIT_PARAMS = {
+  quotaBytesPerOwner: '10737418240',
+  uploadsPerHourPerOwner: '500',
+  apiThrottlingRateLimit: '50',
+  apiThrottlingBurstLimit: '75',
+  validatorReservedConcurrency: '7',
+};
 const SKIPPED = new Set(['node_modules', '.local', '.serverless', '.esbuild', '.git', '.build', 'coverage']);
 
 const FUNCTIONS = [
@@ -62,6 +70,7 @@ const FUNCTIONS = [
   'listUploadParts',
   'completeUpload',
   'abortUpload',
+  'getUsage',
   'getFile',
   'listFiles',
   'deleteFile',
@@ -90,6 +99,20 @@ const READ_EPOCHS = ['s3:GetObject'];
 /** A multipart upload's record in the state bucket (ListBucket tells a missing one from a forbidden one). */
 const READ_RECORDS = ['s3:GetObject', 's3:ListBucket'];
 const SECRET_READ = ['kms:Decrypt', 'ssm:GetParameter'];
+/**
+ * An owner's usage in the state bucket (read, then written by compare-and-swap; ListBucket tells
+ * none yet from forbidden), and whether a lapsed reservation's upload landed (a version listing).
+ */
+const CHANGE_USAGE = ['s3:GetObject', 's3:PutObject', 's3:ListBucket', 's3:ListBucketVersions'];
+/** The functions that change an owner's usage: they alone may touch `usage/` in the state bucket. */
+const USAGE_WRITERS: readonly FunctionName[] = [
+  'createUpload',
+  'createMultipartUpload',
+  'abortUpload',
+  'getUsage',
+  'deleteFile',
+  'validateUpload',
+];
 /** The functions that turn a bearer token into an owner: they alone hold the owner secret. */
 const OWNER_SECRET_READERS: readonly FunctionName[] = [
   'createUpload',
@@ -98,6 +121,7 @@ const OWNER_SECRET_READERS: readonly FunctionName[] = [
   'listUploadParts',
   'completeUpload',
   'abortUpload',
+  'getUsage',
   'getFile',
   'listFiles',
   'deleteFile',
@@ -110,13 +134,14 @@ const EXPECTED_ACTIONS: Record<FunctionName, string[]> = {
   webPage: LOGS,
   openApi: LOGS,
   // The bearer functions read the owner secret (SSM + KMS) to make owner segments.
-  createUpload: [...LOGS, 's3:PutObject', 's3:PutObjectTagging', ...SECRET_READ],
+  createUpload: [...LOGS, 's3:PutObject', 's3:PutObjectTagging', ...CHANGE_USAGE, ...SECRET_READ],
   // Starts the upload pending, records its terms, and aborts it should the record fail.
   createMultipartUpload: [
     ...LOGS,
     's3:PutObject',
     's3:PutObjectTagging',
     's3:AbortMultipartUpload',
+    ...CHANGE_USAGE,
     ...SECRET_READ,
   ],
   // Signs part URLs (UploadPart is s3:PutObject) and reads the upload's record: nothing else.
@@ -125,7 +150,16 @@ const EXPECTED_ACTIONS: Record<FunctionName, string[]> = {
   // CompleteMultipartUpload is s3:PutObject too; it lists the parts first.
   // Both claim the upload's closing (create-once) first: a completion and an abort never both succeed.
   completeUpload: [...LOGS, 's3:ListMultipartUploadParts', 's3:PutObject', ...READ_RECORDS, ...SECRET_READ],
-  abortUpload: [...LOGS, 's3:AbortMultipartUpload', 's3:PutObject', ...READ_RECORDS, ...SECRET_READ],
+  abortUpload: [
+    ...LOGS,
+    's3:AbortMultipartUpload',
+    's3:PutObject',
+    ...READ_RECORDS,
+    ...CHANGE_USAGE,
+    ...SECRET_READ,
+  ],
+  // Reserved bytes lapse when read: it may write them back, and check whether an upload landed.
+  getUsage: [...LOGS, ...CHANGE_USAGE, ...SECRET_READ],
   // Its file-index entry too: the time the file landed, as the list shows it.
   getFile: [...LOGS, ...READ_VERSIONS, 's3:GetObject', ...SECRET_READ],
   // Lists the file index, reads each entry and each file's verdict (tags, by version).
@@ -144,6 +178,9 @@ const EXPECTED_ACTIONS: Record<FunctionName, string[]> = {
     's3:DeleteObjectVersion',
     's3:ListBucket',
     's3:ListBucketVersions',
+    // The verdict (a passed file's bytes are given back) and the owner's usage.
+    's3:GetObjectVersionTagging',
+    ...CHANGE_USAGE,
     ...SECRET_READ,
   ],
   createDownloadUrl: [...LOGS, ...READ_VERSIONS, ...SECRET_READ],
@@ -166,6 +203,8 @@ const EXPECTED_ACTIONS: Record<FunctionName, string[]> = {
     's3:PutObjectVersionTagging',
     // Its file-index entry, when it first sees a file.
     's3:PutObject',
+    // The owner's usage: the verdict turns the file's reservation into used bytes, or gives it back.
+    ...CHANGE_USAGE,
     'sqs:SendMessage',
     ...SECRET_READ,
     // Hands each verdict's webhook to the deliverer, and nothing else of Lambda.
@@ -371,7 +410,16 @@ beforeAll(async () => {
   const env = { PATH: process.env.PATH ?? '', HOME: workDir, VERDICT_PUBLIC_KEY, ...CANARY_SECRETS };
   await execFileAsync(
     join(workDir, 'node_modules', '.bin', 'osls'),
-    ['package', '--stage', STAGE, '--region', 'eu-west-1', '--param', `webhookUrl=${WEBHOOK_URL}`],
+    [
+      'package',
+      '--stage',
+      STAGE,
+      '--region',
+      'eu-west-1',
+      '--param',
+      `webhookUrl=${WEBHOOK_URL}`,
+      ...Object.entries(LIMIT_PARAMS).flatMap(([name, value]) => ['--param', `${name}=${value}`]),
+    ],
     { cwd: workDir, env, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 },
   );
   templateText = readFileSync(
@@ -430,6 +478,7 @@ describe('packaged functions', () => {
         'DELETE /uploads/{fileId}',
         'GET /files/{fileId}',
         'GET /files',
+        'GET /usage',
         'DELETE /files/{fileId}',
         'POST /files/{fileId}/download-url',
         'POST /files/{fileId}/shares',
@@ -596,6 +645,7 @@ describe('least privilege', () => {
           `arn:${PARTITION}:s3:::${STATE_BUCKET}/multipart-uploads/*`,
           `arn:${PARTITION}:s3:::${STATE_BUCKET}/file-index/*`,
           `arn:${PARTITION}:s3:::${STATE_BUCKET}/multipart-closing/*`,
+          `arn:${PARTITION}:s3:::${STATE_BUCKET}/usage/*`,
         ]).toContain(arn);
         const actions = list(statement.Action);
         if (arn.endsWith('/uploads/*')) {
@@ -605,6 +655,10 @@ describe('least privilege', () => {
               (action) => action.startsWith('s3:List') && action !== 's3:ListMultipartUploadParts',
             ),
           ).toEqual([]);
+        } else if (arn.endsWith('/usage/*')) {
+          // Owners' usage: read and written back (compare-and-swap) by the functions that move bytes.
+          expect(USAGE_WRITERS).toContain(fn);
+          expect(actions).toEqual(['s3:GetObject', 's3:PutObject']);
         } else if (arn.endsWith('/share-epochs/*') && fn !== 'deleteFile') {
           // Only the share functions touch share epochs, and only revokeShares writes them.
           expect(['createShare', 'openShare', 'revokeShares']).toContain(fn);
@@ -633,6 +687,7 @@ describe('least privilege', () => {
             'listFiles',
             'getFile',
             ...MULTIPART_STEPS,
+            ...USAGE_WRITERS,
           ]).toContain(fn);
           expect(actions).toEqual(['s3:ListBucket']);
         } else if (actions.includes('s3:ListBucketVersions')) {
@@ -751,6 +806,7 @@ describe('least privilege', () => {
     listUploadParts: [OWNER_SECRET_PARAMETER],
     completeUpload: [OWNER_SECRET_PARAMETER],
     abortUpload: [OWNER_SECRET_PARAMETER],
+    getUsage: [OWNER_SECRET_PARAMETER],
     getFile: [OWNER_SECRET_PARAMETER],
     listFiles: [OWNER_SECRET_PARAMETER],
     deleteFile: [OWNER_SECRET_PARAMETER],
@@ -1405,5 +1461,53 @@ describe('webhook delivery', () => {
     // Assert
     expect(properties.Timeout).toBe(30);
     expect(functionOf('deliverWebhook').Properties.Handler).toBe('handlers/deliver-webhook.handler');
+  });
+});
+
+describe('limits', () => {
+  it.each(FUNCTIONS)('%s runs with the per-owner quota and rate the params set', (fn) => {
+    // Act
+    const variables = functionOf(fn).Properties.Environment as { Variables: Record<string, Json> };
+
+    // Assert
+    expect(variables.Variables.QUOTA_BYTES_PER_OWNER).toBe(LIMIT_PARAMS.quotaBytesPerOwner);
+    expect(variables.Variables.UPLOADS_PER_HOUR_PER_OWNER).toBe(LIMIT_PARAMS.uploadsPerHourPerOwner);
+    expect(variables.Variables.UPLOAD_RATE_WINDOW_SECONDS).toBe('3600');
+  });
+
+  it('throttles every route of the HTTP API at the stage, with the rate and burst the params set', () => {
+    // Act
+    const stages = resourcesOfType('AWS::ApiGatewayV2::Stage');
+
+    // Assert
+    expect(stages).toHaveLength(1);
+    const [name, stage] = stages[0] as [string, Resource];
+    expect(name).toBe('HttpApiStage');
+    expect(stage.Properties.ApiId).toEqual({ Ref: 'HttpApi' });
+    const settings = stage.Properties.DefaultRouteSettings as JsonObject;
+    // A param is a string; CloudFormation takes a numeric string for a number property.
+    expect(Number(settings.ThrottlingRateLimit)).toBe(Number(LIMIT_PARAMS.apiThrottlingRateLimit));
+    expect(Number(settings.ThrottlingBurstLimit)).toBe(Number(LIMIT_PARAMS.apiThrottlingBurstLimit));
+  });
+
+  it('keeps concurrency for the validator alone, and for no other function', () => {
+    // Act
+    const reserved = FUNCTIONS.filter(
+      (fn) => functionOf(fn).Properties.ReservedConcurrentExecutions !== undefined,
+    );
+
+    // Assert
+    expect(reserved).toEqual(['validateUpload']);
+    expect(functionOf('validateUpload').Properties.ReservedConcurrentExecutions).toBe(
+      Number(LIMIT_PARAMS.validatorReservedConcurrency),
+    );
+  });
+
+  it('lets the browser read Retry-After from a 429 (CORS)', () => {
+    // Act
+    const cors = resource('HttpApi').Properties.CorsConfiguration as JsonObject;
+
+    // Assert
+    expect(list(cors.ExposeHeaders as Json).map(String)).toContain('retry-after');
   });
 });

@@ -20,6 +20,7 @@ const RECORD: FileRecord = {
   contentType: 'application/pdf',
   size: 1234,
   uploadedAt: '2026-11-23T09:00:00.000Z',
+  storedBytes: 1234,
   eTag: 'e1',
   status: 'passed',
   validatedEtag: 'e1',

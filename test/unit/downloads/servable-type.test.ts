@@ -13,6 +13,7 @@ function passed(contentType: string, detectedType: string | undefined): FileReco
     contentType,
     size: 100,
     uploadedAt: '2026-11-23T09:00:00.000Z',
+    storedBytes: 1,
     eTag: 'e1',
     status: 'passed',
     validatedEtag: 'e1',

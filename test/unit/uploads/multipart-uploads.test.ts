@@ -51,6 +51,9 @@ function storeHolding(parts: UploadedPart[]) {
   };
 }
 
+/** Limits unset: nothing is reserved. */
+const NO_LIMITS = { rateWindowMs: 3_600_000, landingGraceMs: 3_600_000 };
+
 const rules = new Map([
   ['video/mp4', 5 * TiB],
   ['image/png', 10 * MiB],
@@ -92,7 +95,7 @@ describe('startMultipartUpload', () => {
 
     // Act
     const started = await startMultipartUpload(
-      { store, rules } as unknown as MultipartDependencies,
+      { store, rules, limits: NO_LIMITS } as unknown as MultipartDependencies,
       ALICE,
       { filename: 'film.mp4', contentType: 'Video/MP4', size: 6 * GiB },
       new Date('2026-11-27T10:00:00.000Z'),

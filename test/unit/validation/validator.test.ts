@@ -31,6 +31,7 @@ const s3 = createS3Client({ region: 'us-east-1' });
 const validator: ValidatorDependencies = {
   store: unitStore(s3),
   rules: parseUploadRules(undefined),
+  limits: { rateWindowMs: 3_600_000, landingGraceMs: 3_600_000 },
 };
 const validateUploadEvent = (event: unknown) => validateWith(validator, event);
 

@@ -1,0 +1,18 @@
+import { getUsageInput as input } from '../lib/api/inputs.js';
+import { ownerRoute } from '../lib/http/owner-route.js';
+import { jsonResponse } from '../lib/http/responses.js';
+import { answerBy } from '../lib/http/route.js';
+import { usageOf } from '../lib/limits/owner-limits.js';
+import { type Runtime, runtime } from '../lib/runtime.js';
+
+/** GET /usage: the caller's bytes used and reserved, uploads this hour, and the limits in force. */
+export const createHandler = ({
+  store,
+  limits,
+  verifyBearer,
+}: Pick<Runtime, 'store' | 'limits' | 'verifyBearer'>) =>
+  ownerRoute({ input, body: 'none', verify: verifyBearer }).handler(async (event, context) =>
+    jsonResponse(200, await usageOf({ store, limits, giveUpAt: answerBy(context) }, event.owner)),
+  );
+
+export const handler = createHandler(await runtime());

@@ -1,0 +1,226 @@
+import { ApiError, quotaExceeded, rateLimited } from '../core/errors.js';
+import type { Owner } from '../core/owner.js';
+import type { FileStore } from '../store/file-store.js';
+import type { UsageRecord } from '../store/usage-store.js';
+import {
+  copyRecord,
+  countIssued,
+  type LimitSettings,
+  lapsedReservations,
+  MAX_OPEN_RESERVATIONS,
+  nextLapseMs,
+  pruneRecord,
+  rateRetryAfterMs,
+  reservedBytes,
+  uploadsInWindow,
+} from './usage-ledger.js';
+
+type OwnerRef = Pick<Owner, 'segment'>;
+
+/** What the limits need: the store's usage object, and the limits in force. */
+export interface LimitsDependencies {
+  store: Pick<FileStore, 'changeUsage' | 'uploadLanded'>;
+  limits: LimitSettings;
+  /**
+   * When the request must have answered (ms since the epoch): a change that
+   * keeps losing to others gives up with 429 before it, never times out.
+   */
+  giveUpAt?: number;
+}
+
+/** The 200 body of GET /usage. */
+export interface UsageView {
+  usedBytes: number;
+  reservedBytes: number;
+  /** `null` when no quota is set. */
+  quotaBytes: number | null;
+  uploadsThisHour: number;
+  /** `null` when no rate is set. */
+  uploadsPerHour: number | null;
+}
+
+/**
+ * The record tidied at `now`: buckets out of the window and old releases
+ * dropped, and every reservation past its lapse released if nothing landed
+ * under its key (S3 is asked, once per reservation and call), else marked
+ * landed, to wait for its verdict. This is how an expired, unused form gives
+ * its bytes back: at the next change or read of the owner's usage, with no
+ * scheduled job.
+ */
+async function tidied(
+  { store, limits }: LimitsDependencies,
+  owner: OwnerRef,
+  stored: UsageRecord,
+  now: number,
+  landedCache: Map<string, boolean>,
+): Promise<UsageRecord> {
+  const record = copyRecord(stored);
+  pruneRecord(record, now, limits);
+  for (const fileId of lapsedReservations(record, now, limits)) {
+    let landed = landedCache.get(fileId);
+    if (landed === undefined) {
+      landed = await store.uploadLanded(owner, fileId);
+      landedCache.set(fileId, landed);
+    }
+    const reservation = record.open[fileId];
+    if (!reservation) continue;
+    if (landed) record.open[fileId] = { ...reservation, landed: true };
+    else delete record.open[fileId];
+  }
+  return record;
+}
+
+/** Why an upload of `bytes` may not be issued now, or `undefined` when it may. */
+function refusal(
+  record: UsageRecord,
+  bytes: number,
+  now: number,
+  limits: LimitSettings,
+): ApiError | undefined {
+  if (limits.uploadsPerHour !== undefined && uploadsInWindow(record) >= limits.uploadsPerHour) {
+    return rateLimited(
+      `at most ${limits.uploadsPerHour} uploads per hour: retry later`,
+      rateRetryAfterMs(record, now, limits) / 1000,
+    );
+  }
+  if (Object.keys(record.open).length >= MAX_OPEN_RESERVATIONS) {
+    return rateLimited(
+      `at most ${MAX_OPEN_RESERVATIONS} uploads may be open at once: finish or abort some first`,
+      nextLapseMs(record, now, limits) / 1000,
+    );
+  }
+  if (limits.quotaBytes !== undefined) {
+    const committed = record.usedBytes + reservedBytes(record);
+    if (committed + bytes > limits.quotaBytes) {
+      return quotaExceeded(
+        `${bytes} bytes more would exceed the quota of ${limits.quotaBytes} bytes (${committed} used or reserved)`,
+      );
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Applies `change` to the owner's usage as tidied now ({@link tidied}), by
+ * compare-and-swap: `change` edits the record in place and returns a result;
+ * the record is written back when it differs from what was read. S3 is asked
+ * whether a lapsed reservation landed once per call, however often it retries.
+ */
+function changeTidied<T>(
+  dependencies: LimitsDependencies,
+  owner: OwnerRef,
+  change: (record: UsageRecord, now: number) => Promise<T> | T,
+): Promise<T> {
+  const landedCache = new Map<string, boolean>();
+  return dependencies.store.changeUsage(
+    owner,
+    async (stored) => {
+      const now = Date.now();
+      const record = await tidied(dependencies, owner, stored, now, landedCache);
+      return { record, result: await change(record, now) };
+    },
+    dependencies.giveUpAt,
+  );
+}
+
+/** Gives back a file's open reservation, remembering the release; whether it had one. */
+function releaseOpen(record: UsageRecord, fileId: string, now: number): boolean {
+  if (!record.open[fileId]) return false;
+  delete record.open[fileId];
+  record.released[fileId] = now;
+  return true;
+}
+
+/**
+ * Reserves `bytes` for a new upload of the owner's before it is signed, with
+ * a compare-and-swap write of the owner's usage: at most the quota is ever
+ * used plus reserved, whatever runs at once. Counts the upload in the rate's
+ * window. Throws 429 `rate_limited` (with `Retry-After`) over the rate or
+ * over {@link MAX_OPEN_RESERVATIONS}, 403 `quota_exceeded` over the quota;
+ * what the read released (lapsed reservations) is written all the same.
+ */
+export async function reserveUpload(
+  dependencies: LimitsDependencies,
+  owner: OwnerRef,
+  upload: { fileId: string; bytes: number; until: Date },
+): Promise<void> {
+  const refused = await changeTidied(dependencies, owner, (record, now) => {
+    const refused = refusal(record, upload.bytes, now, dependencies.limits);
+    if (refused) return refused;
+    record.open[upload.fileId] = { bytes: upload.bytes, until: upload.until.getTime() };
+    countIssued(record, now, dependencies.limits);
+    return undefined;
+  });
+  if (refused instanceof ApiError) throw refused;
+}
+
+/**
+ * Settles a file's reservation on the verdict on its first version: passed,
+ * its bytes become used; failed, they are given back. Idempotent: once the
+ * reservation is settled (or was released by a delete or an abort, or never
+ * made) nothing changes, so a redelivered event counts nothing twice.
+ */
+export async function settleVerdict(
+  dependencies: LimitsDependencies,
+  owner: OwnerRef,
+  fileId: string,
+  status: 'passed' | 'failed',
+): Promise<void> {
+  await changeTidied(dependencies, owner, (record) => {
+    const reservation = record.open[fileId];
+    if (!reservation) return;
+    delete record.open[fileId];
+    if (status === 'passed') record.usedBytes += reservation.bytes;
+  });
+}
+
+/**
+ * Gives back an upload's reservation that will never land: an aborted
+ * multipart upload, or one whose start failed. Idempotent.
+ */
+export async function releaseReservation(
+  dependencies: LimitsDependencies,
+  owner: OwnerRef,
+  fileId: string,
+): Promise<void> {
+  await changeTidied(dependencies, owner, (record, now) => {
+    releaseOpen(record, fileId, now);
+  });
+}
+
+/**
+ * Gives back what a file being deleted holds, once: its reservation while it
+ * has one (pending: the validator then finds nothing to settle), else its
+ * bytes if it passed. `readFile` reads its signed verdict and stored size,
+ * afresh on every try, so a verdict that landed meanwhile is seen. A file
+ * released before (a delete repeated, or two at once) changes nothing; a file
+ * that failed held nothing any more.
+ */
+export async function releaseDeletedFile(
+  dependencies: LimitsDependencies,
+  owner: OwnerRef,
+  fileId: string,
+  readFile: () => Promise<{ status: 'pending' | 'passed' | 'failed'; storedBytes: number }>,
+): Promise<void> {
+  await changeTidied(dependencies, owner, async (record, now) => {
+    if (record.released[fileId] !== undefined || releaseOpen(record, fileId, now)) return;
+    // Nothing used is left to give back (or the owner was never counted): no read, no write.
+    if (record.usedBytes === 0) return;
+    const file = await readFile();
+    if (file.status !== 'passed') return;
+    record.usedBytes = Math.max(0, record.usedBytes - file.storedBytes);
+    record.released[fileId] = now;
+  });
+}
+
+/** The owner's usage now (written back when lapsed reservations were released on the way). */
+export function usageOf(dependencies: LimitsDependencies, owner: OwnerRef): Promise<UsageView> {
+  const { limits } = dependencies;
+  return changeTidied(dependencies, owner, (record) => ({
+    usedBytes: record.usedBytes,
+    reservedBytes: reservedBytes(record),
+    quotaBytes: limits.quotaBytes ?? null,
+    uploadsThisHour: uploadsInWindow(record),
+    uploadsPerHour: limits.uploadsPerHour ?? null,
+  }));
+}

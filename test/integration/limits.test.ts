@@ -1,0 +1,488 @@
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { ApiError } from '../../lib/core/errors.js';
+import { createRuntime } from '../../lib/runtime.js';
+import { usageKey } from '../../lib/store/object-key.js';
+import { classifyS3Error } from '../../lib/store/s3-errors.js';
+import { apiEvent, lambdaContext } from '../support/api-event.js';
+import { TEST_LIMITS } from '../support/limits.js';
+import { HTML_PAGE, pngOfSize } from '../support/sample-files.js';
+import {
+  adminS3,
+  api,
+  apiHonouringRetryAfter,
+  assumeFunctionRole,
+  functionEnvironment,
+  newOwner,
+  ownerOf,
+  postForm,
+  requestUpload,
+  roleS3Client,
+  stack,
+  waitForVerdict,
+} from './stack.js';
+
+/**
+ * Per-owner limits on the real local stack: the quota and the hourly rate
+ * the integration stack runs with (test/support/limits.ts), the usage object
+ * of each owner in the real state bucket changed by compare-and-swap on Ceph
+ * RGW, and what gives bytes back. Every test has an owner of its own.
+ */
+
+const QUOTA = TEST_LIMITS.QUOTA_BYTES_PER_OWNER;
+const RATE = TEST_LIMITS.UPLOADS_PER_HOUR_PER_OWNER;
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+interface Usage {
+  usedBytes: number;
+  reservedBytes: number;
+  quotaBytes: number | null;
+  uploadsThisHour: number;
+  uploadsPerHour: number | null;
+}
+
+async function usage(token: string): Promise<Usage> {
+  const answer = await api<Usage>('GET', '/usage', { token });
+  expect(answer.status).toBe(200);
+  return answer.body;
+}
+
+/** Polls GET /usage until `done` holds (or `seconds` pass): a verdict settles a moment after its tags. */
+async function usageWhen(token: string, done: (usage: Usage) => boolean, seconds = 20): Promise<Usage> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const current = await usage(token);
+    if (done(current)) return current;
+    if (Date.now() > deadline) throw new Error(`usage still ${JSON.stringify(current)} after ${seconds} s`);
+    await sleep(200);
+  }
+}
+
+type Handler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyStructuredResultV2>;
+
+const HANDLER_MODULES = {
+  createUpload: () => import('../../handlers/create-upload.js'),
+  getUsage: () => import('../../handlers/get-usage.js'),
+};
+
+/**
+ * A function of the stack run in this process as the stack runs it (its
+ * handler module, built from the environment at import), signing with its
+ * own role's credentials, with `variables` on top. The environment is restored after.
+ */
+async function inProcess(
+  fn: keyof typeof HANDLER_MODULES,
+  variables: Record<string, string>,
+): Promise<Handler> {
+  const session = await assumeFunctionRole(fn, `limits-${fn}`);
+  const settings: Record<string, string> = { ...(await functionEnvironment(session)), ...variables };
+  const saved = Object.fromEntries(Object.keys(settings).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, settings);
+  try {
+    vi.resetModules();
+    const { createHandler } = await HANDLER_MODULES[fn]();
+    // Its clients sign with the session itself, not with the environment restored below.
+    const runtime = await createRuntime(settings, { s3: roleS3Client(session) });
+    return createHandler(runtime) as unknown as Handler;
+  } finally {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+}
+
+const call = (handler: Handler, token: string, init: NonNullable<Parameters<typeof apiEvent>[0]>) =>
+  handler(
+    apiEvent({ ...init, headers: { authorization: `Bearer ${token}`, ...init.headers } }),
+    lambdaContext(),
+  );
+
+const uploadRequest = (size: number, contentType = 'image/png') => ({
+  method: 'POST',
+  path: '/uploads',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ filename: 'f.png', contentType, size }),
+});
+
+beforeAll(() => {
+  // Fail, never skip: these tests are designed around the limits of the stack the tests start.
+  const running = stack.limits ?? { quotaBytesPerOwner: null, uploadsPerHourPerOwner: null };
+  if (running.quotaBytesPerOwner !== QUOTA || running.uploadsPerHourPerOwner !== RATE) {
+    throw new Error(
+      `the running stack has limits ${JSON.stringify(running)}, not the tests': stop it (npm test then starts ` +
+        `its own), or start it with QUOTA_BYTES_PER_OWNER=${QUOTA} UPLOADS_PER_HOUR_PER_OWNER=${RATE} ` +
+        '(and the webhook settings the README names) npm start',
+    );
+  }
+});
+
+describe('the quota under a burst', () => {
+  it('100 concurrent POST /uploads from one owner against a quota that fits 10: exactly 10 succeed', async () => {
+    // Arrange: ten tenths of the quota fit, an eleventh never does. A request whose reservation
+    // kept losing to the others' is told to retry (429, Retry-After), and the client does.
+    const { token } = await newOwner('quota-burst');
+    const size = QUOTA / 10;
+
+    // Act
+    const answers = await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        apiHonouringRetryAfter('POST', '/uploads', {
+          token,
+          body: { filename: `film${i}.mp4`, contentType: 'video/mp4', size },
+        }),
+      ),
+    );
+
+    // Assert
+    const statuses = answers.map((answer) => answer.status);
+    expect(statuses.filter((status) => status === 201)).toHaveLength(10);
+    expect(statuses.filter((status) => status === 403)).toHaveLength(90);
+    for (const refused of answers.filter((answer) => answer.status === 403)) {
+      expect(refused.body).toMatchObject({ error: { code: 'quota_exceeded' } });
+    }
+    expect(await usage(token)).toEqual({
+      usedBytes: 0,
+      reservedBytes: QUOTA,
+      quotaBytes: QUOTA,
+      uploadsThisHour: 10,
+      uploadsPerHour: RATE,
+    });
+  }, 180_000);
+
+  it('multipart starts reserve too, and an abort gives the bytes back at once', async () => {
+    // Arrange
+    const { token } = await newOwner('quota-mp');
+    const size = QUOTA / 2;
+    const first = await api<{ fileId: string }>('POST', '/uploads/multipart', {
+      token,
+      body: { filename: 'a.mp4', contentType: 'video/mp4', size },
+    });
+    const second = await api('POST', '/uploads/multipart', {
+      token,
+      body: { filename: 'b.mp4', contentType: 'video/mp4', size },
+    });
+    const third = await api('POST', '/uploads', {
+      token,
+      body: { filename: 'c.png', contentType: 'image/png', size: 1 },
+    });
+
+    // Act
+    const aborted = await api('DELETE', `/uploads/${first.body.fileId}`, { token });
+    const afterAbort = await usage(token);
+    const again = await api('DELETE', `/uploads/${first.body.fileId}`, { token });
+
+    // Assert
+    expect([first.status, second.status]).toEqual([201, 201]);
+    expect(third).toMatchObject({ status: 403, body: { error: { code: 'quota_exceeded' } } });
+    expect(aborted.status).toBe(204);
+    expect(afterAbort.reservedBytes).toBe(size);
+    expect(again.status).toBe(409);
+    expect((await usage(token)).reservedBytes).toBe(size);
+  });
+});
+
+describe('what gives bytes back', () => {
+  it('a failed validation gives its reservation back, and a re-post of its form moves nothing', async () => {
+    // Arrange: a "PNG" that is an HTML page fails (type_mismatch).
+    const { token } = await newOwner('quota-failed');
+    const issued = await requestUpload(token, {
+      filename: 'x.png',
+      contentType: 'image/png',
+      size: HTML_PAGE.length,
+    });
+    const reserved = await usage(token);
+
+    // Act
+    expect((await postForm(issued.upload, HTML_PAGE)).status).toBeLessThan(300);
+    const verdict = await waitForVerdict(token, issued.fileId);
+    const settled = await usageWhen(token, (current) => current.reservedBytes === 0);
+    expect((await postForm(issued.upload, HTML_PAGE)).status).toBeLessThan(300);
+    await sleep(3000);
+
+    // Assert
+    expect(reserved).toMatchObject({ usedBytes: 0, reservedBytes: HTML_PAGE.length, uploadsThisHour: 1 });
+    expect(verdict).toMatchObject({ status: 'failed' });
+    expect(settled).toMatchObject({ usedBytes: 0, reservedBytes: 0 });
+    expect(await usage(token)).toMatchObject({ usedBytes: 0, reservedBytes: 0 });
+  });
+
+  it('a passed file is used; a re-post counts nothing twice; a delete (even two at once) gives it back once', async () => {
+    // Arrange: two passed files, then one deleted by two requests at once.
+    const { token } = await newOwner('quota-delete');
+    const sizes = [3000, 5000];
+    const files = [];
+    for (const size of sizes) {
+      const issued = await requestUpload(token, { filename: 'p.png', contentType: 'image/png', size });
+      expect((await postForm(issued.upload, pngOfSize(size))).status).toBeLessThan(300);
+      expect(await waitForVerdict(token, issued.fileId)).toMatchObject({ status: 'passed' });
+      files.push(issued);
+    }
+    const used = await usageWhen(token, (current) => current.usedBytes === 8000);
+    const [first] = files as [(typeof files)[number]];
+    expect((await postForm(first.upload, pngOfSize(3000))).status).toBeLessThan(300);
+    await sleep(3000);
+    const afterRepost = await usage(token);
+
+    // Act
+    const deletes = await Promise.all([
+      api('DELETE', `/files/${first.fileId}`, { token }),
+      api('DELETE', `/files/${first.fileId}`, { token }),
+    ]);
+    const afterDelete = await usage(token);
+    const again = await api('DELETE', `/files/${first.fileId}`, { token });
+
+    // Assert
+    expect(used).toMatchObject({ usedBytes: 8000, reservedBytes: 0, uploadsThisHour: 2 });
+    expect(afterRepost).toMatchObject({ usedBytes: 8000, reservedBytes: 0 });
+    expect(deletes.map((answer) => answer.status)).toContain(204);
+    expect(deletes.every((answer) => answer.status === 204 || answer.status === 404)).toBe(true);
+    expect(afterDelete).toMatchObject({ usedBytes: 5000, reservedBytes: 0 });
+    expect(again.status).toBe(404);
+    expect(await usage(token)).toMatchObject({ usedBytes: 5000 });
+  });
+
+  it('a delete of a pending file gives its reservation back, and its verdict later moves nothing', async () => {
+    // Arrange: the delete lands while the file may still be pending.
+    const { token } = await newOwner('quota-del-pending');
+    const issued = await requestUpload(token, { filename: 'p.png', contentType: 'image/png', size: 4000 });
+    expect((await postForm(issued.upload, pngOfSize(4000))).status).toBeLessThan(300);
+
+    // Act
+    const deleted = await api('DELETE', `/files/${issued.fileId}`, { token });
+    await sleep(4000);
+
+    // Assert: whatever came first, nothing of the file is counted.
+    expect([204, 404]).toContain(deleted.status);
+    expect(await usage(token)).toMatchObject({ usedBytes: 0, reservedBytes: 0 });
+  });
+
+  it('an expired form with nothing landed gives its bytes back at the next read, with no job', async () => {
+    // Arrange: createUpload and getUsage in process with the stack's roles and state bucket,
+    // forms that live 1 s, and a grace of 1 s after it (the stack's own is an hour).
+    const short = { UPLOAD_URL_TTL_SECONDS: '1', RESERVATION_GRACE_SECONDS: '1' };
+    const limits = {
+      QUOTA_BYTES_PER_OWNER: String(QUOTA),
+      UPLOADS_PER_HOUR_PER_OWNER: String(RATE),
+      ...short,
+    };
+    const createUpload = await inProcess('createUpload', limits);
+    const getUsage = await inProcess('getUsage', limits);
+    const { token } = await newOwner('quota-lapse');
+    const issued = await call(createUpload, token, uploadRequest(QUOTA, 'video/mp4'));
+    const full = await call(createUpload, token, uploadRequest(1));
+    const before = await usage(token);
+
+    // Act
+    await sleep(2500);
+    const read = await call(getUsage, token, { method: 'GET', path: '/usage' });
+    const after = await usage(token);
+    const next = await call(createUpload, token, uploadRequest(QUOTA, 'video/mp4'));
+
+    // Assert
+    expect(issued.statusCode).toBe(201);
+    expect(full.statusCode).toBe(403);
+    expect(before.reservedBytes).toBe(QUOTA);
+    expect(JSON.parse(read.body ?? '{}')).toMatchObject({ reservedBytes: 0, usedBytes: 0 });
+    // Written back: the stack's own GET /usage (grace of an hour) reads it released.
+    expect(after).toMatchObject({ reservedBytes: 0, usedBytes: 0, uploadsThisHour: 1 });
+    expect(next.statusCode).toBe(201);
+  });
+
+  it('an expired form whose bytes landed keeps its reservation until the verdict settles it', async () => {
+    // Arrange: a form that lives 2 s, posted at once; its lapse is checked against what S3 holds.
+    const variables = {
+      QUOTA_BYTES_PER_OWNER: String(QUOTA),
+      UPLOAD_URL_TTL_SECONDS: '2',
+      RESERVATION_GRACE_SECONDS: '0',
+    };
+    const createUpload = await inProcess('createUpload', variables);
+    const getUsage = await inProcess('getUsage', variables);
+    const { token } = await newOwner('quota-landed');
+    const issued = JSON.parse((await call(createUpload, token, uploadRequest(2500))).body ?? '{}');
+
+    // Act
+    expect((await postForm(issued.upload, pngOfSize(2500))).status).toBeLessThan(300);
+    await sleep(2500);
+    const read = JSON.parse((await call(getUsage, token, { method: 'GET', path: '/usage' })).body ?? '{}');
+    await waitForVerdict(token, issued.fileId);
+    const settled = await usageWhen(token, (current) => current.usedBytes === 2500);
+
+    // Assert: held (reserved, or already used if the verdict came first), never dropped.
+    expect(read.reservedBytes + read.usedBytes).toBe(2500);
+    expect(settled).toMatchObject({ usedBytes: 2500, reservedBytes: 0 });
+  });
+});
+
+describe('the upload rate', () => {
+  it(`answers 429 with Retry-After past ${RATE} uploads an hour, and counts only what it issued`, async () => {
+    // Arrange
+    const { token } = await newOwner('rate-hour');
+    for (let batch = 0; batch < RATE / 25; batch++) {
+      // A 429 here is one usage write losing to the others for 3 s: retried, as it says.
+      const answers = await Promise.all(
+        Array.from({ length: 25 }, () =>
+          apiHonouringRetryAfter('POST', '/uploads', {
+            token,
+            body: { filename: 'r.png', contentType: 'image/png', size: 10 },
+          }),
+        ),
+      );
+      expect(answers.map((answer) => answer.status)).toEqual(Array(25).fill(201));
+    }
+
+    // Act
+    const refused = await api('POST', '/uploads', {
+      token,
+      body: { filename: 'r.png', contentType: 'image/png', size: 10 },
+    });
+    const multipart = await api('POST', '/uploads/multipart', {
+      token,
+      body: { filename: 'r.mp4', contentType: 'video/mp4', size: 10 },
+    });
+
+    // Assert
+    expect(refused).toMatchObject({ status: 429, body: { error: { code: 'rate_limited' } } });
+    const retryAfter = Number(refused.headers.get('retry-after'));
+    expect(Number.isInteger(retryAfter)).toBe(true);
+    expect(retryAfter).toBeGreaterThan(3600 - 120);
+    expect(retryAfter).toBeLessThanOrEqual(3600 + 60);
+    expect(multipart.status).toBe(429);
+    expect(await usage(token)).toMatchObject({ uploadsThisHour: RATE, uploadsPerHour: RATE });
+  }, 120_000);
+
+  it('a client that waits Retry-After seconds is then issued its upload (a 4 s window, in process)', async () => {
+    // Arrange: the createUpload function in process with 3 uploads per 4 s window.
+    const createUpload = await inProcess('createUpload', {
+      UPLOADS_PER_HOUR_PER_OWNER: '3',
+      UPLOAD_RATE_WINDOW_SECONDS: '4',
+    });
+    const { token } = await newOwner('rate-window');
+    const issued = [];
+    for (let i = 0; i < 3; i++) issued.push(await call(createUpload, token, uploadRequest(100)));
+
+    // Act
+    const refused = await call(createUpload, token, uploadRequest(100));
+    const retryAfter = Number(refused.headers?.['retry-after']);
+    await sleep(retryAfter * 1000);
+    const honoured = await call(createUpload, token, uploadRequest(100));
+
+    // Assert
+    expect(issued.map((answer) => answer.statusCode)).toEqual([201, 201, 201]);
+    expect(refused.statusCode).toBe(429);
+    expect(JSON.parse(refused.body ?? '{}')).toMatchObject({ error: { code: 'rate_limited' } });
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(5);
+    expect(honoured.statusCode).toBe(201);
+  }, 30_000);
+});
+
+describe('GET /usage', () => {
+  it('is each owner’s own, starts empty, and needs a token', async () => {
+    // Arrange
+    const alice = await newOwner('usage-alice');
+    const bob = await newOwner('usage-bob');
+    await requestUpload(alice.token, { filename: 'a.png', contentType: 'image/png', size: 1234 });
+
+    // Act
+    const bobs = await usage(bob.token);
+    const alices = await usage(alice.token);
+    const anonymous = await api('GET', '/usage');
+    const forged = await api('GET', '/usage', { token: `${alice.token.slice(0, -4)}AAAA` });
+
+    // Assert
+    expect(bobs).toEqual({
+      usedBytes: 0,
+      reservedBytes: 0,
+      quotaBytes: QUOTA,
+      uploadsThisHour: 0,
+      uploadsPerHour: RATE,
+    });
+    expect(alices).toMatchObject({ reservedBytes: 1234, uploadsThisHour: 1 });
+    expect(anonymous).toMatchObject({ status: 401, body: { error: { code: 'unauthorized' } } });
+    expect(forged.status).toBe(401);
+  });
+
+  it.each([
+    ['an unknown query parameter', '/usage?owner=someone'],
+    ['another owner named in the query', '/usage?sub=usage-alice'],
+  ])('refuses %s with 400', async (_, path) => {
+    const { token } = await newOwner('usage-hostile');
+
+    const answer = await api('GET', path, { token });
+
+    expect(answer).toMatchObject({ status: 400, body: { error: { code: 'invalid_request' } } });
+  });
+});
+
+describe('the usage object on Ceph RGW', () => {
+  it('compare-and-swap: 40 concurrent changes of one owner’s usage all land, none lost or applied twice', async () => {
+    // Arrange: the validator's store (it settles verdicts), in process with its role.
+    const session = await assumeFunctionRole('validateUpload', 'limits-cas');
+    const { store } = await createRuntime(await functionEnvironment(session), { s3: roleS3Client(session) });
+    const owner = ownerOf((await newOwner('cas')).sub);
+
+    // A change that loses for 3 s gives up (429) having written nothing: its caller tries again.
+    const change = async (): Promise<number> => {
+      for (let tries = 1; ; tries++) {
+        try {
+          await store.changeUsage(owner, (record) => ({
+            record: { ...record, usedBytes: record.usedBytes + 1 },
+            result: undefined,
+          }));
+          return tries;
+        } catch (error) {
+          if (!(error instanceof ApiError && error.code === 'rate_limited') || tries === 10) throw error;
+        }
+      }
+    };
+
+    // Act
+    const tries = await Promise.all(Array.from({ length: 40 }, change));
+
+    // Assert
+    expect(tries).toHaveLength(40);
+    expect((await store.readUsage(owner)).usedBytes).toBe(40);
+  }, 60_000);
+
+  it('RGW takes If-Match unquoted only, and refuses a stale ETag with 412', async () => {
+    // Arrange
+    const owner = ownerOf((await newOwner('cas-etag')).sub);
+    const Key = usageKey(owner);
+    const body = JSON.stringify({ usedBytes: 0, open: {}, released: {}, issued: [] });
+    await adminS3.send(
+      new PutObjectCommand({ Bucket: stack.stateBucket, Key, Body: body, IfNoneMatch: '*' }),
+    );
+    const { ETag = '' } = await adminS3.send(new GetObjectCommand({ Bucket: stack.stateBucket, Key }));
+    const put = async (IfMatch: string, used: number) => {
+      try {
+        const Body = JSON.stringify({ ...JSON.parse(body), usedBytes: used });
+        await adminS3.send(new PutObjectCommand({ Bucket: stack.stateBucket, Key, Body, IfMatch }));
+        return 'written';
+      } catch (error) {
+        return classifyS3Error(error);
+      }
+    };
+
+    // Act
+    const quoted = await put(ETag, 1);
+    const unquoted = await put(ETag.replaceAll('"', ''), 2);
+    const stale = await put(ETag.replaceAll('"', ''), 3);
+    const created = await adminS3
+      .send(new PutObjectCommand({ Bucket: stack.stateBucket, Key, Body: body, IfNoneMatch: '*' }))
+      .then(() => 'written', classifyS3Error);
+
+    // Assert: the SDK sends ETags as S3 gives them, quoted; RGW matches only the bare value.
+    expect(ETag).toMatch(/^"[0-9a-f]{32}"$/);
+    expect(quoted).toBe('replaced');
+    expect(unquoted).toBe('written');
+    expect(stale).toBe('replaced');
+    expect(created).toBe('replaced');
+    const { Body } = await adminS3.send(new GetObjectCommand({ Bucket: stack.stateBucket, Key }));
+    expect(JSON.parse((await Body?.transformToString()) ?? '{}')).toMatchObject({ usedBytes: 2 });
+  });
+});
