@@ -179,6 +179,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your bytes used and reserved, your uploads this hour, and the limits in force */
+        get: operations["getUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/files/{fileId}/download-url": {
         parameters: {
             query?: never;
@@ -335,6 +352,14 @@ export interface components {
                 message: string;
             };
         };
+        QuotaExceededError: {
+            error: {
+                /** @enum {string} */
+                code: "quota_exceeded";
+                /** @description For people; never internal details. */
+                message: string;
+            };
+        };
         FileTooLargeOrRequestTooLargeError: {
             error: {
                 /** @enum {string} */
@@ -347,6 +372,14 @@ export interface components {
             error: {
                 /** @enum {string} */
                 code: "unsupported_content_type" | "unsupported_media_type";
+                /** @description For people; never internal details. */
+                message: string;
+            };
+        };
+        RateLimitedError: {
+            error: {
+                /** @enum {string} */
+                code: "rate_limited";
                 /** @description For people; never internal details. */
                 message: string;
             };
@@ -460,6 +493,18 @@ export interface components {
             clientMetadata: {
                 [key: string]: components["schemas"]["__schema1"];
             } | null;
+        };
+        Usage: {
+            /** @description Bytes of your files that passed validation (counted since limits were set). */
+            usedBytes: number;
+            /** @description Bytes reserved by uploads issued and not yet judged: forms until they expire (and an hour after, in case bytes are still arriving), multipart uploads until completed and judged or aborted. */
+            reservedBytes: number;
+            /** @description Used plus reserved bytes may not exceed this; `null`: no quota. */
+            quotaBytes: number | null;
+            /** @description Uploads issued to you within the last hour (POST /uploads and POST /uploads/multipart). */
+            uploadsThisHour: number;
+            /** @description Uploads you may be issued per hour; `null`: no rate limit. */
+            uploadsPerHour: number | null;
         };
         DownloadUrl: {
             /**
@@ -689,6 +734,15 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
+            /** @description `quota_exceeded`: the declared size would take the caller's used and reserved bytes over QUOTA_BYTES_PER_OWNER; delete files or let open uploads finish first. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuotaExceededError"];
+                };
+            };
             /** @description `file_too_large`: the declared size exceeds the content type's limit. `request_too_large`: the request body exceeds 16384 bytes (1048576 to complete a multipart upload). */
             413: {
                 headers: {
@@ -705,6 +759,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UnsupportedContentTypeOrUnsupportedMediaTypeError"];
+                };
+            };
+            /** @description `rate_limited`: over UPLOADS_PER_HOUR_PER_OWNER (or 1,000 open uploads, or too many changes to the caller’s usage at once): retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Whole seconds to wait; the same request then finds room, unless another of yours takes it first. */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
                 };
             };
             /** @description `internal_error`: an internal error; the message carries no details. */
@@ -771,6 +836,15 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
+            /** @description `quota_exceeded`: the declared size would take the caller's used and reserved bytes over QUOTA_BYTES_PER_OWNER; delete files or let open uploads finish first. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuotaExceededError"];
+                };
+            };
             /** @description `file_too_large`: the declared size exceeds the content type's limit. `request_too_large`: the request body exceeds 16384 bytes (1048576 to complete a multipart upload). */
             413: {
                 headers: {
@@ -787,6 +861,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UnsupportedContentTypeOrUnsupportedMediaTypeError"];
+                };
+            };
+            /** @description `rate_limited`: over UPLOADS_PER_HOUR_PER_OWNER (or 1,000 open uploads, or too many changes to the caller’s usage at once): retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Whole seconds to wait; the same request then finds room, unless another of yours takes it first. */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
                 };
             };
             /** @description `internal_error`: an internal error; the message carries no details. */
@@ -1135,6 +1220,17 @@ export interface operations {
                     "application/json": components["schemas"]["RequestTooLargeError"];
                 };
             };
+            /** @description `rate_limited`: over UPLOADS_PER_HOUR_PER_OWNER (or 1,000 open uploads, or too many changes to the caller’s usage at once): retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Whole seconds to wait; the same request then finds room, unless another of yours takes it first. */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
             /** @description `internal_error`: an internal error; the message carries no details. */
             500: {
                 headers: {
@@ -1328,6 +1424,84 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RequestTooLargeError"];
+                };
+            };
+            /** @description `rate_limited`: over UPLOADS_PER_HOUR_PER_OWNER (or 1,000 open uploads, or too many changes to the caller’s usage at once): retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Whole seconds to wait; the same request then finds room, unless another of yours takes it first. */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description `internal_error`: an internal error; the message carries no details. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+        };
+    };
+    getUsage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your usage. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Usage"];
+                };
+            };
+            /** @description `invalid_request`: the request does not match its schema; the message names the field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidRequestError"];
+                };
+            };
+            /** @description `unauthorized`: missing, malformed, forged, expired or wrong-audience bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description `request_too_large`: the request body exceeds 16384 bytes (1048576 to complete a multipart upload). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTooLargeError"];
+                };
+            };
+            /** @description `rate_limited`: over UPLOADS_PER_HOUR_PER_OWNER (or 1,000 open uploads, or too many changes to the caller’s usage at once): retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Whole seconds to wait; the same request then finds room, unless another of yours takes it first. */
+                    "retry-after": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
                 };
             };
             /** @description `internal_error`: an internal error; the message carries no details. */
