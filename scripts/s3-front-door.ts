@@ -146,7 +146,8 @@ export async function startS3FrontDoor(settings: FrontDoorSettings): Promise<Fro
       pipeline(answer, response, () => undefined);
     });
     upstream.once('error', (error) => {
-      if (response.headersSent) {
+      // Either side already gone (a client that broke off is no news): the other one goes too.
+      if (response.headersSent || request.destroyed || response.destroyed) {
         response.destroy();
         return;
       }
