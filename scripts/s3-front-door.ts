@@ -146,16 +146,23 @@ export async function startS3FrontDoor(settings: FrontDoorSettings): Promise<Fro
       pipeline(answer, response, () => undefined);
     });
     upstream.once('error', (error) => {
-      // Either side already gone (a client that broke off is no news): the other one goes too.
-      if (response.headersSent || request.destroyed || response.destroyed) {
-        response.destroy();
-        return;
-      }
+      // The rest of a body RGW no longer takes is read and dropped, so that its answer still reaches the client.
+      request.unpipe(upstream);
+      request.resume();
+      // An answer under way is cut by its own stream; a client that broke off is no news.
+      if (response.headersSent || response.destroyed) return;
       settings.log(`S3 front door: RGW unreachable: ${error.message}`);
       response.writeHead(502, { 'content-type': 'text/plain' }).end('RGW unreachable\n');
     });
-    // The body goes on as it comes; a client that breaks off destroys RGW's request (never a short body).
-    const sendBody = () => pipeline(request, upstream, () => undefined);
+    // The body goes on as it comes, with backpressure. Not with pipeline(): when RGW answers early
+    // (a refused signature) and closes, that would destroy the client's connection before the answer.
+    const sendBody = () => {
+      request.pipe(upstream);
+      // A client that breaks off mid-body destroys RGW's request: RGW never takes a short body.
+      request.once('close', () => {
+        if (!request.complete) upstream.destroy();
+      });
+    };
     if (!expectsContinue) sendBody();
     else
       upstream.once('continue', () => {

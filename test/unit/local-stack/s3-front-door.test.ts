@@ -243,6 +243,21 @@ describe('startS3FrontDoor', () => {
     expect(seen[0]?.bytes).toBe(0);
   });
 
+  it('brings an early refusal to the client even when the upstream closes without reading the body', async () => {
+    // Arrange: as RGW refuses a bad signature: answers at once and closes the connection.
+    const { url } = await relayTo((request, _seen, respond) => {
+      respond(403, Buffer.from('<Error><Code>AccessDenied</Code></Error>'));
+      setTimeout(() => request.socket.destroy(), 20);
+    });
+
+    // Act
+    const answered = await fetch(`${url}/b`, { method: 'POST', body: Buffer.alloc(8 * 1024 * 1024) });
+
+    // Assert
+    expect(answered.status).toBe(403);
+    expect(await answered.text()).toContain('AccessDenied');
+  });
+
   it('answers 502 when the upstream cannot be reached', async () => {
     // Arrange: an upstream that is gone.
     const { url } = await relayTo((_request, _seen, respond) => respond(200));
