@@ -141,9 +141,15 @@ export async function startS3FrontDoor(settings: FrontDoorSettings): Promise<Fro
       if (!response.writableFinished) upstream.destroy();
     });
     upstream.once('response', (answer) => {
+      // An answer before the whole body (a refusal): the rest of the body is not wanted, so both
+      // connections end with the answer instead of waiting for bytes no one reads.
+      const early = !request.complete;
       response.sendDate = false; // RGW's own Date is among its headers
+      if (early) response.shouldKeepAlive = false;
       response.writeHead(answer.statusCode ?? 502, answer.statusMessage, endToEndHeaders(answer.rawHeaders));
-      pipeline(answer, response, () => undefined);
+      pipeline(answer, response, () => {
+        if (early) upstream.destroy();
+      });
     });
     upstream.once('error', (error) => {
       // The rest of a body RGW no longer takes is read and dropped, so that its answer still reaches the client.

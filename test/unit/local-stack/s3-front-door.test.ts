@@ -243,19 +243,32 @@ describe('startS3FrontDoor', () => {
     expect(seen[0]?.bytes).toBe(0);
   });
 
-  it('brings an early refusal to the client even when the upstream closes without reading the body', async () => {
-    // Arrange: as RGW refuses a bad signature: answers at once and closes the connection.
-    const { url } = await relayTo((request, _seen, respond) => {
-      respond(403, Buffer.from('<Error><Code>AccessDenied</Code></Error>'));
-      setTimeout(() => request.socket.destroy(), 20);
-    });
+  it('brings an early refusal to the client and ends both connections, whether the upstream closes or waits', async () => {
+    for (const upstreamCloses of [true, false]) {
+      // Arrange: answers at once without reading the body, as RGW refuses a bad signature.
+      const { seen, url } = await relayTo((request, _seen, respond) => {
+        respond(403, Buffer.from('<Error><Code>AccessDenied</Code></Error>'));
+        if (upstreamCloses) setTimeout(() => request.socket.destroy(), 20);
+      });
 
-    // Act
-    const answered = await fetch(`${url}/b`, { method: 'POST', body: Buffer.alloc(8 * 1024 * 1024) });
+      // Act
+      const answered = await fetch(`${url}/b`, {
+        method: 'POST',
+        body: Buffer.alloc(8 * 1024 * 1024),
+        signal: AbortSignal.timeout(5000),
+      });
 
-    // Assert
-    expect(answered.status).toBe(403);
-    expect(await answered.text()).toContain('AccessDenied');
+      // Assert
+      expect(answered.status).toBe(403);
+      expect(answered.headers.get('connection')).toBe('close');
+      expect(await answered.text()).toContain('AccessDenied');
+      expect(seen[0]?.complete).toBe(false);
+      await door?.close();
+      upstream?.closeAllConnections();
+      await new Promise((done) => upstream?.close(done));
+      door = undefined;
+      upstream = undefined;
+    }
   });
 
   it('answers 502 when the upstream cannot be reached', async () => {
