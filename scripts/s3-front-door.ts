@@ -140,12 +140,18 @@ export async function startS3FrontDoor(settings: FrontDoorSettings): Promise<Fro
     response.once('close', () => {
       if (!response.writableFinished) upstream.destroy();
     });
+    let continued = false;
     upstream.once('response', (answer) => {
-      // An answer before the whole body (a refusal): the rest of the body is not wanted, so both
-      // connections end with the answer instead of waiting for bytes no one reads.
+      // An answer before the whole body is RGW's refusal: the rest of the body is not wanted. The
+      // client's connection stays usable: the rest is read and dropped (a client that was never told to
+      // continue sends none, so its connection ends with the answer). RGW's, mid-request, ends.
       const early = !request.complete;
+      if (early) {
+        request.unpipe(upstream);
+        if (expectsContinue && !continued) response.shouldKeepAlive = false;
+        else request.resume();
+      }
       response.sendDate = false; // RGW's own Date is among its headers
-      if (early) response.shouldKeepAlive = false;
       response.writeHead(answer.statusCode ?? 502, answer.statusMessage, endToEndHeaders(answer.rawHeaders));
       pipeline(answer, response, () => {
         if (early) upstream.destroy();
@@ -172,6 +178,7 @@ export async function startS3FrontDoor(settings: FrontDoorSettings): Promise<Fro
     if (!expectsContinue) sendBody();
     else
       upstream.once('continue', () => {
+        continued = true;
         response.writeContinue();
         sendBody();
       });
