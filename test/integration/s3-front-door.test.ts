@@ -58,6 +58,10 @@ async function multipartWithUrls(file: Buffer) {
   return { token, fileId, key, uploadId, urls: signed.body.parts };
 }
 
+/** A presigned POST form for `image` (image/png) as `token`. */
+const issueImageUpload = (token: string, image: Buffer) =>
+  requestUpload(token, { filename: 'cat.png', contentType: 'image/png', size: image.length });
+
 /** A hex signature with its first digit changed. */
 const flipFirst = (hex: string) => `${hex.startsWith('0') ? '1' : '0'}${hex.slice(1)}`;
 
@@ -250,11 +254,7 @@ describe('the S3 front door: everything else reaches RGW unchanged', () => {
     // Arrange
     const { token } = await newOwner('front-door');
     const image = pngOfSize(2048);
-    const issued = await requestUpload(token, {
-      filename: 'cat.png',
-      contentType: 'image/png',
-      size: image.length,
-    });
+    const issued = await issueImageUpload(token, image);
     const fields = issued.upload.fields;
 
     // Act
@@ -279,11 +279,7 @@ describe('the S3 front door: everything else reaches RGW unchanged', () => {
     // Arrange: a passed file.
     const { token } = await newOwner('front-door');
     const image = pngOfSize(300_000);
-    const issued = await requestUpload(token, {
-      filename: 'cat.png',
-      contentType: 'image/png',
-      size: image.length,
-    });
+    const issued = await issueImageUpload(token, image);
     expect((await postForm(issued.upload, image, { fileContentType: 'image/png' })).status).toBe(204);
     await waitForVerdict(token, issued.fileId, 30);
     const { body } = await api<{ url: string }>('POST', `/files/${issued.fileId}/download-url`, { token });
