@@ -13,9 +13,10 @@ import { pipeline } from 'node:stream';
  * there only because RGW 16 gets one thing wrong. A browser sends every `PUT`
  * to a presigned URL (a multipart part) after a CORS preflight: `OPTIONS` on
  * the very URL, without credentials. S3 answers a preflight from the bucket's
- * CORS rules alone; RGW 16 checks the URL's query signature against `OPTIONS`
- * and answers 403 without CORS headers, so the browser never sends the `PUT`.
- * AWS needs nothing of this.
+ * CORS rules alone; RGW 16 checks the URL's query signature on the preflight,
+ * which lacks the headers the URL signs (a part URL signs its `content-length`),
+ * and answers 403 without CORS headers, so the browser never sends the `PUT`
+ * (docs/rgw-notes.md). AWS needs nothing of this.
  *
  * A preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`)
  * reaches RGW without the URL's signature, so RGW evaluates it anonymously
