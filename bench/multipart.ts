@@ -3,7 +3,7 @@
  * API's multipart routes (POST /uploads/multipart, part URLs signed in
  * batches, parts PUT straight to S3 in parallel, POST …/complete), against the
  * same bytes uploaded by `@aws-sdk/lib-storage`'s `Upload` straight to the same
- * RGW, with the same part size and parallelism, in alternating order, in the
+ * S3 endpoint, with the same part size and parallelism, in alternating order, in the
  * same run. Everything it creates is deleted afterwards (every version), and
  * the local RGW's garbage collector is run so the space comes back at once.
  */
@@ -451,7 +451,8 @@ export async function run({
   const admin = adminS3Client({ ...adminKeys, region: stack.region });
   // The baseline: the same keys, no checksum computed unless S3 requires one (the part URLs carry none).
   const baseline = new S3Client({
-    endpoint: adminKeys.endpoint,
+    // The stack's S3 endpoint, which the API's part URLs name too (locally the front door before RGW).
+    endpoint: stack.s3Endpoint,
     region: stack.region,
     forcePathStyle: true,
     credentials: { accessKeyId: adminKeys.accessKeyId, secretAccessKey: adminKeys.secretAccessKey },
@@ -639,8 +640,8 @@ export async function run({
     rows,
     notes: [
       `${label}: the same ${sizeMiB} MiB (AES-CTR keystream of a fixed key behind an MP4 ftyp box, generated once in ${round(generateMs, 0)} ms, one buffer both sides send views of) uploaded ${rounds} times by each side, alternating which goes first, median throughput (bytes / time from the first request to the completed upload). One untimed upload of ${Math.min(sizeMiB, 2 * partSizeMiB)} MiB per side first.`,
-      `Through the API (${apiUrl}, serverless offline): POST /uploads/multipart (video/mp4, partSize given), part URLs from POST /uploads/{fileId}/parts, ${parallelism} in the first call (so the first PUTs start early), then up to ${SIGN_BATCH} per call, one call at a time, the next asked for as soon as a part of the previous one's batch is taken; ${parallelism} parts in flight, each a PUT with node:http (keep-alive agent) of exactly the part's bytes and the headers it was signed with (no md5); then POST …/complete. Each upload under a new development token's owner.`,
-      `Baseline: \`new Upload({ client, params: { Body: <the same buffer> }, partSize: ${partSizeMiB} MiB, queueSize: ${parallelism} })\` from @aws-sdk/lib-storage to ${stack.s3Endpoint} with the local RGW's admin keys, key under ${BASELINE_PREFIX} (the validator ignores it), \`requestChecksumCalculation: 'WHEN_REQUIRED'\` (no CRC32 per part, as the part URLs carry none; SigV4 over plain HTTP still hashes each part's payload). Command timings come from a middleware on its client.`,
+      `Through the API (${apiUrl}, serverless offline): POST /uploads/multipart (video/mp4, partSize given), part URLs from POST /uploads/{fileId}/parts, ${parallelism} in the first call (so the first PUTs start early), then up to ${SIGN_BATCH} per call, one call at a time, the next asked for as soon as a part of the previous one's batch is taken; ${parallelism} parts in flight, each a PUT with node:http (keep-alive agent) of exactly the part's bytes and the headers it was signed with (no md5), to the URL as signed (${stack.s3Endpoint}, the stack's S3 endpoint); then POST …/complete. Each upload under a new development token's owner.`,
+      `Baseline: \`new Upload({ client, params: { Body: <the same buffer> }, partSize: ${partSizeMiB} MiB, queueSize: ${parallelism} })\` from @aws-sdk/lib-storage to ${stack.s3Endpoint} (the same S3 endpoint) with the local RGW's admin keys, key under ${BASELINE_PREFIX} (the validator ignores it), \`requestChecksumCalculation: 'WHEN_REQUIRED'\` (no CRC32 per part, as the part URLs carry none; SigV4 over plain HTTP still hashes each part's payload). Command timings come from a middleware on its client.`,
       `Afterwards every version of every key is deleted (the API's after its verdict: ${[...verdicts].map(([v, n]) => `${v} ×${n}`).join(', ') || 'none'}), open uploads aborted, and RGW's garbage collector run (radosgw-admin gc process --include-all) so the in-memory OSD gets the space back${gcProblems.size ? `; it could not: ${[...gcProblems].join('; ')}` : ''}.`,
     ],
   };

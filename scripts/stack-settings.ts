@@ -36,6 +36,11 @@ export const stackSettings = () => ({
   /** Where the integration tests' webhook receiver listens (the stack they start posts to it). */
   webhookTestPort: port('WEBHOOK_TEST_PORT', port('BRIDGE_PORT', 3010) + 1),
   rgwPort: port('RGW_PORT', 7480),
+  /**
+   * The stack's S3 endpoint: the front door before RGW (scripts/s3-front-door.ts), next to RGW's
+   * port unless set.
+   */
+  s3Port: port('S3_PORT', port('RGW_PORT', 7480) + 1),
   stage: 'local',
   bucket: process.env.UPLOADS_BUCKET ?? 'presign-local-uploads',
   stateBucket: process.env.STATE_BUCKET ?? 'presign-local-state',
@@ -47,7 +52,10 @@ export const stackSettings = () => ({
 /** What `npm start` writes for scripts and tests once the stack answers. */
 export interface StackInfo {
   apiUrl: string;
+  /** The S3 endpoint of the stack (functions, presigned URLs, browsers): the front door before RGW. */
   s3Endpoint: string;
+  /** Ceph RGW itself, behind the front door (what admin.json names). */
+  rgwEndpoint: string;
   bucket: string;
   /** The unversioned bucket of share epochs. */
   stateBucket: string;

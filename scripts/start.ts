@@ -42,6 +42,7 @@ import {
 import { localPartnerReaders } from './partner-readers.js';
 import { type AdminAccess, adminS3Client, provision } from './provision.js';
 import { roleAssumer } from './role-sessions.js';
+import { type FrontDoor, startS3FrontDoor } from './s3-front-door.js';
 import {
   ADMIN_FILE,
   EVENTS_LOG,
@@ -194,6 +195,7 @@ let offline: ChildProcess | undefined;
 /** Opened once, shared by every serverless offline the renewals start. */
 let offlineLog: WriteStream | undefined;
 let bridge: Server | undefined;
+let frontDoor: FrontDoor | undefined;
 let stopping = false;
 
 /** serverless offline's own line for each request, and its report after each invocation. */
@@ -250,7 +252,7 @@ function relay(child: ChildProcess, logFile: WriteStream): () => string[] {
 }
 
 function startOffline(
-  admin: AdminAccess,
+  s3Endpoint: string,
   credentials: RoleCredentials,
   jwks: unknown,
   secrets: { share: string; owner: string },
@@ -272,7 +274,7 @@ function startOffline(
         LAMBDA_PORT: String(settings.lambdaPort),
         UPLOADS_BUCKET: settings.bucket,
         STATE_BUCKET: settings.stateBucket,
-        S3_ENDPOINT: admin.endpoint,
+        S3_ENDPOINT: s3Endpoint,
         AUTH_ISSUER: DEV_ISSUER,
         AUTH_AUDIENCE: DEV_AUDIENCE,
         AUTH_JWKS: JSON.stringify(jwks),
@@ -361,6 +363,7 @@ async function shutdown(code: number): Promise<void> {
   log('stopping…');
   await stopOffline(offline);
   await new Promise((done) => (bridge ? bridge.close(done) : done(undefined)));
+  await frontDoor?.close();
   try {
     cephRgw('stop');
   } catch {}
@@ -391,11 +394,19 @@ async function main(): Promise<void> {
   await ensurePortFree(settings.httpPort, 'HTTP_PORT');
   await ensurePortFree(settings.lambdaPort, 'LAMBDA_PORT');
   await ensurePortFree(settings.bridgePort, 'BRIDGE_PORT');
+  await ensurePortFree(settings.s3Port, 'S3_PORT');
 
   log('starting Ceph RGW (real S3 + STS)…');
   cephRgw('start');
   const admin = JSON.parse(readFileSync(ADMIN_FILE, 'utf8')) as AdminAccess;
   const adminS3 = adminS3Client(admin);
+  // What every S3 client of the stack uses, the functions' and the browser's: RGW behind its front door.
+  frontDoor = await startS3FrontDoor({ port: settings.s3Port, rgwEndpoint: admin.endpoint, log: warn });
+  frontDoor.server.on('error', (error) => {
+    warn(`the S3 front door failed: ${error.message}; stopping the stack.`);
+    void shutdown(1);
+  });
+  const s3Endpoint = `http://127.0.0.1:${settings.s3Port}`;
 
   const validatorFunction = `presign-${settings.stage}-validateUpload`;
   const lambdaUrl = `http://127.0.0.1:${settings.lambdaPort}`;
@@ -446,7 +457,7 @@ async function main(): Promise<void> {
     const previous = offline;
     offline = undefined;
     await stopOffline(previous);
-    offline = startOffline(admin, credentials, jwks, secrets, verdictKeys, webhooks);
+    offline = startOffline(s3Endpoint, credentials, jwks, secrets, verdictKeys, webhooks);
     await waitForHealth(`${apiUrl}/health`, 120);
     const earliest = Math.min(...Object.values(credentials).map((c) => Date.parse(c.expiration)));
     // Renew well before the sessions end: a URL never outlives its signer.
@@ -463,7 +474,8 @@ async function main(): Promise<void> {
 
   const info: StackInfo = {
     apiUrl,
-    s3Endpoint: admin.endpoint,
+    s3Endpoint,
+    rgwEndpoint: admin.endpoint,
     bucket: settings.bucket,
     stateBucket: settings.stateBucket,
     region: FUNCTION_REGION,
@@ -475,12 +487,14 @@ async function main(): Promise<void> {
     limits,
   };
   writeFileSync(STACK_FILE, `${JSON.stringify(info, null, 2)}\n`);
-  record(`[start] up: API ${apiUrl}, S3 ${admin.endpoint}`);
+  record(`[start] up: API ${apiUrl}, S3 ${s3Endpoint} (RGW ${admin.endpoint})`);
   if (output === 'quiet') return;
   console.log(`
   Local stack is up (Ctrl-C stops everything).
     API:        ${apiUrl}        (try: curl ${apiUrl}/health)
-    S3 (Ceph):  ${admin.endpoint}   bucket ${settings.bucket}
+    S3:         ${s3Endpoint}   bucket ${settings.bucket}
+                (Ceph RGW at ${admin.endpoint}, behind a front door that answers browsers'
+                CORS preflights as S3 does: RGW 16 refuses those of presigned URLs)
     Token:      npm run token -- <sub>     e.g. TOKEN=$(npm run -s token -- alice)
     Upload URL: curl -X POST ${apiUrl}/uploads -H "authorization: Bearer $TOKEN" \\
                   -H 'content-type: application/json' -d '{"filename":"cat.png","contentType":"image/png","size":1234}'

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../support/chromium.js';
+import { launchChromium, resetRequests } from '../support/chromium.js';
 import { HTML_PAGE, mp4OfSize, pngOfSize } from '../support/sample-files.js';
 import { api, newOwner, stack } from './stack.js';
 
@@ -12,7 +12,9 @@ import { api, newOwner, stack } from './stack.js';
  * The upload page (GET /), built on the client library, in headless Chromium
  * against the running stack: the browser talks to the API and, through
  * presigned forms and part URLs and the bucket's CORS, straight to the real S3
- * (Ceph RGW).
+ * (Ceph RGW, behind the local stack's front door, scripts/s3-front-door.ts).
+ * No request of the page is answered by Playwright: Chromium's CORS preflights
+ * and its CORS checks are real.
  */
 const ARTIFACTS = resolve(import.meta.dirname, '..', '..', 'artifacts');
 const S3_ORIGIN = new URL(stack.s3Endpoint).origin;
@@ -108,23 +110,6 @@ async function recordProgress(page: Page): Promise<() => Promise<Record<string, 
     page.evaluate(() => (window as unknown as { progressSeen: Record<string, number[]> }).progressSeen);
 }
 
-/**
- * Lets the page PUT parts to the local RGW. A browser preflights every PUT
- * (`OPTIONS` on the part URL, without credentials); S3 answers a preflight
- * from the bucket's CORS rules alone, but Ceph RGW 16 checks the URL's query
- * signature against `OPTIONS` and answers 403 `SignatureDoesNotMatch` without
- * CORS headers (docs/rgw-notes.md), so Chromium never sends the PUT. Routing
- * S3's requests through Playwright makes it answer the preflights itself, as
- * S3 would; the PUTs, their signatures and the CORS headers of their answers
- * (the ETag the page must read) are still RGW's.
- */
-async function answerPreflightsAsS3(page: Page): Promise<void> {
-  await page.route(
-    (url) => url.origin === S3_ORIGIN,
-    (route) => route.continue(),
-  );
-}
-
 const queued = (page: Page, name: string) => page.locator(`#queue li[data-name="${name}"]`);
 const listed = (page: Page, name: string) => page.locator(`#file-list li[aria-label="${name}"]`);
 
@@ -197,10 +182,11 @@ describe('upload page in a browser', () => {
     const video = mp4OfSize(120 * MiB);
     writeFileSync(path, video);
     const { page, apiRequests, problems } = await openUploadPage(owner.token);
-    await answerPreflightsAsS3(page);
-    const laterPart = (url: URL) =>
-      url.origin === S3_ORIGIN && Number(url.searchParams.get('partNumber')) > 2;
-    await page.route(laterPart, (route) => route.abort('connectionreset'));
+    const stopResets = await resetRequests(
+      page,
+      `${S3_ORIGIN}/*`,
+      ({ url, method }) => method === 'PUT' && Number(url.searchParams.get('partNumber')) > 2,
+    );
     const remembered = () =>
       page.evaluate(() =>
         Object.keys(localStorage)
@@ -216,7 +202,7 @@ describe('upload page in a browser', () => {
       .toEqual(['1', '2']);
     const [record] = await remembered();
     const fileId = String(record?.fileId);
-    await page.unroute(laterPart);
+    await stopResets();
     await page.reload();
     apiRequests.length = 0;
     const partsAfterReload: number[] = [];

@@ -8,7 +8,8 @@ import { stack } from './stack.js';
 /**
  * Nothing of the local stack may be reachable from the network: every TCP
  * socket that a process of the stack listens on (Ceph mon, OSD, radosgw,
- * serverless offline and its workers, the event bridge) is bound to loopback.
+ * serverless offline and its workers, the event bridge, the S3 front door) is
+ * bound to loopback.
  * The Ceph cluster runs with `auth * required = none`, so an OSD listening on
  * 0.0.0.0 would hand every object to anyone on the machine's network.
  */
@@ -180,8 +181,9 @@ describe('every daemon of the local stack listens on loopback only', () => {
       ).not.toHaveLength(0);
     }
     const rgw = found.filter((l) => daemons.get(l.pid) === 'radosgw').map((l) => l.port);
-    expect(rgw, 'radosgw on the S3 endpoint port').toContain(portOf(stack.s3Endpoint));
+    expect(rgw, 'radosgw on its own port').toContain(portOf(stack.rgwEndpoint));
     const node = found.filter((l) => nodeProcesses.has(l.pid)).map((l) => l.port);
+    expect(node, 'the S3 front door on the S3 endpoint port').toContain(portOf(stack.s3Endpoint));
     expect(node, 'serverless offline on the API port').toContain(portOf(stack.apiUrl));
     expect(node, 'serverless offline on the Lambda invoke port').toContain(portOf(stack.lambdaUrl));
     expect(node, 'the event bridge').toContain(stackSettings().bridgePort);

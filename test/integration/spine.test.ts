@@ -17,6 +17,7 @@ describe('the local stack (project spine)', () => {
     expect(stack).toMatchObject({
       apiUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
       s3Endpoint: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
+      rgwEndpoint: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
       bucket: expect.any(String),
       region: expect.any(String),
     });

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { build } from 'esbuild';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../support/chromium.js';
+import { launchChromium, resetRequests } from '../support/chromium.js';
 import { pngOfSize } from '../support/sample-files.js';
 import { api, newOwner, stack, waitForVerdict } from './stack.js';
 import type { UploadOutcome, UploadRequest } from './uppy-page.js';
@@ -13,7 +13,8 @@ import type { UploadOutcome, UploadRequest } from './uppy-page.js';
  * headless Chromium against the running stack: the page runs on the API's own
  * origin (its script, bundled by esbuild, added to `GET /health`), calls the
  * API for every signature, and sends the bytes straight to the real S3 (Ceph
- * RGW) through the bucket's CORS.
+ * RGW, behind the local stack's front door, scripts/s3-front-door.ts) through
+ * the bucket's CORS: Chromium's preflights reach RGW and its CORS checks are real.
  */
 const MiB = 1024 * 1024;
 const S3_ORIGIN = new URL(stack.s3Endpoint).origin;
@@ -132,16 +133,11 @@ describe('Uppy with presignAwsS3Options', () => {
     const partCount = size / partSize;
     // The connection breaks on the first attempt of part 3: Uppy retries that part (retryDelays).
     let resets = 0;
-    await page.route(
-      (url) => url.origin === S3_ORIGIN && url.searchParams.get('partNumber') === '3',
-      (route) => {
-        if (route.request().method() === 'PUT' && resets === 0) {
-          resets += 1;
-          return route.abort('connectionreset');
-        }
-        return route.continue();
-      },
-    );
+    await resetRequests(page, `${S3_ORIGIN}/*`, ({ url, method }) => {
+      if (method !== 'PUT' || url.searchParams.get('partNumber') !== '3' || resets > 0) return false;
+      resets += 1;
+      return true;
+    });
     // Once two parts are in S3, the user pauses and resumes: Uppy asks listParts what S3 holds.
     let paused = false;
     page.on('response', async () => {
@@ -220,6 +216,8 @@ describe('Uppy with presignAwsS3Options', () => {
       (response) => response.request().method() === 'POST' && response.url() === `${stack.apiUrl}/uploads`,
     );
     const added: string[] = [];
+    // While any route is set, Playwright answers the page's CORS preflights itself. A form POST is a
+    // simple request (no preflight), and the route changes nothing but the POST's answer.
     await page.route(
       (url) => url.origin === S3_ORIGIN && url.pathname === `/${stack.bucket}`,
       async (route) => {
