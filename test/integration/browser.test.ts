@@ -202,8 +202,9 @@ describe('upload page in a browser', () => {
       .toEqual(['1', '2']);
     const [record] = await remembered();
     const fileId = String(record?.fileId);
-    await stopResets();
+    // Resets stop only once the page is gone: a part retried before the reload must not land.
     await page.reload();
+    await stopResets();
     apiRequests.length = 0;
     const partsAfterReload: number[] = [];
     page.on('response', (response) => {
