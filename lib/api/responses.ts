@@ -93,10 +93,12 @@ export const validationStatus = z.enum(['pending', 'passed', 'failed']);
 /** Each check a file must pass, on its own. */
 export const fileChecksBody = z
   .strictObject({
-    content: validationStatus.meta({ description: 'The validator\'s verdict: the bytes are the type declared.' }),
+    content: validationStatus.meta({
+      description: "The validator's verdict: the bytes are the type declared.",
+    }),
     malware: z.enum(['clean', 'infected', 'unscannable', 'pending', 'off']).meta({
       description:
-        'Amazon GuardDuty Malware Protection for S3\'s verdict on the version (`unscannable`: too large, encrypted, access denied or failed); `off` when the deployment does not scan (`malwareScan: none`).',
+        "Amazon GuardDuty Malware Protection for S3's verdict on the version (`unscannable`: too large, encrypted, access denied or failed); `off` when the deployment does not scan (`malwareScan: none`).",
     }),
   })
   .meta({ id: 'FileChecks' });
@@ -113,7 +115,7 @@ export const fileViewBody = z
     }),
     reason: z.string().optional().meta({
       description:
-        'Why the file failed: the content check\'s reason, or `malware` / `unscannable` from the malware check (which take precedence).',
+        "Why the file failed: the content check's reason, or `malware` / `unscannable` from the malware check (which take precedence).",
     }),
     detectedType: z.string().optional().meta({ description: 'The type the validator found in the bytes.' }),
     checks: fileChecksBody,

@@ -83,9 +83,7 @@ const environmentSchema = z.object({
    * `guardduty`: a file is served only once Amazon GuardDuty Malware Protection for S3 also
    * tagged its version NO_THREATS_FOUND; `none` (default): the content check alone decides.
    */
-  MALWARE_SCAN: z
-    .enum(MALWARE_SCAN_MODES as [MalwareScanMode, ...MalwareScanMode[]])
-    .default('none'),
+  MALWARE_SCAN: z.enum(MALWARE_SCAN_MODES as [MalwareScanMode, ...MalwareScanMode[]]).default('none'),
   /** Set only off AWS: where the Lambda API is (the local stack's asynchronous invocation). */
   LAMBDA_ENDPOINT: z.url().optional(),
   /** Set to `true` by `serverless offline`; unset in AWS. */

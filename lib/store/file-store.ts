@@ -13,6 +13,7 @@ import {
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { ClientMetadata } from '../core/client-metadata.js';
+import { ApiError, notFound, notValidated } from '../core/errors.js';
 import {
   combineChecks,
   type FileChecks,
@@ -20,7 +21,6 @@ import {
   type GuardDutyScanResult,
   type MalwareScanMode,
 } from '../core/file-checks.js';
-import { ApiError, notFound, notValidated } from '../core/errors.js';
 import type { Owner } from '../core/owner.js';
 import type { VerdictClaims, VerdictSigner, VerdictVerifier } from '../core/verdict-signature.js';
 import { createFileIndex } from './file-index.js';

@@ -1,5 +1,6 @@
 import type { Tag } from '@aws-sdk/client-s3';
 import type { ClientMetadata } from '../core/client-metadata.js';
+import { invalidRequest } from '../core/errors.js';
 import {
   type FileChecks,
   GUARDDUTY_SCAN_TAG,
@@ -7,7 +8,6 @@ import {
   type MalwareScanMode,
   malwareCheckOf,
 } from '../core/file-checks.js';
-import { invalidRequest } from '../core/errors.js';
 
 /**
  * Names of what an upload carries besides its bytes. User metadata is pinned

@@ -16,9 +16,7 @@ const scanResultEventSchema = z.object({
       eTag: z.string().optional(),
       versionId: z.string().optional(),
     }),
-    scanResultDetails: z
-      .object({ scanResultStatus: z.string().nullish() })
-      .nullish(),
+    scanResultDetails: z.object({ scanResultStatus: z.string().nullish() }).nullish(),
   }),
 });
 

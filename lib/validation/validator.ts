@@ -195,11 +195,18 @@ async function judge(
     // Settled again, which changes nothing once done: the first try may have failed after tagging.
     if (upload.isFirstVersion) await settle({ store, limits }, key, status);
     const again = upload.isFirstVersion
-      ? verdictWebhook(store.bucket, key, upload.versionId, describeFile(key, upload), {
-          status,
-          reason,
-          detectedType,
-        }, malwareOf(upload, status))
+      ? verdictWebhook(
+          store.bucket,
+          key,
+          upload.versionId,
+          describeFile(key, upload),
+          {
+            status,
+            reason,
+            detectedType,
+          },
+          malwareOf(upload, status),
+        )
       : undefined;
     return { outcome: skipped(key, 'already_decided'), ...(again ? { webhook: again } : {}) };
   }
