@@ -21,6 +21,8 @@ const {
   partnerTrustPolicy,
 } = require('./partner-readers.cjs');
 
+const malwareScan = require('./malware-scan.cjs');
+
 const POLICY_FILE = join(__dirname, 'function-policies.json');
 const FLAGS = [
   'ownerSecret',
@@ -254,6 +256,17 @@ function build(declarations, settings) {
   if (exempt.length > EXEMPTION_OPERATORS.length) {
     throw new Error(`iam/function-policies.json: at most two functions may read unvalidated uploads`);
   }
+  const malware = malwareScan.build({ malwareScan: settings.malwareScan, bucketName: settings.bucketName });
+  const readExemptions = Object.fromEntries(
+    exempt.map((fn, index) => [
+      EXEMPTION_OPERATORS[index],
+      {
+        'aws:userid': {
+          'Fn::Join': ['', [{ 'Fn::GetAtt': [`${logicalName(fn)}Role`, 'RoleId'] }, ':*']],
+        },
+      },
+    ]),
+  );
   const unvalidatedReadGate = {
     Sid: 'DenyReadingUnvalidatedUploads',
     Effect: 'Deny',
@@ -262,18 +275,17 @@ function build(declarations, settings) {
     Resource: { 'Fn::Sub': '${UploadsBucket.Arn}/uploads/*' },
     Condition: {
       StringNotEquals: { 's3:ExistingObjectTag/validation-status': 'passed' },
-      ...Object.fromEntries(
-        exempt.map((fn, index) => [
-          EXEMPTION_OPERATORS[index],
-          {
-            'aws:userid': {
-              'Fn::Join': ['', [{ 'Fn::GetAtt': [`${logicalName(fn)}Role`, 'RoleId'] }, ':*']],
-            },
-          },
-        ]),
-      ),
+      ...readExemptions,
+      // GuardDuty reads versions before the validator judged them (with malwareScan: guardduty).
+      ...(malware.guardDutyRoleArn ? { ArnNotEquals: { 'aws:PrincipalArn': malware.guardDutyRoleArn } } : {}),
     },
   };
+  // The malware gate exempts the same roles as the validation gate (its own exemption of GuardDuty kept).
+  const malwareStatements = malware.gateStatements.map((statement) =>
+    statement.Sid === 'DenyReadingUnscannedUploads'
+      ? { ...statement, Condition: { ...statement.Condition, ...readExemptions } }
+      : statement,
+  );
 
   const tlsOnly = (bucket) => ({
     Sid: 'DenyInsecureTransport',
@@ -310,6 +322,7 @@ function build(declarations, settings) {
     UploadsBucketPolicy: bucketPolicy('UploadsBucket', [
       tlsOnly('UploadsBucket'),
       unvalidatedReadGate,
+      ...malwareStatements,
       ...partnerBucketStatements(partners, uploadsArn),
     ]),
     StateBucketPolicy: bucketPolicy('StateBucket', [tlsOnly('StateBucket')]),
@@ -384,6 +397,7 @@ module.exports = async ({ resolveVariable, resolveConfigurationProperty }) => {
     service: await resolveVariable('self:service'),
     stage: await resolveVariable('sls:stage'),
     partnerReaders: parsePartnerReaders(await resolveVariable('param:partnerReaders')),
+    malwareScan: await resolveVariable('param:malwareScan'),
   });
 };
 module.exports.readDeclarations = readDeclarations;

@@ -4,6 +4,7 @@ import type { JSONWebKeySet } from 'jose';
 import { type Environment, loadEnvironment } from './config/environment.js';
 import { type ParameterReader, readSecureString, resolveSecret } from './config/secrets.js';
 import { parseUploadRules, type UploadRules } from './config/upload-rules.js';
+import type { MalwareScanMode } from './core/file-checks.js';
 import { MIN_OWNER_SECRET_LENGTH, ownerKeyFrom } from './core/owner.js';
 import { verdictSigner, verdictVerifier } from './core/verdict-signature.js';
 import { type BearerVerifier, createBearerVerifier } from './http/bearer-auth.js';
@@ -18,6 +19,8 @@ import { parseWebhookSecret, parseWebhookUrl, type WebhookSettings } from './web
 /** A function's settings and clients: built in this one place and passed to the code that uses them. */
 export interface Runtime {
   environment: Readonly<Environment>;
+  /** Whether GuardDuty's malware verdict is a second check (the validator reconciles it into webhooks). */
+  malwareScan: MalwareScanMode;
   /** The upload rules in force, from `UPLOAD_RULES` or the catalogue's defaults. */
   rules: UploadRules;
   /** Per-owner quota and upload rate (each unset: none). */
@@ -121,7 +124,9 @@ export async function createRuntime(
         : {}),
       // Ceph RGW (the only S3 reached through S3_ENDPOINT here) takes If-Match unquoted.
       conditionalETag: environment.S3_ENDPOINT ? 'unquoted' : 'quoted',
+      malwareScan: environment.MALWARE_SCAN,
     }),
+    malwareScan: environment.MALWARE_SCAN,
     verifyBearer: createBearerVerifier({
       issuer: environment.AUTH_ISSUER,
       audience: environment.AUTH_AUDIENCE,

@@ -90,6 +90,19 @@ export const completedUploadBody = z
 /** The validation states of a file. */
 export const validationStatus = z.enum(['pending', 'passed', 'failed']);
 
+/** Each check a file must pass, on its own. */
+export const fileChecksBody = z
+  .strictObject({
+    content: validationStatus.meta({
+      description: "The validator's verdict: the bytes are the type declared.",
+    }),
+    malware: z.enum(['clean', 'infected', 'unscannable', 'pending', 'off']).meta({
+      description:
+        "Amazon GuardDuty Malware Protection for S3's verdict on the version (`unscannable`: too large, encrypted, access denied or failed); `off` when the deployment does not scan (`malwareScan: none`).",
+    }),
+  })
+  .meta({ id: 'FileChecks' });
+
 /** GET /files/{fileId}: what the owner may see of a file. */
 export const fileViewBody = z
   .strictObject({
@@ -97,9 +110,15 @@ export const fileViewBody = z
     filename: z.string(),
     contentType: z.string().meta({ description: 'The declared content type.' }),
     size: z.number().int().nonnegative(),
-    status: validationStatus,
-    reason: z.string().optional().meta({ description: 'Why validation failed.' }),
+    status: validationStatus.meta({
+      description: '`passed` only when every enabled check in `checks` passed; `failed` once one failed.',
+    }),
+    reason: z.string().optional().meta({
+      description:
+        "Why the file failed: the content check's reason, or `malware` / `unscannable` from the malware check (which take precedence).",
+    }),
     detectedType: z.string().optional().meta({ description: 'The type the validator found in the bytes.' }),
+    checks: fileChecksBody,
     uploadedAt: timestamp,
     clientMetadata: z
       .record(z.string(), z.json())

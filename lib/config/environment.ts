@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { MALWARE_SCAN_MODES, type MalwareScanMode } from '../core/file-checks.js';
 import { MIN_OWNER_SECRET_LENGTH } from '../core/owner.js';
 
 /** Upload URL lifetime bounds, in seconds. */
@@ -78,6 +79,11 @@ const environmentSchema = z.object({
     .nonnegative()
     .max(86_400)
     .default(RESERVATION_GRACE_DEFAULT),
+  /**
+   * `guardduty`: a file is served only once Amazon GuardDuty Malware Protection for S3 also
+   * tagged its version NO_THREATS_FOUND; `none` (default): the content check alone decides.
+   */
+  MALWARE_SCAN: z.enum(MALWARE_SCAN_MODES as [MalwareScanMode, ...MalwareScanMode[]]).default('none'),
   /** Set only off AWS: where the Lambda API is (the local stack's asynchronous invocation). */
   LAMBDA_ENDPOINT: z.url().optional(),
   /** Set to `true` by `serverless offline`; unset in AWS. */

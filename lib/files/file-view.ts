@@ -1,4 +1,5 @@
 import type { ClientMetadata } from '../core/client-metadata.js';
+import type { FileChecks } from '../core/file-checks.js';
 import type { Owner } from '../core/owner.js';
 import type { FileRecord, FileStore } from '../store/file-store.js';
 import type { ValidationStatus } from '../store/object-encoding.js';
@@ -12,6 +13,8 @@ export interface FileView {
   status: ValidationStatus;
   reason?: string;
   detectedType?: string;
+  /** Each check on its own; `status` is `passed` only when every enabled one passed. */
+  checks: FileChecks;
   uploadedAt: string;
   /** The uploader's own JSON object, `null` when it gave none. */
   clientMetadata: ClientMetadata | null;
@@ -31,6 +34,7 @@ export function fileView(
     | 'status'
     | 'reason'
     | 'detectedType'
+    | 'checks'
     | 'uploadedAt'
     | 'clientMetadata'
   >,
@@ -43,6 +47,7 @@ export function fileView(
     status: record.status,
     ...(record.reason !== undefined ? { reason: record.reason } : {}),
     ...(record.detectedType !== undefined ? { detectedType: record.detectedType } : {}),
+    checks: record.checks,
     uploadedAt: record.uploadedAt,
     clientMetadata: record.clientMetadata,
   };

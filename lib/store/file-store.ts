@@ -14,6 +14,13 @@ import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { ClientMetadata } from '../core/client-metadata.js';
 import { ApiError, notFound, notValidated } from '../core/errors.js';
+import {
+  combineChecks,
+  type FileChecks,
+  GUARDDUTY_SCAN_TAG,
+  type GuardDutyScanResult,
+  type MalwareScanMode,
+} from '../core/file-checks.js';
 import type { Owner } from '../core/owner.js';
 import type { VerdictClaims, VerdictSigner, VerdictVerifier } from '../core/verdict-signature.js';
 import { createFileIndex } from './file-index.js';
@@ -21,6 +28,7 @@ import { createMultipartStore } from './multipart-store.js';
 import {
   clientMetadataOf,
   decodeMetaValue,
+  fileChecks,
   META,
   mergeValidationTags,
   PENDING_TAGGING,
@@ -31,6 +39,7 @@ import {
   uploadMetadata,
   type VerdictToRecord,
   verdictFromTags,
+  withScanResult,
 } from './object-encoding.js';
 import { multipartRecordKey, objectKey, shareEpochKey } from './object-key.js';
 import { classifyS3Error } from './s3-errors.js';
@@ -54,6 +63,11 @@ function fileVersion({ versions, deletedAt }: KeyVersions): KeyVersions['version
 
 /** The verdict on one upload: its first version's, and only if the validator signed it for that version. */
 export interface FileTags extends RecordedVerdict {
+  /**
+   * Each check's own result; `status` and `reason` above combine them
+   * ({@link combineChecks}): `passed` only when every enabled check passed.
+   */
+  checks: FileChecks;
   key: string;
   /** The first version under the key: the only bytes the file ever names. */
   versionId: string;
@@ -154,6 +168,8 @@ export interface FileStoreSettings {
    * as ETags are written; Ceph RGW only unquoted.
    */
   conditionalETag: 'quoted' | 'unquoted';
+  /** `guardduty`: GuardDuty's tag on a version is a second check its status requires (default `none`). */
+  malwareScan?: MalwareScanMode;
 }
 
 export type FileStore = ReturnType<typeof createFileStore>;
@@ -191,6 +207,7 @@ async function asApiAnswer<T>(read: Promise<T>): Promise<T> {
  */
 export function createFileStore(settings: FileStoreSettings) {
   const { s3, bucket, stateBucket, verifyVerdict, signVerdict } = settings;
+  const malwareScan = settings.malwareScan ?? 'none';
   const version = (ref: ObjectRef) => (ref.versionId ? { VersionId: ref.versionId } : {});
   const ifMatch = (ref: ObjectRef) => (ref.eTag ? { IfMatch: quotedETag(ref.eTag) } : {});
   const fileIndex = createFileIndex({ s3, stateBucket });
@@ -276,13 +293,20 @@ export function createFileStore(settings: FileStoreSettings) {
     const { TagSet } = await asApiAnswer(
       s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key, VersionId: first.versionId })),
     );
+    const content = trustedVerdict(key, first.versionId, first.eTag, TagSet);
+    const checks = fileChecks(malwareScan, content.status, TagSet);
+    const { status, reason } = combineChecks(checks, content.reason);
+    const { reason: _contentReason, ...verdict } = content;
     return {
       key,
       versionId: first.versionId,
       eTag: first.eTag,
       uploadedAt: new Date(first.lastModified).toISOString(),
       storedBytes: first.size,
-      ...trustedVerdict(key, first.versionId, first.eTag, TagSet),
+      ...verdict,
+      status,
+      ...(reason !== undefined ? { reason } : {}),
+      checks,
     };
   }
 
@@ -477,6 +501,7 @@ export function createFileStore(settings: FileStoreSettings) {
     ref: ObjectRef,
     snapshot: Pick<UploadSnapshot, 'tags' | 'eTag' | 'versionId'>,
     verdict: Omit<VerdictToRecord, 'signature'>,
+    scanResult?: GuardDutyScanResult,
   ): Promise<string[]> {
     if (!signVerdict) throw new Error('this function cannot sign verdicts');
     // Signed exactly as written: a detected type is stored as a valid tag value.
@@ -491,7 +516,11 @@ export function createFileStore(settings: FileStoreSettings) {
       eTag: snapshot.eTag,
       ...recorded,
     });
-    const { tagSet, dropped } = mergeValidationTags(snapshot.tags, { ...recorded, signature }, snapshot.eTag);
+    const { tagSet, dropped } = mergeValidationTags(
+      withScanResult(snapshot.tags, scanResult),
+      { ...recorded, signature },
+      snapshot.eTag,
+    );
     await s3.send(
       new PutObjectTaggingCommand({
         Bucket: bucket,
@@ -501,6 +530,29 @@ export function createFileStore(settings: FileStoreSettings) {
       }),
     );
     return dropped;
+  }
+
+  /**
+   * Writes GuardDuty's result on the version as GuardDuty does (its tag
+   * added, every other tag kept): what the validator does when the scan's
+   * result event names a version whose tag was lost to another writer's
+   * read-modify-write of the tag set. Writes nothing when the tag is there.
+   */
+  async function recordScanResult(
+    ref: ObjectRef,
+    snapshot: Pick<UploadSnapshot, 'tags'>,
+    scanResult: GuardDutyScanResult,
+  ): Promise<void> {
+    const current = snapshot.tags.find((tag) => tag.Key === GUARDDUTY_SCAN_TAG)?.Value;
+    if (current === scanResult) return;
+    await s3.send(
+      new PutObjectTaggingCommand({
+        Bucket: bucket,
+        Key: ref.key,
+        ...version(ref),
+        Tagging: { TagSet: withScanResult(snapshot.tags, scanResult) },
+      }),
+    );
   }
 
   /** Deletes one version of the key; one already gone is fine. */
@@ -604,6 +656,7 @@ export function createFileStore(settings: FileStoreSettings) {
     readUpload,
     readLeadingBytes,
     recordVerdict,
+    recordScanResult,
     presignUpload,
     presignDownload,
   };

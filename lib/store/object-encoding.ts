@@ -1,6 +1,13 @@
 import type { Tag } from '@aws-sdk/client-s3';
 import type { ClientMetadata } from '../core/client-metadata.js';
 import { invalidRequest } from '../core/errors.js';
+import {
+  type FileChecks,
+  GUARDDUTY_SCAN_TAG,
+  type GuardDutyScanResult,
+  type MalwareScanMode,
+  malwareCheckOf,
+} from '../core/file-checks.js';
 
 /**
  * Names of what an upload carries besides its bytes. User metadata is pinned
@@ -189,7 +196,10 @@ export function mergeValidationTags(
   verdict: VerdictToRecord,
   eTag: string,
 ): MergedTags {
-  const others = existing.filter((tag) => tag.Key !== undefined && !VALIDATION_KEYS.has(tag.Key));
+  // GuardDuty's verdict comes first among the others: a second check, never what is dropped.
+  const others = existing
+    .filter((tag) => tag.Key !== undefined && !VALIDATION_KEYS.has(tag.Key))
+    .sort((a, b) => Number(b.Key === GUARDDUTY_SCAN_TAG) - Number(a.Key === GUARDDUTY_SCAN_TAG));
   const signed: Tag[] = [
     { Key: TAG.status, Value: verdict.status },
     { Key: TAG.validatedEtag, Value: toTagValue(unquotedETag(eTag)) },
@@ -201,4 +211,27 @@ export function mergeValidationTags(
   const kept = others.slice(0, room);
   const dropped = others.slice(room).map((tag) => tag.Key ?? '');
   return { tagSet: [...signed, ...kept], dropped };
+}
+
+/**
+ * Each check of a version from its trusted content verdict and its tags:
+ * the malware check is GuardDuty's tag when the deployment scans, `off` when
+ * it does not (the tag is then ignored).
+ */
+export function fileChecks(
+  mode: MalwareScanMode,
+  content: ValidationStatus,
+  tagSet: readonly Tag[] | undefined,
+): FileChecks {
+  const scan = (tagSet ?? []).find((tag) => tag.Key === GUARDDUTY_SCAN_TAG)?.Value;
+  return { content, malware: mode === 'guardduty' ? malwareCheckOf(scan) : 'off' };
+}
+
+/** A tag set with GuardDuty's result set as GuardDuty sets it (others kept); unchanged without one. */
+export function withScanResult(tagSet: readonly Tag[], scanResult: GuardDutyScanResult | undefined): Tag[] {
+  if (scanResult === undefined) return [...tagSet];
+  return [
+    ...tagSet.filter((tag) => tag.Key !== GUARDDUTY_SCAN_TAG),
+    { Key: GUARDDUTY_SCAN_TAG, Value: scanResult },
+  ];
 }

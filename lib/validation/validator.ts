@@ -1,16 +1,24 @@
 import pLimit from 'p-limit';
 import type { UploadRules } from '../config/upload-rules.js';
 import { ApiError } from '../core/errors.js';
+import {
+  checksFinal,
+  combineChecks,
+  type GuardDutyScanResult,
+  type MalwareScanMode,
+} from '../core/file-checks.js';
 import { logger } from '../core/logger.js';
 import { countMetric } from '../core/metrics.js';
 import { settleVerdict } from '../limits/owner-limits.js';
 import { type LimitSettings, limitsSet } from '../limits/usage-ledger.js';
 import type { FileStore, UploadSnapshot } from '../store/file-store.js';
+import { fileChecks, withScanResult } from '../store/object-encoding.js';
 import { parseObjectKey, UPLOADS_PREFIX } from '../store/object-key.js';
 import { classifyS3Error } from '../store/s3-errors.js';
 import { fileValidatedEvent, type WebhookMessage, webhookId } from '../webhooks/file-validated-event.js';
 import type { WebhookHandoff } from '../webhooks/webhook-handoff.js';
 import { parseS3Event, type S3ObjectRecord } from './s3-event.js';
+import { parseScanResultEvent, type ScanResult } from './scan-result-event.js';
 import { sniffObject } from './sniff-type.js';
 import { decideVerdict, type Verdict } from './verdict.js';
 
@@ -22,6 +30,7 @@ export interface ValidatorDependencies {
     | 'readUpload'
     | 'readLeadingBytes'
     | 'recordVerdict'
+    | 'recordScanResult'
     | 'indexFile'
     | 'changeUsage'
     | 'uploadLanded'
@@ -34,6 +43,13 @@ export interface ValidatorDependencies {
    * the receiver; absent when no webhook URL is configured (nothing is sent).
    */
   handOffWebhook?: WebhookHandoff;
+  /**
+   * `guardduty`: GuardDuty's scan result is a second check. The validator
+   * then also takes GuardDuty's scan-result events, restores GuardDuty's tag
+   * where another writer's read-modify-write lost it, and sends a file's
+   * webhook once both verdicts are in (default `none`).
+   */
+  malwareScan?: MalwareScanMode;
 }
 
 /** Records validated at once within one invocation. */
@@ -88,16 +104,26 @@ function describeFile(key: string, upload: UploadSnapshot): DescribedFile {
   };
 }
 
-/** The `file.validated` webhook of a verdict on a file: the first version of `key`. */
+/**
+ * The `file.validated` webhook of a verdict on a file (the first version of
+ * `key`), once every enabled check on it is final: its status and reason are
+ * the checks' combined ones, so each run that sees the final verdict sends
+ * the same webhook id.
+ */
 function verdictWebhook(
   bucket: string,
   key: string,
   versionId: string,
   file: DescribedFile,
   verdict: { status: 'pending' | Verdict['status']; reason?: string; detectedType?: string },
+  malware: Pick<ReturnType<typeof fileChecks>, 'malware'>,
 ): WebhookMessage | undefined {
-  if (verdict.status === 'pending') return undefined;
-  const { status, reason, detectedType } = verdict;
+  const checks = { content: verdict.status, malware: malware.malware };
+  if (!checksFinal(checks)) return undefined;
+  const combined = combineChecks(checks, verdict.reason);
+  if (combined.status === 'pending') return undefined;
+  const { status, reason } = combined;
+  const { detectedType } = verdict;
   return {
     id: webhookId({ bucket, key, versionId, status, reason }),
     event: fileValidatedEvent(
@@ -143,10 +169,14 @@ function isUploadRecord(record: S3ObjectRecord, bucket: string): boolean {
 }
 
 async function judge(
-  { store, rules, limits }: ValidatorDependencies,
+  { store, rules, limits, malwareScan = 'none' }: ValidatorDependencies,
   record: S3ObjectRecord,
+  scanResult?: GuardDutyScanResult,
 ): Promise<Judgment> {
   const { key } = record;
+  // The malware check as this run knows it: the version's tag, or the scan result it was invoked with.
+  const malwareOf = (upload: UploadSnapshot, content: Verdict['status'] | 'pending') =>
+    fileChecks(malwareScan, content, withScanResult(upload.tags, scanResult));
   const ref = {
     key,
     ...(record.versionId ? { versionId: record.versionId } : {}),
@@ -160,14 +190,23 @@ async function judge(
     // A redelivered event: its verdict's webhook goes again, with the same id (the first handoff may
     // not have happened), so the receiver gets every verdict at least once.
     const { status, reason, detectedType } = upload.verdict;
+    // GuardDuty's result on a version whose tag another writer's read-modify-write lost: put back.
+    if (scanResult) await store.recordScanResult({ key, versionId: upload.versionId }, upload, scanResult);
     // Settled again, which changes nothing once done: the first try may have failed after tagging.
     if (upload.isFirstVersion) await settle({ store, limits }, key, status);
     const again = upload.isFirstVersion
-      ? verdictWebhook(store.bucket, key, upload.versionId, describeFile(key, upload), {
-          status,
-          reason,
-          detectedType,
-        })
+      ? verdictWebhook(
+          store.bucket,
+          key,
+          upload.versionId,
+          describeFile(key, upload),
+          {
+            status,
+            reason,
+            detectedType,
+          },
+          malwareOf(upload, status),
+        )
       : undefined;
     return { outcome: skipped(key, 'already_decided'), ...(again ? { webhook: again } : {}) };
   }
@@ -201,11 +240,18 @@ async function judge(
     },
     rules,
   );
-  const dropped = await store.recordVerdict(judged, upload, verdict);
+  const dropped = await store.recordVerdict(judged, upload, verdict, scanResult);
   // After the tags: a delete that reads the file meanwhile sees the verdict its bytes move by.
   await settle({ store, limits }, key, verdict.status);
   if (dropped.length > 0) logger.warn('tag limit reached: dropping tags', { key, dropped });
-  const webhook = verdictWebhook(store.bucket, key, upload.versionId, file, verdict);
+  const webhook = verdictWebhook(
+    store.bucket,
+    key,
+    upload.versionId,
+    file,
+    verdict,
+    malwareOf(upload, verdict.status),
+  );
   return { outcome: { key, ...verdict }, ...(webhook ? { webhook } : {}) };
 }
 
@@ -221,9 +267,10 @@ async function judge(
 export async function validateRecord(
   dependencies: ValidatorDependencies,
   record: S3ObjectRecord,
+  scanResult?: GuardDutyScanResult,
 ): Promise<RecordOutcome> {
   const { key } = record;
-  if (!isUploadRecord(record, dependencies.store.bucket)) {
+  if (!scanResult && !isUploadRecord(record, dependencies.store.bucket)) {
     logger.info('ignoring record', {
       key,
       eventName: record.eventName,
@@ -233,7 +280,7 @@ export async function validateRecord(
   }
   let judgment: Judgment;
   try {
-    judgment = await judge(dependencies, record);
+    judgment = await judge(dependencies, record, scanResult);
   } catch (error) {
     const skip = skipFor(error);
     if (!skip) throw error;
@@ -259,6 +306,36 @@ export async function validateRecord(
 }
 
 /**
+ * Takes GuardDuty's result on one version (its scan-result event) as the
+ * version's malware check: judges the version as an S3 event would if its
+ * content verdict is not there (not yet, or lost to GuardDuty's own
+ * read-modify-write of the tags), writes GuardDuty's tag if it is missing,
+ * and sends the webhook once both verdicts are in. Ignored unless the
+ * deployment scans and the event is about an upload in this bucket.
+ */
+export async function validateScanResult(
+  dependencies: ValidatorDependencies,
+  scan: ScanResult,
+): Promise<RecordOutcome> {
+  const { bucket } = dependencies.store;
+  if (dependencies.malwareScan !== 'guardduty' || scan.bucket !== bucket || !parseObjectKey(scan.key)) {
+    logger.info('ignoring scan result', { key: scan.key, malwareScan: dependencies.malwareScan });
+    return skipped(scan.key, 'ignored');
+  }
+  logger.info('malware scan result', { key: scan.key, versionId: scan.versionId, result: scan.result });
+  if (scan.result !== 'NO_THREATS_FOUND') countMetric('malwareScanNotClean', { result: scan.result });
+  const record: S3ObjectRecord = {
+    eventName: 'GuardDutyScanResult',
+    bucket,
+    key: scan.key,
+    size: 0,
+    ...(scan.versionId ? { versionId: scan.versionId } : {}),
+    ...(scan.eTag ? { eTag: scan.eTag } : {}),
+  };
+  return validateRecord(dependencies, record, scan.result);
+}
+
+/**
  * Validates every object record of an S3 event, {@link VALIDATION_CONCURRENCY}
  * at a time. One record's failure does not stop the others; once all were
  * attempted, any unexpected error is rethrown (an `AggregateError`) so the
@@ -268,6 +345,8 @@ export async function validateUploadEvent(
   dependencies: ValidatorDependencies,
   event: unknown,
 ): Promise<RecordOutcome[]> {
+  const scan = parseScanResultEvent(event);
+  if (scan) return [await validateScanResult(dependencies, scan)];
   const records = parseS3Event(event);
   const limit = pLimit(VALIDATION_CONCURRENCY);
   const settled = await Promise.allSettled(

@@ -1326,6 +1326,20 @@ describe('access logs of the uploads bucket', () => {
   });
 });
 
+describe('malware scanning, with malwareScan at its default (none)', () => {
+  it('adds nothing of GuardDuty: no plan, role, rule, gate statement or EventBridge delivery; every function is told none', () => {
+    const text = JSON.stringify(template.Resources);
+    expect(text).not.toMatch(/GuardDuty|MalwareProtection|aws\.guardduty/);
+    expect(resourcesOfType('AWS::Events::Rule')).toEqual([]);
+    for (const fn of FUNCTIONS) {
+      expect(
+        (functionOf(fn).Properties.Environment as { Variables?: Record<string, string> } | undefined)
+          ?.Variables?.MALWARE_SCAN,
+      ).toBe('none');
+    }
+  });
+});
+
 describe('partner readers, when none is configured', () => {
   it('grant nothing: no partner statement, role or output', () => {
     // Act

@@ -615,6 +615,7 @@ describe('matching the functions of serverless.yml', () => {
       'self:service': 'presign',
       'sls:stage': 'test',
       'param:partnerReaders': '',
+      'param:malwareScan': 'none',
     };
 
     // Act

@@ -23,6 +23,7 @@ const RECORD: FileRecord = {
   storedBytes: 1234,
   eTag: 'e1',
   status: 'passed',
+  checks: { content: 'passed', malware: 'off' },
   validatedEtag: 'e1',
   detectedType: 'application/pdf',
 };

@@ -16,6 +16,7 @@ function passed(contentType: string, detectedType: string | undefined): FileReco
     storedBytes: 1,
     eTag: 'e1',
     status: 'passed',
+    checks: { content: 'passed', malware: 'off' },
     validatedEtag: 'e1',
     ...(detectedType !== undefined ? { detectedType } : {}),
   };

@@ -383,6 +383,7 @@ describe('GET /files/{fileId}', () => {
       size: 48_213,
       status: 'passed',
       detectedType: 'application/pdf',
+      checks: { content: 'passed', malware: 'off' },
       uploadedAt: '2026-11-23T09:00:00.000Z',
       clientMetadata: null,
     });
@@ -482,6 +483,7 @@ describe('GET /files/{fileId}', () => {
       size: 48_213,
       status: 'passed',
       detectedType: 'application/pdf',
+      checks: { content: 'passed', malware: 'off' },
       uploadedAt: '2026-11-23T09:00:00.000Z',
       clientMetadata: null,
     });

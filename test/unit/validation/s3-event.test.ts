@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { S3Event } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { decodeS3EventKey, parseS3Event } from '../../../lib/validation/s3-event.js';
+import { parseScanResultEvent } from '../../../lib/validation/scan-result-event.js';
 
 /** A fresh copy of a genuine AWS S3 event fixture. */
 function loadEvent(name: string): S3Event {
@@ -111,5 +112,44 @@ describe('parseS3Event', () => {
   it.each([undefined, null, {}, { Records: 'nope' }, []])('returns no record for %j', (event) => {
     // Act / Assert
     expect(parseS3Event(event)).toEqual([]);
+  });
+});
+
+describe('parseScanResultEvent', () => {
+  const event = (detail: Record<string, unknown>) => ({
+    source: 'aws.guardduty',
+    'detail-type': 'GuardDuty Malware Protection Object Scan Result',
+    detail: {
+      scanStatus: 'COMPLETED',
+      resourceType: 'S3_OBJECT',
+      s3ObjectDetails: { bucketName: 'b', objectKey: 'uploads/k', eTag: 'e', versionId: 'v' },
+      scanResultDetails: { scanResultStatus: 'NO_THREATS_FOUND', threats: null },
+      ...detail,
+    },
+  });
+
+  it('reads the version and GuardDuty’s result', () => {
+    expect(parseScanResultEvent(event({}))).toEqual({
+      bucket: 'b',
+      key: 'uploads/k',
+      eTag: 'e',
+      versionId: 'v',
+      result: 'NO_THREATS_FOUND',
+    });
+  });
+
+  it('reads a missing or unknown result as FAILED, never clean', () => {
+    expect(parseScanResultEvent(event({ scanStatus: 'FAILED', scanResultDetails: null }))?.result).toBe(
+      'FAILED',
+    );
+    expect(parseScanResultEvent(event({ scanResultDetails: { scanResultStatus: 'CLEAN' } }))?.result).toBe(
+      'FAILED',
+    );
+  });
+
+  it('is undefined for an S3 event, another source or another detail type', () => {
+    expect(parseScanResultEvent({ Records: [] })).toBeUndefined();
+    expect(parseScanResultEvent({ ...event({}), source: 'my.app' })).toBeUndefined();
+    expect(parseScanResultEvent({ ...event({}), 'detail-type': 'Object Created' })).toBeUndefined();
   });
 });

@@ -1123,3 +1123,133 @@ describe('webhooks of verdicts', () => {
     expect(handOff).not.toHaveBeenCalled();
   });
 });
+
+describe('the malware check (malwareScan: guardduty)', () => {
+  const SCAN_TAG = 'GuardDutyMalwareScanStatus';
+  const scanning = (handOffWebhook: ValidatorDependencies['handOffWebhook']) => (event: unknown) =>
+    validateWith({ ...validator, handOffWebhook, malwareScan: 'guardduty' }, event);
+  /** GuardDuty's scan-result event as EventBridge delivers it. */
+  const scanEvent = (
+    version: Pick<StoredVersion, 'versionId' | 'eTag'>,
+    result: string,
+    bucketName = 'unit-test-bucket',
+  ) => ({
+    version: '0',
+    id: 'a6d4c5e2-0000-4000-8000-000000000000',
+    'detail-type': 'GuardDuty Malware Protection Object Scan Result',
+    source: 'aws.guardduty',
+    account: '123456789012',
+    time: '2026-11-23T10:00:00Z',
+    region: 'us-east-1',
+    resources: ['arn:aws:guardduty:us-east-1:123456789012:malware-protection-plan/0'],
+    detail: {
+      schemaVersion: '1.0',
+      scanStatus: 'COMPLETED',
+      resourceType: 'S3_OBJECT',
+      s3ObjectDetails: {
+        bucketName,
+        objectKey: KEY,
+        eTag: version.eTag,
+        versionId: version.versionId,
+        s3Throttled: false,
+      },
+      scanResultDetails: { scanResultStatus: result, threats: null },
+    },
+  });
+  const statuses = (handOff: ReturnType<typeof vi.fn>) =>
+    (handOff.mock.calls as unknown as [{ event: { data: { status: string; reason: string | null } } }][]).map(
+      ([message]) => message.event.data,
+    );
+
+  it('sends no webhook for a content verdict while GuardDuty has not tagged the version', async () => {
+    bucket.put(KEY, PNG);
+    const handOff = vi.fn(async () => undefined);
+
+    await scanning(handOff)(eventFor(KEY));
+
+    expect(tagsOf(bucket.first(KEY)?.tags)[TAG.status]).toBe('passed');
+    expect(handOff).not.toHaveBeenCalled();
+  });
+
+  it('sends failed malware when the content passed first and the scan then found a threat, keeping the signed verdict', async () => {
+    const version = bucket.put(KEY, PNG);
+    const handOff = vi.fn(async () => undefined);
+    await scanning(handOff)(eventFor(KEY));
+
+    const outcomes = await scanning(handOff)(scanEvent(version, 'THREATS_FOUND'));
+
+    expect(outcomes).toEqual([{ key: KEY, status: 'skipped', skip: 'already_decided' }]);
+    const tags = tagsOf(bucket.first(KEY)?.tags);
+    expect(tags[SCAN_TAG]).toBe('THREATS_FOUND');
+    expect(tags[TAG.status]).toBe('passed');
+    expect(statuses(handOff)).toEqual([expect.objectContaining({ status: 'failed', reason: 'malware' })]);
+  });
+
+  it('judges the content itself when the scan result comes first, and both orders send the same webhook id', async () => {
+    const ids: string[] = [];
+    for (const order of ['content-first', 'malware-first'] as const) {
+      bucket = new FakeBucket();
+      send.mockImplementation((command) => bucket.send(command));
+      const version = bucket.put(KEY, PNG, { versionId: 'rgw.same_version' });
+      const handOff = vi.fn(async (_message: { id: string }) => undefined);
+      const steps = [
+        () => scanning(handOff)(eventFor(KEY)),
+        () => scanning(handOff)(scanEvent(version, 'NO_THREATS_FOUND')),
+      ];
+      if (order === 'malware-first') steps.reverse();
+      for (const step of steps) await step();
+      const tags = tagsOf(bucket.first(KEY)?.tags);
+      expect(tags[SCAN_TAG]).toBe('NO_THREATS_FOUND');
+      expect(tags[TAG.status]).toBe('passed');
+      expect(
+        verify(
+          claimsFor(version, { status: 'passed', detectedType: 'image/png' }),
+          signatureOf(bucket.first(KEY)?.tags),
+        ),
+      ).toBe(true);
+      // Only runs that saw both verdicts sent it (once content-first; malware-first, the ObjectCreated
+      // run finds the file decided and sends it again, with the same id, as a redelivery does).
+      expect(statuses(handOff)).toEqual(
+        order === 'content-first'
+          ? [expect.objectContaining({ status: 'passed', reason: null })]
+          : [
+              expect.objectContaining({ status: 'passed', reason: null }),
+              expect.objectContaining({ status: 'passed', reason: null }),
+            ],
+      );
+      ids.push(...handOff.mock.calls.map(([message]) => message.id));
+    }
+    expect(new Set(ids).size).toBe(1);
+  });
+
+  it('puts back GuardDuty’s tag a later read-modify-write of the tags lost', async () => {
+    const version = bucket.put(KEY, PNG, { tags: [{ Key: TAG.status, Value: 'pending' }] });
+    await scanning(undefined)(eventFor(KEY));
+    // GuardDuty tagged, then a writer holding the older set wrote it back.
+    const before = bucket.first(KEY)?.tags;
+    await scanning(undefined)(scanEvent(version, 'UNSUPPORTED'));
+    expect(tagsOf(bucket.first(KEY)?.tags)[SCAN_TAG]).toBe('UNSUPPORTED');
+    (bucket.first(KEY) as StoredVersion).tags = before ?? [];
+
+    await scanning(undefined)(scanEvent(version, 'UNSUPPORTED'));
+
+    expect(tagsOf(bucket.first(KEY)?.tags)).toMatchObject({
+      [SCAN_TAG]: 'UNSUPPORTED',
+      [TAG.status]: 'passed',
+    });
+  });
+
+  it('ignores scan results with malwareScan none, for another bucket, or outside uploads/', async () => {
+    const version = bucket.put(KEY, PNG);
+    await validateUploadEvent(eventFor(KEY));
+    send.mockClear();
+
+    expect(await validateUploadEvent(scanEvent(version, 'THREATS_FOUND'))).toEqual([
+      { key: KEY, status: 'skipped', skip: 'ignored' },
+    ]);
+    expect(await scanning(undefined)(scanEvent(version, 'THREATS_FOUND', 'another-bucket'))).toEqual([
+      { key: KEY, status: 'skipped', skip: 'ignored' },
+    ]);
+    expect(send).not.toHaveBeenCalled();
+  });
+});

@@ -1,0 +1,50 @@
+import * as z from 'zod';
+import { GUARDDUTY_SCAN_RESULTS, type GuardDutyScanResult } from '../core/file-checks.js';
+
+/** The EventBridge `detail-type` of GuardDuty Malware Protection for S3's result on one object. */
+export const SCAN_RESULT_DETAIL_TYPE = 'GuardDuty Malware Protection Object Scan Result';
+
+const scanResultEventSchema = z.object({
+  source: z.literal('aws.guardduty'),
+  'detail-type': z.literal(SCAN_RESULT_DETAIL_TYPE),
+  detail: z.object({
+    scanStatus: z.string(),
+    resourceType: z.literal('S3_OBJECT'),
+    s3ObjectDetails: z.object({
+      bucketName: z.string().min(1),
+      objectKey: z.string().min(1),
+      eTag: z.string().optional(),
+      versionId: z.string().optional(),
+    }),
+    scanResultDetails: z.object({ scanResultStatus: z.string().nullish() }).nullish(),
+  }),
+});
+
+/** What the validator takes from one scan result: the version scanned and GuardDuty's verdict on it. */
+export interface ScanResult {
+  bucket: string;
+  key: string;
+  versionId?: string;
+  eTag?: string;
+  result: GuardDutyScanResult;
+}
+
+/**
+ * Reads GuardDuty's scan-result event as EventBridge delivers it; `undefined`
+ * for any other event. A result missing or outside
+ * GuardDuty's documented values (a scan that could not complete), reads as `FAILED` (unscannable, never clean).
+ */
+export function parseScanResultEvent(event: unknown): ScanResult | undefined {
+  const parsed = scanResultEventSchema.safeParse(event);
+  if (!parsed.success) return undefined;
+  const { s3ObjectDetails: object, scanResultDetails } = parsed.data.detail;
+  const reported = scanResultDetails?.scanResultStatus ?? undefined;
+  const result = GUARDDUTY_SCAN_RESULTS.find((value) => value === reported);
+  return {
+    bucket: object.bucketName,
+    key: object.objectKey,
+    ...(object.versionId ? { versionId: object.versionId } : {}),
+    ...(object.eTag ? { eTag: object.eTag } : {}),
+    result: result ?? 'FAILED',
+  };
+}
