@@ -478,12 +478,16 @@ export interface components {
             /** @description The declared content type. */
             contentType: string;
             size: number;
-            /** @enum {string} */
+            /**
+             * @description `passed` only when every enabled check in `checks` passed; `failed` once one failed.
+             * @enum {string}
+             */
             status: "pending" | "passed" | "failed";
-            /** @description Why validation failed. */
+            /** @description Why the file failed: the content check's reason, or `malware` / `unscannable` from the malware check (which take precedence). */
             reason?: string;
             /** @description The type the validator found in the bytes. */
             detectedType?: string;
+            checks: components["schemas"]["FileChecks"];
             /**
              * Format: date-time
              * @description An ISO 8601 UTC timestamp.
@@ -493,6 +497,18 @@ export interface components {
             clientMetadata: {
                 [key: string]: components["schemas"]["__schema1"];
             } | null;
+        };
+        FileChecks: {
+            /**
+             * @description The validator's verdict: the bytes are the type declared.
+             * @enum {string}
+             */
+            content: "pending" | "passed" | "failed";
+            /**
+             * @description Amazon GuardDuty Malware Protection for S3's verdict on the version (`unscannable`: too large, encrypted, access denied or failed); `off` when the deployment does not scan (`malwareScan: none`).
+             * @enum {string}
+             */
+            malware: "clean" | "infected" | "unscannable" | "pending" | "off";
         };
         Usage: {
             /** @description Bytes of your files that passed validation (counted since limits were set). */
