@@ -56,6 +56,13 @@ export interface BridgeSettings {
    * answers a request it takes and returns true; anything else is a push.
    */
   invocations?: (request: IncomingMessage, response: ServerResponse) => Promise<boolean>;
+  /**
+   * Told of each created object once recorded, and not awaited: another consumer of the same
+   * event, running beside the validator (the local GuardDuty emulator).
+   */
+  created?: (created: CreatedObject) => void;
+  /** Awaited before the validator gets a push (a test holding the content check of a key). */
+  beforeValidation?: (created: CreatedObject[]) => Promise<void>;
 }
 
 /**
@@ -91,7 +98,14 @@ const MAX_PUSH_BYTES = 1024 * 1024;
 /** Like Lambda's asynchronous invocation: the first try and two retries, with backoff. */
 const RETRY_DELAYS_MS = [1000, 2000];
 
-async function invokeWithRetries(settings: BridgeSettings, event: S3Event): Promise<void> {
+/**
+ * Invokes a function through serverless offline's Lambda Invoke URL the way AWS
+ * invokes it asynchronously for S3 and EventBridge: retried twice, then dropped.
+ */
+export async function invokeWithRetries(
+  settings: { invokeUrl: string; log: (line: string) => void },
+  event: unknown,
+): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
       const invoked = await fetch(settings.invokeUrl, { method: 'POST', body: JSON.stringify(event) });
@@ -133,14 +147,18 @@ export function startEventBridge(settings: BridgeSettings): Promise<Server> {
       return;
     }
     let event: S3Event;
+    let created: CreatedObject[];
     try {
       const pushed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      for (const created of createdObjects(pushed)) await settings.record?.(created);
+      created = createdObjects(pushed);
+      for (const object of created) await settings.record?.(object);
       event = toAwsS3Event(pushed, settings.region);
     } catch (error) {
       settings.log(`event bridge: unreadable push: ${(error as Error).message}`);
       return;
     }
+    for (const object of created) settings.created?.(object);
+    await settings.beforeValidation?.(created);
     await invokeWithRetries(settings, event);
   });
   return new Promise((resolve, reject) => {

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { LOCK_FILE, OFFLINE_LOG, STACK_FILE, START_LOG, type StackInfo } from './stack-settings.js';
+import { LOCAL_DIR, type StackInfo } from './stack-settings.js';
 
 /**
  * The local stack for whatever needs it (the integration tests, the bench):
@@ -26,6 +26,23 @@ export interface LocalStackOptions {
   log?: (line: string) => void;
   /** Added to the environment of a stack this call starts (ignored when one is reused). */
   environment?: Record<string, string>;
+  /**
+   * The state directory of the stack (relative to the repository), for a second stack of its own
+   * beside the one in `.local/` (its ports in `environment` too). Default: `.local/` or PRESIGN_LOCAL_DIR.
+   */
+  localDir?: string;
+  /** The malware check the stack must run with (MALWARE_SCAN): a running stack with another is refused. */
+  malwareScan?: StackInfo['malwareScan'];
+}
+
+/** The files through which a stack in `localDir` is found, stopped and read. */
+function stackFiles(localDir: string) {
+  return {
+    stack: resolve(localDir, 'stack.json'),
+    lock: resolve(localDir, 'stack.pid'),
+    startLog: resolve(localDir, 'start.log'),
+    offlineLog: resolve(localDir, 'offline.log'),
+  };
 }
 
 /** Whether the stack described in .local/stack.json answers: the API's /health and the S3 endpoint. */
@@ -41,9 +58,11 @@ export async function healthy(info: StackInfo): Promise<boolean> {
   }
 }
 
-/** .local/stack.json, as the running (or last) stack wrote it. */
-export const readStackInfo = (): StackInfo | undefined =>
-  existsSync(STACK_FILE) ? (JSON.parse(readFileSync(STACK_FILE, 'utf8')) as StackInfo) : undefined;
+/** .local/stack.json (or that of the stack in `localDir`), as the running (or last) stack wrote it. */
+export const readStackInfo = (localDir = LOCAL_DIR): StackInfo | undefined => {
+  const file = stackFiles(localDir).stack;
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as StackInfo) : undefined;
+};
 
 const relative = (file: string) => file.slice(ROOT.length + 1);
 
@@ -52,9 +71,9 @@ const relative = (file: string) => file.slice(ROOT.length + 1);
  * (scripts/start.ts, whose pid is in .local/stack.pid), which stops serverless
  * offline and Ceph; then waits for the spawned command to end.
  */
-async function stopStack(stack: ChildProcess, exited: Promise<unknown>): Promise<void> {
+async function stopStack(stack: ChildProcess, exited: Promise<unknown>, lockFile: string): Promise<void> {
   if (stack.exitCode !== null || stack.signalCode !== null) return;
-  const supervisor = existsSync(LOCK_FILE) ? Number(readFileSync(LOCK_FILE, 'utf8')) : undefined;
+  const supervisor = existsSync(lockFile) ? Number(readFileSync(lockFile, 'utf8')) : undefined;
   try {
     process.kill(supervisor || (stack.pid as number), 'SIGINT');
   } catch {}
@@ -66,14 +85,22 @@ async function stopStack(stack: ChildProcess, exited: Promise<unknown>): Promise
 
 export async function ensureLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const log = options.log ?? ((line: string) => process.stderr.write(`[local stack] ${line}\n`));
-  const running = readStackInfo();
+  const localDir = options.localDir ? resolve(ROOT, options.localDir) : LOCAL_DIR;
+  const files = stackFiles(localDir);
+  const running = readStackInfo(localDir);
   if (running && (await healthy(running))) {
+    const runningScan = running.malwareScan ?? 'none';
+    if (options.malwareScan && runningScan !== options.malwareScan) {
+      throw new Error(
+        `the stack running at ${running.apiUrl} has MALWARE_SCAN=${runningScan}, not ${options.malwareScan}: stop it first`,
+      );
+    }
     log(`reusing the stack running at ${running.apiUrl} (pid ${running.pid})`);
     return { info: running, started: false, stop: async () => undefined };
   }
-  rmSync(STACK_FILE, { force: true }); // stale: written by a stack that is gone
+  rmSync(files.stack, { force: true }); // stale: written by a stack that is gone
 
-  log(`starting (logs: ${relative(START_LOG)}, ${relative(OFFLINE_LOG)})…`);
+  log(`starting (logs: ${relative(files.startLog)}, ${relative(files.offlineLog)})…`);
   const began = Date.now();
   const stack: ChildProcess = spawn('bash', [resolve(ROOT, 'scripts/start.sh'), '--quiet'], {
     cwd: ROOT,
@@ -82,6 +109,8 @@ export async function ensureLocalStack(options: LocalStackOptions = {}): Promise
     env: {
       ...process.env,
       ...options.environment,
+      ...(options.localDir ? { PRESIGN_LOCAL_DIR: options.localDir } : {}),
+      ...(options.malwareScan ? { MALWARE_SCAN: options.malwareScan } : {}),
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     },
   });
@@ -89,11 +118,11 @@ export async function ensureLocalStack(options: LocalStackOptions = {}): Promise
   const deadline = Date.now() + START_TIMEOUT_MS;
   let info: StackInfo | undefined;
   for (;;) {
-    info = readStackInfo();
+    info = readStackInfo(localDir);
     if (info && (await healthy(info))) break;
     if (stack.exitCode !== null) throw new Error(`the local stack failed to start (exit ${stack.exitCode})`);
     if (Date.now() > deadline) {
-      await stopStack(stack, exited);
+      await stopStack(stack, exited, files.lock);
       throw new Error(`the local stack did not come up within ${START_TIMEOUT_MS / 1000} s`);
     }
     await new Promise((done) => setTimeout(done, 1000));
@@ -104,7 +133,7 @@ export async function ensureLocalStack(options: LocalStackOptions = {}): Promise
     started: true,
     stop: async () => {
       const stopping = Date.now();
-      await stopStack(stack, exited);
+      await stopStack(stack, exited, files.lock);
       log(`stopped in ${Math.round((Date.now() - stopping) / 1000)} s`);
     },
   };

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { CreateRoleCommand, GetRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import {
   CreateBucketCommand,
@@ -8,7 +9,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
-import { functionPolicies, READS_UNVALIDATED } from './function-policies.js';
+import { functionPolicies, type PolicyStatement, READS_UNVALIDATED } from './function-policies.js';
 import {
   bucketArn,
   LOCAL_PARTNER_ROLE,
@@ -36,7 +37,25 @@ export interface ProvisionSettings {
   rolePrefix: string;
   /** Partner readers (iam/partner-readers.cjs entries): the local partner account's grants. */
   partnerReaders?: PartnerEntry[];
+  /** `guardduty`: the GuardDuty emulator's role, and the read gate requiring GuardDuty's clean tag too. */
+  malwareScan?: 'none' | 'guardduty';
 }
+
+/** The roles provisioning made: each function's with S3 statements, and the GuardDuty emulator's. */
+export interface ProvisionedRoles {
+  functions: Record<string, string>;
+  /** With malwareScan `guardduty`: the role the local GuardDuty emulator reads and tags with. */
+  scanner?: string;
+}
+
+interface MalwareScanBuilder {
+  SCAN_TAG: string;
+  CLEAN_SCAN_RESULT: string;
+  scanAndTagStatements(arn: (suffix: string) => string): PolicyStatement[];
+}
+
+/** The builder of the template's malware check: the local GuardDuty emulator's role and gate come from it. */
+const malwareScan = createRequire(import.meta.url)('../iam/malware-scan.cjs') as MalwareScanBuilder;
 
 const clientConfig = (admin: AdminAccess) => ({
   endpoint: admin.endpoint,
@@ -71,47 +90,73 @@ const ignoreExistingRole = (error: unknown) => {
  */
 const EXEMPTION_OPERATORS = ['StringNotLike', 'StringNotLikeIfExists'] as const;
 
+/** One tag a version must carry for the read gate to serve it. */
+export interface RequiredTag {
+  key: string;
+  value: string;
+  /** The Sids of its two statements: the tag with another value, and no such tag. */
+  sids: [string, string];
+}
+
+/** The content check's tag: validation-status=passed. */
+export const VALIDATION_TAG: RequiredTag = {
+  key: 'validation-status',
+  value: 'passed',
+  sids: ['DenyReadingUnvalidatedUploads', 'DenyReadingUntaggedUploads'],
+};
+
+/** GuardDuty's tag (with MALWARE_SCAN=guardduty), named as iam/malware-scan.cjs names it for AWS. */
+export const SCAN_TAG: RequiredTag = {
+  key: malwareScan.SCAN_TAG,
+  value: malwareScan.CLEAN_SCAN_RESULT,
+  sids: ['DenyReadingUnscannedUploads', 'DenyReadingUnscannedUntaggedUploads'],
+};
+
+/** The session name the local GuardDuty emulator always uses with its role (its read-gate exemption names it). */
+export const SCANNER_SESSION = 'guardduty-emulator';
+
 /**
  * The uploads bucket's policy: nobody but the roles that must judge or
  * describe unvalidated files (readsUnvalidated in iam/function-policies.json)
- * can read an object under uploads/ unless it is tagged
- * validation-status=passed, so a leaked presigned GET cannot serve it.
- * Roles are exempted by `aws:userid` (`<RoleId>:<session>` for an assumed
- * role, in AWS and in Ceph RGW alike); RGW does not know `aws:PrincipalArn`.
+ * can read an object under uploads/ unless it carries every required tag
+ * (validation-status=passed; with the malware check also
+ * GuardDutyMalwareScanStatus=NO_THREATS_FOUND), so a leaked presigned GET
+ * cannot serve it. Roles are exempted by `aws:userid` (`<RoleId>:<session>`
+ * for an assumed role, in AWS and in Ceph RGW alike); RGW does not know
+ * `aws:PrincipalArn`. The scanner's role (the GuardDuty emulator) is exempt
+ * too, by its one session: it reads versions before either verdict.
  */
-export function gatedReadPolicy(bucket: string, exemptRoleIds: string[]) {
+export function gatedReadPolicy(
+  bucket: string,
+  exemptRoleIds: string[],
+  options: { requiredTags?: RequiredTag[]; scannerRoleId?: string } = {},
+) {
   if (exemptRoleIds.length > EXEMPTION_OPERATORS.length) throw new Error('at most two roles can be exempt');
-  const exemptions = Object.fromEntries(
-    exemptRoleIds.map((id, index) => [EXEMPTION_OPERATORS[index], { 'aws:userid': `${id}:*` }]),
-  );
+  const exemptions = {
+    ...Object.fromEntries(
+      exemptRoleIds.map((id, index) => [EXEMPTION_OPERATORS[index], { 'aws:userid': `${id}:*` }]),
+    ),
+    // A third operator of its own (RGW evaluates a negated condition with several values wrongly).
+    ...(options.scannerRoleId
+      ? { StringNotEqualsIfExists: { 'aws:userid': `${options.scannerRoleId}:${SCANNER_SESSION}` } }
+      : {}),
+  };
+  const deny = (Sid: string, condition: Record<string, Record<string, string>>) => ({
+    Sid,
+    Effect: 'Deny',
+    Principal: '*',
+    Action: ['s3:GetObject', 's3:GetObjectVersion'],
+    Resource: `arn:aws:s3:::${bucket}/uploads/*`,
+    Condition: { ...condition, ...exemptions },
+  });
   return {
     Version: '2012-10-17',
-    Statement: [
-      {
-        Sid: 'DenyReadingUnvalidatedUploads',
-        Effect: 'Deny',
-        Principal: '*',
-        Action: ['s3:GetObject', 's3:GetObjectVersion'],
-        Resource: `arn:aws:s3:::${bucket}/uploads/*`,
-        Condition: {
-          StringNotEquals: { 's3:ExistingObjectTag/validation-status': 'passed' },
-          ...exemptions,
-        },
-      },
-      {
-        // AWS already denies an untagged object above; RGW evaluates StringNotEquals on a
-        // missing tag as false, so say it outright.
-        Sid: 'DenyReadingUntaggedUploads',
-        Effect: 'Deny',
-        Principal: '*',
-        Action: ['s3:GetObject', 's3:GetObjectVersion'],
-        Resource: `arn:aws:s3:::${bucket}/uploads/*`,
-        Condition: {
-          Null: { 's3:ExistingObjectTag/validation-status': 'true' },
-          ...exemptions,
-        },
-      },
-    ],
+    Statement: (options.requiredTags ?? [VALIDATION_TAG]).flatMap(({ key, value, sids }) => [
+      deny(sids[0], { StringNotEquals: { [`s3:ExistingObjectTag/${key}`]: value } }),
+      // AWS already denies an untagged object above; RGW evaluates StringNotEquals on a
+      // missing tag as false, so say it outright.
+      deny(sids[1], { Null: { [`s3:ExistingObjectTag/${key}`]: 'true' } }),
+    ]),
   };
 }
 
@@ -169,9 +214,10 @@ async function provisionPartnerRoles(
  * unversioned (RGW honours conditional writes only there); one role per function that has S3
  * statements with those statements, the partner readers' grants (their
  * bucket-policy statements and roles), and the ObjectCreated notification to
- * the bridge. Returns each such function's role ARN (not the partners').
+ * the bridge; with malwareScan `guardduty` the GuardDuty emulator's role and a
+ * read gate requiring GuardDuty's clean tag as well. Returns the roles' ARNs (not the partners').
  */
-export async function provision(settings: ProvisionSettings): Promise<Record<string, string>> {
+export async function provision(settings: ProvisionSettings): Promise<ProvisionedRoles> {
   const { admin, bucket, stateBucket } = settings;
   const s3 = adminS3Client(admin);
   const iam = new IAMClient(clientConfig(admin));
@@ -214,8 +260,7 @@ export async function provision(settings: ProvisionSettings): Promise<Record<str
   });
   const roleArns: Record<string, string> = {};
   const roleIds: Record<string, string> = {};
-  for (const [fn, statements] of Object.entries(functionPolicies({ uploads: bucket, state: stateBucket }))) {
-    const RoleName = `${settings.rolePrefix}-${fn}`;
+  const ensureRole = async (RoleName: string, PolicyName: string, statements: unknown[]) => {
     const created = await iam
       .send(
         new CreateRoleCommand({
@@ -230,18 +275,34 @@ export async function provision(settings: ProvisionSettings): Promise<Record<str
     await iam.send(
       new PutRolePolicyCommand({
         RoleName,
-        PolicyName: `${fn}-s3`,
+        PolicyName,
         PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: statements }),
       }),
     );
-    roleArns[fn] = role.Arn;
-    roleIds[fn] = role.RoleId;
+    return { arn: role.Arn, id: role.RoleId };
+  };
+  for (const [fn, statements] of Object.entries(functionPolicies({ uploads: bucket, state: stateBucket }))) {
+    const role = await ensureRole(`${settings.rolePrefix}-${fn}`, `${fn}-s3`, statements);
+    roleArns[fn] = role.arn;
+    roleIds[fn] = role.id;
   }
+  // GuardDuty's role in AWS, as far as objects go: read and tag under uploads/ (iam/malware-scan.cjs).
+  const scanner =
+    settings.malwareScan === 'guardduty'
+      ? await ensureRole(
+          `${settings.rolePrefix}-malwareProtection`,
+          'malware-protection-s3',
+          malwareScan.scanAndTagStatements(bucketArn(bucket)),
+        )
+      : undefined;
 
   const exempt = READS_UNVALIDATED.map((fn) => roleIds[fn]).filter((id): id is string => Boolean(id));
   const partners = settings.partnerReaders ?? [];
   await provisionPartnerRoles(iam, bucket, settings.rolePrefix, partners);
-  const policy = gatedReadPolicy(bucket, exempt);
+  const policy = gatedReadPolicy(bucket, exempt, {
+    requiredTags: scanner ? [VALIDATION_TAG, SCAN_TAG] : [VALIDATION_TAG],
+    ...(scanner ? { scannerRoleId: scanner.id } : {}),
+  });
   await s3.send(
     new PutBucketPolicyCommand({
       Bucket: bucket,
@@ -276,5 +337,5 @@ export async function provision(settings: ProvisionSettings): Promise<Record<str
       },
     }),
   );
-  return roleArns;
+  return { functions: roleArns, ...(scanner ? { scanner: scanner.arn } : {}) };
 }

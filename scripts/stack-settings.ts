@@ -1,12 +1,19 @@
 import { resolve } from 'node:path';
 
-/** Where the local stack keeps its state (git-ignored). */
-export const LOCAL_DIR = resolve(import.meta.dirname, '..', '.local');
+const ROOT = resolve(import.meta.dirname, '..');
+/**
+ * Where the local stack keeps its state (git-ignored): `.local/`, or `PRESIGN_LOCAL_DIR` (relative
+ * to the repository) for a second stack of its own, as the malware tests start one. The
+ * development keys stay in `.local/` whatever it is (scripts/dev-keys.ts), so tokens work on both.
+ */
+export const LOCAL_DIR = resolve(ROOT, process.env.PRESIGN_LOCAL_DIR || '.local');
+/** Ceph's state (scripts/ceph-rgw.sh's STATE_DIR). */
+export const CEPH_DIR = resolve(LOCAL_DIR, 'ceph');
 export const STACK_FILE = resolve(LOCAL_DIR, 'stack.json');
 export const LOCK_FILE = resolve(LOCAL_DIR, 'stack.pid');
-export const ADMIN_FILE = resolve(LOCAL_DIR, 'ceph', 'admin.json');
+export const ADMIN_FILE = resolve(CEPH_DIR, 'admin.json');
 /** The local partner account's user keys (scripts/ceph-rgw.sh writes it). */
-export const PARTNER_FILE = resolve(LOCAL_DIR, 'ceph', 'partner.json');
+export const PARTNER_FILE = resolve(CEPH_DIR, 'partner.json');
 /** What serverless offline (every function's log) printed, appended across restarts. */
 export const OFFLINE_LOG = resolve(LOCAL_DIR, 'offline.log');
 /** What the supervisor and Ceph printed while the current stack started (rewritten by each start). */
@@ -67,6 +74,8 @@ export interface StackInfo {
   delivererFunction: string;
   /** Where verdicts' webhooks are POSTed; `null` when the stack was started without WEBHOOK_URL. */
   webhookUrl: string | null;
+  /** Whether GuardDuty's verdict is a second check (`guardduty`: the local GuardDuty emulator tags). */
+  malwareScan: 'none' | 'guardduty';
   /** The per-owner limits the functions run with (QUOTA_BYTES_PER_OWNER, UPLOADS_PER_HOUR_PER_OWNER); `null`: none. */
   limits: { quotaBytesPerOwner: number | null; uploadsPerHourPerOwner: number | null };
 }

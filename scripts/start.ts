@@ -27,10 +27,10 @@ import {
 } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { resolve } from 'node:path';
-import { GetObjectTaggingCommand } from '@aws-sdk/client-s3';
+import { GetObjectTaggingCommand, S3Client } from '@aws-sdk/client-s3';
 import { parseWebhookSecret, parseWebhookUrl } from '../lib/webhooks/webhook-settings.js';
 import { asyncInvocations } from './async-invocations.js';
-import { startEventBridge } from './ceph-event-bridge.js';
+import { invokeWithRetries, startEventBridge } from './ceph-event-bridge.js';
 import {
   DEV_AUDIENCE,
   DEV_ISSUER,
@@ -39,12 +39,14 @@ import {
   devVerdictKeys,
   type VerdictKeys,
 } from './dev-keys.js';
+import { emulatorEnvironment, guardDutyEmulator } from './guardduty-emulator.js';
 import { localPartnerReaders } from './partner-readers.js';
-import { type AdminAccess, adminS3Client, provision } from './provision.js';
+import { type AdminAccess, adminS3Client, provision, SCANNER_SESSION } from './provision.js';
 import { roleAssumer } from './role-sessions.js';
 import { type FrontDoor, startS3FrontDoor } from './s3-front-door.js';
 import {
   ADMIN_FILE,
+  CEPH_DIR,
   EVENTS_LOG,
   LOCAL_DIR,
   LOCK_FILE,
@@ -169,6 +171,20 @@ const describeLimits = ({ quotaBytesPerOwner, uploadsPerHourPerOwner }: LocalLim
     ? 'none (start with QUOTA_BYTES_PER_OWNER and/or UPLOADS_PER_HOUR_PER_OWNER to set them)'
     : `${quotaBytesPerOwner ?? 'unlimited'} bytes, ${uploadsPerHourPerOwner ?? 'unlimited'} uploads per hour, per owner`;
 
+type MalwareScan = StackInfo['malwareScan'];
+const MALWARE_SCAN_MODES: readonly MalwareScan[] = ['none', 'guardduty'];
+
+/** MALWARE_SCAN, checked: a typo must not start a stack without the check it asked for. */
+function malwareScanSetting(): MalwareScan {
+  const value = process.env.MALWARE_SCAN || 'none';
+  if (!MALWARE_SCAN_MODES.includes(value as MalwareScan)) {
+    throw new Error(
+      `MALWARE_SCAN must be one of ${MALWARE_SCAN_MODES.join(', ')}, not ${JSON.stringify(value)}`,
+    );
+  }
+  return value as MalwareScan;
+}
+
 function shareSecret(): string {
   const file = resolve(LOCAL_DIR, 'share-secret');
   if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600 });
@@ -258,6 +274,7 @@ function startOffline(
   secrets: { share: string; owner: string },
   verdictKeys: VerdictKeys,
   webhooks: LocalWebhooks | undefined,
+  malwareScan: MalwareScan,
 ): ChildProcess {
   // Handed on below to the functions that need them only (scripts/offline-role-env.cjs).
   const { WEBHOOK_URL: _url, WEBHOOK_SECRET: _secret, ...inherited } = process.env;
@@ -279,6 +296,7 @@ function startOffline(
         AUTH_AUDIENCE: DEV_AUDIENCE,
         AUTH_JWKS: JSON.stringify(jwks),
         ALLOWED_ORIGINS: settings.allowedOrigins.join(','),
+        MALWARE_SCAN: malwareScan,
         PRESIGN_LOCAL_SHARE_SECRET: secrets.share,
         PRESIGN_LOCAL_OWNER_SECRET: secrets.owner,
         VERDICT_PUBLIC_KEY: verdictKeys.publicKey,
@@ -350,7 +368,7 @@ function cephRgw(command: 'start' | 'stop'): void {
   try {
     execFileSync('bash', [resolve(ROOT, 'scripts/ceph-rgw.sh'), command], {
       stdio: fd === undefined ? 'inherit' : ['ignore', fd, fd],
-      env: { ...process.env, RGW_PORT: String(settings.rgwPort) },
+      env: { ...process.env, RGW_PORT: String(settings.rgwPort), STATE_DIR: CEPH_DIR },
     });
   } finally {
     if (fd !== undefined) closeSync(fd);
@@ -379,9 +397,13 @@ async function shutdown(code: number): Promise<void> {
 async function main(): Promise<void> {
   let webhooks: LocalWebhooks | undefined;
   let limits: LocalLimits;
+  let malwareScan: MalwareScan;
+  let emulatorSettings: ReturnType<typeof emulatorEnvironment>;
   try {
     webhooks = webhookSettings();
     limits = limitSettings();
+    malwareScan = malwareScanSetting();
+    emulatorSettings = emulatorEnvironment(process.env);
   } catch (error) {
     warn((error as Error).message.replace(/^invalid configuration: /, ''));
     process.exit(1);
@@ -410,10 +432,19 @@ async function main(): Promise<void> {
 
   const validatorFunction = `presign-${settings.stage}-validateUpload`;
   const lambdaUrl = `http://127.0.0.1:${settings.lambdaPort}`;
+  const validatorInvokeUrl = `${lambdaUrl}/2015-03-31/functions/${validatorFunction}/invocations`;
+  // With MALWARE_SCAN=guardduty, once its role exists: told of each created object by the bridge.
+  let emulator: ReturnType<typeof guardDutyEmulator> | undefined;
+  const invocations = asyncInvocations({
+    deadLetterFiles: { [delivererFunction]: WEBHOOK_DLQ_FILE },
+    invokeUrl: (name) => `${lambdaUrl}/2015-03-31/functions/${name}/invocations`,
+    region: FUNCTION_REGION,
+    log: record,
+  });
   bridge = await startEventBridge({
     port: settings.bridgePort,
     region: admin.region,
-    invokeUrl: `${lambdaUrl}/2015-03-31/functions/${validatorFunction}/invocations`,
+    invokeUrl: validatorInvokeUrl,
     log,
     // The tags as the bucket owner reads them now, before the validator runs: what the object
     // was created with (RGW's own push leaves them out after a form POST into a versioned bucket).
@@ -428,17 +459,16 @@ async function main(): Promise<void> {
       const tags = TagSet.map((tag) => ({ key: tag.Key ?? '', val: tag.Value ?? '' }));
       appendFileSync(EVENTS_LOG, `${JSON.stringify({ ...created, tags })}\n`);
     },
-    // The validator's asynchronous invocations of the deliverer: retried, then dead-lettered.
-    invocations: asyncInvocations({
-      deadLetterFiles: { [delivererFunction]: WEBHOOK_DLQ_FILE },
-      invokeUrl: (name) => `${lambdaUrl}/2015-03-31/functions/${name}/invocations`,
-      region: FUNCTION_REGION,
-      log: record,
-    }),
+    // The validator's asynchronous invocations of the deliverer (retried, then dead-lettered), and
+    // the GuardDuty emulator's test controls.
+    invocations: async (request, response) =>
+      (await emulator?.control(request, response)) || invocations(request, response),
+    created: (created) => emulator?.scan(created),
+    beforeValidation: async (created) => emulator?.contentHeld(created),
   });
 
   log(`provisioning bucket ${settings.bucket}, roles, bucket policy and notifications…`);
-  const roleArns = await provision({
+  const roles = await provision({
     admin,
     bucket: settings.bucket,
     stateBucket: settings.stateBucket,
@@ -446,7 +476,31 @@ async function main(): Promise<void> {
     pushEndpoint: `http://127.0.0.1:${settings.bridgePort}/events`,
     rolePrefix: `presign-${settings.stage}`,
     partnerReaders: localPartnerReaders(),
+    malwareScan,
   });
+  const roleArns = roles.functions;
+  if (roles.scanner) {
+    const scannerRole = roles.scanner;
+    const assume = roleAssumer(admin);
+    emulator = guardDutyEmulator({
+      bucket: settings.bucket,
+      region: admin.region,
+      // GuardDuty's S3 permissions, renewed by the SDK before the session ends.
+      scanner: new S3Client({
+        endpoint: s3Endpoint,
+        region: admin.region,
+        forcePathStyle: true,
+        credentials: async () => assume(scannerRole, SCANNER_SESSION, settings.sessionSeconds),
+      }),
+      admin: adminS3,
+      deliver: (event) => invokeWithRetries({ invokeUrl: validatorInvokeUrl, log }, event),
+      ...emulatorSettings,
+      log: warn,
+    });
+    log(
+      `GuardDuty emulator on: tags each upload after ${emulatorSettings.delayMs} ms (an emulator, not a scanner)`,
+    );
+  }
 
   const jwks = await devJwks();
   const secrets = { share: shareSecret(), owner: devOwnerSecret() };
@@ -457,7 +511,7 @@ async function main(): Promise<void> {
     const previous = offline;
     offline = undefined;
     await stopOffline(previous);
-    offline = startOffline(s3Endpoint, credentials, jwks, secrets, verdictKeys, webhooks);
+    offline = startOffline(s3Endpoint, credentials, jwks, secrets, verdictKeys, webhooks, malwareScan);
     await waitForHealth(`${apiUrl}/health`, 120);
     const earliest = Math.min(...Object.values(credentials).map((c) => Date.parse(c.expiration)));
     // Renew well before the sessions end: a URL never outlives its signer.
@@ -484,6 +538,7 @@ async function main(): Promise<void> {
     lambdaUrl,
     delivererFunction,
     webhookUrl: webhooks?.url ?? null,
+    malwareScan,
     limits,
   };
   writeFileSync(STACK_FILE, `${JSON.stringify(info, null, 2)}\n`);
@@ -499,6 +554,7 @@ async function main(): Promise<void> {
     Upload URL: curl -X POST ${apiUrl}/uploads -H "authorization: Bearer $TOKEN" \\
                   -H 'content-type: application/json' -d '{"filename":"cat.png","contentType":"image/png","size":1234}'
     Limits:     ${describeLimits(limits)}
+    Malware:    ${malwareScan === 'guardduty' ? `GuardDuty emulator (not a scanner): EICAR → THREATS_FOUND, "${emulatorSettings.unsupportedMarker}" → UNSUPPORTED, else NO_THREATS_FOUND, after ${emulatorSettings.delayMs} ms` : 'off (MALWARE_SCAN=guardduty adds the GuardDuty emulator and its gate)'}
     Webhooks:   ${webhooks ? `POST ${webhooks.url}; undeliverable ones in .local/webhook-dlq.jsonl` : 'off (start with WEBHOOK_URL and WEBHOOK_SECRET to send them)'}
     Details:    .local/stack.json
     Logs:       .local/offline.log has every invocation; here: warnings and errors only

@@ -26,6 +26,7 @@ export default async function setup(): Promise<() => Promise<void>> {
   const receiver = await startWebhookReceiver(port, TEST_WEBHOOK_SECRET);
   try {
     const stack = await ensureLocalStack({
+      malwareScan: 'none',
       environment: {
         WEBHOOK_URL: `http://127.0.0.1:${port}${TEST_WEBHOOK_PATH}`,
         WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
