@@ -191,23 +191,25 @@ export async function releaseReservation(
 /**
  * Gives back what a file being deleted holds, once: its reservation while it
  * has one (pending: the validator then finds nothing to settle), else its
- * bytes if it passed. `readFile` reads its signed verdict and stored size,
- * afresh on every try, so a verdict that landed meanwhile is seen. A file
- * released before (a delete repeated, or two at once) changes nothing; a file
- * that failed held nothing any more.
+ * bytes if its content passed (what {@link settleVerdict} counted). The file
+ * is read first, afresh on every try: a file with nothing landed yet throws
+ * 404 and keeps its reservation, because its still-valid form may land later
+ * and the validator must find that reservation to count it. A file released
+ * before (a delete repeated, or two at once) changes nothing; a file whose
+ * content failed held nothing any more.
  */
 export async function releaseDeletedFile(
   dependencies: LimitsDependencies,
   owner: OwnerRef,
   fileId: string,
-  readFile: () => Promise<{ status: 'pending' | 'passed' | 'failed'; storedBytes: number }>,
+  readFile: () => Promise<{ checks: { content: 'pending' | 'passed' | 'failed' }; storedBytes: number }>,
 ): Promise<void> {
   await changeTidied(dependencies, owner, async (record, now) => {
-    if (record.released[fileId] !== undefined || releaseOpen(record, fileId, now)) return;
-    // Nothing used is left to give back (or the owner was never counted): no read, no write.
-    if (record.usedBytes === 0) return;
+    if (record.released[fileId] !== undefined) return;
     const file = await readFile();
-    if (file.status !== 'passed') return;
+    if (releaseOpen(record, fileId, now)) return;
+    // Nothing used is left to give back (or the owner was never counted).
+    if (record.usedBytes === 0 || file.checks.content !== 'passed') return;
     record.usedBytes = Math.max(0, record.usedBytes - file.storedBytes);
     record.released[fileId] = now;
   });

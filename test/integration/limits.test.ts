@@ -261,6 +261,27 @@ describe('what gives bytes back', () => {
     expect(await usage(token)).toMatchObject({ usedBytes: 0, reservedBytes: 0 });
   });
 
+  it('a delete before the form is posted gives nothing back: the file posted after it is counted', async () => {
+    // Arrange: a form issued, its file deleted before anything landed.
+    const { token } = await newOwner('quota-del-early');
+    const issued = await requestUpload(token, { filename: 'e.png', contentType: 'image/png', size: 6000 });
+    const early = await api('DELETE', `/files/${issued.fileId}`, { token });
+    const afterDelete = await usage(token);
+
+    // Act: the still-valid form is posted after the delete.
+    expect((await postForm(issued.upload, pngOfSize(6000))).status).toBeLessThan(300);
+    const verdict = await waitForVerdict(token, issued.fileId);
+
+    // Assert: the delete moved nothing, and the file that landed is counted.
+    expect(early.status).toBe(404);
+    expect(afterDelete).toMatchObject({ usedBytes: 0, reservedBytes: 6000 });
+    expect(verdict).toMatchObject({ status: 'passed' });
+    expect(await usageWhen(token, (current) => current.reservedBytes === 0)).toMatchObject({
+      usedBytes: 6000,
+      reservedBytes: 0,
+    });
+  });
+
   it('an expired form with nothing landed gives its bytes back at the next read, with no job', async () => {
     // Arrange: createUpload and getUsage in process with the stack's roles and state bucket,
     // forms that live 1 s, and a grace of 1 s after it (the stack's own is an hour).

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ApiError } from '../../../lib/core/errors.js';
+import { ApiError, notFound } from '../../../lib/core/errors.js';
 import {
   type LimitsDependencies,
   releaseDeletedFile,
@@ -182,13 +182,41 @@ describe('moving bytes, each move once', () => {
     const store = memoryStore();
     const dependencies = { store, limits: limitsOf({ quotaBytes: 100 }) };
     await reserveUpload(dependencies, OWNER, { fileId: 'A', bytes: 30, until: until() });
-    const readFile = vi.fn(async () => ({ status: 'pending' as const, storedBytes: 30 }));
+    const readFile = vi.fn(async () => ({ checks: { content: 'pending' as const }, storedBytes: 30 }));
 
     await releaseDeletedFile(dependencies, OWNER, 'A', readFile);
     await settleVerdict(dependencies, OWNER, 'A', 'passed');
 
     expect(store.record()).toMatchObject({ usedBytes: 0, open: {} });
-    expect(readFile).not.toHaveBeenCalled();
+  });
+
+  it('a delete before anything landed keeps the reservation: the form posted after it is still counted', async () => {
+    const store = memoryStore();
+    const dependencies = { store, limits: limitsOf({ quotaBytes: 100 }) };
+    await reserveUpload(dependencies, OWNER, { fileId: 'A', bytes: 30, until: until() });
+    const nothingLanded = async (): Promise<never> => {
+      throw notFound();
+    };
+
+    const refused = await refusal(releaseDeletedFile(dependencies, OWNER, 'A', nothingLanded));
+    await settleVerdict(dependencies, OWNER, 'A', 'passed');
+
+    expect(refused.code).toBe('not_found');
+    expect(store.record()).toMatchObject({ usedBytes: 30, open: {} });
+  });
+
+  it('a delete of a file whose content passed gives its bytes back whatever the malware check said', async () => {
+    const store = memoryStore();
+    const dependencies = { store, limits: limitsOf({ quotaBytes: 100 }) };
+    await reserveUpload(dependencies, OWNER, { fileId: 'A', bytes: 30, until: until() });
+    await settleVerdict(dependencies, OWNER, 'A', 'passed');
+
+    await releaseDeletedFile(dependencies, OWNER, 'A', async () => ({
+      checks: { content: 'passed' },
+      storedBytes: 30,
+    }));
+
+    expect(store.record().usedBytes).toBe(0);
   });
 
   it('a delete of a passed file gives its bytes back once, however often it runs', async () => {
@@ -198,7 +226,7 @@ describe('moving bytes, each move once', () => {
       await reserveUpload(dependencies, OWNER, { fileId, bytes: 30, until: until() });
       await settleVerdict(dependencies, OWNER, fileId, 'passed');
     }
-    const readFile = async () => ({ status: 'passed' as const, storedBytes: 30 });
+    const readFile = async () => ({ checks: { content: 'passed' as const }, storedBytes: 30 });
 
     await releaseDeletedFile(dependencies, OWNER, 'A', readFile);
     await releaseDeletedFile(dependencies, OWNER, 'A', readFile);
@@ -214,7 +242,10 @@ describe('moving bytes, each move once', () => {
     await reserveUpload(dependencies, OWNER, { fileId: 'B', bytes: 20, until: until() });
     await settleVerdict(dependencies, OWNER, 'B', 'failed');
 
-    await releaseDeletedFile(dependencies, OWNER, 'B', async () => ({ status: 'failed', storedBytes: 20 }));
+    await releaseDeletedFile(dependencies, OWNER, 'B', async () => ({
+      checks: { content: 'failed' },
+      storedBytes: 20,
+    }));
 
     expect(store.record().usedBytes).toBe(30);
   });
