@@ -1,5 +1,5 @@
 import type { UploadRules } from '../config/upload-rules.js';
-import { incompleteUpload, invalidRequest } from '../core/errors.js';
+import { ApiError, incompleteUpload, invalidRequest } from '../core/errors.js';
 import { MAX_PARTS, PART_MAX_BYTES, PART_MIN_BYTES } from '../core/object-limits.js';
 import type { Owner } from '../core/owner.js';
 import { effectiveExpiry } from '../core/url-expiry.js';
@@ -237,15 +237,22 @@ export function incompletePartsReason(
  * declared file ({@link incompletePartsReason}: 422 `incomplete_upload`
  * naming the part otherwise, the upload staying open). Throws 404 for an
  * unknown or another owner's upload and 409 `upload_closed` once it is
- * completed or aborted. The validator then judges the object as any other.
+ * completed or aborted, or once it is {@link MULTIPART_RESERVATION_MS} old
+ * (S3's lifecycle aborts it before that). The validator then judges the
+ * object as any other.
  */
 export async function completeUpload(
   { store }: Pick<MultipartDependencies, 'store'>,
   owner: Owner,
   fileId: string,
   named: readonly { partNumber: number; etag: string }[],
+  now = new Date(),
 ): Promise<{ fileId: string; status: 'pending' }> {
   const upload = await store.readMultipartUpload(owner, fileId);
+  // Past this its reservation may have lapsed: completing it would store bytes the owner's usage no longer counts.
+  if (now.getTime() - Date.parse(upload.startedAt) >= MULTIPART_RESERVATION_MS) {
+    throw new ApiError(409, 'upload_closed', 'this upload expired: start a new one');
+  }
   const held = await store.listUploadedParts(upload);
   const reason = incompletePartsReason(upload, held, named);
   if (reason) throw incompleteUpload(reason);

@@ -6,6 +6,7 @@ import {
   completeUpload,
   DEFAULT_PART_SIZE,
   incompletePartsReason,
+  MULTIPART_RESERVATION_MS,
   type MultipartDependencies,
   PART_URL_TTL_SECONDS,
   partLength,
@@ -243,13 +244,37 @@ describe('incompletePartsReason', () => {
 });
 
 describe('completeUpload', () => {
+  /** An hour after {@link UPLOAD} started. */
+  const AN_HOUR_IN = new Date(Date.parse(UPLOAD.startedAt) + 60 * 60 * 1000);
+
+  it('answers 409 upload_closed once the upload is as old as its reservation, and completes nothing', async () => {
+    // Arrange
+    const parts = held(5 * MiB, 5 * MiB, 2 * MiB);
+    const store = storeHolding(parts);
+    const expired = new Date(Date.parse(UPLOAD.startedAt) + MULTIPART_RESERVATION_MS);
+
+    // Act
+    const completing = completeUpload({ store } as never, ALICE, FILE_ID, named(parts), expired);
+
+    // Assert
+    await expect(completing).rejects.toMatchObject({ statusCode: 409, code: 'upload_closed' });
+    expect(store.claimClosing).not.toHaveBeenCalled();
+    expect(store.completeMultipartUpload).not.toHaveBeenCalled();
+  });
+
   it('completes from the parts S3 holds, 1 to the last, ignoring any other part', async () => {
     // Arrange
     const parts = [...held(5 * MiB, 5 * MiB, 2 * MiB), { partNumber: 9, size: 5, eTag: '"9"' }];
     const store = storeHolding(parts);
 
     // Act
-    const completed = await completeUpload({ store } as never, ALICE, FILE_ID, named(parts.slice(0, 3)));
+    const completed = await completeUpload(
+      { store } as never,
+      ALICE,
+      FILE_ID,
+      named(parts.slice(0, 3)),
+      AN_HOUR_IN,
+    );
 
     // Assert
     expect(completed).toEqual({ fileId: FILE_ID, status: 'pending' });
@@ -263,7 +288,7 @@ describe('completeUpload', () => {
     const store = storeHolding(parts);
 
     // Act
-    const completing = completeUpload({ store } as never, ALICE, FILE_ID, named(parts));
+    const completing = completeUpload({ store } as never, ALICE, FILE_ID, named(parts), AN_HOUR_IN);
 
     // Assert
     await expect(completing).rejects.toThrow(ApiError);
