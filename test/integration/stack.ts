@@ -112,10 +112,18 @@ export async function api<T = Record<string, unknown>>(
   return { status: response.status, headers: response.headers, body: parsed as T };
 }
 
+/** Whether fetch failed because the connection was reset before any answer came. */
+const resetBeforeAnswer = (error: unknown): boolean =>
+  error instanceof TypeError && (error.cause as { code?: string } | undefined)?.code === 'ECONNRESET';
+
 /**
  * Calls the API as a well-behaved client does under limits: a `429` is tried
  * again after its `Retry-After` seconds (which it must carry), at most
  * `tries` times in all. Returns the last answer and how many 429s came first.
+ * A connection reset before any answer (serverless offline, on a loaded
+ * machine, drops a kept-alive connection now and then) is tried again once,
+ * as a client would; a request it had served would show in the caller's
+ * usage checks, so the retry cannot hide a reservation.
  */
 export async function apiHonouringRetryAfter<T = Record<string, unknown>>(
   method: string,
@@ -124,7 +132,10 @@ export async function apiHonouringRetryAfter<T = Record<string, unknown>>(
   tries = 10,
 ): Promise<ApiAnswer<T> & { throttled: number }> {
   for (let attempt = 1; ; attempt++) {
-    const answer = await api<T>(method, path, options);
+    const answer = await api<T>(method, path, options).catch((error: unknown) => {
+      if (!resetBeforeAnswer(error)) throw error;
+      return api<T>(method, path, options);
+    });
     if (answer.status !== 429 || attempt === tries) return { ...answer, throttled: attempt - 1 };
     const seconds = Number(answer.headers.get('retry-after'));
     if (!Number.isInteger(seconds) || seconds < 1)
