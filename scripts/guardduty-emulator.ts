@@ -13,8 +13,10 @@ import {
   ListObjectVersionsCommand,
   PutObjectTaggingCommand,
   type S3Client,
+  type Tag,
 } from '@aws-sdk/client-s3';
-import type { GuardDutyScanResult } from '../lib/core/file-checks.js';
+import { GUARDDUTY_SCAN_TAG, type GuardDutyScanResult } from '../lib/core/file-checks.js';
+import { TAG_LIMITS, withScanResult } from '../lib/store/object-encoding.js';
 import { SCAN_RESULT_DETAIL_TYPE } from '../lib/validation/scan-result-event.js';
 import type { CreatedObject } from './ceph-event-bridge.js';
 
@@ -26,9 +28,6 @@ export const DEFAULT_UNSUPPORTED_MARKER = 'PRESIGN-GUARDDUTY-EMULATOR-UNSUPPORTE
 export const DEFAULT_DELAY_MS = 1500;
 /** Versions larger than this are not read: UNSUPPORTED, as GuardDuty answers for what it cannot scan. */
 export const MAX_SCANNED_BYTES = 16 * 1024 * 1024;
-const SCAN_TAG = 'GuardDutyMalwareScanStatus';
-/** S3's limit: GuardDuty does not tag a version that already has ten other tags. */
-const MAX_TAGS = 10;
 /** A hold nobody releases ends by itself, so a failed test never wedges the stack. */
 const HOLD_MS = 120_000;
 const CONTROL_PREFIX = '/guardduty-emulator/';
@@ -44,16 +43,11 @@ export function emulatedVerdict(
   return 'NO_THREATS_FOUND';
 }
 
-/** The tag set GuardDuty writes: the version's own tags with its key set to the result. */
-export function withScanTag(
-  tags: { Key?: string; Value?: string }[],
-  result: GuardDutyScanResult,
-): { Key: string; Value: string }[] | undefined {
-  const others = tags
-    .filter((tag) => tag.Key !== SCAN_TAG)
-    .map((tag) => ({ Key: tag.Key ?? '', Value: tag.Value ?? '' }));
-  if (others.length >= MAX_TAGS) return undefined;
-  return [...others, { Key: SCAN_TAG, Value: result }];
+/** The tag set GuardDuty writes: the version's own tags with its key set to the result (none past S3's ten). */
+export function withScanTag(tags: Tag[], result: GuardDutyScanResult): Tag[] | undefined {
+  const others = tags.filter((tag) => tag.Key !== GUARDDUTY_SCAN_TAG);
+  if (others.length >= TAG_LIMITS.maxTags) return undefined;
+  return withScanResult(tags, result);
 }
 
 /** GuardDuty's "Object Scan Result" event as EventBridge delivers it to a Lambda target. */
