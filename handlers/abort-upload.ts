@@ -9,9 +9,15 @@ export const createHandler = ({
   store,
   limits,
   verifyBearer,
-}: Pick<Runtime, 'store' | 'limits' | 'verifyBearer'>) =>
+  clock,
+}: Pick<Runtime, 'store' | 'limits' | 'verifyBearer' | 'clock'>) =>
   ownerRoute({ input, body: 'none', verify: verifyBearer }).handler(async (event, context) => {
-    await abortUpload({ store, limits, giveUpAt: answerBy(context) }, event.owner, event.input.path.fileId);
+    await abortUpload(
+      { store, limits, clock, giveUpAt: answerBy(context) },
+      event.owner,
+      event.input.path.fileId,
+    );
+    // event.owner, event.input.path.fileId);
     return { statusCode: 204, headers: { 'cache-control': 'no-store' }, body: '' };
   });
 

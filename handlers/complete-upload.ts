@@ -8,10 +8,14 @@ import { completeUpload } from '../lib/uploads/multipart-uploads.js';
 const { maxBodyBytes } = routes.completeUpload;
 
 /** POST /uploads/{fileId}/complete: completes the caller's multipart upload once every part is in. */
-export const createHandler = ({ store, verifyBearer }: Pick<Runtime, 'store' | 'verifyBearer'>) =>
+export const createHandler = ({
+  store,
+  verifyBearer,
+  clock,
+}: Pick<Runtime, 'store' | 'verifyBearer' | 'clock'>) =>
   ownerRoute({ input, body: 'required', maxBodyBytes, verify: verifyBearer }).handler(async (event) => {
     const { path, body } = event.input;
-    return jsonResponse(200, await completeUpload({ store }, event.owner, path.fileId, body.parts));
+    return jsonResponse(200, await completeUpload({ store, clock }, event.owner, path.fileId, body.parts));
   });
 
 export const handler = createHandler(await runtime());

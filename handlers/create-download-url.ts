@@ -5,12 +5,17 @@ import { jsonResponse } from '../lib/http/responses.js';
 import { type Runtime, runtime } from '../lib/runtime.js';
 
 /** POST /files/{fileId}/download-url: a short-lived presigned GET for the caller's validated file. */
-export const createHandler = ({ store, verifyBearer }: Pick<Runtime, 'store' | 'verifyBearer'>) =>
+export const createHandler = ({
+  store,
+  verifyBearer,
+  clock,
+}: Pick<Runtime, 'store' | 'verifyBearer' | 'clock'>) =>
   ownerRoute({ input, body: 'optional', verify: verifyBearer }).handler(async (event) => {
     const { path, body } = event.input;
     const download = await issueDownloadUrl(store, event.owner, path.fileId, {
       ttlSeconds: body.expiresIn,
       disposition: body.disposition,
+      now: clock(),
     });
     return jsonResponse(200, download);
   });

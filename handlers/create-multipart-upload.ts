@@ -11,12 +11,13 @@ export const createHandler = ({
   rules,
   limits,
   verifyBearer,
-}: Pick<Runtime, 'store' | 'rules' | 'limits' | 'verifyBearer'>) =>
+  clock,
+}: Pick<Runtime, 'store' | 'rules' | 'limits' | 'verifyBearer' | 'clock'>) =>
   ownerRoute({ input, body: 'required', verify: verifyBearer }).handler(async (event, context) =>
     jsonResponse(
       201,
       await startMultipartUpload(
-        { store, rules, limits, giveUpAt: answerBy(context) },
+        { store, rules, limits, clock, giveUpAt: answerBy(context) },
         event.owner,
         event.input.body,
       ),

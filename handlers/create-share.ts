@@ -6,13 +6,13 @@ import { jsonResponse } from '../lib/http/responses.js';
 import { type Runtime, requireShareKey, runtime } from '../lib/runtime.js';
 import { issueShare } from '../lib/shares/shares.js';
 
-type Dependencies = Pick<Runtime, 'store' | 'verifyBearer' | 'publicUrl'> & { shareKey: KeyObject };
+type Dependencies = Pick<Runtime, 'store' | 'verifyBearer' | 'publicUrl' | 'clock'> & { shareKey: KeyObject };
 
 /** POST /files/{fileId}/shares: a revocable third-party link that outlives the signing credentials. */
-export const createHandler = ({ store, verifyBearer, publicUrl, shareKey }: Dependencies) =>
+export const createHandler = ({ store, verifyBearer, publicUrl, shareKey, clock }: Dependencies) =>
   ownerRoute({ input, body: 'optional', verify: verifyBearer }).handler(async (event) => {
     const { path, body } = event.input;
-    const share = await issueShare({ store, shareKey }, event.owner, path.fileId, {
+    const share = await issueShare({ store, shareKey, clock }, event.owner, path.fileId, {
       ttlSeconds: body.expiresIn,
       baseUrl: publicBaseUrl(event, publicUrl),
     });

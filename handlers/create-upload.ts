@@ -6,8 +6,8 @@ import { type Runtime, runtime } from '../lib/runtime.js';
 import { issueUpload } from '../lib/uploads/upload-issuer.js';
 
 /** POST /uploads: a presigned POST for one new file of the caller's. */
-export const createHandler = ({ store, rules, limits, environment, verifyBearer }: Runtime) => {
-  const uploads = { store, rules, limits, uploadTtlSeconds: environment.UPLOAD_URL_TTL_SECONDS };
+export const createHandler = ({ store, rules, limits, environment, verifyBearer, clock }: Runtime) => {
+  const uploads = { store, rules, limits, clock, uploadTtlSeconds: environment.UPLOAD_URL_TTL_SECONDS };
   return ownerRoute({ input: createUploadInput, body: 'required', verify: verifyBearer }).handler(
     async (event, context) =>
       jsonResponse(

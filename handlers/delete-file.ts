@@ -9,10 +9,11 @@ export const createHandler = ({
   store,
   limits,
   verifyBearer,
-}: Pick<Runtime, 'store' | 'limits' | 'verifyBearer'>) =>
+  clock,
+}: Pick<Runtime, 'store' | 'limits' | 'verifyBearer' | 'clock'>) =>
   ownerRoute({ input, body: 'none', verify: verifyBearer }).handler(async (event, context) => {
     await deleteOwnedFile(
-      { store, limits, giveUpAt: answerBy(context) },
+      { store, limits, clock, giveUpAt: answerBy(context) },
       event.owner,
       event.input.path.fileId,
     );

@@ -10,9 +10,10 @@ export const createHandler = ({
   store,
   limits,
   verifyBearer,
-}: Pick<Runtime, 'store' | 'limits' | 'verifyBearer'>) =>
+  clock,
+}: Pick<Runtime, 'store' | 'limits' | 'verifyBearer' | 'clock'>) =>
   ownerRoute({ input, body: 'none', verify: verifyBearer }).handler(async (event, context) =>
-    jsonResponse(200, await usageOf({ store, limits, giveUpAt: answerBy(context) }, event.owner)),
+    jsonResponse(200, await usageOf({ store, limits, clock, giveUpAt: answerBy(context) }, event.owner)),
   );
 
 export const handler = createHandler(await runtime());

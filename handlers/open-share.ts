@@ -16,4 +16,8 @@ export const createHandler = (shares: ShareDependencies) =>
 
 // The share key is read (from SSM in AWS) at cold start: an unreadable parameter fails the cold start.
 const configured = await runtime();
-export const handler = createHandler({ store: configured.store, shareKey: requireShareKey(configured) });
+export const handler = createHandler({
+  store: configured.store,
+  shareKey: requireShareKey(configured),
+  clock: configured.clock,
+});

@@ -5,10 +5,14 @@ import { type Runtime, runtime } from '../lib/runtime.js';
 import { signUploadParts } from '../lib/uploads/multipart-uploads.js';
 
 /** POST /uploads/{fileId}/parts: presigned URLs for parts of the caller's multipart upload. */
-export const createHandler = ({ store, verifyBearer }: Pick<Runtime, 'store' | 'verifyBearer'>) =>
+export const createHandler = ({
+  store,
+  verifyBearer,
+  clock,
+}: Pick<Runtime, 'store' | 'verifyBearer' | 'clock'>) =>
   ownerRoute({ input, body: 'required', verify: verifyBearer }).handler(async (event) => {
     const { path, body } = event.input;
-    return jsonResponse(200, await signUploadParts({ store }, event.owner, path.fileId, body.parts));
+    return jsonResponse(200, await signUploadParts({ store, clock }, event.owner, path.fileId, body.parts));
   });
 
 export const handler = createHandler(await runtime());

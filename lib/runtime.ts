@@ -4,6 +4,7 @@ import type { JSONWebKeySet } from 'jose';
 import { type Environment, loadEnvironment } from './config/environment.js';
 import { type ParameterReader, readSecureString, resolveSecret } from './config/secrets.js';
 import { parseUploadRules, type UploadRules } from './config/upload-rules.js';
+import { type Clock, systemClock } from './core/clock.js';
 import type { MalwareScanMode } from './core/file-checks.js';
 import { MIN_OWNER_SECRET_LENGTH, ownerKeyFrom } from './core/owner.js';
 import { verdictSigner, verdictVerifier } from './core/verdict-signature.js';
@@ -38,6 +39,8 @@ export interface Runtime {
   webhookDelivery?: WebhookSettings;
   /** Hands verdicts' webhooks to the deliverer: the validator's, when a deliverer is configured. */
   handOffWebhook?: WebhookHandoff;
+  /** What every date the function compares or issues is read from: the system clock, or a test's. */
+  clock: Clock;
 }
 
 /** An Ed25519 private key in PEM is about 119 characters. */
@@ -48,13 +51,15 @@ const MIN_SIGNING_KEY_LENGTH = 64;
  * function is configured with (from SSM in AWS) once. Throws, naming the
  * variable, when the configuration is missing or malformed, so a misconfigured
  * function fails its cold start, not a request. `s3` replaces the client built
- * from the environment and `readParameter` the SSM reader (tests pass their own).
+ * from the environment, `readParameter` the SSM reader and `clock` the system
+ * clock (tests pass their own).
  */
 export async function createRuntime(
   variables: NodeJS.ProcessEnv,
-  overrides: { s3?: S3Client; readParameter?: ParameterReader } = {},
+  overrides: { s3?: S3Client; readParameter?: ParameterReader; clock?: Clock } = {},
 ): Promise<Runtime> {
   const environment = loadEnvironment(variables);
+  const clock = overrides.clock ?? systemClock;
   const readParameter = overrides.readParameter ?? readSecureString;
   const s3 =
     overrides.s3 ??
@@ -103,6 +108,7 @@ export async function createRuntime(
   const webhookDelivery = webhookSettings(environment, webhookSecret);
   return {
     environment,
+    clock,
     rules: parseUploadRules(environment.UPLOAD_RULES),
     limits: {
       ...(environment.QUOTA_BYTES_PER_OWNER !== undefined
@@ -135,6 +141,7 @@ export async function createRuntime(
         : (environment.AUTH_JWKS as JSONWebKeySet),
       ownerKey:
         ownerSecret === undefined ? undefined : configured('OWNER_SECRET', () => ownerKeyFrom(ownerSecret)),
+      clock,
     }),
     publicUrl: {
       ...(environment.PUBLIC_API_URL ? { configured: environment.PUBLIC_API_URL } : {}),

@@ -9,7 +9,7 @@ export type SigningCredentials = () => Promise<{ expiration?: Date }>;
 export async function effectiveExpiry(
   credentials: SigningCredentials,
   ttlSeconds: number,
-  now: Date = new Date(),
+  now: Date,
 ): Promise<{ expiresAt: Date; expiresIn: number }> {
   const { expiration } = await credentials();
   const wanted = now.getTime() + ttlSeconds * 1000;

@@ -11,7 +11,8 @@ export const DOWNLOAD_TTL_MAX = 3600;
 export interface DownloadOptions {
   ttlSeconds: number;
   disposition: Disposition;
-  now?: Date;
+  /** The signing time. */
+  now: Date;
 }
 
 export interface PresignedDownload {
@@ -32,7 +33,7 @@ export type DownloadStore = Pick<FileStore, 'credentials' | 'presignDownload' | 
 export async function presignFileDownload(
   store: DownloadStore,
   record: FileRecord,
-  { ttlSeconds, disposition, now = new Date() }: DownloadOptions,
+  { ttlSeconds, disposition, now }: DownloadOptions,
 ): Promise<PresignedDownload> {
   const contentType = servableType(record);
   const { expiresIn } = await effectiveExpiry(store.credentials, ttlSeconds, now);

@@ -1,3 +1,4 @@
+import type { Clock } from '../core/clock.js';
 import { ApiError } from '../core/errors.js';
 import type { Owner } from '../core/owner.js';
 import { releaseDeletedFile } from '../limits/owner-limits.js';
@@ -10,6 +11,8 @@ export interface FileDeletionDependencies {
   limits: LimitSettings;
   /** When the request must have answered: a change of usage that keeps conflicting gives up (429) before. */
   giveUpAt?: number;
+  /** What the owner's usage is tidied and the release dated by. */
+  clock: Clock;
 }
 
 /**

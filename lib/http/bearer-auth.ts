@@ -7,6 +7,7 @@ import {
   type JWTVerifyGetKey,
   jwtVerify,
 } from 'jose';
+import type { Clock } from '../core/clock.js';
 import { unauthorized } from '../core/errors.js';
 import { type Owner, ownerFromSubject } from '../core/owner.js';
 
@@ -33,6 +34,8 @@ export interface AuthSettings {
    * configured without it, whose verifier then refuses to make an owner at all.
    */
   ownerKey: KeyObject | undefined;
+  /** What `exp` and `nbf` are checked against. */
+  clock: Clock;
 }
 
 /** Why a verifier built without an owner key fails: logged as the cause of the 500. */
@@ -51,7 +54,7 @@ export type BearerVerifier = (authorization: string | undefined) => Promise<Owne
  * falls back to an unkeyed segment, which anyone could compute from a `sub`.
  */
 export function createBearerVerifier(settings: AuthSettings): BearerVerifier {
-  const { ownerKey } = settings;
+  const { ownerKey, clock } = settings;
   if (!ownerKey) {
     return async () => {
       throw new Error(MISSING_OWNER_KEY);
@@ -75,14 +78,15 @@ export function createBearerVerifier(settings: AuthSettings): BearerVerifier {
   return async (authorization) => {
     const token = authorization ? BEARER.exec(authorization.trim())?.[1] : undefined;
     if (!token) throw unauthorized();
+    const now = clock();
     const known = verified.get(token);
-    if (known && Date.now() < known.expiresAt) return known.owner;
+    if (known && now.getTime() < known.expiresAt) return known.owner;
     let sub: unknown;
     let exp: unknown;
     try {
       ({
         payload: { sub, exp },
-      } = await jwtVerify(token, keys, options));
+      } = await jwtVerify(token, keys, { ...options, currentDate: now }));
     } catch (error) {
       // A JWKS endpoint that cannot be reached is our outage (5xx), not the caller's fault.
       if (error instanceof errors.JWKSTimeout || !(error instanceof errors.JOSEError)) throw error;
@@ -93,7 +97,7 @@ export function createBearerVerifier(settings: AuthSettings): BearerVerifier {
     if (verified.size >= VERIFIED_TOKENS) verified.delete(verified.keys().next().value as string);
     verified.set(token, {
       owner,
-      expiresAt: Math.min((exp as number) * 1000, Date.now() + VERIFIED_TOKEN_TTL_MS),
+      expiresAt: Math.min((exp as number) * 1000, now.getTime() + VERIFIED_TOKEN_TTL_MS),
     });
     return owner;
   };

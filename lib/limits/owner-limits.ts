@@ -1,3 +1,4 @@
+import type { Clock } from '../core/clock.js';
 import { ApiError, quotaExceeded, rateLimited } from '../core/errors.js';
 import type { Owner } from '../core/owner.js';
 import type { FileStore } from '../store/file-store.js';
@@ -26,6 +27,8 @@ export interface LimitsDependencies {
    * keeps losing to others gives up with 429 before it, never times out.
    */
   giveUpAt?: number;
+  /** What reservations lapse, the rate's window moves and releases are dated by. */
+  clock: Clock;
 }
 
 /** The 200 body of GET /usage. */
@@ -115,7 +118,7 @@ function changeTidied<T>(
   return dependencies.store.changeUsage(
     owner,
     async (stored) => {
-      const now = Date.now();
+      const now = dependencies.clock().getTime();
       const record = await tidied(dependencies, owner, stored, now, landedCache);
       return { record, result: await change(record, now) };
     },

@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import type { Clock } from '../core/clock.js';
 import { linkExpired, linkRevoked, notFound } from '../core/errors.js';
 import type { Owner } from '../core/owner.js';
 import { type DownloadStore, presignFileDownload } from '../downloads/download-url.js';
@@ -15,6 +16,8 @@ export const SHARE_REDIRECT_TTL = 60;
 export interface ShareDependencies {
   store: DownloadStore & Pick<FileStore, 'readShareEpoch'>;
   shareKey: KeyObject;
+  /** What links' expiry is reckoned from. */
+  clock: Clock;
 }
 
 const unixSeconds = (date: Date): number => Math.floor(date.getTime() / 1000);
@@ -25,16 +28,16 @@ const unixSeconds = (date: Date): number => Math.floor(date.getTime() / 1000);
  * file and 409 `not_validated` unless it has passed validation.
  */
 export async function issueShare(
-  { store, shareKey }: ShareDependencies,
+  { store, shareKey, clock }: ShareDependencies,
   owner: Pick<Owner, 'segment'>,
   fileId: string,
-  options: { ttlSeconds: number; baseUrl: string; now?: Date },
+  options: { ttlSeconds: number; baseUrl: string },
 ): Promise<{ shareUrl: string; expiresAt: string }> {
   const [{ versionId }, epoch] = await Promise.all([
     store.readPassedFileRecord(owner, fileId),
     store.readShareEpoch(owner, fileId),
   ]);
-  const expiresAt = unixSeconds(options.now ?? new Date()) + options.ttlSeconds;
+  const expiresAt = unixSeconds(clock()) + options.ttlSeconds;
   const token = signShareToken(shareKey, { segment: owner.segment, fileId, versionId, expiresAt, epoch });
   return { shareUrl: `${options.baseUrl}/s/${token}`, expiresAt: new Date(expiresAt * 1000).toISOString() };
 }
@@ -47,10 +50,10 @@ export async function issueShare(
  * past the link's own expiry nor the signing credentials.
  */
 export async function openShare(
-  { store, shareKey }: ShareDependencies,
+  { store, shareKey, clock }: ShareDependencies,
   token: string,
-  now: Date = new Date(),
 ): Promise<{ location: string }> {
+  const now = clock();
   const check = verifyShareToken(shareKey, token, unixSeconds(now));
   if (!check.ok) throw check.reason === 'expired' ? linkExpired() : notFound();
   const { segment, fileId, versionId, expiresAt, epoch } = check.claims;

@@ -138,7 +138,7 @@ export function createMultipartStore({ s3, bucket, stateBucket }: MultipartStore
    * (`If-None-Match: *`). Should the record fail, the upload is aborted.
    * Returns the upload id.
    */
-  async function startMultipartUpload(form: MultipartForm, fileId: string): Promise<string> {
+  async function startMultipartUpload(form: MultipartForm, fileId: string, now: Date): Promise<string> {
     const created = await s3.send(
       new CreateMultipartUploadCommand({
         Bucket: bucket,
@@ -160,7 +160,7 @@ export function createMultipartStore({ s3, bucket, stateBucket }: MultipartStore
       uploadId,
       size: form.size,
       partSize: form.partSize,
-      startedAt: new Date().toISOString(),
+      startedAt: now.toISOString(),
     };
     try {
       await s3.send(

@@ -1,4 +1,5 @@
 import type { UploadRules } from '../config/upload-rules.js';
+import type { Clock } from '../core/clock.js';
 import { ApiError, incompleteUpload, invalidRequest } from '../core/errors.js';
 import { MAX_PARTS, PART_MAX_BYTES, PART_MIN_BYTES } from '../core/object-limits.js';
 import type { Owner } from '../core/owner.js';
@@ -74,6 +75,8 @@ export interface MultipartDependencies {
   limits: LimitSettings;
   /** When the request must have answered: a change of usage that keeps conflicting gives up (429) before. */
   giveUpAt?: number;
+  /** What the upload's age, its reservation and its URLs' expiry are reckoned from. */
+  clock: Clock;
 }
 
 /**
@@ -109,17 +112,17 @@ export function partLength(upload: Pick<MultipartUpload, 'size' | 'partSize'>, p
  * `rate_limited`), and given back if S3 refuses to start the upload.
  */
 export async function startMultipartUpload(
-  { store, rules, limits, giveUpAt }: MultipartDependencies,
+  { store, rules, limits, giveUpAt, clock }: MultipartDependencies,
   owner: Owner,
   request: CreateMultipartUploadRequest,
-  now: Date = new Date(),
 ): Promise<StartedMultipartUpload> {
+  const now = clock();
   const contentType = admitUpload(rules, request, { multipart: true });
   const partSize = choosePartSize(request.size, request.partSize);
   const fileId = newFileId();
   const key = objectKey(owner, fileId);
   const limited = limitsSet(limits);
-  const usage = { store, limits, ...(giveUpAt ? { giveUpAt } : {}) };
+  const usage = { store, limits, clock, ...(giveUpAt ? { giveUpAt } : {}) };
   if (limited) {
     const until = new Date(now.getTime() + MULTIPART_RESERVATION_MS);
     await reserveUpload(usage, owner, { fileId, bytes: request.size, until });
@@ -137,6 +140,7 @@ export async function startMultipartUpload(
         clientMetadata: request.clientMetadata,
       },
       fileId,
+      now,
     );
   } catch (error) {
     // Nothing can land under this key: give the bytes back now (else they lapse with the reservation).
@@ -162,12 +166,12 @@ export async function startMultipartUpload(
  * beyond the upload's last part.
  */
 export async function signUploadParts(
-  { store }: Pick<MultipartDependencies, 'store'>,
+  { store, clock }: Pick<MultipartDependencies, 'store' | 'clock'>,
   owner: Owner,
   fileId: string,
   parts: readonly { partNumber: number; md5?: string | undefined }[],
-  now: Date = new Date(),
 ): Promise<{ parts: PartUrl[] }> {
+  const now = clock();
   const upload = await store.readMultipartUpload(owner, fileId);
   const beyond = parts.find((part) => part.partNumber > upload.partCount);
   if (beyond) {
@@ -242,15 +246,14 @@ export function incompletePartsReason(
  * object as any other.
  */
 export async function completeUpload(
-  { store }: Pick<MultipartDependencies, 'store'>,
+  { store, clock }: Pick<MultipartDependencies, 'store' | 'clock'>,
   owner: Owner,
   fileId: string,
   named: readonly { partNumber: number; etag: string }[],
-  now = new Date(),
 ): Promise<{ fileId: string; status: 'pending' }> {
   const upload = await store.readMultipartUpload(owner, fileId);
   // Past this its reservation may have lapsed: completing it would store bytes the owner's usage no longer counts.
-  if (now.getTime() - Date.parse(upload.startedAt) >= MULTIPART_RESERVATION_MS) {
+  if (clock().getTime() - Date.parse(upload.startedAt) >= MULTIPART_RESERVATION_MS) {
     throw new ApiError(409, 'upload_closed', 'this upload expired: start a new one');
   }
   const held = await store.listUploadedParts(upload);
@@ -272,14 +275,14 @@ export async function completeUpload(
  * are given back; an abort tried again after a failure gives nothing back twice.
  */
 export async function abortUpload(
-  { store, limits, giveUpAt }: Pick<MultipartDependencies, 'store' | 'limits' | 'giveUpAt'>,
+  { store, limits, giveUpAt, clock }: Pick<MultipartDependencies, 'store' | 'limits' | 'giveUpAt' | 'clock'>,
   owner: Owner,
   fileId: string,
 ): Promise<void> {
   const upload = await store.readMultipartUpload(owner, fileId);
   await store.claimClosing(upload, 'abort');
   if (limitsSet(limits)) {
-    await releaseReservation({ store, limits, ...(giveUpAt ? { giveUpAt } : {}) }, owner, fileId);
+    await releaseReservation({ store, limits, clock, ...(giveUpAt ? { giveUpAt } : {}) }, owner, fileId);
   }
   await store.abortMultipartUpload(upload);
 }

@@ -1,4 +1,5 @@
 import type { UploadRules } from '../config/upload-rules.js';
+import type { Clock } from '../core/clock.js';
 import { fileTooLarge, unsupportedContentType } from '../core/errors.js';
 import { normalizeContentType } from '../core/media-types.js';
 import { POST_OBJECT_MAX_BYTES } from '../core/object-limits.js';
@@ -28,6 +29,8 @@ export interface UploadDependencies {
   giveUpAt?: number;
   /** `UPLOAD_URL_TTL_SECONDS`. */
   uploadTtlSeconds: number;
+  /** What the form's expiry and the reservation are reckoned from. */
+  clock: Clock;
 }
 
 /**
@@ -65,16 +68,16 @@ export function admitUpload(
  * expires: 403 `quota_exceeded` or 429 `rate_limited` refuse it unsigned.
  */
 export async function issueUpload(
-  { store, rules, limits, giveUpAt, uploadTtlSeconds }: UploadDependencies,
+  { store, rules, limits, giveUpAt, uploadTtlSeconds, clock }: UploadDependencies,
   owner: Owner,
   request: CreateUploadRequest,
 ): Promise<IssuedUpload> {
   const contentType = admitUpload(rules, request);
   const fileId = newFileId();
   const key = objectKey(owner, fileId);
-  const { expiresAt, expiresIn } = await effectiveExpiry(store.credentials, uploadTtlSeconds);
+  const { expiresAt, expiresIn } = await effectiveExpiry(store.credentials, uploadTtlSeconds, clock());
   if (limitsSet(limits)) {
-    await reserveUpload({ store, limits, ...(giveUpAt ? { giveUpAt } : {}) }, owner, {
+    await reserveUpload({ store, limits, clock, ...(giveUpAt ? { giveUpAt } : {}) }, owner, {
       fileId,
       bytes: request.size,
       until: expiresAt,

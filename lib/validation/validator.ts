@@ -1,5 +1,6 @@
 import pLimit from 'p-limit';
 import type { UploadRules } from '../config/upload-rules.js';
+import type { Clock } from '../core/clock.js';
 import { ApiError } from '../core/errors.js';
 import {
   checksFinal,
@@ -38,6 +39,8 @@ export interface ValidatorDependencies {
   rules: UploadRules;
   /** The limits in force: a verdict settles the file's reservation in its owner's usage. */
   limits: LimitSettings;
+  /** What webhooks and the owner's usage are dated by. */
+  clock: Clock;
   /**
    * Hands each verdict on a file to the webhook deliverer without waiting for
    * the receiver; absent when no webhook URL is configured (nothing is sent).
@@ -117,6 +120,7 @@ function verdictWebhook(
   file: DescribedFile,
   verdict: { status: 'pending' | Verdict['status']; reason?: string; detectedType?: string },
   malware: Pick<ReturnType<typeof fileChecks>, 'malware'>,
+  at: Date,
 ): WebhookMessage | undefined {
   const checks = { content: verdict.status, malware: malware.malware };
   if (!checksFinal(checks)) return undefined;
@@ -137,7 +141,7 @@ function verdictWebhook(
         filename: file.filename,
         clientMetadata: file.clientMetadata ?? undefined,
       },
-      new Date(),
+      at,
     ),
   };
 }
@@ -151,7 +155,7 @@ function skipFor(error: unknown): SkipReason | undefined {
 
 /** Settles the reservation of the file at `key` (an upload key) on its verdict, while limits are set. */
 async function settle(
-  dependencies: Pick<ValidatorDependencies, 'store' | 'limits'>,
+  dependencies: Pick<ValidatorDependencies, 'store' | 'limits' | 'clock'>,
   key: string,
   status: Verdict['status'],
 ): Promise<void> {
@@ -169,7 +173,7 @@ function isUploadRecord(record: S3ObjectRecord, bucket: string): boolean {
 }
 
 async function judge(
-  { store, rules, limits, malwareScan = 'none' }: ValidatorDependencies,
+  { store, rules, limits, clock, malwareScan = 'none' }: ValidatorDependencies,
   record: S3ObjectRecord,
   scanResult?: GuardDutyScanResult,
 ): Promise<Judgment> {
@@ -193,7 +197,7 @@ async function judge(
     // GuardDuty's result on a version whose tag another writer's read-modify-write lost: put back.
     if (scanResult) await store.recordScanResult({ key, versionId: upload.versionId }, upload, scanResult);
     // Settled again, which changes nothing once done: the first try may have failed after tagging.
-    if (upload.isFirstVersion) await settle({ store, limits }, key, status);
+    if (upload.isFirstVersion) await settle({ store, limits, clock }, key, status);
     const again = upload.isFirstVersion
       ? verdictWebhook(
           store.bucket,
@@ -206,6 +210,7 @@ async function judge(
             detectedType,
           },
           malwareOf(upload, status),
+          clock(),
         )
       : undefined;
     return { outcome: skipped(key, 'already_decided'), ...(again ? { webhook: again } : {}) };
@@ -225,7 +230,7 @@ async function judge(
     filename: file.filename,
     contentType: file.contentType,
     size: file.size,
-    uploadedAt: (upload.lastModified ?? new Date()).toISOString(),
+    uploadedAt: (upload.lastModified ?? clock()).toISOString(),
     clientMetadata: file.clientMetadata,
   });
 
@@ -242,7 +247,7 @@ async function judge(
   );
   const dropped = await store.recordVerdict(judged, upload, verdict, scanResult);
   // After the tags: a delete that reads the file meanwhile sees the verdict its bytes move by.
-  await settle({ store, limits }, key, verdict.status);
+  await settle({ store, limits, clock }, key, verdict.status);
   if (dropped.length > 0) logger.warn('tag limit reached: dropping tags', { key, dropped });
   const webhook = verdictWebhook(
     store.bucket,
@@ -251,6 +256,7 @@ async function judge(
     file,
     verdict,
     malwareOf(upload, verdict.status),
+    clock(),
   );
   return { outcome: { key, ...verdict }, ...(webhook ? { webhook } : {}) };
 }

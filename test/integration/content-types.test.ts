@@ -210,12 +210,12 @@ describe('a CSV, with text/csv in UPLOAD_RULES', () => {
 
     // Act: the validateUpload role's validator, in-process, with RULES
     const session = await assumeFunctionRole('validateUpload', 'ct-csv-validator');
-    const { store, rules, limits } = await createRuntime(
+    const { store, rules, limits, clock } = await createRuntime(
       { ...(await functionEnvironment(session)), UPLOAD_RULES: RULES },
       { s3: roleS3Client(session) },
     );
     const outcome = await validateRecord(
-      { store, rules, limits },
+      { store, rules, limits, clock },
       {
         eventName: 'ObjectCreated:Post',
         bucket: stack.bucket,

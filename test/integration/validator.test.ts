@@ -349,7 +349,7 @@ describe('the ranged read is bounded', () => {
 
     const session = await assumeFunctionRole('validateUpload', 'v-ranged-read');
     const s3 = roleS3Client(session);
-    const { store, rules, limits } = await createRuntime(await functionEnvironment(session), { s3 });
+    const { store, rules, limits, clock } = await createRuntime(await functionEnvironment(session), { s3 });
     const reads: { input: Record<string, unknown>; output: GetObjectCommandOutput; bytes: () => number }[] =
       [];
     const send = s3.send.bind(s3) as (command: unknown) => Promise<unknown>;
@@ -373,7 +373,7 @@ describe('the ranged read is bounded', () => {
     try {
       // Act
       const outcome = await validateRecord(
-        { store, rules, limits },
+        { store, rules, limits, clock },
         {
           eventName: 'ObjectCreated:Put',
           bucket: stack.bucket,

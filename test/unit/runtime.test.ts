@@ -3,6 +3,7 @@ import { PutObjectTaggingCommand, type Tag } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 import { createHandler as createGetFileHandler } from '../../handlers/get-file.js';
+import { systemClock } from '../../lib/core/clock.js';
 import { ApiError } from '../../lib/core/errors.js';
 import { logger } from '../../lib/core/logger.js';
 import { ownerFromSubject, ownerKeyFrom } from '../../lib/core/owner.js';
@@ -12,6 +13,7 @@ import { createRuntime, type Runtime, requireWebhookDelivery } from '../../lib/r
 import { TAG } from '../../lib/store/object-encoding.js';
 import { createS3Client } from '../../lib/store/s3-client.js';
 import { apiEvent, lambdaContext } from '../support/api-event.js';
+import { testClock } from '../support/clock.js';
 import { TEST_OWNER_SECRET, testOwner } from '../support/owners.js';
 import { signTestToken } from '../support/tokens.js';
 import { TEST_VERDICT_KEYS } from '../support/verdict-keys.js';
@@ -247,6 +249,13 @@ describe('createRuntime: verdict keys', () => {
   });
 });
 
+describe('createRuntime: clock', () => {
+  it('reads the system clock unless given another', async () => {
+    expect((await createRuntime(base())).clock).toBe(systemClock);
+    expect((await createRuntime(base(), { clock: testClock })).clock).toBe(testClock);
+  });
+});
+
 describe('createRuntime: owner secret', () => {
   const OWNER_PARAMETER = '/presign/unit/owner-secret';
   const PARAMETER_SECRET = 'owner-secret-from-ssm-0123456789abcdef0123456789';
@@ -256,7 +265,7 @@ describe('createRuntime: owner secret', () => {
 
   it('keys owner segments with OWNER_SECRET', async () => {
     // Arrange
-    const runtime = await createRuntime(base());
+    const runtime = await createRuntime(base(), { clock: testClock });
 
     // Act
     const owner = await runtime.verifyBearer(await bearer('alice@example.com'));
@@ -275,7 +284,7 @@ describe('createRuntime: owner secret', () => {
     // Act
     const runtime = await createRuntime(
       { ...withoutOwnerSecret(), OWNER_SECRET_PARAMETER: OWNER_PARAMETER },
-      { readParameter },
+      { readParameter, clock: testClock },
     );
     const owner = await runtime.verifyBearer(await bearer('alice@example.com'));
 
@@ -293,7 +302,7 @@ describe('createRuntime: owner secret', () => {
     // Act
     const runtime = await createRuntime(
       { ...base(), OWNER_SECRET_PARAMETER: OWNER_PARAMETER },
-      { readParameter },
+      { readParameter, clock: testClock },
     );
 
     // Assert

@@ -25,6 +25,7 @@ import { signShareToken, verifyShareToken } from '../../../lib/shares/share-toke
 import { encodeMetaValue, META, TAG } from '../../../lib/store/object-encoding.js';
 import { newFileId, objectKey } from '../../../lib/store/object-key.js';
 import { apiEvent, lambdaContext } from '../../support/api-event.js';
+import { amzDate, TEST_NOW, TEST_SECONDS } from '../../support/clock.js';
 import { testOwner } from '../../support/owners.js';
 import { unitRuntime } from '../../support/runtime.js';
 import { signTestToken, TEST_AUDIENCE, TEST_ISSUER } from '../../support/tokens.js';
@@ -38,7 +39,7 @@ const shareKey = shareKeyFrom(runtime.environment);
 const getFile = getFileHandler(runtime);
 const createDownloadUrl = createDownloadUrlHandler(runtime);
 const createShare = createShareHandler({ ...runtime, shareKey });
-const openShare = openShareHandler({ store: runtime.store, shareKey });
+const openShare = openShareHandler({ store: runtime.store, shareKey, clock: runtime.clock });
 const revokeShares = revokeSharesHandler(runtime);
 type Handler = (
   event: APIGatewayProxyEventV2,
@@ -314,7 +315,7 @@ describe('authentication on owner routes', () => {
       .setSubject('auth0|alice')
       .setIssuer(TEST_ISSUER)
       .setAudience(TEST_AUDIENCE)
-      .setExpirationTime('5m')
+      .setExpirationTime(TEST_SECONDS + 300)
       .sign(privateKey);
 
     // Act
@@ -494,7 +495,6 @@ describe('POST /files/{fileId}/download-url', () => {
   it('issues a 300 s presigned GET by default, as an attachment with the validated type', async () => {
     // Arrange
     const fileId = putFile(ALICE);
-    const before = Date.now();
 
     // Act
     const response = await call(createDownloadUrl, { method: 'POST', ...fileRoute(fileId, '/download-url') });
@@ -509,9 +509,9 @@ describe('POST /files/{fileId}/download-url', () => {
     const disposition = url.searchParams.get('response-content-disposition') ?? '';
     expect(disposition).toMatch(/^attachment; /);
     expect(disposition).toContain("filename*=UTF-8''R%C3%A9sum%C3%A9%20%22final%22.pdf");
-    const expiresAt = Date.parse(String(response.body.expiresAt));
-    expect(expiresAt).toBeGreaterThan(before + 298_000);
-    expect(expiresAt).toBeLessThanOrEqual(Date.now() + 300_000);
+    // Signed at the function's clock: X-Amz-Date and expiresAt agree with it to the second.
+    expect(url.searchParams.get('X-Amz-Date')).toBe(amzDate(TEST_NOW));
+    expect(Date.parse(String(response.body.expiresAt))).toBe(TEST_NOW.getTime() + 300_000);
   });
 
   it('honours expiresIn and inline disposition for an image', async () => {
@@ -633,7 +633,6 @@ describe('POST /files/{fileId}/shares', () => {
   it('issues a one-day link on the API domain by default', async () => {
     // Arrange
     const fileId = putFile(ALICE);
-    const before = Math.floor(Date.now() / 1000);
 
     // Act
     const response = await call(createShare, { method: 'POST', ...fileRoute(fileId, '/shares') });
@@ -643,9 +642,7 @@ describe('POST /files/{fileId}/shares', () => {
     expect(String(response.body.shareUrl)).toMatch(
       /^https:\/\/api\.example\.test\/s\/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/,
     );
-    const expiresAt = Date.parse(String(response.body.expiresAt)) / 1000;
-    expect(expiresAt).toBeGreaterThanOrEqual(before + 86_400);
-    expect(expiresAt).toBeLessThanOrEqual(Math.floor(Date.now() / 1000) + 86_400);
+    expect(Date.parse(String(response.body.expiresAt))).toBe(TEST_NOW.getTime() + 86_400_000);
   });
 
   it('binds the link to the file’s first version, even once the form was posted again', async () => {
@@ -659,7 +656,7 @@ describe('POST /files/{fileId}/shares', () => {
     // Assert
     expect(response.status).toBe(201);
     const token = String(response.body.shareUrl).split('/s/')[1] ?? '';
-    const check = verifyShareToken(shareKey, token, Math.floor(Date.now() / 1000));
+    const check = verifyShareToken(shareKey, token, TEST_SECONDS);
     expect(check).toMatchObject({
       ok: true,
       claims: { segment: ALICE.segment, fileId, versionId: firstVersion(ALICE, fileId)?.versionId, epoch: 0 },
@@ -761,7 +758,7 @@ describe('GET /s/{token}', () => {
       segment: ALICE.segment,
       fileId,
       versionId: firstVersion(ALICE, fileId)?.versionId ?? '',
-      expiresAt: Math.floor(Date.now() / 1000) - 1,
+      expiresAt: TEST_SECONDS - 1,
       epoch: 0,
     });
 
@@ -908,7 +905,7 @@ describe('GET /s/{token}', () => {
       segment: ALICE.segment,
       fileId,
       versionId: named,
-      expiresAt: Math.floor(Date.now() / 1000) + 60,
+      expiresAt: TEST_SECONDS + 60,
       epoch: 0,
     });
 
@@ -950,7 +947,7 @@ describe('GET /s/{token}', () => {
       segment: BOB.segment,
       fileId,
       versionId: firstVersion(BOB, fileId)?.versionId ?? '',
-      expiresAt: Math.floor(Date.now() / 1000) + 60,
+      expiresAt: TEST_SECONDS + 60,
       epoch: 0,
     });
     const [payload = '', mac] = bobsToken.split('.');
@@ -1162,7 +1159,7 @@ describe('a second version under the key (the upload form posted again)', () => 
     const response = await open(token);
 
     // Assert
-    const check = verifyShareToken(shareKey, token, Math.floor(Date.now() / 1000));
+    const check = verifyShareToken(shareKey, token, TEST_SECONDS);
     expect(check.ok && check.claims.versionId).toBe(first.versionId);
     expect(response.status).toBe(302);
     expect(new URL(String(response.headers.location)).searchParams.get('versionId')).toBe(first.versionId);

@@ -3,10 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../../lib/core/errors.js';
 import { ownerFromSubject, ownerKeyFrom } from '../../../lib/core/owner.js';
 import { createBearerVerifier, MISSING_OWNER_KEY } from '../../../lib/http/bearer-auth.js';
+import { testClock } from '../../support/clock.js';
 import { TEST_OWNER_SECRET } from '../../support/owners.js';
 import { signTestToken, TEST_AUDIENCE, TEST_ISSUER, testJwks } from '../../support/tokens.js';
 
-const SETTINGS = { issuer: TEST_ISSUER, audience: TEST_AUDIENCE, jwks: testJwks };
+const SETTINGS = { issuer: TEST_ISSUER, audience: TEST_AUDIENCE, jwks: testJwks, clock: testClock };
 const OTHER_SECRET = 'another-deployment-owner-secret-0123456789abcdef';
 const unkeyed = (sub: string) => createHash('sha256').update(sub, 'utf8').digest('hex').slice(0, 32);
 

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiError, notFound } from '../../../lib/core/errors.js';
 import {
   type LimitsDependencies,
@@ -10,10 +10,13 @@ import {
 } from '../../../lib/limits/owner-limits.js';
 import { MAX_OPEN_RESERVATIONS } from '../../../lib/limits/usage-ledger.js';
 import { emptyUsage, type UsageDecision, type UsageRecord } from '../../../lib/store/usage-store.js';
+import { movableClock } from '../../support/clock.js';
 
 const OWNER = { segment: '0123456789abcdef0123456789abcdef' };
 const HOUR = 3_600_000;
 const NOW = Date.UTC(2026, 10, 27, 10, 0, 0);
+/** The limits' clock: every test starts at NOW and moves it by hand. */
+const clock = movableClock(NOW);
 
 /** The store's usage object in memory: every change applied to the one record, as the real CAS would. */
 function memoryStore(landed: (fileId: string) => boolean = () => false) {
@@ -52,14 +55,14 @@ async function refusal(promise: Promise<unknown>): Promise<ApiError> {
   return error;
 }
 
-afterEach(() => vi.useRealTimers());
+beforeEach(() => clock.set(NOW));
 
 describe('reserveUpload', () => {
   it('reserves up to the quota and refuses the byte beyond with 403 quota_exceeded', async () => {
     // Arrange
     const store = memoryStore();
-    const dependencies = { store, limits: limitsOf({ quotaBytes: 100 }) };
-    const until = new Date(Date.now() + 300_000);
+    const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 100 }) };
+    const until = new Date(NOW + 300_000);
 
     // Act
     await reserveUpload(dependencies, OWNER, { fileId: 'A', bytes: 60, until });
@@ -73,18 +76,17 @@ describe('reserveUpload', () => {
 
   it('refuses past the rate with 429 and a Retry-After when the oldest bucket leaves the window', async () => {
     // Arrange
-    vi.useFakeTimers({ now: NOW, toFake: ['Date'] });
     const store = memoryStore();
-    const dependencies = { store, limits: limitsOf({ uploadsPerHour: 2 }) };
+    const dependencies = { store, clock, limits: limitsOf({ uploadsPerHour: 2 }) };
     const until = new Date(NOW + 300_000);
     await reserveUpload(dependencies, OWNER, { fileId: 'A', bytes: 1, until });
-    vi.setSystemTime(NOW + 10 * 60_000);
+    clock.set(NOW + 10 * 60_000);
     await reserveUpload(dependencies, OWNER, { fileId: 'B', bytes: 1, until });
 
     // Act
     const refused = await refusal(reserveUpload(dependencies, OWNER, { fileId: 'C', bytes: 1, until }));
     const retryAfter = Number(refused.headers['retry-after']);
-    vi.setSystemTime(NOW + 10 * 60_000 + retryAfter * 1000);
+    clock.set(NOW + 10 * 60_000 + retryAfter * 1000);
     await reserveUpload(dependencies, OWNER, { fileId: 'D', bytes: 1, until });
 
     // Assert: the first upload counts for at least an hour, at most a bucket (1 min) more.
@@ -97,8 +99,8 @@ describe('reserveUpload', () => {
   it(`holds at most ${MAX_OPEN_RESERVATIONS} open reservations (429), whatever the quota`, async () => {
     // Arrange
     const store = memoryStore();
-    const dependencies = { store, limits: limitsOf({ quotaBytes: 10 ** 12 }) };
-    const until = new Date(Date.now() + 300_000);
+    const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 10 ** 12 }) };
+    const until = new Date(NOW + 300_000);
     for (let i = 0; i < MAX_OPEN_RESERVATIONS; i++) {
       await reserveUpload(dependencies, OWNER, { fileId: `F${i}`, bytes: 1, until });
     }
@@ -113,15 +115,14 @@ describe('reserveUpload', () => {
 
   it('gives back a lapsed form with nothing under its key, keeps one that landed, and asks S3 once each', async () => {
     // Arrange
-    vi.useFakeTimers({ now: NOW, toFake: ['Date'] });
     const store = memoryStore((fileId) => fileId === 'LANDED');
-    const dependencies = { store, limits: limitsOf({ quotaBytes: 100, landingGraceMs: 60_000 }) };
+    const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 100, landingGraceMs: 60_000 }) };
     const until = new Date(NOW + 300_000);
     await reserveUpload(dependencies, OWNER, { fileId: 'UNUSED', bytes: 50, until });
     await reserveUpload(dependencies, OWNER, { fileId: 'LANDED', bytes: 50, until });
 
     // Act: past the forms' expiry and the grace after it.
-    vi.setSystemTime(NOW + 300_000 + 60_001);
+    clock.set(NOW + 300_000 + 60_001);
     await reserveUpload(dependencies, OWNER, { fileId: 'NEXT', bytes: 50, until: new Date(NOW + 700_000) });
     const view = await usageOf(dependencies, OWNER);
 
@@ -136,13 +137,12 @@ describe('reserveUpload', () => {
 
   it('does not give back a form before its grace is over', async () => {
     // Arrange
-    vi.useFakeTimers({ now: NOW, toFake: ['Date'] });
     const store = memoryStore();
-    const dependencies = { store, limits: limitsOf({ quotaBytes: 100, landingGraceMs: 60_000 }) };
+    const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 100, landingGraceMs: 60_000 }) };
     await reserveUpload(dependencies, OWNER, { fileId: 'A', bytes: 100, until: new Date(NOW + 1000) });
 
     // Act
-    vi.setSystemTime(NOW + 1000 + 59_000);
+    clock.set(NOW + 1000 + 59_000);
     const refused = await refusal(
       reserveUpload(dependencies, OWNER, { fileId: 'B', bytes: 1, until: new Date(NOW) }),
     );
@@ -154,11 +154,11 @@ describe('reserveUpload', () => {
 });
 
 describe('moving bytes, each move once', () => {
-  const until = () => new Date(Date.now() + 300_000);
+  const until = () => new Date(NOW + 300_000);
 
   it('a passed verdict turns the reservation into used bytes; a redelivered one changes nothing', async () => {
     const store = memoryStore();
-    const dependencies = { store, limits: limitsOf({ quotaBytes: 100 }) };
+    const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 100 }) };
     await reserveUpload(dependencies, OWNER, { fileId: 'A', bytes: 30, until: until() });
 
     await settleVerdict(dependencies, OWNER, 'A', 'passed');
@@ -170,7 +170,7 @@ describe('moving bytes, each move once', () => {
 
   it('a failed verdict gives the reservation back', async () => {
     const store = memoryStore();
-    const dependencies = { store, limits: limitsOf({ quotaBytes: 100 }) };
+    const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 100 }) };
     await reserveUpload(dependencies, OWNER, { fileId: 'A', bytes: 30, until: until() });
 
     await settleVerdict(dependencies, OWNER, 'A', 'failed');
@@ -180,7 +180,7 @@ describe('moving bytes, each move once', () => {
 
   it('a delete of a pending file gives its reservation back, and the verdict after it moves nothing', async () => {
     const store = memoryStore();
-    const dependencies = { store, limits: limitsOf({ quotaBytes: 100 }) };
+    const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 100 }) };
     await reserveUpload(dependencies, OWNER, { fileId: 'A', bytes: 30, until: until() });
     const readFile = vi.fn(async () => ({ checks: { content: 'pending' as const }, storedBytes: 30 }));
 
@@ -192,7 +192,7 @@ describe('moving bytes, each move once', () => {
 
   it('a delete before anything landed keeps the reservation: the form posted after it is still counted', async () => {
     const store = memoryStore();
-    const dependencies = { store, limits: limitsOf({ quotaBytes: 100 }) };
+    const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 100 }) };
     await reserveUpload(dependencies, OWNER, { fileId: 'A', bytes: 30, until: until() });
     const nothingLanded = async (): Promise<never> => {
       throw notFound();
@@ -207,7 +207,7 @@ describe('moving bytes, each move once', () => {
 
   it('a delete of a file whose content passed gives its bytes back whatever the malware check said', async () => {
     const store = memoryStore();
-    const dependencies = { store, limits: limitsOf({ quotaBytes: 100 }) };
+    const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 100 }) };
     await reserveUpload(dependencies, OWNER, { fileId: 'A', bytes: 30, until: until() });
     await settleVerdict(dependencies, OWNER, 'A', 'passed');
 
@@ -221,7 +221,7 @@ describe('moving bytes, each move once', () => {
 
   it('a delete of a passed file gives its bytes back once, however often it runs', async () => {
     const store = memoryStore();
-    const dependencies = { store, limits: limitsOf({ quotaBytes: 100 }) };
+    const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 100 }) };
     for (const fileId of ['A', 'B']) {
       await reserveUpload(dependencies, OWNER, { fileId, bytes: 30, until: until() });
       await settleVerdict(dependencies, OWNER, fileId, 'passed');
@@ -236,7 +236,7 @@ describe('moving bytes, each move once', () => {
 
   it('a delete of a failed file gives nothing back (it held nothing any more)', async () => {
     const store = memoryStore();
-    const dependencies = { store, limits: limitsOf({ quotaBytes: 100 }) };
+    const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 100 }) };
     await reserveUpload(dependencies, OWNER, { fileId: 'A', bytes: 30, until: until() });
     await settleVerdict(dependencies, OWNER, 'A', 'passed');
     await reserveUpload(dependencies, OWNER, { fileId: 'B', bytes: 20, until: until() });
@@ -252,7 +252,7 @@ describe('moving bytes, each move once', () => {
 
   it('an abort gives a multipart reservation back once; nothing is written for an owner never counted', async () => {
     const store = memoryStore();
-    const dependencies = { store, limits: limitsOf({ quotaBytes: 100 }) };
+    const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 100 }) };
     await releaseReservation(dependencies, OWNER, 'NONE');
     expect(store.writes()).toBe(0);
     await reserveUpload(dependencies, OWNER, { fileId: 'A', bytes: 30, until: until() });

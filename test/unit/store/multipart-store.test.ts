@@ -13,6 +13,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { decodeMetaValue } from '../../../lib/store/object-encoding.js';
 import { multipartRecordKey } from '../../../lib/store/object-key.js';
 import { createS3Client } from '../../../lib/store/s3-client.js';
+import { TEST_NOW } from '../../support/clock.js';
 import { testOwner } from '../../support/owners.js';
 import { unitStore } from '../../support/runtime.js';
 
@@ -45,7 +46,7 @@ describe('startMultipartUpload', () => {
     );
 
     // Act
-    const uploadId = await store.startMultipartUpload(form, FILE_ID);
+    const uploadId = await store.startMultipartUpload(form, FILE_ID, TEST_NOW);
 
     // Assert
     expect(uploadId).toBe('upload-1');
@@ -75,6 +76,7 @@ describe('startMultipartUpload', () => {
       uploadId: 'upload-1',
       size: 12 * MiB,
       partSize: 5 * MiB,
+      startedAt: TEST_NOW.toISOString(),
     });
   });
 
@@ -87,7 +89,7 @@ describe('startMultipartUpload', () => {
     });
 
     // Act
-    const starting = store.startMultipartUpload(form, FILE_ID);
+    const starting = store.startMultipartUpload(form, FILE_ID, TEST_NOW);
 
     // Assert
     await expect(starting).rejects.toThrow('state bucket unreachable');
@@ -224,7 +226,7 @@ describe('presignPart', () => {
         contentLength: 5 * MiB,
         md5: 'XUFAKrxLKna5cZ2REBfFkg==',
         expiresIn: 900,
-        now: new Date(),
+        now: TEST_NOW,
       }),
     );
 
@@ -250,7 +252,7 @@ describe('presignPart', () => {
         partNumber: 1,
         contentLength: 5,
         expiresIn: 60,
-        now: new Date(),
+        now: TEST_NOW,
       }),
     );
 

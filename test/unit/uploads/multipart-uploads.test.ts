@@ -13,6 +13,7 @@ import {
   signUploadParts,
   startMultipartUpload,
 } from '../../../lib/uploads/multipart-uploads.js';
+import { fixedClock, testClock } from '../../support/clock.js';
 import { testOwner } from '../../support/owners.js';
 
 const MiB = 1024 * 1024;
@@ -96,10 +97,14 @@ describe('startMultipartUpload', () => {
 
     // Act
     const started = await startMultipartUpload(
-      { store, rules, limits: NO_LIMITS } as unknown as MultipartDependencies,
+      {
+        store,
+        rules,
+        limits: NO_LIMITS,
+        clock: fixedClock('2026-11-27T10:00:00.000Z'),
+      } as unknown as MultipartDependencies,
       ALICE,
       { filename: 'film.mp4', contentType: 'Video/MP4', size: 6 * GiB },
-      new Date('2026-11-27T10:00:00.000Z'),
     );
 
     // Assert
@@ -121,6 +126,7 @@ describe('startMultipartUpload', () => {
         owner: ALICE,
       },
       started.fileId,
+      new Date('2026-11-27T10:00:00.000Z'),
     );
   });
 
@@ -132,10 +138,14 @@ describe('startMultipartUpload', () => {
     const store = storeHolding([]);
 
     // Act
-    const started = startMultipartUpload({ store, rules } as unknown as MultipartDependencies, ALICE, {
-      filename: 'x',
-      ...request,
-    });
+    const started = startMultipartUpload(
+      { store, rules, clock: testClock } as unknown as MultipartDependencies,
+      ALICE,
+      {
+        filename: 'x',
+        ...request,
+      },
+    );
 
     // Assert
     await expect(started).rejects.toMatchObject({ statusCode: status });
@@ -147,16 +157,13 @@ describe('signUploadParts', () => {
   it('signs each part for its exact length, pins the MD5 asked for, and lives 15 minutes at most', async () => {
     // Arrange
     const store = storeHolding([]);
-    const now = new Date('2026-11-27T10:00:00.000Z');
+    const clock = fixedClock('2026-11-27T10:00:00.000Z');
 
     // Act
-    const { parts } = await signUploadParts(
-      { store } as never,
-      ALICE,
-      FILE_ID,
-      [{ partNumber: 3, md5: 'XUFAKrxLKna5cZ2REBfFkg==' }, { partNumber: 1 }],
-      now,
-    );
+    const { parts } = await signUploadParts({ store, clock } as never, ALICE, FILE_ID, [
+      { partNumber: 3, md5: 'XUFAKrxLKna5cZ2REBfFkg==' },
+      { partNumber: 1 },
+    ]);
 
     // Assert
     expect(parts).toEqual([
@@ -185,7 +192,7 @@ describe('signUploadParts', () => {
     const store = storeHolding([]);
 
     // Act
-    const signing = signUploadParts({ store } as never, ALICE, FILE_ID, [
+    const signing = signUploadParts({ store, clock: testClock } as never, ALICE, FILE_ID, [
       { partNumber: 1 },
       { partNumber: 4 },
     ]);
@@ -254,7 +261,12 @@ describe('completeUpload', () => {
     const expired = new Date(Date.parse(UPLOAD.startedAt) + MULTIPART_RESERVATION_MS);
 
     // Act
-    const completing = completeUpload({ store } as never, ALICE, FILE_ID, named(parts), expired);
+    const completing = completeUpload(
+      { store, clock: fixedClock(expired) } as never,
+      ALICE,
+      FILE_ID,
+      named(parts),
+    );
 
     // Assert
     await expect(completing).rejects.toMatchObject({ statusCode: 409, code: 'upload_closed' });
@@ -269,11 +281,10 @@ describe('completeUpload', () => {
 
     // Act
     const completed = await completeUpload(
-      { store } as never,
+      { store, clock: fixedClock(AN_HOUR_IN) } as never,
       ALICE,
       FILE_ID,
       named(parts.slice(0, 3)),
-      AN_HOUR_IN,
     );
 
     // Assert
@@ -288,7 +299,12 @@ describe('completeUpload', () => {
     const store = storeHolding(parts);
 
     // Act
-    const completing = completeUpload({ store } as never, ALICE, FILE_ID, named(parts), AN_HOUR_IN);
+    const completing = completeUpload(
+      { store, clock: fixedClock(AN_HOUR_IN) } as never,
+      ALICE,
+      FILE_ID,
+      named(parts),
+    );
 
     // Assert
     await expect(completing).rejects.toThrow(ApiError);

@@ -24,6 +24,7 @@ import {
   validateUploadEvent as validateWith,
 } from '../../../lib/validation/validator.js';
 import { webhookId } from '../../../lib/webhooks/file-validated-event.js';
+import { testClock } from '../../support/clock.js';
 import { unitStore } from '../../support/runtime.js';
 import { signedVerdictTags, signTestVerdict, TEST_VERDICT_KEYS } from '../../support/verdict-keys.js';
 
@@ -32,6 +33,7 @@ const validator: ValidatorDependencies = {
   store: unitStore(s3),
   rules: parseUploadRules(undefined),
   limits: { rateWindowMs: 3_600_000, landingGraceMs: 3_600_000 },
+  clock: testClock,
 };
 const validateUploadEvent = (event: unknown) => validateWith(validator, event);
 
