@@ -18,6 +18,14 @@ export const MAX_COMPLETE_BODY_BYTES = 1024 * 1024;
 
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 
+/**
+ * JSON bodies nested deeper than this are refused before any schema reads
+ * them: no route's input nests more than a few levels, and schemas that
+ * recurse (a client's JSON metadata) must never be handed a value deep enough
+ * to exhaust the stack, which a 16 KiB body of brackets is.
+ */
+export const MAX_BODY_DEPTH = 32;
+
 /** Time a request keeps to answer once its work gives up (ms): API Gateway must still get the answer. */
 const ANSWER_MARGIN_MS = 1500;
 
@@ -62,7 +70,19 @@ function isJsonSyntaxError(error: unknown): boolean {
   return cause?.message !== undefined;
 }
 
-/** Refuses oversized bodies unparsed, then parses JSON with middy's parser. */
+/** Whether a parsed JSON value nests deeper than `limit`, walked without recursion. */
+export function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const pending: { value: unknown; depth: number }[] = [{ value, depth: 0 }];
+  while (pending.length > 0) {
+    const next = pending.pop() as { value: unknown; depth: number };
+    if (next.value === null || typeof next.value !== 'object') continue;
+    if (next.depth >= limit) return true;
+    for (const child of Object.values(next.value)) pending.push({ value: child, depth: next.depth + 1 });
+  }
+  return false;
+}
+
+/** Refuses oversized bodies unparsed, then parses JSON with middy's parser and refuses deep nesting. */
 function jsonBody<Event extends AnyRouteEvent>(
   mode: RouteOptions<z.ZodType>['body'],
   maxBytes: number,
@@ -86,6 +106,9 @@ function jsonBody<Event extends AnyRouteEvent>(
         throw isJsonSyntaxError(error)
           ? invalidRequest('request body is not valid JSON')
           : unsupportedMediaType();
+      }
+      if (nestsDeeperThan(request.event.body, MAX_BODY_DEPTH)) {
+        throw invalidRequest(`request body nests deeper than ${MAX_BODY_DEPTH} levels`);
       }
     },
   };

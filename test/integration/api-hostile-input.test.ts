@@ -143,6 +143,26 @@ describe('POST /uploads: hostile bodies', () => {
     expectError(answer, status, code);
   });
 
+  it.each([
+    ['POST', '/uploads', 'clientMetadata'],
+    ['POST', '/uploads/multipart', 'clientMetadata'],
+    ['POST', `/uploads/${SOME_ID}/parts`, 'parts'],
+    ['POST', `/uploads/${SOME_ID}/complete`, 'parts'],
+    ['POST', `/files/${SOME_ID}/download-url`, 'expiresIn'],
+    ['POST', `/files/${SOME_ID}/shares`, 'expiresIn'],
+  ] as const)(
+    '%s %s with 8,000 nested arrays in %s (16 KiB) → 400 invalid_request, never a 500',
+    async (method, path, field) => {
+      const depth = 8000;
+      const raw = `{"filename":"a.png","contentType":"image/png","size":10,"${field}":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+
+      const answer = await api(method, path, { token, raw, headers: { 'content-type': 'application/json' } });
+
+      expectError(answer, 400, 'invalid_request');
+      expect((answer.body as ErrorBody).error?.message).toMatch(/nests deeper than/);
+    },
+  );
+
   it('a non-JSON content type → 415 unsupported_media_type', async () => {
     const answer = await api('POST', '/uploads', {
       token,

@@ -1,7 +1,7 @@
 import { generateKeyPair, SignJWT, UnsecuredJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { createHandler } from '../../../handlers/create-upload.js';
-import { MAX_BODY_BYTES } from '../../../lib/http/route.js';
+import { MAX_BODY_BYTES, MAX_BODY_DEPTH } from '../../../lib/http/route.js';
 import { decodeMetaValue, PENDING_TAGGING } from '../../../lib/store/object-encoding.js';
 import { apiEvent, lambdaContext } from '../../support/api-event.js';
 import { TEST_NOW } from '../../support/clock.js';
@@ -98,6 +98,36 @@ describe('POST /uploads', () => {
     expect(status).toBe(400);
     expect(body).toMatchObject({ error: { code: 'invalid_request' } });
     expect(String((body.error as Json).message)).toContain('clientMetadata');
+  });
+
+  it.each([
+    ['3,000 arrays deep (6 KiB)', 3000],
+    ['8,000 arrays deep (16 KiB, the body limit)', 8000],
+  ])('refuses clientMetadata nested %s with 400, never a 500', async (_, depth) => {
+    // Arrange: written as text, since building it with JSON.stringify would itself recurse that deep.
+    const body = `{"filename":"cat.png","contentType":"image/png","size":48213,"clientMetadata":{"a":${'['.repeat(depth)}${']'.repeat(depth)}}}`;
+    expect(Buffer.byteLength(body)).toBeLessThanOrEqual(MAX_BODY_BYTES);
+
+    // Act
+    const { status, body: answer } = await post(body);
+
+    // Assert
+    expect(status).toBe(400);
+    expect(answer).toMatchObject({
+      error: { code: 'invalid_request', message: `request body nests deeper than ${MAX_BODY_DEPTH} levels` },
+    });
+  });
+
+  it(`takes clientMetadata nested as deep as a body may be (${MAX_BODY_DEPTH} levels)`, async () => {
+    // Arrange: the body object, clientMetadata, then arrays down to the limit.
+    const arrays = MAX_BODY_DEPTH - 2;
+    const body = `{"filename":"cat.png","contentType":"image/png","size":48213,"clientMetadata":{"a":${'['.repeat(arrays)}${']'.repeat(arrays)}}}`;
+
+    // Act
+    const { status } = await post(body);
+
+    // Assert
+    expect(status).toBe(201);
   });
 
   it('takes clientMetadata of exactly 512 bytes as JSON', async () => {
