@@ -429,6 +429,14 @@ export interface components {
                 message: string;
             };
         };
+        UploadClosedError: {
+            error: {
+                /** @enum {string} */
+                code: "upload_closed";
+                /** @description For people; never internal details. */
+                message: string;
+            };
+        };
         UnsupportedMediaTypeError: {
             error: {
                 /** @enum {string} */
@@ -445,14 +453,6 @@ export interface components {
                 /** @description The ETag S3 holds for the part, quoted. */
                 etag: string;
             }[];
-        };
-        UploadClosedError: {
-            error: {
-                /** @enum {string} */
-                code: "upload_closed";
-                /** @description For people; never internal details. */
-                message: string;
-            };
         };
         CompletedUpload: {
             fileId: string;
@@ -1035,6 +1035,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description `upload_closed`: the multipart upload was already completed or aborted. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadClosedError"];
                 };
             };
             /** @description `request_too_large`: the request body exceeds 16384 bytes (1048576 to complete a multipart upload). */

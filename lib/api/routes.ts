@@ -152,7 +152,7 @@ export const routes = {
         "One presigned UploadPart per part, pinned to the part's exact length (and MD5 when given); ask again to retry or resume.",
       content: json(partUrlsBody),
     },
-    errors: ['not_found'],
+    errors: ['not_found', 'upload_closed'],
   },
   listUploadParts: {
     method: 'get',

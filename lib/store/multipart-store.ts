@@ -2,6 +2,7 @@ import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   ListPartsCommand,
   PutObjectCommand,
   type S3Client,
@@ -309,14 +310,14 @@ export function createMultipartStore({ s3, bucket, stateBucket }: MultipartStore
    * completion and an abort wins, and the other answers 409 `upload_closed`,
    * where S3 alone could let both succeed (Ceph RGW then completes the object
    * and drops its parts). A claim for the same action (a retry, or two
-   * completions at once) goes ahead. Not released: a completion that fails
-   * after claiming can be tried again, an abort then answers 409, and the
-   * lifecycle aborts the upload after a day.
+   * completions at once) goes ahead. A completion S3 refuses (a part changed
+   * under it) gives its claim back ({@link releaseClosing}): the upload stays
+   * open. Any other failure after claiming keeps the claim: that completion
+   * can be tried again, an abort then answers 409, and the lifecycle aborts
+   * the upload after a day.
    */
   async function claimClosing(upload: Pick<MultipartUpload, 'key' | 'fileId'>, action: 'complete' | 'abort') {
-    const parsed = parseObjectKey(upload.key);
-    if (!parsed) throw new Error(`not an upload key: ${upload.key}`);
-    const Key = multipartClosingKey({ segment: parsed.segment }, upload.fileId);
+    const Key = closingKeyOf(upload);
     for (let attempt = 0; attempt < CLAIM_TRIES; attempt++) {
       try {
         await s3.send(new PutObjectCommand({ Bucket: stateBucket, Key, Body: action, IfNoneMatch: '*' }));
@@ -336,6 +337,32 @@ export function createMultipartStore({ s3, bucket, stateBucket }: MultipartStore
     throw new Error(`closing claim of ${upload.fileId} kept conflicting over ${CLAIM_TRIES} tries`);
   }
 
+  /** The closing claim's key of an upload. */
+  function closingKeyOf(upload: Pick<MultipartUpload, 'key' | 'fileId'>): string {
+    const parsed = parseObjectKey(upload.key);
+    if (!parsed) throw new Error(`not an upload key: ${upload.key}`);
+    return multipartClosingKey({ segment: parsed.segment }, upload.fileId);
+  }
+
+  /**
+   * What closes an owner's upload, as its closing claim says: `complete` or
+   * `abort`, or `undefined` while nothing has claimed it (it may still have
+   * lapsed: see its `startedAt`). One GET.
+   */
+  async function readClosing(owner: OwnerRef, fileId: string): Promise<'complete' | 'abort' | undefined> {
+    const claim = await readStateObject(s3, stateBucket, multipartClosingKey(owner, fileId));
+    if (!claim) return undefined;
+    return claim.text === 'abort' ? 'abort' : 'complete';
+  }
+
+  /**
+   * Gives back a completion's closing claim once S3 refused the completion
+   * itself: the upload is still open, so it can be completed again or aborted.
+   */
+  async function releaseClosing(upload: Pick<MultipartUpload, 'key' | 'fileId'>): Promise<void> {
+    await s3.send(new DeleteObjectCommand({ Bucket: stateBucket, Key: closingKeyOf(upload) }));
+  }
+
   /** Aborts an open upload: S3 drops its parts. Throws 409 `upload_closed` when it is already closed. */
   async function abortMultipartUpload(upload: Pick<MultipartUpload, 'key' | 'uploadId'>): Promise<void> {
     await onOpenUpload(
@@ -353,5 +380,7 @@ export function createMultipartStore({ s3, bucket, stateBucket }: MultipartStore
     completeMultipartUpload,
     abortMultipartUpload,
     claimClosing,
+    readClosing,
+    releaseClosing,
   };
 }

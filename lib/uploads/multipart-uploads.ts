@@ -1,6 +1,6 @@
 import type { UploadRules } from '../config/upload-rules.js';
 import type { Clock } from '../core/clock.js';
-import { ApiError, incompleteUpload, invalidRequest } from '../core/errors.js';
+import { ApiError, incompleteUpload, invalidRequest, uploadClosed } from '../core/errors.js';
 import { MAX_PARTS, PART_MAX_BYTES, PART_MIN_BYTES } from '../core/object-limits.js';
 import type { Owner } from '../core/owner.js';
 import { effectiveExpiry } from '../core/url-expiry.js';
@@ -64,6 +64,8 @@ type MultipartStore = Pick<
   | 'completeMultipartUpload'
   | 'abortMultipartUpload'
   | 'claimClosing'
+  | 'readClosing'
+  | 'releaseClosing'
   | 'changeUsage'
   | 'uploadLanded'
 >;
@@ -159,11 +161,21 @@ export async function startMultipartUpload(
 }
 
 /**
- * Presigned UploadPart URLs for parts of an owner's upload, each pinned to
- * the part's exact length and, when asked, its MD5; they live
+ * Whether an upload is as old as its reservation: past this the reservation
+ * may have lapsed, and bytes completed then would be stored uncounted.
+ */
+const isExpired = (upload: Pick<MultipartUpload, 'startedAt'>, now: Date): boolean =>
+  now.getTime() - Date.parse(upload.startedAt) >= MULTIPART_RESERVATION_MS;
+
+const uploadExpired = () => new ApiError(409, 'upload_closed', 'this upload expired: start a new one');
+
+/**
+ * Presigned UploadPart URLs for parts of an owner's open upload, each pinned
+ * to the part's exact length and, when asked, its MD5; they live
  * {@link PART_URL_TTL_SECONDS} at most, never past the signing credentials.
- * Throws 404 for an unknown or another owner's upload, 400 for a part number
- * beyond the upload's last part.
+ * Throws 404 for an unknown or another owner's upload, 409 `upload_closed`
+ * once it is completed, aborted or expired (S3 would refuse every part), 400
+ * for a part number beyond the upload's last part.
  */
 export async function signUploadParts(
   { store, clock }: Pick<MultipartDependencies, 'store' | 'clock'>,
@@ -172,7 +184,12 @@ export async function signUploadParts(
   parts: readonly { partNumber: number; md5?: string | undefined }[],
 ): Promise<{ parts: PartUrl[] }> {
   const now = clock();
-  const upload = await store.readMultipartUpload(owner, fileId);
+  const [upload, closing] = await Promise.all([
+    store.readMultipartUpload(owner, fileId),
+    store.readClosing(owner, fileId),
+  ]);
+  if (closing) throw uploadClosed();
+  if (isExpired(upload, now)) throw uploadExpired();
   const beyond = parts.find((part) => part.partNumber > upload.partCount);
   if (beyond) {
     throw invalidRequest(`parts: part ${beyond.partNumber} is beyond the last part, ${upload.partCount}`);
@@ -252,19 +269,23 @@ export async function completeUpload(
   named: readonly { partNumber: number; etag: string }[],
 ): Promise<{ fileId: string; status: 'pending' }> {
   const upload = await store.readMultipartUpload(owner, fileId);
-  // Past this its reservation may have lapsed: completing it would store bytes the owner's usage no longer counts.
-  if (clock().getTime() - Date.parse(upload.startedAt) >= MULTIPART_RESERVATION_MS) {
-    throw new ApiError(409, 'upload_closed', 'this upload expired: start a new one');
-  }
+  if (isExpired(upload, clock())) throw uploadExpired();
   const held = await store.listUploadedParts(upload);
   const reason = incompletePartsReason(upload, held, named);
   if (reason) throw incompleteUpload(reason);
   await store.claimClosing(upload, 'complete');
-  // Only parts 1..partCount make the file; S3 drops any other part it holds when it completes.
-  await store.completeMultipartUpload(
-    upload,
-    held.filter((part) => part.partNumber <= upload.partCount),
-  );
+  try {
+    // Only parts 1..partCount make the file; S3 drops any other part it holds when it completes.
+    await store.completeMultipartUpload(
+      upload,
+      held.filter((part) => part.partNumber <= upload.partCount),
+    );
+  } catch (error) {
+    // S3 refused the parts (one changed since they were listed): the upload stays open, as the
+    // 422 says, so the claim goes back and the owner may complete it again or abort it.
+    if (error instanceof ApiError && error.code === 'incomplete_upload') await store.releaseClosing(upload);
+    throw error;
+  }
   return { fileId, status: 'pending' };
 }
 

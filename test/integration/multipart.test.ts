@@ -12,6 +12,8 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ulid } from 'ulid';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createRuntime } from '../../lib/runtime.js';
+import { completeUpload } from '../../lib/uploads/multipart-uploads.js';
 import { mp4OfSize } from '../support/sample-files.js';
 import { signTestToken } from '../support/tokens.js';
 import {
@@ -19,6 +21,7 @@ import {
   api,
   assumeFunctionRole,
   createdObject,
+  functionEnvironment,
   newOwner,
   ownerOf,
   roleS3Client,
@@ -374,11 +377,12 @@ describe('completion checks every part against the declared size', () => {
 });
 
 describe('closing an upload: complete, abort, and their races', () => {
-  it('answers 409 upload_closed to a second completion, an abort after it, and a listing; part URLs signed after are refused by S3', async () => {
+  it('answers 409 upload_closed to a second completion, an abort after it, a listing and part URLs; a part URL signed before is refused by S3', async () => {
     // Arrange
     const { token } = await newOwner('mp');
     const file = mp4OfSize(6 * MiB);
     const started = await start(token, file);
+    const [early] = await sign(token, started.fileId, [{ partNumber: 1 }]);
     const parts = await sendAllParts(token, started, file);
     expect((await complete(token, started.fileId, parts)).status).toBe(200);
 
@@ -386,15 +390,72 @@ describe('closing an upload: complete, abort, and their races', () => {
     const again = await complete(token, started.fileId, parts);
     const abort = await api('DELETE', `/uploads/${started.fileId}`, { token });
     const listing = await api('GET', `/uploads/${started.fileId}/parts`, { token });
-    const [late] = await sign(token, started.fileId, [{ partNumber: 1 }]);
-    const resent = await putPart(late as PartUrl, partOf(file, 1));
+    const signing = await api('POST', `/uploads/${started.fileId}/parts`, {
+      token,
+      body: { parts: [{ partNumber: 1 }] },
+    });
+    const resent = await putPart(early as PartUrl, partOf(file, 1));
 
     // Assert
-    for (const answer of [again, abort, listing]) {
+    for (const answer of [again, abort, listing, signing]) {
       expect(answer).toMatchObject({ status: 409, body: { error: { code: 'upload_closed' } } });
     }
     expect(resent.status).toBe(404);
     expect(await versionsAt(started.key)).toHaveLength(1);
+  });
+
+  it('answers 409 upload_closed to part URLs of an aborted upload', async () => {
+    // Arrange
+    const { token } = await newOwner('mp');
+    const started = await start(token, mp4OfSize(6 * MiB));
+    expect((await api('DELETE', `/uploads/${started.fileId}`, { token })).status).toBe(204);
+
+    // Act
+    const signing = await api('POST', `/uploads/${started.fileId}/parts`, {
+      token,
+      body: { parts: [{ partNumber: 1 }] },
+    });
+
+    // Assert
+    expect(signing).toMatchObject({ status: 409, body: { error: { code: 'upload_closed' } } });
+  });
+
+  it('after S3 refuses a completion (a part changed under it: 422), the upload is still open: DELETE aborts it and gives its reservation back', async () => {
+    // Arrange: every part sent; a URL for part 1 kept to change it while the completion runs
+    const { sub, token } = await newOwner('mp');
+    const file = mp4OfSize(6 * MiB);
+    const started = await start(token, file);
+    const [again] = await sign(token, started.fileId, [{ partNumber: 1 }]);
+    const parts = await sendAllParts(token, started, file);
+    const session = await assumeFunctionRole('completeUpload', 'mp-refused-completion');
+    const runtime = await createRuntime(await functionEnvironment(session), { s3: roleS3Client(session) });
+    // The parts are listed, then part 1 is sent again with other bytes of its length before S3 completes.
+    const listUploadedParts: typeof runtime.store.listUploadedParts = async (upload) => {
+      const held = await runtime.store.listUploadedParts(upload);
+      const changed = Buffer.from(partOf(file, 1)).fill(7, 0, 64);
+      expect((await putPart(again as PartUrl, changed)).status).toBe(200);
+      return held;
+    };
+    const usageBefore = await api<{ reservedBytes: number }>('GET', '/usage', { token });
+
+    // Act
+    const completing = completeUpload(
+      { store: { ...runtime.store, listUploadedParts }, clock: runtime.clock },
+      ownerOf(sub),
+      started.fileId,
+      parts,
+    );
+    await expect(completing).rejects.toMatchObject({ statusCode: 422, code: 'incomplete_upload' });
+    const listing = await api('GET', `/uploads/${started.fileId}/parts`, { token });
+    const aborted = await api('DELETE', `/uploads/${started.fileId}`, { token });
+    const usageAfter = await api<{ reservedBytes: number }>('GET', '/usage', { token });
+
+    // Assert
+    expect(listing.status).toBe(200);
+    expect(aborted.status).toBe(204);
+    expect(usageBefore.body.reservedBytes).toBe(file.length);
+    expect(usageAfter.body.reservedBytes).toBe(0);
+    expect(await versionsAt(started.key)).toEqual([]);
   });
 
   it('aborts an open upload: its parts are gone, and completing or aborting again answers 409', async () => {

@@ -56,6 +56,7 @@ import { encodeMetaValue, META, TAG } from '../../../lib/store/object-encoding.j
 import {
   fileIndexKey,
   fileIndexPrefix,
+  multipartClosingKey,
   multipartRecordKey,
   newFileId,
   objectKey,
@@ -147,6 +148,11 @@ async function fakeSend(command: unknown): Promise<unknown> {
   }
   if (command instanceof GetObjectCommand && command.input.Key === multipartRecordKey(ALICE, FILE_ID)) {
     return { Body: { transformToString: async () => JSON.stringify(UPLOAD_RECORD) } };
+  }
+  // A closed upload's closing claim: what the part signer reads.
+  if (command instanceof GetObjectCommand && command.input.Key === multipartClosingKey(ALICE, FILE_ID)) {
+    if (!uploadClosed) throw missing();
+    return { Body: { transformToString: async () => 'complete' } };
   }
   if (command instanceof ListPartsCommand) {
     if (uploadClosed) throw noSuchUpload();
@@ -378,6 +384,12 @@ const cases: [string, RouteName, () => Request | Promise<Request>, number][] = [
     'signUploadParts',
     () => ({ ...post({ parts: [{ partNumber: 1 }] }), ...openUpload('/parts'), as: 'auth0|bob' }),
     404,
+  ],
+  [
+    'part URLs of a closed upload',
+    'signUploadParts',
+    () => ({ ...post({ parts: [{ partNumber: 1 }] }), ...openUpload('/parts'), closed: true }),
+    409,
   ],
   ['the parts held', 'listUploadParts', () => ({ method: 'GET', ...openUpload('/parts') }), 200],
   [

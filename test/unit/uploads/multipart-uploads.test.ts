@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { ApiError } from '../../../lib/core/errors.js';
+import { ApiError, incompleteUpload } from '../../../lib/core/errors.js';
 import type { MultipartUpload, UploadedPart } from '../../../lib/store/multipart-store.js';
 import {
   choosePartSize,
@@ -50,6 +50,8 @@ function storeHolding(parts: UploadedPart[]) {
     completeMultipartUpload: vi.fn(async () => undefined),
     abortMultipartUpload: vi.fn(async () => undefined),
     claimClosing: vi.fn(async () => undefined),
+    readClosing: vi.fn(async (): Promise<'complete' | 'abort' | undefined> => undefined),
+    releaseClosing: vi.fn(async () => undefined),
   };
 }
 
@@ -250,6 +252,43 @@ describe('incompletePartsReason', () => {
   });
 });
 
+describe('signUploadParts of a closed upload', () => {
+  it.each(['complete', 'abort'] as const)(
+    'answers 409 upload_closed once a %s has claimed the upload, signing nothing',
+    async (action) => {
+      // Arrange
+      const store = storeHolding([]);
+      store.readClosing.mockResolvedValue(action);
+
+      // Act
+      const signing = signUploadParts(
+        { store, clock: fixedClock('2026-11-27T10:00:00.000Z') } as never,
+        ALICE,
+        FILE_ID,
+        [{ partNumber: 1 }],
+      );
+
+      // Assert
+      await expect(signing).rejects.toMatchObject({ statusCode: 409, code: 'upload_closed' });
+      expect(store.readClosing).toHaveBeenCalledWith(ALICE, FILE_ID);
+      expect(store.presignPart).not.toHaveBeenCalled();
+    },
+  );
+
+  it('answers 409 upload_closed once the upload is as old as its reservation, signing nothing', async () => {
+    // Arrange
+    const store = storeHolding([]);
+    const expired = fixedClock(Date.parse(UPLOAD.startedAt) + MULTIPART_RESERVATION_MS);
+
+    // Act
+    const signing = signUploadParts({ store, clock: expired } as never, ALICE, FILE_ID, [{ partNumber: 1 }]);
+
+    // Assert
+    await expect(signing).rejects.toMatchObject({ statusCode: 409, code: 'upload_closed' });
+    expect(store.presignPart).not.toHaveBeenCalled();
+  });
+});
+
 describe('completeUpload', () => {
   /** An hour after {@link UPLOAD} started. */
   const AN_HOUR_IN = new Date(Date.parse(UPLOAD.startedAt) + 60 * 60 * 1000);
@@ -291,6 +330,45 @@ describe('completeUpload', () => {
     expect(completed).toEqual({ fileId: FILE_ID, status: 'pending' });
     expect(store.claimClosing).toHaveBeenCalledWith(UPLOAD, 'complete');
     expect(store.completeMultipartUpload).toHaveBeenCalledWith(UPLOAD, parts.slice(0, 3));
+  });
+
+  it('gives its closing claim back when S3 refuses the completion (422), so the upload can be aborted', async () => {
+    // Arrange: S3 refuses the parts (one changed since they were listed)
+    const parts = held(5 * MiB, 5 * MiB, 2 * MiB);
+    const store = storeHolding(parts);
+    store.completeMultipartUpload.mockRejectedValue(incompleteUpload('a part changed'));
+
+    // Act
+    const completing = completeUpload(
+      { store, clock: fixedClock(AN_HOUR_IN) } as never,
+      ALICE,
+      FILE_ID,
+      named(parts),
+    );
+
+    // Assert
+    await expect(completing).rejects.toMatchObject({ statusCode: 422, code: 'incomplete_upload' });
+    expect(store.claimClosing).toHaveBeenCalledWith(UPLOAD, 'complete');
+    expect(store.releaseClosing).toHaveBeenCalledWith(UPLOAD);
+  });
+
+  it('keeps its closing claim when the completion fails otherwise (it may have completed)', async () => {
+    // Arrange
+    const parts = held(5 * MiB, 5 * MiB, 2 * MiB);
+    const store = storeHolding(parts);
+    store.completeMultipartUpload.mockRejectedValue(new Error('connection reset'));
+
+    // Act
+    const completing = completeUpload(
+      { store, clock: fixedClock(AN_HOUR_IN) } as never,
+      ALICE,
+      FILE_ID,
+      named(parts),
+    );
+
+    // Assert
+    await expect(completing).rejects.toThrow('connection reset');
+    expect(store.releaseClosing).not.toHaveBeenCalled();
   });
 
   it('answers 422 incomplete_upload naming the part, and leaves the upload open', async () => {
