@@ -144,12 +144,21 @@ const EXPECTED_ACTIONS: Record<FunctionName, string[]> = {
     ...CHANGE_USAGE,
     ...SECRET_READ,
   ],
-  // Signs part URLs (UploadPart is s3:PutObject) and reads the upload's record: nothing else.
+  // Signs part URLs (UploadPart is s3:PutObject) and reads the upload's record and whether it is
+  // closed: nothing else.
   signUploadParts: [...LOGS, 's3:PutObject', ...READ_RECORDS, ...SECRET_READ],
   listUploadParts: [...LOGS, 's3:ListMultipartUploadParts', ...READ_RECORDS, ...SECRET_READ],
   // CompleteMultipartUpload is s3:PutObject too; it lists the parts first.
   // Both claim the upload's closing (create-once) first: a completion and an abort never both succeed.
-  completeUpload: [...LOGS, 's3:ListMultipartUploadParts', 's3:PutObject', ...READ_RECORDS, ...SECRET_READ],
+  // A completion S3 refused gives its claim back (the upload stays open).
+  completeUpload: [
+    ...LOGS,
+    's3:ListMultipartUploadParts',
+    's3:PutObject',
+    's3:DeleteObject',
+    ...READ_RECORDS,
+    ...SECRET_READ,
+  ],
   abortUpload: [
     ...LOGS,
     's3:AbortMultipartUpload',
@@ -888,10 +897,11 @@ describe('least privilege', () => {
       { actions: ['s3:PutObject'], resources: [`arn:${PARTITION}:s3:::${BUCKET}/uploads/*`] },
       { actions: ['s3:GetObject'], resources: [`arn:${PARTITION}:s3:::${STATE_BUCKET}/multipart-uploads/*`] },
       { actions: ['s3:ListBucket'], resources: [`arn:${PARTITION}:s3:::${STATE_BUCKET}`] },
+      { actions: ['s3:GetObject'], resources: [`arn:${PARTITION}:s3:::${STATE_BUCKET}/multipart-closing/*`] },
     ]);
   });
 
-  it('lets only the delete function delete, and only uploads and a file’s state objects', () => {
+  it('lets only the delete function delete, and only uploads and a file’s state objects (and a completion its own closing claim)', () => {
     // Act
     const deleting = FUNCTIONS.flatMap((fn) =>
       statementsOf(fn)
@@ -901,6 +911,7 @@ describe('least privilege', () => {
 
     // Assert
     expect(deleting).toEqual([
+      { fn: 'completeUpload', resources: [`arn:${PARTITION}:s3:::${STATE_BUCKET}/multipart-closing/*`] },
       { fn: 'deleteFile', resources: [`arn:${PARTITION}:s3:::${BUCKET}/uploads/*`] },
       {
         fn: 'deleteFile',
