@@ -139,7 +139,7 @@ export function framingRefusal(
 ): { status: 400 | 501; reason: string } | undefined {
   const coding = request.headers['transfer-encoding'];
   if (coding !== undefined && coding.trim().toLowerCase() !== 'chunked')
-    return { status: 501, reason: `transfer coding not supported: ${coding}` };
+    return { status: 501, reason: 'transfer coding not supported' };
   const hasBody = coding !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
   if (hasBody && BODILESS_METHODS.has(request.method ?? ''))
     return { status: 400, reason: `a ${request.method} request has no body` };
