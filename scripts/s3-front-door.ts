@@ -6,6 +6,7 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
+import type { Socket } from 'node:net';
 import { pipeline } from 'node:stream';
 
 /**
@@ -25,6 +26,15 @@ import { pipeline } from 'node:stream';
  * without them. Every other request goes to RGW unchanged: method, path and
  * query, headers (the `Host` that SigV4 signs included) and body, streamed
  * both ways with backpressure; RGW checks every signature itself.
+ *
+ * Many clients' requests reach one RGW through it, so the bytes a client
+ * writes must reach RGW as that client's request and nothing else. A body
+ * goes to RGW framed as Node read it (its Content-Length, or chunked again by
+ * Node), whatever the client's `Connection` header names; a body on a method
+ * that has none, or a transfer coding other than chunked, is refused; and each
+ * client connection has its own connection to RGW, so that even a
+ * disagreement between Node and RGW on where a request ends stays within the
+ * connection of the client that caused it.
  */
 
 /** The query parameters that carry a presigned URL's signature (SigV4 and SigV2). */
@@ -55,6 +65,16 @@ const HOP_BY_HOP = new Set([
   'transfer-encoding',
   'upgrade',
 ]);
+
+/**
+ * Headers a `Connection` header cannot take away: the body's framing and the
+ * `Host` that SigV4 signs, which RGW needs to read the request as Node read
+ * it, and `Expect`, on which the relay waits for RGW's 100 Continue.
+ */
+const NEVER_CONNECTION_OPTIONS = new Set(['host', 'content-length', 'transfer-encoding', 'expect']);
+
+/** Methods that carry no body in S3's API (nor in HTTP's common use). */
+const BODILESS_METHODS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE']);
 
 /** Whether a request is a browser's CORS preflight. */
 export function isPreflight(request: Pick<IncomingMessage, 'method' | 'headers'>): boolean {
@@ -88,13 +108,15 @@ export function withoutSignature(target: string): string {
 
 /**
  * Raw headers (`[name, value, name, value, …]`, as Node reads them) without
- * the hop-by-hop ones, those the `Connection` header names, and `drop`.
+ * the hop-by-hop ones, those the `Connection` header names (but never the
+ * framing, `Host` or `Expect`), and `drop`.
  */
 export function endToEndHeaders(raw: string[], drop: ReadonlySet<string> = new Set()): string[] {
   const named = new Set<string>();
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]?.toLowerCase() === 'connection')
-      for (const token of (raw[i + 1] ?? '').split(',')) named.add(token.trim().toLowerCase());
+    if (raw[i]?.toLowerCase() !== 'connection') continue;
+    for (const token of (raw[i + 1] ?? '').split(',').map((name) => name.trim().toLowerCase()))
+      if (!NEVER_CONNECTION_OPTIONS.has(token)) named.add(token);
   }
   const kept: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
@@ -105,8 +127,43 @@ export function endToEndHeaders(raw: string[], drop: ReadonlySet<string> = new S
   return kept;
 }
 
+/**
+ * Why the front door refuses a request before RGW sees any of it, or
+ * undefined. A body on a GET, HEAD, DELETE or OPTIONS is refused (400): no S3
+ * request has one, and what a server does with one is where relays and
+ * servers disagree. A transfer coding other than chunked is refused (501):
+ * Node removes only the chunking, so RGW would not get the body the client meant.
+ */
+export function framingRefusal(
+  request: Pick<IncomingMessage, 'method' | 'headers'>,
+): { status: 400 | 501; reason: string } | undefined {
+  const coding = request.headers['transfer-encoding'];
+  if (coding !== undefined && coding.trim().toLowerCase() !== 'chunked')
+    return { status: 501, reason: 'transfer coding not supported' };
+  const hasBody = coding !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
+  if (hasBody && BODILESS_METHODS.has(request.method ?? ''))
+    return { status: 400, reason: `a ${request.method} request has no body` };
+  return undefined;
+}
+
+/**
+ * The framing header (name, value) RGW gets for a request's body, in place of
+ * the client's own: the Content-Length Node read, or chunked (Node chunks the
+ * body again as it sends it), or none on a bodiless method without a body.
+ * So RGW reads exactly the body Node read, and the request ends where Node
+ * saw it end, whatever the client's `Connection` header named.
+ */
+export function bodyFraming(request: Pick<IncomingMessage, 'method' | 'headers'>): string[] {
+  if (request.headers['transfer-encoding'] !== undefined) return ['Transfer-Encoding', 'chunked'];
+  const length = request.headers['content-length'];
+  if (length !== undefined) return ['Content-Length', length];
+  return BODILESS_METHODS.has(request.method ?? '') ? [] : ['Content-Length', '0'];
+}
+
+/** The client's own framing is replaced by `bodyFraming`'s. */
+const REQUEST_DROPS = new Set(['content-length']);
 /** A preflight carries no credentials; one that does is still answered from the CORS rules alone. */
-const PREFLIGHT_DROPS = new Set(['authorization']);
+const PREFLIGHT_DROPS = new Set([...REQUEST_DROPS, 'authorization']);
 
 export interface FrontDoorSettings {
   /** Where it listens, on 127.0.0.1. */
@@ -122,19 +179,47 @@ export interface FrontDoor {
   close(): Promise<void>;
 }
 
+/**
+ * Starts the front door on 127.0.0.1:`port` before RGW; it relays until
+ * `close`. Throws when it cannot listen (the port taken).
+ */
 export async function startS3FrontDoor(settings: FrontDoorSettings): Promise<FrontDoor> {
   const rgw = new URL(settings.rgwEndpoint);
-  const agent = new Agent({ keepAlive: true });
+  // One kept-alive connection to RGW per client connection, one request at a time (a pipelining
+  // client's requests reach RGW in their order), closed with it: RGW's connections are never
+  // shared between clients.
+  const agents = new Map<Socket, Agent>();
+  const agentFor = (client: Socket): Agent => {
+    const existing = agents.get(client);
+    if (existing) return existing;
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    agents.set(client, agent);
+    client.once('close', () => {
+      agents.delete(client);
+      agent.destroy();
+    });
+    return agent;
+  };
 
   const relay = (request: IncomingMessage, response: ServerResponse, expectsContinue: boolean) => {
+    const refusal = framingRefusal(request);
+    if (refusal) {
+      // Its body is never read, so the connection ends with the answer.
+      response.shouldKeepAlive = false;
+      response.writeHead(refusal.status, { 'content-type': 'text/plain' }).end(`${refusal.reason}\n`);
+      return;
+    }
     const preflight = isPreflight(request);
     const upstream = forwardRequest({
       host: rgw.hostname,
       port: rgw.port,
       method: request.method,
       path: preflight ? withoutSignature(request.url ?? '/') : request.url,
-      headers: endToEndHeaders(request.rawHeaders, preflight ? PREFLIGHT_DROPS : undefined),
-      agent,
+      headers: [
+        ...endToEndHeaders(request.rawHeaders, preflight ? PREFLIGHT_DROPS : REQUEST_DROPS),
+        ...bodyFraming(request),
+      ],
+      agent: agentFor(request.socket),
     });
     upstream.setNoDelay(true);
     // A client that goes away before its answer is complete takes RGW's request down with it.
@@ -204,7 +289,7 @@ export async function startS3FrontDoor(settings: FrontDoorSettings): Promise<Fro
     close: async () => {
       const closed = new Promise((done) => server.close(done));
       server.closeAllConnections();
-      agent.destroy();
+      for (const agent of agents.values()) agent.destroy();
       await closed;
     },
   };

@@ -1,10 +1,17 @@
 import { createHash } from 'node:crypto';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ListPartsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CompleteMultipartUploadCommand,
+  GetObjectCommand,
+  ListPartsCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../support/chromium.js';
+import { headerOf, oneChunk, type RawMessage, rawExchange, statusOf } from '../support/raw-http.js';
 import { mp4OfSize, pngOfSize } from '../support/sample-files.js';
 import {
   adminAccess,
@@ -354,6 +361,82 @@ describe('the S3 front door: everything else reaches RGW unchanged', () => {
     expect(retried.status).toBe(200);
     expect(await partsInS3(key, uploadId)).toEqual([1]);
   });
+});
+
+/**
+ * The bytes RGW holds as part `partNumber` of an upload, or undefined when it
+ * holds no such part: the upload is completed with that part alone (with the
+ * owner's keys) and read back, as its owner would read the file.
+ */
+async function bytesOfPart(key: string, uploadId: string, partNumber: number): Promise<Buffer | undefined> {
+  const listed = await adminS3.send(
+    new ListPartsCommand({ Bucket: stack.bucket, Key: key, UploadId: uploadId }),
+  );
+  const part = listed.Parts?.find((held) => held.PartNumber === partNumber);
+  if (!part) return undefined;
+  await adminS3.send(
+    new CompleteMultipartUploadCommand({
+      Bucket: stack.bucket,
+      Key: key,
+      UploadId: uploadId,
+      MultipartUpload: { Parts: [{ PartNumber: partNumber, ETag: part.ETag }] },
+    }),
+  );
+  const object = await adminS3.send(new GetObjectCommand({ Bucket: stack.bucket, Key: key }));
+  return Buffer.from(
+    await (object.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
+  );
+}
+
+describe('the S3 front door: no client’s bytes reach RGW as part of another client’s request', () => {
+  /** How owner A hides a request in the body of a GET, framed for the door and (before) not for RGW. */
+  const framings = {
+    'a chunked body': (smuggled: string) => `Transfer-Encoding: chunked\r\n\r\n${oneChunk(smuggled)}`,
+    'Connection: content-length': (smuggled: string) =>
+      `Connection: content-length\r\nContent-Length: ${Buffer.byteLength(smuggled)}\r\n\r\n${smuggled}`,
+  };
+
+  it.each(Object.entries(framings))(
+    'an owner who hides a PUT of its own part in a GET with %s never captures the next owner’s request as that part',
+    async (_framing, hide) => {
+      // Arrange: owner B has a passed file and its presigned download URL.
+      const { token: tokenB } = await newOwner('front-door-b');
+      const image = pngOfSize(4096);
+      const issued = await issueImageUpload(tokenB, image);
+      expect((await postForm(issued.upload, image, { fileContentType: 'image/png' })).status).toBe(204);
+      await waitForVerdict(tokenB, issued.fileId, 30);
+      const download = await api<{ url: string }>('POST', `/files/${issued.fileId}/download-url`, {
+        token: tokenB,
+      });
+      const downloadUrl = new URL(download.body.url);
+      // Owner A's upload ends with a part exactly as long as B's request line, URL and all.
+      const requestLineB = `GET ${downloadUrl.pathname}${downloadUrl.search} HTTP/1.1\r\n`;
+      const { key, uploadId, urls } = await multipartWithUrls(
+        mp4OfSize(PART_SIZE + Buffer.byteLength(requestLineB)),
+      );
+      const lastPart = new URL(String(urls[1]?.url));
+      const smuggled = `PUT ${lastPart.pathname}${lastPart.search} HTTP/1.1\r\nHost: ${lastPart.host}\r\nContent-Length: ${Buffer.byteLength(requestLineB)}\r\n\r\n`;
+      const door = new URL(stack.s3Endpoint);
+
+      // Act: A's GET, then B's download, as the next request the front door relays.
+      const a = await rawExchange(
+        Number(door.port),
+        `GET / HTTP/1.1\r\nHost: ${door.host}\r\n${hide(smuggled)}`,
+        ['GET'],
+        10_000,
+      );
+      const b = await fetch(downloadUrl, { signal: AbortSignal.timeout(10_000) });
+      const bytesB = Buffer.from(await b.arrayBuffer());
+
+      // Assert: RGW holds no part of A's made of B's request, and B got its file.
+      // (A part RGW holds is read back as A would read it: B's request line, signature and all.)
+      expect((await bytesOfPart(key, uploadId, 2))?.toString('latin1')).toBeUndefined();
+      expect(b.status).toBe(200);
+      expect(bytesB.equals(image)).toBe(true);
+      expect(a.answers.map(statusOf)).toEqual([400]);
+      expect(headerOf(a.answers[0] as RawMessage, 'connection')).toBe('close');
+    },
+  );
 });
 
 describe('the S3 front door in Chromium: its real CORS checks', () => {

@@ -68,6 +68,25 @@ describe('endToEndHeaders', () => {
     expect(endToEndHeaders(raw)).toEqual(kept);
     expect(endToEndHeaders(raw, new Set(['authorization']))).not.toContain('Authorization');
   });
+
+  it('never lets Connection take away the body’s framing, the signed Host or Expect', () => {
+    // biome-ignore format: name, value pairs
+    const raw = [
+      'Host', 'signed.example',
+      'Connection', 'content-length, Host, expect, transfer-encoding',
+      'Content-Length', '5',
+      'Expect', '100-continue',
+    ];
+
+    expect(endToEndHeaders(raw)).toEqual([
+      'Host',
+      'signed.example',
+      'Content-Length',
+      '5',
+      'Expect',
+      '100-continue',
+    ]);
+  });
 });
 
 interface Seen {
