@@ -51,7 +51,11 @@ export const stackSettings = () => ({
   stage: 'local',
   bucket: process.env.UPLOADS_BUCKET ?? 'presign-local-uploads',
   stateBucket: process.env.STATE_BUCKET ?? 'presign-local-state',
-  allowedOrigins: (process.env.ALLOWED_ORIGINS ?? 'http://localhost:3000,http://127.0.0.1:3000').split(','),
+  /** The page's own origins (on HTTP_PORT) unless ALLOWED_ORIGINS says otherwise. */
+  allowedOrigins: (
+    process.env.ALLOWED_ORIGINS ??
+    `http://localhost:${port('HTTP_PORT', 3000)},http://127.0.0.1:${port('HTTP_PORT', 3000)}`
+  ).split(','),
   /** Lifetime of each role session; the stack renews them before they expire. */
   sessionSeconds: Number(process.env.ROLE_SESSION_SECONDS ?? 3600),
 });
