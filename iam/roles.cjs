@@ -309,9 +309,9 @@ function build(declarations, settings) {
   );
   // Once an upload carries a verdict's tag (the validator's, pending included, or GuardDuty's), only
   // the roles that write verdicts may change or remove its tags: a tag set written over it would wipe
-  // a verdict and shut a passed file, whoever's rights allowed the write. A create is not caught: S3
-  // gives it no existing object's tags. StringLike '*' says the tag is there (Ceph RGW's Null
-  // operator ignores its value); one statement per tag, as a condition cannot say "either".
+  // a verdict and shut a passed file, whoever's rights allowed the write. A create of a new key is
+  // not caught: no tags exist yet. StringLike '*' says the tag is there (Ceph RGW's Null operator
+  // ignores its value); one statement per tag, as a condition cannot say "either".
   const signer = verdictSigner(declarations);
   const verdictWriters = [
     ...(signer ? [{ 'Fn::GetAtt': [`${logicalName(signer)}Role`, 'Arn'] }] : []),
