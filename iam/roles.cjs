@@ -5,8 +5,11 @@
 //   resources             one AWS::IAM::Role per function, `<Function>Role`, and the
 //                         AWS-only environment its grants need, deep-merged into
 //                         `<Function>LambdaFunction` (serverless offline never sees it)
-//   bucketPolicies        both buckets' policies: TLS only, and the uploads bucket's read gate
+//   bucketPolicies        the buckets' policies: TLS only, and the uploads bucket's read gate and
+//                         retag guards
 //   unvalidatedReadGate   the statement of that gate denying reads of unvalidated uploads
+//   retagGuards           its statements keeping the tags of an upload that carries a verdict's
+//                         tag to the roles that write verdicts
 //   partnerOutputs        the ARN of each role partners assume (iam/partner-readers.cjs)
 // The local Ceph roles read the same file through scripts/function-policies.ts.
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the ${…} here are CloudFormation Fn::Sub placeholders.
@@ -40,6 +43,15 @@ const AWS_ONLY_CONDITION = 'ConditionInAws';
 const EXEMPTION_OPERATORS = ['StringNotLike', 'StringNotLikeIfExists'];
 /** Where the uploads bucket's server access logs land in the access log bucket. */
 const ACCESS_LOG_PREFIX = 'uploads-bucket/';
+/** The validator's tag: an upload that carries it has landed, and its verdict (or pending) is in it. */
+const VERDICT_TAG = 'validation-status';
+/** Every way to change or remove an object's tags. */
+const TAG_WRITES = [
+  's3:PutObjectTagging',
+  's3:PutObjectVersionTagging',
+  's3:DeleteObjectTagging',
+  's3:DeleteObjectVersionTagging',
+];
 
 const LAMBDA_TRUST = {
   Version: '2012-10-17',
@@ -124,6 +136,15 @@ function webhookDeliverer(declarations) {
     );
   }
   return deliverers[0];
+}
+
+/** The validator: the function whose entry says verdictSigningKey, the only one that may write verdicts. */
+function verdictSigner(declarations) {
+  const signers = Object.keys(declarations).filter((fn) => declarations[fn].verdictSigningKey);
+  if (signers.length > 1) {
+    throw new Error(`iam/function-policies.json: one function signs verdicts, not ${signers.join(', ')}`);
+  }
+  return signers[0];
 }
 
 /** The deliverer's name as osls names it (`<service>-<stage>-<fn>`): a Ref would tie the validator to it. */
@@ -286,6 +307,33 @@ function build(declarations, settings) {
       ? { ...statement, Condition: { ...statement.Condition, ...readExemptions } }
       : statement,
   );
+  // Once an upload carries a verdict's tag (the validator's, pending included, or GuardDuty's), only
+  // the roles that write verdicts may change or remove its tags: a tag set written over it would wipe
+  // a verdict and shut a passed file, whoever's rights allowed the write. A create of a new key is
+  // not caught: no tags exist yet. StringLike '*' says the tag is there (Ceph RGW's Null operator
+  // ignores its value); one statement per tag, as a condition cannot say "either".
+  const signer = verdictSigner(declarations);
+  const verdictWriters = [
+    ...(signer ? [{ 'Fn::GetAtt': [`${logicalName(signer)}Role`, 'Arn'] }] : []),
+    ...(malware.guardDutyRoleArn ? [malware.guardDutyRoleArn] : []),
+  ];
+  const retagGuard = (Sid, tag) => ({
+    Sid,
+    Effect: 'Deny',
+    Principal: '*',
+    Action: TAG_WRITES,
+    Resource: { 'Fn::Sub': '${UploadsBucket.Arn}/uploads/*' },
+    Condition: {
+      StringLike: { [`s3:ExistingObjectTag/${tag}`]: '*' },
+      ...(verdictWriters.length > 0 ? { ArnNotEquals: { 'aws:PrincipalArn': verdictWriters } } : {}),
+    },
+  });
+  const retagGuards = [
+    retagGuard('OnlyVerdictWritersRetagUploads', VERDICT_TAG),
+    ...(malware.guardDutyRoleArn
+      ? [retagGuard('OnlyVerdictWritersRetagScannedUploads', malwareScan.SCAN_TAG)]
+      : []),
+  ];
 
   const tlsOnly = (bucket) => ({
     Sid: 'DenyInsecureTransport',
@@ -323,6 +371,7 @@ function build(declarations, settings) {
       tlsOnly('UploadsBucket'),
       unvalidatedReadGate,
       ...malwareStatements,
+      ...retagGuards,
       ...partnerBucketStatements(partners, uploadsArn),
     ]),
     StateBucketPolicy: bucketPolicy('StateBucket', [tlsOnly('StateBucket')]),
@@ -360,6 +409,7 @@ function build(declarations, settings) {
   return {
     resources: { ...roles, ...functionSettings, ...partnerRoles },
     unvalidatedReadGate,
+    retagGuards,
     bucketPolicies,
     partnerOutputs,
   };

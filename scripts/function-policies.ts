@@ -43,6 +43,19 @@ export const READS_UNVALIDATED: readonly string[] = Object.entries(functionEntri
   .filter(([, entry]) => entry.readsUnvalidated === true)
   .map(([name]) => name);
 
+/** The function that signs verdicts (verdictSigningKey): the only one that may write them. */
+export const SIGNS_VERDICTS: string = (() => {
+  const signers = Object.entries(functionEntries())
+    .filter(([, entry]) => entry.verdictSigningKey === true)
+    .map(([name]) => name);
+  if (signers.length !== 1 || !signers[0]) {
+    throw new Error(
+      `iam/function-policies.json: exactly one function signs verdicts, not ${signers.join(', ')}`,
+    );
+  }
+  return signers[0];
+})();
+
 /**
  * The S3 statements of every function that has any, with the buckets and
  * partition filled in: the S3 permissions iam/roles.cjs grants in AWS, less

@@ -9,7 +9,12 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
-import { functionPolicies, type PolicyStatement, READS_UNVALIDATED } from './function-policies.js';
+import {
+  functionPolicies,
+  type PolicyStatement,
+  READS_UNVALIDATED,
+  SIGNS_VERDICTS,
+} from './function-policies.js';
 import {
   bucketArn,
   LOCAL_PARTNER_ROLE,
@@ -96,6 +101,8 @@ export interface RequiredTag {
   value: string;
   /** The Sids of its two statements: the tag with another value, and no such tag. */
   sids: [string, string];
+  /** The Sid of the statement that keeps the tag's object to the verdict writers once it is there. */
+  retagSid: string;
 }
 
 /** The content check's tag: validation-status=passed. */
@@ -103,6 +110,7 @@ export const VALIDATION_TAG: RequiredTag = {
   key: 'validation-status',
   value: 'passed',
   sids: ['DenyReadingUnvalidatedUploads', 'DenyReadingUntaggedUploads'],
+  retagSid: 'OnlyVerdictWritersRetagUploads',
 };
 
 /** GuardDuty's tag (with MALWARE_SCAN=guardduty), named as iam/malware-scan.cjs names it for AWS. */
@@ -110,6 +118,7 @@ export const SCAN_TAG: RequiredTag = {
   key: malwareScan.SCAN_TAG,
   value: malwareScan.CLEAN_SCAN_RESULT,
   sids: ['DenyReadingUnscannedUploads', 'DenyReadingUnscannedUntaggedUploads'],
+  retagSid: 'OnlyVerdictWritersRetagScannedUploads',
 };
 
 /** The session name the local GuardDuty emulator always uses with its role (its read-gate exemption names it). */
@@ -158,6 +167,40 @@ export function gatedReadPolicy(
       deny(sids[1], { Null: { [`s3:ExistingObjectTag/${key}`]: 'true' } }),
     ]),
   };
+}
+
+/**
+ * The uploads bucket's guard of verdicts, as iam/roles.cjs builds it for AWS:
+ * once an object under uploads/ carries a required tag's key (pending
+ * included), nobody but the validator's role (and the GuardDuty emulator's
+ * session) may change or remove its tags. `StringLike '*'` says the tag is
+ * there: RGW's `Null` operator ignores its value. Roles are exempted by
+ * `aws:userid`, an operator each, as in the read gate.
+ */
+export function retagGuardStatements(
+  bucket: string,
+  validatorRoleId: string,
+  options: { requiredTags?: RequiredTag[]; scannerRoleId?: string } = {},
+) {
+  const exemptions = {
+    StringNotLike: { 'aws:userid': `${validatorRoleId}:*` },
+    ...(options.scannerRoleId
+      ? { StringNotEqualsIfExists: { 'aws:userid': `${options.scannerRoleId}:${SCANNER_SESSION}` } }
+      : {}),
+  };
+  return (options.requiredTags ?? [VALIDATION_TAG]).map(({ key, retagSid }) => ({
+    Sid: retagSid,
+    Effect: 'Deny',
+    Principal: '*',
+    Action: [
+      's3:PutObjectTagging',
+      's3:PutObjectVersionTagging',
+      's3:DeleteObjectTagging',
+      's3:DeleteObjectVersionTagging',
+    ],
+    Resource: `arn:aws:s3:::${bucket}/uploads/*`,
+    Condition: { StringLike: { [`s3:ExistingObjectTag/${key}`]: '*' }, ...exemptions },
+  }));
 }
 
 /**
@@ -299,10 +342,13 @@ export async function provision(settings: ProvisionSettings): Promise<Provisione
   const exempt = READS_UNVALIDATED.map((fn) => roleIds[fn]).filter((id): id is string => Boolean(id));
   const partners = settings.partnerReaders ?? [];
   await provisionPartnerRoles(iam, bucket, settings.rolePrefix, partners);
-  const policy = gatedReadPolicy(bucket, exempt, {
+  const tagOptions = {
     requiredTags: scanner ? [VALIDATION_TAG, SCAN_TAG] : [VALIDATION_TAG],
     ...(scanner ? { scannerRoleId: scanner.id } : {}),
-  });
+  };
+  const policy = gatedReadPolicy(bucket, exempt, tagOptions);
+  const validatorRoleId = roleIds[SIGNS_VERDICTS];
+  if (!validatorRoleId) throw new Error(`no role for ${SIGNS_VERDICTS}, which signs verdicts`);
   await s3.send(
     new PutBucketPolicyCommand({
       Bucket: bucket,
@@ -310,6 +356,7 @@ export async function provision(settings: ProvisionSettings): Promise<Provisione
         ...policy,
         Statement: [
           ...policy.Statement,
+          ...retagGuardStatements(bucket, validatorRoleId, tagOptions),
           ...partnerBuilder.partnerBucketStatements(partners, bucketArn(bucket)),
         ],
       }),

@@ -214,7 +214,7 @@ describe('only the validator can certify', () => {
     expect((await api('POST', `/files/${fileId}/shares`, { token })).status).toBe(409);
   }, 90_000);
 
-  it('a verdict the upload role rewrites with its own credentials is not believed', async () => {
+  it('a verdict the upload role would rewrite with its own credentials is refused, and one rewritten past S3 policy is not believed', async () => {
     // Arrange: a real upload the validator failed (HTML declared as PNG).
     const { token } = await newOwner('retag');
     const issued = await requestUpload(token, {
@@ -230,20 +230,29 @@ describe('only the validator can certify', () => {
     );
     const tags = await versionTags(issued.key, Versions?.[0]?.VersionId ?? '');
 
-    // Act: the upload role tags it passed, copying the validator's own tags but the status.
-    await upload.send(
-      new PutObjectTaggingCommand({
-        Bucket: stack.bucket,
-        Key: issued.key,
-        Tagging: {
-          TagSet: Object.entries({ ...tags, 'validation-status': 'passed' })
-            .filter(([name]) => name !== 'validation-reason')
-            .map(([Key, Value]) => ({ Key, Value })),
-        },
-      }),
-    );
+    const forged = new PutObjectTaggingCommand({
+      Bucket: stack.bucket,
+      Key: issued.key,
+      Tagging: {
+        TagSet: Object.entries({ ...tags, 'validation-status': 'passed' })
+          .filter(([name]) => name !== 'validation-reason')
+          .map(([Key, Value]) => ({ Key, Value })),
+      },
+    });
 
-    // Assert: the signature does not cover "passed", so every route still refuses.
+    // Act: the upload role tags it passed, copying the validator's own tags but the status; then
+    // the bucket owner's keys (which S3 policy does not stop here) write the same tag set.
+    const byUploadRole = await upload.send(forged).then(
+      () => 200,
+      (error: { $metadata?: { httpStatusCode?: number } }) => error.$metadata?.httpStatusCode,
+    );
+    const unchanged = await versionTags(issued.key, Versions?.[0]?.VersionId ?? '');
+    await adminS3.send(forged);
+
+    // Assert: the role may not retag an object that carries a verdict; and the signature does not
+    // cover "passed", so every route still refuses the tag written past the policies.
+    expect(byUploadRole).toBe(403);
+    expect(unchanged).toEqual(tags);
     expect((await versionTags(issued.key, Versions?.[0]?.VersionId ?? ''))['validation-status']).toBe(
       'passed',
     );

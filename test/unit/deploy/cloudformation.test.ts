@@ -621,7 +621,8 @@ describe('least privilege', () => {
       .flatMap((statement) => list(statement.Action))
       .filter((action) => ['s3:GetObject', 's3:GetObjectTagging', 's3:PutObjectTagging'].includes(action));
 
-    // Assert: the upload roles tag only what they create (pending, by their ConditionInAws).
+    // Assert: the upload roles tag only what they create (pending, by their ConditionInAws), and
+    // never an object that carries a verdict's tag (their Null condition; retagging.test.ts).
     expect(unversioned).toEqual(
       fn === 'createUpload' || fn === 'createMultipartUpload' ? ['s3:PutObjectTagging'] : [],
     );
@@ -1163,11 +1164,31 @@ describe('uploads bucket', () => {
     expect(exempt).toEqual(readers.map((role) => `<${role}.RoleId>:*`));
   });
 
-  it('has only the TLS and tag-gate statements', () => {
+  it('keeps the tags of an upload that carries validation-status to the validator’s role', () => {
+    // Act
+    const guard = bucketPolicy().find((statement) => statement.Sid === 'OnlyVerdictWritersRetagUploads');
+
+    // Assert: who may still tag what is decided by an IAM policy engine in retagging.test.ts.
+    expect(guard).toMatchObject({ Effect: 'Deny', Principal: '*' });
+    expect(list(guard?.Action).sort()).toEqual([
+      's3:DeleteObjectTagging',
+      's3:DeleteObjectVersionTagging',
+      's3:PutObjectTagging',
+      's3:PutObjectVersionTagging',
+    ]);
+    expect(list(guard?.Resource).map(render)).toEqual(['<UploadsBucket.Arn>/uploads/*']);
+    expect(guard?.Condition).toEqual({
+      StringLike: { 's3:ExistingObjectTag/validation-status': '*' },
+      ArnNotEquals: { 'aws:PrincipalArn': [{ 'Fn::GetAtt': ['ValidateUploadRole', 'Arn'] }] },
+    });
+  });
+
+  it('has only the TLS, tag-gate and retag-guard statements', () => {
     // Assert
     expect(bucketPolicy().map((statement) => statement.Sid)).toEqual([
       'DenyInsecureTransport',
       'DenyReadingUnvalidatedUploads',
+      'OnlyVerdictWritersRetagUploads',
     ]);
   });
 });
@@ -1346,7 +1367,11 @@ describe('access logs of the uploads bucket', () => {
 
 describe('malware scanning, with malwareScan at its default (none)', () => {
   it('adds nothing of GuardDuty: no plan, role, rule, gate statement or EventBridge delivery; every function is told none', () => {
-    const text = JSON.stringify(template.Resources);
+    // The upload roles name GuardDuty's tag in either setting, only to be refused objects carrying it.
+    const text = JSON.stringify(template.Resources).replaceAll(
+      '"s3:ExistingObjectTag/GuardDutyMalwareScanStatus":"true"',
+      '',
+    );
     expect(text).not.toMatch(/GuardDuty|MalwareProtection|aws\.guardduty/);
     expect(resourcesOfType('AWS::Events::Rule')).toEqual([]);
     for (const fn of FUNCTIONS) {

@@ -115,7 +115,7 @@ afterAll(() => {
 });
 
 describe('partners named in the bucket policy', () => {
-  it('may read and list their prefix: one pair of statements each, after the TLS rule and the read gate', () => {
+  it('may read and list their prefix: one pair of statements each, after the TLS rule, the read gate and the retag guard', () => {
     // Act
     const statements = uploadsPolicy();
 
@@ -123,6 +123,7 @@ describe('partners named in the bucket policy', () => {
     expect(statements.map((statement) => statement.Sid?.replace(/[0-9A-F]{10}$/, ''))).toEqual([
       'DenyInsecureTransport',
       'DenyReadingUnvalidatedUploads',
+      'OnlyVerdictWritersRetagUploads',
       'PartnerRead',
       'PartnerList',
       'PartnerRead',

@@ -24,6 +24,7 @@ interface Declaration {
 interface Built {
   resources: Record<string, { Type: string; Properties: Record<string, Json> }>;
   unvalidatedReadGate: { Sid: string; Action: Json; Condition: Record<string, Json> };
+  retagGuards: { Sid: string; Action: Json; Resource: Json; Condition: Record<string, Json> }[];
   bucketPolicies: Record<string, { Type: string; Properties: { Bucket: Json; PolicyDocument: Json } }>;
 }
 interface Roles {
@@ -34,7 +35,7 @@ interface Roles {
   readDeclarations(text: string): Record<string, Declaration>;
   build(
     declarations: Record<string, Declaration>,
-    settings: typeof SETTINGS & { partnerReaders?: unknown[] },
+    settings: typeof SETTINGS & { partnerReaders?: unknown[]; malwareScan?: string },
   ): Built;
   checkFunctions(
     declarations: Record<string, Declaration>,
@@ -433,7 +434,7 @@ describe('building the roles', () => {
         Bucket: { Ref: 'UploadsBucket' },
         PolicyDocument: {
           Version: '2012-10-17',
-          Statement: [tlsOnly('UploadsBucket'), built.unvalidatedReadGate],
+          Statement: [tlsOnly('UploadsBucket'), built.unvalidatedReadGate, ...built.retagGuards],
         },
       },
     });
@@ -444,6 +445,74 @@ describe('building the roles', () => {
         PolicyDocument: { Version: '2012-10-17', Statement: [tlsOnly('StateBucket')] },
       },
     });
+  });
+
+  it('keeps the tags of an upload carrying validation-status to the validator (verdictSigningKey): no other principal may change or remove them', () => {
+    // Act
+    const built = roles.build(
+      declare({ validateUpload: { verdictSigningKey: true }, createUpload: {} }),
+      SETTINGS,
+    );
+
+    // Assert
+    expect(built.retagGuards).toEqual([
+      {
+        Sid: 'OnlyVerdictWritersRetagUploads',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: [
+          's3:PutObjectTagging',
+          's3:PutObjectVersionTagging',
+          's3:DeleteObjectTagging',
+          's3:DeleteObjectVersionTagging',
+        ],
+        Resource: { 'Fn::Sub': '${UploadsBucket.Arn}/uploads/*' },
+        Condition: {
+          StringLike: { 's3:ExistingObjectTag/validation-status': '*' },
+          ArnNotEquals: { 'aws:PrincipalArn': [{ 'Fn::GetAtt': ['ValidateUploadRole', 'Arn'] }] },
+        },
+      },
+    ]);
+  });
+
+  it('with malwareScan guardduty, guards GuardDuty’s tag too, and lets GuardDuty’s role write beside the validator', () => {
+    // Act
+    const built = roles.build(declare({ validateUpload: { verdictSigningKey: true } }), {
+      ...SETTINGS,
+      malwareScan: 'guardduty',
+    });
+
+    // Assert
+    expect(built.retagGuards.map((statement) => [statement.Sid, statement.Condition])).toEqual(
+      [
+        ['OnlyVerdictWritersRetagUploads', 'validation-status'],
+        ['OnlyVerdictWritersRetagScannedUploads', 'GuardDutyMalwareScanStatus'],
+      ].map(([sid, tag]) => [
+        sid,
+        {
+          StringLike: { [`s3:ExistingObjectTag/${tag}`]: '*' },
+          ArnNotEquals: {
+            'aws:PrincipalArn': [
+              { 'Fn::GetAtt': ['ValidateUploadRole', 'Arn'] },
+              { 'Fn::GetAtt': ['MalwareProtectionRole', 'Arn'] },
+            ],
+          },
+        },
+      ]),
+    );
+  });
+
+  it('exempts nobody from the retag guard without a verdict signer, and refuses two', () => {
+    // Act
+    const built = roles.build(declare({ createUpload: {} }), SETTINGS);
+
+    // Assert
+    expect(built.retagGuards.map((statement) => statement.Condition)).toEqual([
+      { StringLike: { 's3:ExistingObjectTag/validation-status': '*' } },
+    ]);
+    expect(() =>
+      roles.build(declare({ a: { verdictSigningKey: true }, b: { verdictSigningKey: true } }), SETTINGS),
+    ).toThrow(/one function signs verdicts, not a, b/);
   });
 
   it('refuses a third unvalidated-upload reader (there are two operators)', () => {
@@ -693,9 +762,9 @@ describe('the local Ceph policies (scripts/function-policies.ts)', () => {
     expect(text).toContain('arn:aws:s3:::local-state/share-epochs/*');
   });
 
-  it('leaves out ConditionInAws (Ceph RGW has no request tags for a form POST), keeping the statement', () => {
+  it('leaves out ConditionInAws (Ceph RGW has no request tags for a form POST), keeping the statement and its Condition', () => {
     // Act
-    const [issue, ...others] = policies.createUpload ?? [];
+    const [issue, tag, ...others] = policies.createUpload ?? [];
 
     // Assert
     expect(others.map((statement) => statement.Sid)).toEqual([
@@ -706,8 +775,21 @@ describe('the local Ceph policies (scripts/function-policies.ts)', () => {
     expect(issue).toEqual({
       Sid: 'IssueUploadsUnderUploadsPrefix',
       Effect: 'Allow',
-      Action: ['s3:PutObject', 's3:PutObjectTagging'],
+      Action: ['s3:PutObject'],
       Resource: ['arn:aws:s3:::local-uploads/uploads/*'],
+    });
+    // Ceph RGW evaluates existing object tags for PutObjectTagging: the retag refusal holds there too.
+    expect(tag).toEqual({
+      Sid: 'TagUploadsOnlyAsTheyAreCreated',
+      Effect: 'Allow',
+      Action: ['s3:PutObjectTagging'],
+      Resource: ['arn:aws:s3:::local-uploads/uploads/*'],
+      Condition: {
+        Null: {
+          's3:ExistingObjectTag/validation-status': 'true',
+          's3:ExistingObjectTag/GuardDutyMalwareScanStatus': 'true',
+        },
+      },
     });
     expect(JSON.stringify(policies)).not.toContain('ConditionInAws');
     expect(JSON.stringify(policies)).not.toContain('RequestObjectTag');
@@ -879,12 +961,13 @@ describe('partner readers (iam/partner-readers.cjs)', () => {
 
     // Assert
     const statements = (uploadsPolicyOf(built) as unknown as { Statement: Json[] }).Statement;
-    expect(statements).toHaveLength(2);
+    expect(statements).toHaveLength(3);
+    expect(JSON.stringify(statements)).not.toContain('Partner');
     expect(Object.keys(built.resources).filter((name) => name.startsWith('Partner'))).toEqual([]);
     expect((built as Built & { partnerOutputs: object }).partnerOutputs).toEqual({});
   });
 
-  it('puts bucket-policy partners after the read gate, and never into its exemptions', () => {
+  it('puts bucket-policy partners after the read gate and the retag guard, and never into their exemptions', () => {
     // Act
     const built = roles.build(declare({ getFile: { readsUnvalidated: true } }), {
       ...SETTINGS,
@@ -896,10 +979,12 @@ describe('partner readers (iam/partner-readers.cjs)', () => {
     expect(statements.map((statement) => statement.Sid.replace(/[0-9A-F]{10}$/, ''))).toEqual([
       'DenyInsecureTransport',
       'DenyReadingUnvalidatedUploads',
+      'OnlyVerdictWritersRetagUploads',
       'PartnerRead',
       'PartnerList',
     ]);
     expect(JSON.stringify(built.unvalidatedReadGate)).not.toContain(ROOT_ARN);
+    expect(JSON.stringify(built.retagGuards)).not.toContain(ROOT_ARN);
   });
 
   it('fails the resolver osls calls on a bad entry, so packaging stops with the message', async () => {
