@@ -14,6 +14,8 @@ import { readServerlessConfig } from '../test/support/serverless-config.js';
 export const ROOT = resolve(import.meta.dirname, '..');
 
 export interface ServerlessYml {
+  /** The service's name: a function is deployed as `<service>-<stage>-<function>`. */
+  service: string;
   params?: { default?: Record<string, unknown> };
   provider: { environment?: Record<string, unknown> };
   custom: { esbuild: Record<string, unknown> };
