@@ -85,7 +85,6 @@ export function benchStackPorts(
     HTTP_PORT: String(settings.httpPort + 40),
     LAMBDA_PORT: String(settings.lambdaPort + 40),
     BRIDGE_PORT: String(settings.bridgePort + 40),
-    WEBHOOK_TEST_PORT: String(settings.bridgePort + 41),
     RGW_PORT: String(settings.rgwPort + 20),
     S3_PORT: String(settings.rgwPort + 21),
     CEPH_MON_PORT: String(monitor + 20),
