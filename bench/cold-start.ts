@@ -1,13 +1,16 @@
 /**
- * Section `cold`: per function of serverless.yml, the bundle `osls package`
- * builds (bytes, from the unzipped function zips) and the time a FRESH Node
- * process takes to import it and serve a first request, against a baseline
- * bundle that only imports @aws-sdk/client-s3 + @aws-sdk/s3-request-presigner
- * and presigns once (built with esbuild using serverless.yml's custom.esbuild
- * options, plugins included). Attribution of bundle bytes comes from an
- * esbuild metafile of the same build.
+ * Section `cold`: per function of serverless.yml, every one of them, the
+ * bundle `osls package` builds (bytes, from the unzipped function zips) and
+ * the time a FRESH Node process takes to import it and serve a first request,
+ * against a baseline bundle that only imports @aws-sdk/client-s3 +
+ * @aws-sdk/s3-request-presigner and presigns once (built with esbuild using
+ * serverless.yml's custom.esbuild options, plugins included). Each function
+ * runs with the environment the packaged template gives it (a stage with
+ * webhooks on), made local (see `runnableEnvironment`). Attribution of bundle
+ * bytes comes from an esbuild metafile of the same build.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import {
   cpSync,
   mkdirSync,
@@ -17,15 +20,17 @@ import {
   rmSync,
   statSync,
   symlinkSync,
-  writeFileSync,
 } from 'node:fs';
+import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { type BuildOptions, build, type Metafile, type Plugin } from 'esbuild';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { ulid } from 'ulid';
 import { devVerdictKeys } from '../scripts/dev-keys.js';
+import { type FunctionEntry, functionEntries } from '../scripts/function-policies.js';
 import type { StackInfo } from '../scripts/stack-settings.js';
 import {
   type FunctionInfo,
@@ -107,38 +112,31 @@ function copyRepo(into: string): void {
   symlinkSync(join(ROOT, 'node_modules'), join(into, 'node_modules'), 'dir');
 }
 
-/** Drops functions whose handler file does not exist (yet) from the copy's serverless.yml. */
-function dropMissingFunctions(dir: string): string[] {
-  const missing = functionsOf(loadServerlessYml(dir), dir)
-    .filter((fn) => !fn.source)
-    .map((fn) => fn.name);
-  if (missing.length === 0) return [];
-  const lines = readFileSync(join(dir, 'serverless.yml'), 'utf8').split('\n');
-  const kept: string[] = [];
-  let skipping = false;
-  for (const line of lines) {
-    const fn = /^ {2}([A-Za-z0-9_-]+):\s*$/.exec(line)?.[1];
-    if (fn !== undefined || /^\S/.test(line)) skipping = fn !== undefined && missing.includes(fn);
-    if (!skipping) kept.push(line);
-  }
-  writeFileSync(join(dir, 'serverless.yml'), kept.join('\n'));
-  return missing;
-}
+/** The stage `osls package` builds here; it names the functions (`<service>-<stage>-<function>`). */
+const STAGE = 'bench';
 
-/** This process's environment without credentials or the local stack's settings. */
+/**
+ * Settings serverless.yml reads from the environment that this section fixes instead: the stage it
+ * measures has no per-owner limits and no malware scan (the defaults), whatever the shell sets.
+ */
+const FIXED_SETTINGS = ['QUOTA_BYTES_PER_OWNER', 'UPLOADS_PER_HOUR_PER_OWNER', 'MALWARE_SCAN'];
+
+/** This process's environment without credentials, the local stack's settings or the ones this section fixes. */
 const cleanEnvironment = () =>
   Object.fromEntries(
     Object.entries(process.env).filter(
       ([name]) =>
         name === 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED' ||
-        (!name.startsWith('AWS_') && !name.startsWith('PRESIGN_LOCAL_')),
+        (!name.startsWith('AWS_') && !name.startsWith('PRESIGN_LOCAL_') && !FIXED_SETTINGS.includes(name)),
     ),
   );
 
-function osPackage(dir: string): Promise<void> {
+/** `osls package` of the copy in `dir`, with webhooks on: the deliverer posts to `webhookUrl`. */
+function osPackage(dir: string, webhookUrl: string): Promise<void> {
   const env = cleanEnvironment();
   return new Promise((done, fail) => {
-    const child = spawn(join(dir, 'node_modules/.bin/osls'), ['package', '--stage', 'bench'], {
+    const args = ['package', '--stage', STAGE, '--param', `webhookUrl=${webhookUrl}`];
+    const child = spawn(join(dir, 'node_modules/.bin/osls'), args, {
       cwd: dir,
       env: { ...env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -183,19 +181,130 @@ interface Probe {
   status: string;
 }
 
-function probe(bundle: string, event: unknown, env: NodeJS.ProcessEnv): Probe {
-  const result = spawnSync(
-    process.execPath,
-    [join(import.meta.dirname, 'cold-probe.mjs'), bundle, JSON.stringify(event)],
-    {
-      env,
-      encoding: 'utf8',
-      timeout: 30_000,
-    },
+/** How long one probe may take: a fresh `node` that imports a bundle and serves one request. */
+const PROBE_TIMEOUT_MS = 60_000;
+
+/**
+ * Runs bench/cold-probe.mjs on `bundle` in a fresh `node`, without blocking this process (the
+ * deliverer's first request is answered by a receiver here).
+ */
+function probe(bundle: string, event: unknown, env: NodeJS.ProcessEnv): Promise<Probe> {
+  return new Promise((done, fail) => {
+    const child = spawn(
+      process.execPath,
+      [join(import.meta.dirname, 'cold-probe.mjs'), bundle, JSON.stringify(event)],
+      { env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), PROBE_TIMEOUT_MS);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const line = stdout.split('\n').find((text) => text.startsWith('@@cold@@'));
+      if (line) return done(JSON.parse(line.slice('@@cold@@'.length)) as Probe);
+      const how = signal === 'SIGKILL' ? `no answer within ${PROBE_TIMEOUT_MS / 1000} s` : `exit ${code}`;
+      fail(new Error(`cold probe of ${bundle} failed (${how}): ${stderr.slice(-2000)}`));
+    });
+  });
+}
+
+/**
+ * A loopback webhook receiver for the deliverer's first request: it takes
+ * every POST with a 204, as a receiver that got the event does.
+ */
+async function webhookReceiver(): Promise<{
+  url: string;
+  received: () => number;
+  close: () => Promise<void>;
+}> {
+  let received = 0;
+  const server = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => {
+      received++;
+      response.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/hooks`,
+    received: () => received,
+    close: () =>
+      new Promise((done) => {
+        server.closeAllConnections();
+        server.close(() => done());
+      }),
+  };
+}
+
+/** The variables that hold a function's secrets; in AWS each is read from SSM by its `<name>_PARAMETER`. */
+export const SECRET_VARIABLES = ['OWNER_SECRET', 'SHARE_SECRET', 'VERDICT_SIGNING_KEY', 'WEBHOOK_SECRET'];
+
+/**
+ * A function's environment as deployed (`deployed`: the variables of its
+ * AWS::Lambda::Function in the packaged template), made to run here as the
+ * local stack runs functions: each variable of `local` replaces the
+ * deployment's (the buckets' Refs, the S3 endpoint, the JWT issuer and keys,
+ * the verdict key), and each secret's SSM parameter (`X_PARAMETER`) becomes
+ * the secret `X` itself from `secrets` (no SSM here). Only what the template
+ * gives the function is set, so a function lacks what its deployment lacks.
+ * Throws naming a variable this cannot fill: a secret without a local value,
+ * or a CloudFormation reference `local` does not replace.
+ */
+export function runnableEnvironment(
+  fn: string,
+  deployed: Record<string, unknown>,
+  local: Record<string, string>,
+  secrets: Record<string, string>,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(deployed)) {
+    if (name in local) continue;
+    const secret = /^(.+)_PARAMETER$/.exec(name)?.[1];
+    if (secret !== undefined) {
+      const given = secrets[secret];
+      if (given === undefined)
+        throw new Error(`${fn}: the bench has no local value for ${secret} (deployed as ${name})`);
+      env[secret] = given;
+    } else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+      env[name] = String(value);
+    } else {
+      throw new Error(
+        `${fn}: ${name} is ${JSON.stringify(value)} in the template; the bench has no local value`,
+      );
+    }
+  }
+  return { ...env, ...local };
+}
+
+/** Each function's environment variables in the template `osls package` wrote into `dir`, by function name. */
+function deployedEnvironments(dir: string, config: ServerlessYml): Record<string, Record<string, unknown>> {
+  const template = JSON.parse(
+    readFileSync(join(dir, '.serverless', 'cloudformation-template-update-stack.json'), 'utf8'),
+  ) as {
+    Resources: Record<
+      string,
+      {
+        Type: string;
+        Properties: { FunctionName?: string; Environment?: { Variables?: Record<string, unknown> } };
+      }
+    >;
+  };
+  const byName = new Map(
+    Object.values(template.Resources)
+      .filter((resource) => resource.Type === 'AWS::Lambda::Function')
+      .map(({ Properties: p }) => [p.FunctionName, p.Environment?.Variables ?? {}]),
   );
-  const line = result.stdout.split('\n').find((text) => text.startsWith('@@cold@@'));
-  if (!line) throw new Error(`cold probe of ${bundle} failed: ${result.stderr.slice(-2000)}`);
-  return JSON.parse(line.slice('@@cold@@'.length)) as Probe;
+  return Object.fromEntries(
+    Object.keys(config.functions).map((name) => {
+      const variables = byName.get(`${config.service}-${STAGE}-${name}`);
+      if (!variables) throw new Error(`the packaged template has no function ${name}`);
+      return [name, variables];
+    }),
+  );
 }
 
 function apiEvent(method: string, path: string, routeKey: string, init: Record<string, unknown>) {
@@ -231,12 +340,35 @@ const BODIES: Record<string, unknown> = {
 /**
  * The first request a function serves: for an HTTP API route, a real API
  * Gateway event for it (path parameters filled in: a new file id, or a token
- * no one issued), with a valid bearer token; for the others (the validator,
- * triggered by S3), an S3 ObjectCreated event for an object that is not there.
+ * no one issued), with a valid bearer token; for the function the bucket
+ * invokes (the validator), an S3 ObjectCreated event for an object that is
+ * not there; for the webhook deliverer, a `file.validated` message as the
+ * validator hands it over. Throws for a function that is none of these, so a
+ * new kind of function fails the section until it is given a first event.
  */
-function firstEvent(fn: FunctionInfo, authorization: string, bucket: string): unknown {
+export function firstEvent(
+  fn: FunctionInfo,
+  entry: FunctionEntry | undefined,
+  authorization: string,
+  bucket: string,
+): unknown {
   const fileId = ulid();
-  if (!fn.route) {
+  if (fn.route) {
+    const { method, path: template } = fn.route;
+    const pathParameters: Record<string, string> = {};
+    const path = template.replace(/\{(\w+)\+?\}/g, (_, name: string) => {
+      pathParameters[name] = name === 'fileId' ? fileId : name === 'token' ? 'not-a-token' : 'cold';
+      return pathParameters[name] as string;
+    });
+    const routeKey = `${method} ${template}`;
+    const body = BODIES[routeKey];
+    return apiEvent(method, path, routeKey, {
+      headers: { authorization },
+      ...(Object.keys(pathParameters).length > 0 ? { pathParameters } : {}),
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+  }
+  if (entry?.invokedByBucket) {
     return {
       Records: [
         {
@@ -256,19 +388,28 @@ function firstEvent(fn: FunctionInfo, authorization: string, bucket: string): un
       ],
     };
   }
-  const { method, path: template } = fn.route;
-  const pathParameters: Record<string, string> = {};
-  const path = template.replace(/\{(\w+)\+?\}/g, (_, name: string) => {
-    pathParameters[name] = name === 'fileId' ? fileId : name === 'token' ? 'not-a-token' : 'cold';
-    return pathParameters[name] as string;
-  });
-  const routeKey = `${method} ${template}`;
-  const body = BODIES[routeKey];
-  return apiEvent(method, path, routeKey, {
-    headers: { authorization },
-    ...(Object.keys(pathParameters).length > 0 ? { pathParameters } : {}),
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
+  if (entry?.deliversWebhooks) {
+    return {
+      id: `msg_${randomBytes(24).toString('base64url')}`,
+      event: {
+        type: 'file.validated',
+        timestamp: new Date().toISOString(),
+        data: {
+          fileId,
+          status: 'passed',
+          reason: null,
+          detectedType: 'image/png',
+          size: 1234,
+          contentType: 'image/png',
+          filename: 'cat.png',
+          clientMetadata: null,
+        },
+      },
+    };
+  }
+  throw new Error(
+    `the cold section has no first event for ${fn.name} (no HTTP route, not invoked by the bucket, not the webhook deliverer): give it one in bench/cold-start.ts`,
+  );
 }
 
 export interface ColdOptions {
@@ -280,26 +421,30 @@ export interface ColdOptions {
 export async function run({ stack, samples = 7, quick }: ColdOptions): Promise<SectionResult> {
   const work = mkdtempSync(join(tmpdir(), 'presign-bench-cold-'));
   const notes: string[] = [];
+  const receiver = await webhookReceiver();
   try {
     const repo = join(work, 'repo');
     mkdirSync(repo);
     copyRepo(repo);
-    const dropped = dropMissingFunctions(repo);
-    if (dropped.length > 0)
-      notes.push(`Not packaged (handler file missing in the tree): ${dropped.join(', ')}.`);
+    const config = loadServerlessYml(repo);
+    const functions = functionsOf(config, repo);
+    const missing = functions.filter((fn) => !fn.source).map((fn) => fn.handler);
+    if (missing.length > 0)
+      throw new Error(`serverless.yml names handlers with no file: ${missing.join(', ')}`);
     const started = Date.now();
-    await osPackage(repo);
+    await osPackage(repo, receiver.url);
     notes.push(
-      `osls package (copy of the repo in ${work}, AWS_* unset) took ${round((Date.now() - started) / 1000)} s.`,
+      `osls package --stage ${STAGE} --param webhookUrl=<a loopback receiver> (copy of the repo in ${work}, AWS_* unset) took ${round((Date.now() - started) / 1000)} s.`,
     );
 
-    // The bundles osls built, unzipped.
+    // The bundles osls built, unzipped: one per function of serverless.yml, each function's own zip.
     const bundles: Record<string, { bundle: string; bytes: number; zipBytes: number; mapBytes: number }> = {};
-    for (const zip of readdirSync(join(repo, '.serverless')).filter((name) => name.endsWith('.zip'))) {
-      const fn = basename(zip, '.zip');
+    for (const { name: fn } of functions) {
+      const zip = join(repo, '.serverless', `${fn}.zip`);
       const into = join(work, 'unzipped', fn);
       mkdirSync(into, { recursive: true });
-      const unzip = spawnSync('unzip', ['-q', '-o', join(repo, '.serverless', zip), '-d', into]);
+      const unzip = spawnSync('unzip', ['-q', '-o', zip, '-d', into], { encoding: 'utf8' });
+      if (unzip.error) throw new Error(`unzip ${zip}: ${unzip.error.message} (the cold section needs unzip)`);
       if (unzip.status !== 0) throw new Error(`unzip ${zip}: ${unzip.stderr}`);
       const files = filesUnder(into);
       const code = files.filter((file) => /\.m?js$/.test(file));
@@ -311,12 +456,11 @@ export async function run({ stack, samples = 7, quick }: ColdOptions): Promise<S
         mapBytes: files
           .filter((file) => file.endsWith('.map'))
           .reduce((sum, file) => sum + statSync(file).size, 0),
-        zipBytes: statSync(join(repo, '.serverless', zip)).size,
+        zipBytes: statSync(zip).size,
       };
     }
 
     // The baseline, built with the same esbuild options, plus metafiles of our handlers for attribution.
-    const config = loadServerlessYml(repo);
     const options = esbuildOptions(config, repo);
     const baselineDir = join(work, 'baseline');
     const baseline = await build({
@@ -327,7 +471,8 @@ export async function run({ stack, samples = 7, quick }: ColdOptions): Promise<S
       logLevel: 'silent',
     });
     const baselineBundle = filesUnder(baselineDir).find((file) => file.endsWith('.mjs')) as string;
-    bundles['baseline (client-s3 + presign)'] = {
+    const baseName = 'baseline (client-s3 + presign)';
+    bundles[baseName] = {
       bundle: baselineBundle,
       bytes: statSync(baselineBundle).size,
       mapBytes: filesUnder(baselineDir)
@@ -336,14 +481,12 @@ export async function run({ stack, samples = 7, quick }: ColdOptions): Promise<S
       zipBytes: 0,
     };
     const attribution: Record<string, Map<string, number>> = {
-      'baseline (client-s3 + presign)': bytesByPackage(baseline.metafile),
+      [baseName]: bytesByPackage(baseline.metafile),
     };
-    const functions = functionsOf(config, repo);
     for (const { name, source } of functions) {
-      if (!source || !bundles[name]) continue;
       const built = await build({
         ...options,
-        entryPoints: [source],
+        entryPoints: [source as string],
         outdir: join(work, 'meta', name),
         metafile: true,
         logLevel: 'silent',
@@ -367,43 +510,63 @@ export async function run({ stack, samples = 7, quick }: ColdOptions): Promise<S
       UPLOADS_BUCKET: stack.bucket,
       STATE_BUCKET: stack.stateBucket,
       VERDICT_PUBLIC_KEY: devVerdictKeys().publicKey,
-      VERDICT_SIGNING_KEY: devVerdictKeys().privateKey,
       S3_ENDPOINT: stack.s3Endpoint,
       AUTH_ISSUER: 'presign-bench',
       AUTH_AUDIENCE: 'presign-api',
       AUTH_JWKS: JSON.stringify(jwks),
     };
-    // What the functions run with (provider.environment, NODE_OPTIONS included), for the baseline too.
-    const functionEnv = providerEnvironment(config, { ...cleanEnvironment(), ...local });
-    const env: NodeJS.ProcessEnv = {
+    // The secrets each function's deployment reads from SSM, given as the local stack gives them.
+    const secrets = {
+      OWNER_SECRET: 'cold-start-owner-secret-0123456789abcdef0123456789',
+      SHARE_SECRET: 'cold-start-share-secret-0123456789abcdef0123456789',
+      VERDICT_SIGNING_KEY: devVerdictKeys().privateKey,
+      WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}`,
+    };
+    const lambda = {
       ...cleanEnvironment(),
-      ...functionEnv,
-      ...local,
-      NODE_OPTIONS: functionEnv.NODE_OPTIONS ?? '',
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: admin.accessKeyId,
       AWS_SECRET_ACCESS_KEY: admin.secretAccessKey,
-      SHARE_SECRET: 'cold-start-share-secret-0123456789abcdef0123456789',
-      OWNER_SECRET: 'cold-start-owner-secret-0123456789abcdef0123456789',
       AWS_LAMBDA_FUNCTION_NAME: 'presign-bench-cold',
       // Lambda's nodejs22.x never prints the SDK's Node-version warning; neither do the probes.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
-    const nodeOptions = env.NODE_OPTIONS;
-    const events: Record<string, unknown> = Object.fromEntries(
-      functions.map((fn) => [fn.name, firstEvent(fn, `Bearer ${token}`, stack.bucket)]),
+    const deployed = deployedEnvironments(repo, config);
+    const envs: Record<string, NodeJS.ProcessEnv> = Object.fromEntries(
+      functions.map(({ name }) => [
+        name,
+        { ...lambda, ...runnableEnvironment(name, deployed[name] ?? {}, local, secrets) },
+      ]),
     );
-    const names = Object.keys(bundles);
+    // The baseline runs with what every function gets (provider.environment, NODE_OPTIONS included).
+    envs[baseName] = {
+      ...lambda,
+      ...providerEnvironment(config, { ...cleanEnvironment(), ...local }),
+      ...local,
+    };
+    const nodeOptions = envs[baseName]?.NODE_OPTIONS ?? '';
+    const entries = functionEntries();
+    const events: Record<string, unknown> = Object.fromEntries(
+      functions.map((fn) => [fn.name, firstEvent(fn, entries[fn.name], `Bearer ${token}`, stack.bucket)]),
+    );
+    events[baseName] = {};
+    const names = [...functions.map((fn) => fn.name).sort(), baseName];
+    const sample = (name: string) =>
+      probe((bundles[name] as { bundle: string }).bundle, events[name], envs[name] as NodeJS.ProcessEnv);
+    // One unmeasured run each warms the page cache, and shows every function starts and answers.
+    const failed: string[] = [];
+    for (const name of names) {
+      const result = await sample(name).catch((error: Error) => ({ status: `failed: ${error.message}` }));
+      if (/^(threw|failed)|^5\d\d$/.test(String(result.status))) failed.push(`${name}: ${result.status}`);
+    }
+    if (failed.length > 0)
+      throw new Error(`a function's cold start or first request failed:\n${failed.join('\n')}`);
     const runs: Record<string, Probe[]> = Object.fromEntries(names.map((name) => [name, []]));
     const count = quick ? Math.min(samples, 3) : samples;
-    for (const name of names) probe((bundles[name] as { bundle: string }).bundle, events[name] ?? {}, env); // warm the page cache
     for (let i = 0; i < count; i++) {
-      for (const name of i % 2 ? [...names].reverse() : names) {
-        runs[name]?.push(probe((bundles[name] as { bundle: string }).bundle, events[name] ?? {}, env));
-      }
+      for (const name of i % 2 ? [...names].reverse() : names) runs[name]?.push(await sample(name));
     }
 
-    const baseName = 'baseline (client-s3 + presign)';
     const coldMs = (name: string) => median((runs[name] ?? []).map((r) => r.importMs + r.firstRequestMs));
     const base = coldMs(baseName);
     const figures: Record<string, Figure> = {};
@@ -458,12 +621,14 @@ export async function run({ stack, samples = 7, quick }: ColdOptions): Promise<S
     ]);
     notes.push(
       `Cold = import of the unzipped bundle + first request, in a fresh \`node\` (NODE_OPTIONS=${JSON.stringify(nodeOptions)} as serverless.yml's provider.environment sets it, for the baseline too) per sample (${count} samples each, round-robin, median; one unmeasured run each first to warm the file cache). "process start to response" adds Node's own boot.`,
-      `Functions: every function of serverless.yml with a handler file (${names.length - 1}), each as osls packages it (custom.esbuild${config.custom.esbuild.plugins ? `, plugins ${String(config.custom.esbuild.plugins)}` : ''}); the baseline is bench/cold-baseline.ts built with the same esbuild options. Environment: serverless.yml's provider.environment (Powertools log level and metrics as deployed), for the baseline too.`,
-      "First requests: for an HTTP route, a real API Gateway event for it with a valid ES256 JWT (path parameters: a new file id, a share token no one issued; POST /uploads with a body); for the S3-triggered validator, an ObjectCreated event for an object that is not there. Functions that call S3 go to the local stack's Ceph RGW with the admin keys, so their first request includes a loopback round trip; the baseline presigns without network.",
+      `Functions: every function of serverless.yml (${names.length - 1}), each as osls packages it (custom.esbuild${config.custom.esbuild.plugins ? `, plugins ${String(config.custom.esbuild.plugins)}` : ''}); the baseline is bench/cold-baseline.ts built with the same esbuild options.`,
+      `Environment: each function's variables in the packaged template of a stage with webhooks on and limits unset (provider.environment and what iam/roles.cjs adds per function), made local: the buckets, S3 endpoint, JWT issuer and keys are the local ones, and each secret the deployment reads from SSM at cold start (its *_PARAMETER) is given as the value itself, as the local stack does, so no SSM call is timed. The baseline gets provider.environment.`,
+      `First requests: for an HTTP route, a real API Gateway event for it with a valid ES256 JWT (path parameters: a new file id, a share token no one issued; POST /uploads with a body); for the S3-triggered validator, an ObjectCreated event for an object that is not there; for the webhook deliverer, a file.validated message, which it signs and POSTs to a receiver on loopback in the bench's process (answering 204; ${receiver.received()} taken). Functions that call S3 go to the local stack's Ceph RGW with the admin keys, so their first request includes a loopback round trip; the baseline presigns without network.`,
       'Bundle bytes are the .js/.mjs files in the function zip (source maps counted apart); the last column is the largest packages in an esbuild metafile of the same build.',
     );
     return { section: 'cold', figures, rows, notes };
   } finally {
+    await receiver.close();
     rmSync(work, { recursive: true, force: true });
   }
 }

@@ -14,6 +14,8 @@ import { readServerlessConfig } from '../test/support/serverless-config.js';
 export const ROOT = resolve(import.meta.dirname, '..');
 
 export interface ServerlessYml {
+  /** The service's name: a function is deployed as `<service>-<stage>-<function>`. */
+  service: string;
   params?: { default?: Record<string, unknown> };
   provider: { environment?: Record<string, unknown> };
   custom: { esbuild: Record<string, unknown> };
@@ -125,9 +127,16 @@ export async function localFunctionEnvironment(
     AUTH_AUDIENCE: DEV_AUDIENCE,
     AUTH_JWKS: JSON.stringify(await devJwks()),
   };
+  // What `npm start` resolved from its own environment (stack.json), not this shell's: the function
+  // in process runs with the limits and malware check of the same function in the stack.
+  const stackSettings = {
+    QUOTA_BYTES_PER_OWNER: String(stack.limits?.quotaBytesPerOwner ?? ''),
+    UPLOADS_PER_HOUR_PER_OWNER: String(stack.limits?.uploadsPerHourPerOwner ?? ''),
+    MALWARE_SCAN: stack.malwareScan ?? 'none',
+  };
   const secretFile = join(LOCAL_DIR, 'share-secret');
   return {
-    ...providerEnvironment(config, { ...process.env, ...local }),
+    ...providerEnvironment(config, { ...process.env, ...stackSettings, ...local }),
     ...local,
     ...(existsSync(secretFile) ? { SHARE_SECRET: readFileSync(secretFile, 'utf8').trim() } : {}),
     AWS_REGION: stack.region,

@@ -1,0 +1,132 @@
+// The cold section's part that needs no stack: every function of serverless.yml gets a first
+// request, and the environment its deployment gives it (provider.environment and what iam/roles.cjs
+// adds, webhooks on) can be made local and builds the function's runtime, secrets included.
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the ${…} here are CloudFormation Fn::Sub placeholders.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { firstEvent, runnableEnvironment, SECRET_VARIABLES } from '../../../bench/cold-start.js';
+import { functionsOf, loadServerlessYml } from '../../../bench/serverless-config.js';
+import { createRuntime, requireWebhookDelivery } from '../../../lib/runtime.js';
+import { parseWebhookMessage } from '../../../lib/webhooks/file-validated-event.js';
+import { functionEntries } from '../../../scripts/function-policies.js';
+import { testJwks } from '../../support/tokens.js';
+import { TEST_VERDICT_KEYS } from '../../support/verdict-keys.js';
+
+const ROOT = resolve(import.meta.dirname, '..', '..', '..');
+const roles = createRequire(import.meta.url)(join(ROOT, 'iam', 'roles.cjs')) as {
+  readDeclarations(text: string): Record<string, unknown>;
+  build(
+    declarations: Record<string, unknown>,
+    settings: Record<string, unknown>,
+  ): { resources: Record<string, { Properties: { Environment?: { Variables: Record<string, unknown> } } }> };
+};
+
+const FUNCTIONS = functionsOf(loadServerlessYml());
+const ENTRIES = functionEntries();
+/** A stage's settings with webhooks on, as the cold section packages it. */
+const SETTINGS = {
+  bucketName: 'presign-bench-uploads',
+  ownerSecretParameter: '/presign/bench/owner-secret',
+  shareSecretParameter: '/presign/bench/share-secret',
+  verdictSigningKeyParameter: '/presign/bench/verdict-signing-key',
+  webhookUrl: 'http://127.0.0.1:4000/hooks',
+  webhookSecretParameter: '/presign/bench/webhook-secret',
+  service: 'presign',
+  stage: 'bench',
+  malwareScan: 'none',
+};
+const LOCAL = {
+  UPLOADS_BUCKET: 'presign-local-uploads',
+  STATE_BUCKET: 'presign-local-state',
+  VERDICT_PUBLIC_KEY: TEST_VERDICT_KEYS.publicKey,
+  S3_ENDPOINT: 'http://127.0.0.1:7481',
+  AUTH_ISSUER: 'presign-bench',
+  AUTH_AUDIENCE: 'presign-api',
+  AUTH_JWKS: JSON.stringify(testJwks),
+};
+const SECRETS = {
+  OWNER_SECRET: 'cold-start-owner-secret-0123456789abcdef0123456789',
+  SHARE_SECRET: 'cold-start-share-secret-0123456789abcdef0123456789',
+  VERDICT_SIGNING_KEY: TEST_VERDICT_KEYS.privateKey,
+  WEBHOOK_SECRET: `whsec_${Buffer.alloc(32, 7).toString('base64')}`,
+};
+
+/** A function's variables as the packaged template holds them: the buckets' Refs, and iam/roles.cjs's additions. */
+function deployedVariables(fn: string): Record<string, unknown> {
+  const built = roles.build(
+    roles.readDeclarations(readFileSync(join(ROOT, 'iam', 'function-policies.json'), 'utf8')),
+    SETTINGS,
+  );
+  const logical = `${fn.charAt(0).toUpperCase()}${fn.slice(1)}LambdaFunction`;
+  return {
+    UPLOADS_BUCKET: { Ref: 'UploadsBucket' },
+    STATE_BUCKET: { Ref: 'StateBucket' },
+    S3_ENDPOINT: '',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    ...built.resources[logical]?.Properties.Environment?.Variables,
+  };
+}
+
+describe('the cold section', () => {
+  it('measures every function of serverless.yml, the webhook deliverer included', () => {
+    // Assert
+    expect(FUNCTIONS.map((fn) => fn.name)).toContain('deliverWebhook');
+    expect(FUNCTIONS.filter((fn) => !fn.source)).toEqual([]);
+  });
+
+  it.each(FUNCTIONS.map((fn) => [fn.name, fn]))('has a first request for %s', (name, fn) => {
+    // Act
+    const event = firstEvent(fn, ENTRIES[name], 'Bearer token', 'presign-local-uploads');
+
+    // Assert
+    expect(event).toBeTypeOf('object');
+    if (ENTRIES[name]?.deliversWebhooks) expect(() => parseWebhookMessage(event)).not.toThrow();
+  });
+
+  it('refuses a function it has no first request for', () => {
+    // Arrange
+    const fn = { name: 'drainQueue', handler: 'handlers/drain-queue.handler', source: 'x', route: undefined };
+
+    // Act / Assert
+    expect(() => firstEvent(fn, {}, 'Bearer token', 'bucket')).toThrow(/no first event for drainQueue/);
+  });
+
+  it.each(FUNCTIONS.map((fn) => [fn.name]))(
+    "runs %s with its deployment's variables made local, its secrets given as values",
+    async (name) => {
+      // Arrange
+      const deployed = deployedVariables(name);
+
+      // Act
+      const env = runnableEnvironment(name, deployed, LOCAL, SECRETS);
+      const runtime = await createRuntime(env, {
+        readParameter: () => Promise.reject(new Error('no SSM in the bench')),
+      });
+
+      // Assert
+      expect(Object.keys(env).filter((variable) => variable.endsWith('_PARAMETER'))).toEqual([]);
+      for (const secret of SECRET_VARIABLES)
+        expect(env[secret] !== undefined).toBe(`${secret}_PARAMETER` in deployed);
+      expect(env.UPLOADS_BUCKET).toBe(LOCAL.UPLOADS_BUCKET);
+      if (ENTRIES[name]?.deliversWebhooks) {
+        expect(requireWebhookDelivery(runtime).url.href).toBe(SETTINGS.webhookUrl);
+      }
+    },
+  );
+
+  it('refuses a secret parameter it has no local value for, naming it', () => {
+    // Act / Assert
+    expect(() =>
+      runnableEnvironment('fn', { API_KEY_PARAMETER: '/presign/bench/api-key' }, LOCAL, SECRETS),
+    ).toThrow(/no local value for API_KEY \(deployed as API_KEY_PARAMETER\)/);
+  });
+
+  it('refuses a CloudFormation reference it has no local value for, naming it', () => {
+    // Act / Assert
+    expect(() => runnableEnvironment('fn', { QUEUE_URL: { Ref: 'Queue' } }, LOCAL, SECRETS)).toThrow(
+      /fn: QUEUE_URL is \{"Ref":"Queue"\}/,
+    );
+  });
+});
