@@ -45,6 +45,8 @@ import { type Figure, median, round, type SectionResult } from './stats.js';
 
 const SKIP_COPY = new Set(['node_modules', '.local', '.serverless', '.esbuild', '.git']);
 const GOAL_RATIO = 1.2;
+/** How many of a bundle's largest packages its row names: enough that a regression names its cause. */
+const LARGEST_INPUTS = 10;
 
 /** serverless-esbuild's own keys, which it takes out before handing custom.esbuild to esbuild. */
 const PLUGIN_ONLY_KEYS = [
@@ -598,7 +600,7 @@ export async function run({ stack, samples = 7, quick }: ColdOptions): Promise<S
       }
       const top = [...(attribution[name] ?? new Map()).entries()]
         .sort((a, b2) => b2[1] - a[1])
-        .slice(0, 4)
+        .slice(0, LARGEST_INPUTS)
         .map(([pkg, bytes]) => `${pkg} ${round(bytes / 1024)}K`)
         .join(', ');
       rows.push([
@@ -624,7 +626,7 @@ export async function run({ stack, samples = 7, quick }: ColdOptions): Promise<S
       `Functions: every function of serverless.yml (${names.length - 1}), each as osls packages it (custom.esbuild${config.custom.esbuild.plugins ? `, plugins ${String(config.custom.esbuild.plugins)}` : ''}); the baseline is bench/cold-baseline.ts built with the same esbuild options.`,
       `Environment: each function's variables in the packaged template of a stage with webhooks on and limits unset (provider.environment and what iam/roles.cjs adds per function), made local: the buckets, S3 endpoint, JWT issuer and keys are the local ones, and each secret the deployment reads from SSM at cold start (its *_PARAMETER) is given as the value itself, as the local stack does, so no SSM call is timed. The baseline gets provider.environment.`,
       `First requests: for an HTTP route, a real API Gateway event for it with a valid ES256 JWT (path parameters: a new file id, a share token no one issued; POST /uploads with a body); for the S3-triggered validator, an ObjectCreated event for an object that is not there; for the webhook deliverer, a file.validated message, which it signs and POSTs to a receiver on loopback in the bench's process (answering 204; ${receiver.received()} taken). Functions that call S3 go to the local stack's Ceph RGW with the admin keys, so their first request includes a loopback round trip; the baseline presigns without network.`,
-      'Bundle bytes are the .js/.mjs files in the function zip (source maps counted apart); the last column is the largest packages in an esbuild metafile of the same build.',
+      `Bundle bytes are the .js/.mjs files in the function zip (source maps counted apart); the last column is the ${LARGEST_INPUTS} largest packages in an esbuild metafile of the same build. Packages serverless.yml's custom.esbuild.exclude leaves out (imported only when called, from the Lambda runtime's copy) are in no bundle and no figure.`,
     );
     return { section: 'cold', figures, rows, notes };
   } finally {
