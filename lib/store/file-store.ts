@@ -97,6 +97,8 @@ export type FileState =
 
 /** What one listing of a key's versions shows, the once per file the validator lists it. */
 export interface KeyListing {
+  /** Every version listed, oldest first. */
+  versions: { versionId: string; eTag: string }[];
   /** The key's first version, unless the file was deleted. */
   first?: { versionId: string; eTag: string };
   /** Whether a delete marker is under the key: DELETE /files (or the lifecycle) removed the file. */
@@ -483,9 +485,10 @@ export function createFileStore(settings: FileStoreSettings) {
         newestFirst.push({ versionId: entry.VersionId, eTag: unquotedETag(entry.ETag) });
       }
       if (others || !listed.IsTruncated) {
-        const [first, ...later] = newestFirst.reverse();
-        if (deleted || !first) return { deleted, others: newestFirst.map((entry) => entry.versionId) };
-        return { first, deleted, others: later.map((entry) => entry.versionId) };
+        const versions = newestFirst.reverse();
+        const [first, ...later] = versions;
+        if (deleted || !first) return { versions, deleted, others: versions.map((entry) => entry.versionId) };
+        return { versions, first, deleted, others: later.map((entry) => entry.versionId) };
       }
       markers = { KeyMarker: listed.NextKeyMarker, VersionIdMarker: listed.NextVersionIdMarker };
     }

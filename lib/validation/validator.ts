@@ -14,7 +14,7 @@ import { countMetric } from '../core/metrics.js';
 import { settleVerdict } from '../limits/owner-limits.js';
 import { type LimitSettings, limitsSet } from '../limits/usage-ledger.js';
 import type { FileState, FileStore, UploadSnapshot } from '../store/file-store.js';
-import { fileChecks, type RecordedVerdict, withScanResult } from '../store/object-encoding.js';
+import { fileChecks, type RecordedVerdict, unquotedETag, withScanResult } from '../store/object-encoding.js';
 import { parseObjectKey, UPLOADS_PREFIX } from '../store/object-key.js';
 import { classifyS3Error } from '../store/s3-errors.js';
 import { fileValidatedEvent, type WebhookMessage, webhookId } from '../webhooks/file-validated-event.js';
@@ -408,6 +408,14 @@ async function firstSight(
     return { outcome: skipped(key, 'replaced') };
   }
   const { first } = listing;
+  // An event about bytes the key no longer holds (a version deleted, or other bytes under an event
+  // that names none) judges nothing: the event of a version still there will.
+  const holds = listing.versions.some((version) =>
+    record.versionId
+      ? version.versionId === record.versionId
+      : !record.eTag || version.eTag === unquotedETag(record.eTag),
+  );
+  if (!holds) return { outcome: skipped(key, 'vanished') };
   const about = !record.versionId || record.versionId === first.versionId;
   const judgment = await judgeFileVersion(
     dependencies,
