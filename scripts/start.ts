@@ -64,6 +64,12 @@ const delivererFunction = `presign-${settings.stage}-deliverWebhook`;
 /** The region the functions sign for; RGW accepts any region in a SigV4 scope, osls only AWS's names. */
 const FUNCTION_REGION = 'us-east-1';
 
+/**
+ * How the bridge hands RGW's events to the validator: as the queue in front of it does in AWS
+ * (batches of 10), a few invocations at a time on a machine of a few cores.
+ */
+const VALIDATOR_BATCHES = { batchSize: 10, concurrency: 4 };
+
 type Output = 'quiet' | 'default' | 'logs';
 const output: Output = process.argv.includes('--quiet')
   ? 'quiet'
@@ -465,6 +471,7 @@ async function main(): Promise<void> {
       (await emulator?.control(request, response)) || invocations(request, response),
     created: (created) => emulator?.scan(created),
     beforeValidation: async (created) => emulator?.contentHeld(created),
+    batches: VALIDATOR_BATCHES,
   });
 
   log(`provisioning bucket ${settings.bucket}, roles, bucket policy and notifications…`);
