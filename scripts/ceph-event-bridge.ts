@@ -150,6 +150,8 @@ export interface CreatedObject {
   versionId?: string;
   eTag?: string;
   tags: { key: string; val: string }[];
+  /** When the bridge received the push (ms since the epoch), as the local stack records it. */
+  receivedAt?: number;
 }
 
 /** The created-object facts of a push, without the request headers RGW echoes (a session token among them). */
@@ -238,11 +240,18 @@ export function startEventBridge(settings: BridgeSettings): Promise<Server> {
     try {
       const pushed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
       created = createdObjects(pushed);
-      for (const object of created) await settings.record?.(object);
       event = toAwsS3Event(pushed, settings.region);
     } catch (error) {
       settings.log(`event bridge: unreadable push: ${(error as Error).message}`);
       return;
+    }
+    // A record that fails (its tags unreadable meanwhile) never keeps the event from the validator.
+    for (const object of created) {
+      try {
+        await settings.record?.(object);
+      } catch (error) {
+        settings.log(`event bridge: could not record ${object.key}: ${(error as Error).message}`);
+      }
     }
     for (const object of created) settings.created?.(object);
     await settings.beforeValidation?.(created);

@@ -454,16 +454,20 @@ async function main(): Promise<void> {
     log,
     // The tags as the bucket owner reads them now, before the validator runs: what the object
     // was created with (RGW's own push leaves them out after a form POST into a versioned bucket).
+    // Recorded all the same, tagless, when the read fails: the validator may be deleting that very
+    // version (one posted over a file), and every event must be in the record.
     record: async (created) => {
-      const { TagSet = [] } = await adminS3.send(
-        new GetObjectTaggingCommand({
-          Bucket: settings.bucket,
-          Key: created.key,
-          ...(created.versionId ? { VersionId: created.versionId } : {}),
-        }),
-      );
+      const { TagSet = [] } = await adminS3
+        .send(
+          new GetObjectTaggingCommand({
+            Bucket: settings.bucket,
+            Key: created.key,
+            ...(created.versionId ? { VersionId: created.versionId } : {}),
+          }),
+        )
+        .catch(() => ({ TagSet: [] }));
       const tags = TagSet.map((tag) => ({ key: tag.Key ?? '', val: tag.Value ?? '' }));
-      appendFileSync(EVENTS_LOG, `${JSON.stringify({ ...created, tags })}\n`);
+      appendFileSync(EVENTS_LOG, `${JSON.stringify({ ...created, tags, receivedAt: Date.now() })}\n`);
     },
     // The validator's asynchronous invocations of the deliverer (retried, then dead-lettered), and
     // the GuardDuty emulator's test controls.

@@ -88,6 +88,8 @@ const skipped = (key: string, skip: SkipReason): RecordOutcome => ({ key, status
 interface Judgment {
   outcome: RecordOutcome;
   webhook?: WebhookMessage;
+  /** The file's record as read, when this record's judgment left it as it was (the next event of the key may reuse it). */
+  state?: FileState;
 }
 
 /** What a file's upload pinned, as the file index lists it and its webhook carries it. */
@@ -382,9 +384,6 @@ async function judgeFileVersion(
   return judgeFirst(dependencies, record, upload, state, scanResult);
 }
 
-/** Versions an event that names none deletes at most, each found by a HEAD of the key's current version. */
-export const MAX_DELETES_PER_EVENT = 3;
-
 /**
  * An event for a key the validator has no record of: the key's versions are
  * listed, the once per file they are. The oldest is the file, judged now
@@ -449,46 +448,46 @@ async function deleteUnderTombstone(store: ValidatorDependencies['store'], recor
 
 /**
  * Decides one event with a constant number of S3 requests once the file is
- * recorded: its record first (one GET); a version that is not the recorded
+ * recorded: its record first (one GET, or none when the previous event of
+ * the key in the same batch read it); a version that is not the recorded
  * first is deleted on sight, unread (one DELETE; an event naming no version
- * finds it by HEAD of the key's current version, and deletes at most
- * {@link MAX_DELETES_PER_EVENT} such); the first version's own event reads
- * its tags and judges it only if they carry no signed verdict.
+ * finds it by HEAD of the key's current version: one event, one version); the
+ * first version's own event reads its tags and judges it only if they carry
+ * no signed verdict.
  */
 async function judge(
   dependencies: ValidatorDependencies,
   record: S3ObjectRecord,
   scanResult?: GuardDutyScanResult,
+  known?: FileState,
 ): Promise<Judgment> {
   const { store } = dependencies;
   const { key } = record;
-  const state = await store.readFileState(key);
+  const state = known ?? (await store.readFileState(key));
   if (state.kind === 'deleted') return deleteUnderTombstone(store, record);
   if (state.kind === 'unseen') return firstSight(dependencies, record, scanResult);
   const first = { versionId: state.entry.versionId, eTag: state.entry.eTag };
   if (record.versionId) {
     if (record.versionId !== first.versionId) {
       await store.deleteVersion(key, record.versionId);
-      return { outcome: skipped(key, 'replaced') };
+      return { outcome: skipped(key, 'replaced'), state };
     }
     return judgeFileVersion(dependencies, record, first, state, scanResult, true);
   }
-  // An event that names no version (Ceph RGW's for a form POST): the current version is what it
-  // can be about, and each event deletes what was posted over the file until the file is current.
-  for (let deleted = 0; ; deleted++) {
-    const current = await store.currentVersion(key);
-    // A delete marker is current: DELETE /files is removing the file.
-    if (!current) return { outcome: skipped(key, 'vanished') };
-    if (current.versionId === first.versionId) {
-      if (deleted > 0) return { outcome: skipped(key, 'replaced') };
-      // The first version's own event, or one whose version another event deleted: only the
-      // event that judged the file (or one that cannot say) sends its webhook again.
-      const again = !record.sequencer || !state.entry.judgedBy || record.sequencer === state.entry.judgedBy;
-      return judgeFileVersion(dependencies, record, first, state, scanResult, again);
-    }
-    if (deleted === MAX_DELETES_PER_EVENT) return { outcome: skipped(key, 'replaced') };
+  // An event that names no version (Ceph RGW's for a form POST): the current version is what it can
+  // be about. One posted over the file is deleted; each such event deletes one, so the events of a
+  // flood delete its versions one by one until the file is current again.
+  const current = await store.currentVersion(key);
+  // A delete marker is current: DELETE /files is removing the file.
+  if (!current) return { outcome: skipped(key, 'vanished') };
+  if (current.versionId !== first.versionId) {
     await store.deleteVersion(key, current.versionId);
+    return { outcome: skipped(key, 'replaced'), state };
   }
+  // The first version's own event, or one whose version another event deleted: only the event
+  // that judged the file (or one that cannot say) sends its webhook again.
+  const again = !record.sequencer || !state.entry.judgedBy || record.sequencer === state.entry.judgedBy;
+  return judgeFileVersion(dependencies, record, first, state, scanResult, again);
 }
 
 /**
@@ -505,6 +504,16 @@ export async function validateRecord(
   record: S3ObjectRecord,
   scanResult?: GuardDutyScanResult,
 ): Promise<RecordOutcome> {
+  return (await validateOne(dependencies, record, scanResult)).outcome;
+}
+
+/** {@link validateRecord}, given the file's record when the previous event of the key read it, and returning it when still valid. */
+async function validateOne(
+  dependencies: ValidatorDependencies,
+  record: S3ObjectRecord,
+  scanResult?: GuardDutyScanResult,
+  known?: FileState,
+): Promise<{ outcome: RecordOutcome; state?: FileState }> {
   const { key } = record;
   if (!scanResult && !isUploadRecord(record, dependencies.store.bucket)) {
     logger.info('ignoring record', {
@@ -512,11 +521,11 @@ export async function validateRecord(
       eventName: record.eventName,
       underUploads: key.startsWith(UPLOADS_PREFIX),
     });
-    return skipped(key, 'ignored');
+    return { outcome: skipped(key, 'ignored') };
   }
   let judgment: Judgment;
   try {
-    judgment = await judge(dependencies, record, scanResult);
+    judgment = await judge(dependencies, record, scanResult, known);
   } catch (error) {
     const skip = skipFor(error);
     if (!skip) throw error;
@@ -538,7 +547,7 @@ export async function validateRecord(
     if (outcome.status === 'passed') countMetric('validationPassed');
     else countMetric('validationFailed', { reason: outcome.reason ?? 'unknown' });
   }
-  return outcome;
+  return { outcome, ...(judgment.state ? { state: judgment.state } : {}) };
 }
 
 /**
@@ -572,10 +581,12 @@ export async function validateScanResult(
 }
 
 /**
- * Validates every object record of an S3 event, {@link VALIDATION_CONCURRENCY}
- * at a time. One record's failure does not stop the others; once all were
- * attempted, any unexpected error is rethrown (an `AggregateError`) so the
- * invocation fails and Lambda retries it: decided objects are then skipped.
+ * Validates every object record of an S3 event, the records of one key one
+ * after another (a batch of a flooded form's events reads its record once,
+ * and never races itself), {@link VALIDATION_CONCURRENCY} keys at a time. One
+ * record's failure does not stop the others; once all were attempted, any
+ * unexpected error is rethrown (an `AggregateError`) so the invocation fails
+ * and is retried: decided objects are then skipped.
  */
 export async function validateUploadEvent(
   dependencies: ValidatorDependencies,
@@ -584,9 +595,33 @@ export async function validateUploadEvent(
   const scan = parseScanResultEvent(event);
   if (scan) return [await validateScanResult(dependencies, scan)];
   const records = parseS3Event(event);
+  const byKey = new Map<string, number[]>();
+  for (const [index, record] of records.entries()) {
+    byKey.set(record.key, [...(byKey.get(record.key) ?? []), index]);
+  }
   const limit = pLimit(VALIDATION_CONCURRENCY);
-  const settled = await Promise.allSettled(
-    records.map((record) => limit(() => validateRecord(dependencies, record))),
+  const settled: PromiseSettledResult<RecordOutcome>[] = new Array(records.length);
+  await Promise.all(
+    [...byKey.values()].map((indexes) =>
+      limit(async () => {
+        let known: FileState | undefined;
+        for (const index of indexes) {
+          try {
+            const { outcome, state } = await validateOne(
+              dependencies,
+              records[index] as S3ObjectRecord,
+              undefined,
+              known,
+            );
+            known = state;
+            settled[index] = { status: 'fulfilled', value: outcome };
+          } catch (reason) {
+            known = undefined;
+            settled[index] = { status: 'rejected', reason };
+          }
+        }
+      }),
+    ),
   );
   const outcomes: RecordOutcome[] = [];
   const errors: unknown[] = [];

@@ -20,7 +20,6 @@ import { encodeMetaValue, META, TAG } from '../../../lib/store/object-encoding.j
 import { fileIndexKey, parseObjectKey } from '../../../lib/store/object-key.js';
 import { createS3Client } from '../../../lib/store/s3-client.js';
 import {
-  MAX_DELETES_PER_EVENT,
   VALIDATION_CONCURRENCY,
   type ValidatorDependencies,
   validateUploadEvent as validateWith,
@@ -1055,37 +1054,51 @@ describe('validateUploadEvent: an event naming no version (Ceph RGW’s for a fo
     // Act
     const outcomes = await validateUploadEvent(eventWithoutVersion());
 
-    // Assert: the record, HEAD of the current version, its deletion, HEAD again (the file is current).
+    // Assert: the record, HEAD of the current version, its deletion: nothing listed, nothing read.
     expect(outcomes).toEqual([{ key: KEY, status: 'skipped', skip: 'replaced' }]);
-    expect(requestNames()).toEqual([
-      'GetObjectCommand',
-      'HeadObjectCommand',
-      'DeleteObjectCommand',
-      'HeadObjectCommand',
-    ]);
+    expect(requestNames()).toEqual(['GetObjectCommand', 'HeadObjectCommand', 'DeleteObjectCommand']);
     expect(bucket.versions.get(KEY)?.map((version) => version.versionId)).toEqual([first.versionId]);
     expect(again.versionId).not.toBe(first.versionId);
-    expect(commands(GetObjectCommand)).toEqual([]);
   });
 
-  it(`deletes at most ${MAX_DELETES_PER_EVENT} versions per event, and one event per version deletes them all`, async () => {
-    // Arrange: the file, recorded, and twelve posts over it; one event each, none naming its version.
+  it('deletes one version per event, so one event per version deletes them all, whatever the pile', async () => {
+    // Arrange: the file, recorded, and fifty posts over it; one event each, none naming its version.
     const first = bucket.put(KEY, PNG);
     await validateUploadEvent(eventFor(KEY));
-    for (let i = 0; i < 12; i++) bucket.put(KEY, PNG);
+    for (let i = 0; i < 50; i++) bucket.put(KEY, PNG);
     send.mockClear();
 
     // Act
     const one = await validateUploadEvent(eventWithoutVersion());
     const afterOne = bucket.versions.get(KEY)?.length;
-    for (let i = 1; i < 12; i++) await validateUploadEvent(eventWithoutVersion());
+    for (let i = 1; i < 50; i++) await validateUploadEvent(eventWithoutVersion());
 
-    // Assert: constant work per event (no listing, no read of bytes), and only the file is left.
+    // Assert: three requests an event (no listing, no read of bytes), and only the file is left.
     expect(one).toEqual([{ key: KEY, status: 'skipped', skip: 'replaced' }]);
-    expect(afterOne).toBe(1 + 12 - MAX_DELETES_PER_EVENT);
+    expect(afterOne).toBe(50);
     expect(bucket.versions.get(KEY)?.map((version) => version.versionId)).toEqual([first.versionId]);
     expect(commands(ListObjectVersionsCommand)).toEqual([]);
-    expect(send.mock.calls.length).toBeLessThanOrEqual(12 * (2 + 2 * MAX_DELETES_PER_EVENT));
+    expect(send.mock.calls).toHaveLength(50 * 3);
+  });
+
+  it('reads the record once for a batch of one key’s events, and deletes one version per event', async () => {
+    // Arrange: the file, recorded, ten posts over it, and their ten events in one batch.
+    const first = bucket.put(KEY, PNG);
+    await validateUploadEvent(eventFor(KEY));
+    for (let i = 0; i < 10; i++) bucket.put(KEY, PNG);
+    const batch = eventWithoutVersion();
+    const [record] = batch.Records;
+    batch.Records = Array.from({ length: 10 }, () => structuredClone(record) as S3Event['Records'][number]);
+    send.mockClear();
+
+    // Act
+    const outcomes = await validateUploadEvent(batch);
+
+    // Assert
+    expect(outcomes).toEqual(Array(10).fill({ key: KEY, status: 'skipped', skip: 'replaced' }));
+    expect(bucket.versions.get(KEY)?.map((version) => version.versionId)).toEqual([first.versionId]);
+    expect(requestNames().filter((name) => name === 'GetObjectCommand')).toHaveLength(1);
+    expect(send.mock.calls).toHaveLength(1 + 10 * 2);
   });
 
   it('judges each of two identical posts once, whichever order their events come in', async () => {
