@@ -43,6 +43,78 @@ export function toAwsS3Event(pushed: unknown, region: string): S3Event {
   } as unknown as S3Event;
 }
 
+/** How events reach the validator: in batches, a bounded number at a time, as a queue in front of it hands them. */
+export interface BatchSettings {
+  /** Records per invocation at most (the queue's batch size). */
+  batchSize: number;
+  /** Invocations in flight at most (the validator's concurrency). */
+  concurrency: number;
+}
+
+/**
+ * Work waiting in lanes, served in turn: each run takes up to `batchSize`
+ * items of one lane, at most one run per lane is in flight and at most
+ * `concurrency` in all, and a lane served goes to the back of the line. So a
+ * flood in one lane holds one slot at a time, and every other lane's items
+ * take the next free one: they wait behind one batch of the flood, never
+ * behind the flood.
+ */
+export function laneScheduler<T>(
+  settings: BatchSettings & {
+    laneOf: (item: T) => string;
+    run: (batch: T[]) => Promise<void>;
+  },
+) {
+  const lanes = new Map<string, T[]>();
+  const busy = new Set<string>();
+  let running = 0;
+  let settled: (() => void)[] = [];
+  function pump(): void {
+    while (running < settings.concurrency) {
+      const lane = [...lanes.keys()].find((name) => !busy.has(name));
+      if (lane === undefined) break;
+      const waiting = lanes.get(lane) ?? [];
+      const batch = waiting.splice(0, settings.batchSize);
+      lanes.delete(lane);
+      if (waiting.length > 0) lanes.set(lane, waiting);
+      busy.add(lane);
+      running += 1;
+      void settings
+        .run(batch)
+        .catch(() => undefined)
+        .finally(() => {
+          busy.delete(lane);
+          running -= 1;
+          pump();
+        });
+    }
+    if (running === 0 && lanes.size === 0) {
+      for (const done of settled) done();
+      settled = [];
+    }
+  }
+  return {
+    push(items: T[]): void {
+      for (const item of items) {
+        const lane = settings.laneOf(item);
+        const waiting = lanes.get(lane);
+        if (waiting) waiting.push(item);
+        else lanes.set(lane, [item]);
+      }
+      pump();
+    },
+    /** Resolves once nothing waits and nothing runs. */
+    drained(): Promise<void> {
+      if (running === 0 && lanes.size === 0) return Promise.resolve();
+      return new Promise((done) => settled.push(done));
+    },
+  };
+}
+
+/** The lane of an event: its object key, so that a form posted again and again is one lane. */
+export const keyLane = (record: { s3?: { object?: { key?: string } } }): string =>
+  record.s3?.object?.key ?? '';
+
 export interface BridgeSettings {
   port: number;
   region: string;
@@ -63,6 +135,8 @@ export interface BridgeSettings {
   created?: (created: CreatedObject) => void;
   /** Awaited before the validator gets a push (a test holding the content check of a key). */
   beforeValidation?: (created: CreatedObject[]) => Promise<void>;
+  /** How events are batched to the validator (default: one invocation per push, none waiting). */
+  batches?: BatchSettings;
 }
 
 /**
@@ -76,6 +150,8 @@ export interface CreatedObject {
   versionId?: string;
   eTag?: string;
   tags: { key: string; val: string }[];
+  /** When the bridge received the push (ms since the epoch), as the local stack records it. */
+  receivedAt?: number;
 }
 
 /** The created-object facts of a push, without the request headers RGW echoes (a session token among them). */
@@ -125,13 +201,26 @@ export async function invokeWithRetries(
 }
 
 /**
- * Receives RGW's HTTP pushes and hands them to the validator the way S3 hands
- * events to Lambda: asynchronously, retried twice. With `invocations`, the
- * same port also takes the functions' own asynchronous Lambda invocations. It always answers RGW at
+ * Receives RGW's HTTP pushes and hands them to the validator the way a queue
+ * hands S3's events to Lambda in AWS: in batches of up to `batches.batchSize`
+ * records, `batches.concurrency` invocations at a time, each retried twice
+ * (then dropped, logged); one key's events are one lane of
+ * {@link laneScheduler}, so a form posted thousands of times holds one
+ * invocation at a time. With `invocations`, the same port also takes the
+ * functions' own asynchronous Lambda invocations. It always answers RGW at
  * once with 200: RGW retries a persistent topic's 5xx in a tight loop and may
  * then stop delivering that topic altogether (docs/rgw-notes.md).
  */
 export function startEventBridge(settings: BridgeSettings): Promise<Server> {
+  const batches = settings.batches ?? {
+    batchSize: Number.MAX_SAFE_INTEGER,
+    concurrency: Number.MAX_SAFE_INTEGER,
+  };
+  const queue = laneScheduler<S3Event['Records'][number]>({
+    ...batches,
+    laneOf: keyLane,
+    run: (records) => invokeWithRetries(settings, { Records: records }),
+  });
   const server = createServer(async (request, response) => {
     if (settings.invocations && (await settings.invocations(request, response))) return;
     const chunks: Buffer[] = [];
@@ -151,15 +240,22 @@ export function startEventBridge(settings: BridgeSettings): Promise<Server> {
     try {
       const pushed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
       created = createdObjects(pushed);
-      for (const object of created) await settings.record?.(object);
       event = toAwsS3Event(pushed, settings.region);
     } catch (error) {
       settings.log(`event bridge: unreadable push: ${(error as Error).message}`);
       return;
     }
+    // A record that fails (its tags unreadable meanwhile) never keeps the event from the validator.
+    for (const object of created) {
+      try {
+        await settings.record?.(object);
+      } catch (error) {
+        settings.log(`event bridge: could not record ${object.key}: ${(error as Error).message}`);
+      }
+    }
     for (const object of created) settings.created?.(object);
     await settings.beforeValidation?.(created);
-    await invokeWithRetries(settings, event);
+    queue.push(event.Records);
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

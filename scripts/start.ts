@@ -64,6 +64,12 @@ const delivererFunction = `presign-${settings.stage}-deliverWebhook`;
 /** The region the functions sign for; RGW accepts any region in a SigV4 scope, osls only AWS's names. */
 const FUNCTION_REGION = 'us-east-1';
 
+/**
+ * How the bridge hands RGW's events to the validator: as the queue in front of it does in AWS
+ * (batches of 10), a few invocations at a time on a machine of a few cores.
+ */
+const VALIDATOR_BATCHES = { batchSize: 10, concurrency: 4 };
+
 type Output = 'quiet' | 'default' | 'logs';
 const output: Output = process.argv.includes('--quiet')
   ? 'quiet'
@@ -448,16 +454,20 @@ async function main(): Promise<void> {
     log,
     // The tags as the bucket owner reads them now, before the validator runs: what the object
     // was created with (RGW's own push leaves them out after a form POST into a versioned bucket).
+    // Recorded all the same, tagless, when the read fails: the validator may be deleting that very
+    // version (one posted over a file), and every event must be in the record.
     record: async (created) => {
-      const { TagSet = [] } = await adminS3.send(
-        new GetObjectTaggingCommand({
-          Bucket: settings.bucket,
-          Key: created.key,
-          ...(created.versionId ? { VersionId: created.versionId } : {}),
-        }),
-      );
+      const { TagSet = [] } = await adminS3
+        .send(
+          new GetObjectTaggingCommand({
+            Bucket: settings.bucket,
+            Key: created.key,
+            ...(created.versionId ? { VersionId: created.versionId } : {}),
+          }),
+        )
+        .catch(() => ({ TagSet: [] }));
       const tags = TagSet.map((tag) => ({ key: tag.Key ?? '', val: tag.Value ?? '' }));
-      appendFileSync(EVENTS_LOG, `${JSON.stringify({ ...created, tags })}\n`);
+      appendFileSync(EVENTS_LOG, `${JSON.stringify({ ...created, tags, receivedAt: Date.now() })}\n`);
     },
     // The validator's asynchronous invocations of the deliverer (retried, then dead-lettered), and
     // the GuardDuty emulator's test controls.
@@ -465,6 +475,7 @@ async function main(): Promise<void> {
       (await emulator?.control(request, response)) || invocations(request, response),
     created: (created) => emulator?.scan(created),
     beforeValidation: async (created) => emulator?.contentHeld(created),
+    batches: VALIDATOR_BATCHES,
   });
 
   log(`provisioning bucket ${settings.bucket}, roles, bucket policy and notifications…`);

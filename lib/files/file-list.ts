@@ -1,6 +1,5 @@
 import pLimit from 'p-limit';
-import { ApiError, invalidRequest } from '../core/errors.js';
-import { logger } from '../core/logger.js';
+import { invalidRequest } from '../core/errors.js';
 import type { Owner } from '../core/owner.js';
 import type { FileStore } from '../store/file-store.js';
 import { newestFirstId } from '../store/object-key.js';
@@ -39,16 +38,17 @@ function positionOf(cursor: string): string {
 /**
  * One page of an owner's files, newest first: listings of the file index
  * (about `limit` entries each, more only while entries were skipped), then
- * for each file its index entry and its verdict (the key's versions and the
- * first one's signed tags), so a page of N files costs 1 + 3N S3 calls, plus
- * 3 per entry skipped and 1 per further listing. An entry whose file is gone
- * (deleted while it was being indexed, or expired by the lifecycle after it
- * failed) is skipped, at most {@link MAX_SKIPPED_PER_PAGE} per page; only
- * past that can a page be short with a `nextCursor`. Throws 400 for a cursor
- * this API did not return.
+ * for each file its record (one GET: what its upload pinned, its first
+ * version and the validator's signed verdict), so a page of N files costs
+ * 1 + N S3 calls, plus 1 per entry skipped and 1 per further listing,
+ * whatever happened to the files' keys. An entry that describes no file (a
+ * tombstone of a file deleted while its form could still be posted, or one
+ * removed since the listing) is skipped, at most {@link MAX_SKIPPED_PER_PAGE}
+ * per page; only past that can a page be short with a `nextCursor`. Throws
+ * 400 for a cursor this API did not return.
  */
 export async function listFiles(
-  store: Pick<FileStore, 'listFileIds' | 'readIndexEntry' | 'readFileTags'>,
+  store: Pick<FileStore, 'listFileIds' | 'readRecordedFile'>,
   owner: Owner,
   { limit, cursor }: { limit: number; cursor?: string | undefined },
 ): Promise<FileList> {
@@ -76,26 +76,12 @@ export async function listFiles(
   return { items, nextCursor: more && position ? cursorOf(position) : null };
 }
 
-/** A file's view from its index entry and its signed verdict; `undefined` when either is gone. */
+/** A file's view from its record; `undefined` when the index holds none for it. */
 async function viewOf(
-  store: Pick<FileStore, 'readIndexEntry' | 'readFileTags'>,
+  store: Pick<FileStore, 'readRecordedFile'>,
   owner: Owner,
   fileId: string,
 ): Promise<FileView | undefined> {
-  try {
-    const [entry, tags] = await Promise.all([
-      store.readIndexEntry(owner, fileId),
-      store.readFileTags(owner, fileId),
-    ]);
-    return entry ? fileView({ fileId, ...tags, ...entry }) : undefined;
-  } catch (error) {
-    if (error instanceof ApiError && error.code === 'not_found') return undefined;
-    // A key holding more versions than a read lists (a form posted thousands of times): the
-    // file cannot be described, and must not take every page it falls on down with it.
-    if (error instanceof ApiError && error.code === 'not_validated') {
-      logger.warn('file left out of a list: too many versions', { fileId });
-      return undefined;
-    }
-    throw error;
-  }
+  const record = await store.readRecordedFile(owner, fileId);
+  return record ? fileView(record) : undefined;
 }

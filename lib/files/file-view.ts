@@ -54,20 +54,14 @@ export function fileView(
 }
 
 /**
- * An owner's file as GET /files/{fileId} shows it: its record, with the time
- * it landed from its file-index entry once the validator has written one, so
- * that it is what GET /files shows too (the record's own comes from the
- * version listing, which Ceph RGW moves when a version is tagged). Throws 404
- * for an unknown or another owner's file.
+ * An owner's file as GET /files/{fileId} shows it: its record, the same the
+ * list shows (one GET of it, whatever happened to its key). Throws 404 for an
+ * unknown or another owner's file.
  */
 export async function describeFile(
-  store: Pick<FileStore, 'readFileRecord' | 'readIndexEntry'>,
+  store: Pick<FileStore, 'readFileRecord'>,
   owner: Pick<Owner, 'segment'>,
   fileId: string,
 ): Promise<FileView> {
-  const [record, entry] = await Promise.all([
-    store.readFileRecord(owner, fileId),
-    store.readIndexEntry(owner, fileId),
-  ]);
-  return fileView({ ...record, ...(entry ? { uploadedAt: entry.uploadedAt } : {}) });
+  return fileView(await store.readFileRecord(owner, fileId));
 }

@@ -6,13 +6,30 @@ import {
 } from '@aws-sdk/client-s3';
 import * as z from 'zod';
 import type { ClientMetadata } from '../core/client-metadata.js';
+import { GUARDDUTY_SCAN_RESULTS, type GuardDutyScanResult } from '../core/file-checks.js';
 import type { Owner } from '../core/owner.js';
 import { fileIndexKey, fileIndexPrefix, newestFirstId } from './object-key.js';
+import { classifyS3Error } from './s3-errors.js';
 import { readStateObject } from './state-object.js';
 
 type OwnerRef = Pick<Owner, 'segment'>;
 
-/** What the file index keeps of a file: what its upload pinned, and when and how large it landed. */
+/** The validator's verdict on a file's first version, as its record keeps it: the tags' own, signature included. */
+export interface EntryVerdict {
+  status: 'passed' | 'failed';
+  reason?: string;
+  detectedType?: string;
+  /** The validator's signature over the bucket, key, version, ETag and this verdict (as on the version's tags). */
+  signature: string;
+}
+
+/**
+ * What the file index keeps of a file: its record. Written create-once by the
+ * validator when it first sees the file (its first version, what the upload
+ * pinned, and the verdict), changed afterwards only by compare-and-swap. A
+ * read needs nothing else of S3 to describe the file, however many times its
+ * form was posted again.
+ */
 export interface FileIndexEntry {
   filename: string;
   /** The declared content type. */
@@ -25,7 +42,41 @@ export interface FileIndexEntry {
    */
   uploadedAt: string;
   clientMetadata: ClientMetadata | null;
+  /** The key's first version: the only bytes the file ever names. */
+  versionId: string;
+  /** That version's ETag, unquoted. */
+  eTag: string;
+  /** The validator's signed verdict on that version; absent until it lands. */
+  verdict?: EntryVerdict;
+  /** GuardDuty's result on that version, as the validator took it from GuardDuty's event or tag. */
+  malware?: GuardDutyScanResult;
+  /**
+   * The sequencer of the event whose run judged the file: a later event with
+   * it is that event redelivered (its webhook goes again), any other one is
+   * about a version posted over the file.
+   */
+  judgedBy?: string;
 }
+
+/** A file deleted while its upload form could still be posted: every version under its key is deleted on sight. */
+export interface FileTombstone {
+  deleted: true;
+}
+
+export type IndexEntry = FileIndexEntry | FileTombstone;
+
+/** An index entry as read, with the ETag a compare-and-swap write over it names. */
+export type ReadEntry = { entry: IndexEntry; eTag: string | undefined };
+
+export const isTombstone = (entry: IndexEntry | undefined): entry is FileTombstone =>
+  entry !== undefined && 'deleted' in entry;
+
+const verdictSchema = z.object({
+  status: z.enum(['passed', 'failed']),
+  reason: z.string().optional(),
+  detectedType: z.string().optional(),
+  signature: z.string(),
+});
 
 const entrySchema = z.object({
   filename: z.string(),
@@ -33,7 +84,20 @@ const entrySchema = z.object({
   size: z.number().int().nonnegative(),
   uploadedAt: z.string(),
   clientMetadata: z.record(z.string(), z.json()).nullable(),
+  versionId: z.string().min(1),
+  eTag: z.string(),
+  verdict: verdictSchema.optional(),
+  malware: z.enum(GUARDDUTY_SCAN_RESULTS).optional(),
+  judgedBy: z.string().optional(),
 });
+
+const tombstoneSchema = z.object({ deleted: z.literal(true) });
+
+/**
+ * Tags a tombstone carries, so that the state bucket's lifecycle can expire
+ * it once no upload form of its file can be posted any more.
+ */
+export const TOMBSTONE_TAGGING = 'file-record=tombstone';
 
 /** One page of an owner's file ids, newest first. */
 export interface FileIdPage {
@@ -46,27 +110,84 @@ export interface FileIndexSettings {
   s3: S3Client;
   /** The state bucket, where the index lives beside share epochs and multipart records. */
   stateBucket: string;
+  /** How `If-Match` takes an ETag: quoted (AWS) or bare (Ceph RGW). */
+  ifMatchOf: (eTag: string) => string;
+}
+
+function parseEntry(text: string): IndexEntry | undefined {
+  try {
+    const json: unknown = JSON.parse(text);
+    const tombstone = tombstoneSchema.safeParse(json);
+    if (tombstone.success) return { deleted: true };
+    const parsed = entrySchema.safeParse(json);
+    return parsed.success ? (parsed.data as FileIndexEntry) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
  * Each owner's files, newest first, without a database: an object per file
  * in the state bucket, `file-index/<owner-segment>/<newest-first id>`, whose
- * body is the file's {@link FileIndexEntry}. S3 lists keys in ascending order
- * only; the newest-first id makes that order newest first, so a page is one
- * listing. The validator writes an entry when it first sees a file; DELETE
- * /files removes it. Status is not kept here: it is read from the signed tags.
+ * body is the file's record ({@link FileIndexEntry}). S3 lists keys in
+ * ascending order only; the newest-first id makes that order newest first, so
+ * a page is one listing. The validator writes an entry when it first sees a
+ * file; DELETE /files removes it.
  */
-export function createFileIndex({ s3, stateBucket }: FileIndexSettings) {
-  /** Records a file in its owner's index (written again, identically, by a redelivered event). */
-  async function indexFile(owner: OwnerRef, fileId: string, entry: FileIndexEntry): Promise<void> {
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: stateBucket,
-        Key: fileIndexKey(owner, fileId),
-        Body: JSON.stringify(entry),
-        ContentType: 'application/json',
-      }),
-    );
+export function createFileIndex({ s3, stateBucket, ifMatchOf }: FileIndexSettings) {
+  /**
+   * Writes a file's entry only if the index holds none for it (`If-None-Match: *`):
+   * `true` when this write created it, `false` when another entry (a
+   * tombstone, or another run's record) was there first. A tombstone is tagged
+   * for the state bucket's lifecycle. Throws any other S3 error.
+   */
+  async function createIndexEntry(owner: OwnerRef, fileId: string, entry: IndexEntry): Promise<boolean> {
+    try {
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: stateBucket,
+          Key: fileIndexKey(owner, fileId),
+          Body: JSON.stringify(entry),
+          ContentType: 'application/json',
+          IfNoneMatch: '*',
+          ...(isTombstone(entry) ? { Tagging: TOMBSTONE_TAGGING } : {}),
+        }),
+      );
+      return true;
+    } catch (error) {
+      const kind = classifyS3Error(error);
+      // 412: an entry is there. 409: two creations at once; the other one is what the caller reads.
+      if (kind === 'replaced' || kind === 'conflict') return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Replaces a file's entry only if it is still the one read with `eTag`
+   * (`If-Match`): `false` when it changed or went meanwhile. Throws any other S3 error.
+   */
+  async function replaceIndexEntry(
+    owner: OwnerRef,
+    fileId: string,
+    entry: FileIndexEntry,
+    eTag: string,
+  ): Promise<boolean> {
+    try {
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: stateBucket,
+          Key: fileIndexKey(owner, fileId),
+          Body: JSON.stringify(entry),
+          ContentType: 'application/json',
+          IfMatch: ifMatchOf(eTag),
+        }),
+      );
+      return true;
+    } catch (error) {
+      const kind = classifyS3Error(error);
+      if (kind === 'replaced' || kind === 'conflict' || kind === 'missing') return false;
+      throw error;
+    }
   }
 
   /**
@@ -90,16 +211,12 @@ export function createFileIndex({ s3, stateBucket }: FileIndexSettings) {
     return { fileIds, truncated: listed.IsTruncated === true };
   }
 
-  /** A file's index entry; `undefined` when the index holds none (or none readable). */
-  async function readIndexEntry(owner: OwnerRef, fileId: string): Promise<FileIndexEntry | undefined> {
+  /** A file's index entry and its ETag, in one GET; `undefined` when the index holds none (or none readable). */
+  async function readIndexEntry(owner: OwnerRef, fileId: string): Promise<ReadEntry | undefined> {
     const object = await readStateObject(s3, stateBucket, fileIndexKey(owner, fileId));
     if (!object) return undefined;
-    try {
-      const parsed = entrySchema.safeParse(JSON.parse(object.text));
-      return parsed.success ? parsed.data : undefined;
-    } catch {
-      return undefined;
-    }
+    const entry = parseEntry(object.text);
+    return entry ? { entry, eTag: object.eTag } : undefined;
   }
 
   /** Removes a file from its owner's index (nothing to remove is fine). */
@@ -107,5 +224,5 @@ export function createFileIndex({ s3, stateBucket }: FileIndexSettings) {
     await s3.send(new DeleteObjectCommand({ Bucket: stateBucket, Key: fileIndexKey(owner, fileId) }));
   }
 
-  return { indexFile, listFileIds, readIndexEntry, removeIndexEntry };
+  return { createIndexEntry, replaceIndexEntry, listFileIds, readIndexEntry, removeIndexEntry };
 }

@@ -3,37 +3,39 @@ import {
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
+  type HeadObjectCommandOutput,
   ListObjectVersionsCommand,
-  NoSuchKey,
   PutObjectCommand,
   PutObjectTaggingCommand,
   type S3Client,
+  S3ServiceException,
   type Tag,
 } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { ClientMetadata } from '../core/client-metadata.js';
-import { ApiError, notFound, notValidated } from '../core/errors.js';
+import { notFound, notValidated } from '../core/errors.js';
 import {
   combineChecks,
   type FileChecks,
   GUARDDUTY_SCAN_TAG,
   type GuardDutyScanResult,
   type MalwareScanMode,
+  malwareCheckOf,
 } from '../core/file-checks.js';
 import type { Owner } from '../core/owner.js';
 import type { VerdictClaims, VerdictSigner, VerdictVerifier } from '../core/verdict-signature.js';
-import { createFileIndex } from './file-index.js';
+import { createFileIndex, type EntryVerdict, type FileIndexEntry, isTombstone } from './file-index.js';
 import { createMultipartStore } from './multipart-store.js';
 import {
   clientMetadataOf,
   decodeMetaValue,
-  fileChecks,
   META,
   mergeValidationTags,
   PENDING_TAGGING,
   quotedETag,
   type RecordedVerdict,
+  TAG,
   toTagValue,
   unquotedETag,
   uploadMetadata,
@@ -41,25 +43,12 @@ import {
   verdictFromTags,
   withScanResult,
 } from './object-encoding.js';
-import { multipartRecordKey, objectKey, shareEpochKey } from './object-key.js';
+import { multipartRecordKey, objectKey, parseObjectKey, shareEpochKey } from './object-key.js';
 import { classifyS3Error } from './s3-errors.js';
 import { readStateObject } from './state-object.js';
 import { createUsageStore } from './usage-store.js';
 
 type OwnerRef = Pick<Owner, 'segment'>;
-
-/** A key's versions, oldest first, and when its oldest delete marker was made (ms), if it has one. */
-interface KeyVersions {
-  versions: { versionId: string; eTag: string; lastModified: number; size: number }[];
-  deletedAt: number | undefined;
-}
-
-/** The version a file names: the key's oldest, unless a delete marker is as old (the file was deleted). */
-function fileVersion({ versions, deletedAt }: KeyVersions): KeyVersions['versions'][number] | undefined {
-  const [oldest] = versions;
-  if (!oldest || (deletedAt !== undefined && deletedAt <= oldest.lastModified)) return undefined;
-  return oldest;
-}
 
 /** The verdict on one upload: its first version's, and only if the validator signed it for that version. */
 export interface FileTags extends RecordedVerdict {
@@ -69,21 +58,17 @@ export interface FileTags extends RecordedVerdict {
    */
   checks: FileChecks;
   key: string;
-  /** The first version under the key: the only bytes the file ever names. */
+  /** The first version under the key: the only bytes the file ever names (empty until the validator has seen the file). */
   versionId: string;
-  /** That version's ETag, unquoted. */
+  /** That version's ETag, unquoted (empty until the validator has seen the file). */
   eTag: string;
-  /**
-   * When that version landed, as the version listing reports it: what GET
-   * /files/{fileId} and GET /files both show (Ceph RGW moves it when the
-   * version is tagged, AWS does not).
-   */
+  /** When that version landed, as the validator first saw it. */
   uploadedAt: string;
-  /** That version's size in bytes, as the version listing reports it. */
+  /** That version's size in bytes. */
   storedBytes: number;
 }
 
-/** What the API knows of one upload, read from its first version itself (no database). */
+/** What the API knows of one upload, read from its record in the file index. */
 export interface FileRecord extends FileTags {
   fileId: string;
   filename: string;
@@ -101,19 +86,38 @@ export interface ObjectRef {
   eTag?: string;
 }
 
-/** What the validator needs to judge one version of an upload: HEAD, its tags and the key's first version. */
+/** What the validator knows of a file before it reads any version: its record, if it wrote one. */
+export type FileState =
+  /** No record yet: the validator has not seen the file (or DELETE /files removed it). */
+  | { kind: 'unseen' }
+  /** Deleted while its upload form could still be posted: no version under the key is the file. */
+  | { kind: 'deleted' }
+  /** The file's record, and the ETag a compare-and-swap write over it names. */
+  | { kind: 'recorded'; entry: FileIndexEntry; eTag: string | undefined };
+
+/** What one listing of a key's versions shows, the once per file the validator lists it. */
+export interface KeyListing {
+  /** Every version listed, oldest first. */
+  versions: { versionId: string; eTag: string }[];
+  /** The key's first version, unless the file was deleted. */
+  first?: { versionId: string; eTag: string };
+  /** Whether a delete marker is under the key: DELETE /files (or the lifecycle) removed the file. */
+  deleted: boolean;
+  /** Every version listed but the first: later posts of its form (all of them once it is deleted). */
+  others: string[];
+}
+
+/** What the validator judges one version of an upload by: its headers, its tags, and its leading bytes. */
 export interface UploadSnapshot {
-  /** The version judged: the event's, or `null` in an unversioned bucket. */
+  /** The version judged. */
   versionId: string;
-  /** Whether this version is the key's first: any later one was posted again with the same form. */
-  isFirstVersion: boolean;
   size: number;
   contentType?: string;
   declaredType?: string;
   declaredSize?: string;
   /** The original filename the upload pinned. */
   filename?: string;
-  /** When this version landed, as HEAD reports it now (Ceph RGW moves it when the version is tagged). */
+  /** When this version landed, as S3 reports it now (Ceph RGW moves it when the version is tagged). */
   lastModified?: Date;
   /** The uploader's own JSON object the upload pinned; `null` when none. */
   clientMetadata: ClientMetadata | null;
@@ -123,6 +127,8 @@ export interface UploadSnapshot {
   tags: Tag[];
   /** The verdict the tags carry, `pending` unless the validator signed it for this version. */
   verdict: RecordedVerdict;
+  /** At most the limit asked for of the version's leading bytes. */
+  sample: Uint8Array;
 }
 
 /** What a presigned POST for one new upload pins. */
@@ -174,10 +180,8 @@ export interface FileStoreSettings {
 
 export type FileStore = ReturnType<typeof createFileStore>;
 
-/** A listing of more versions than this under one key is refused rather than paged through. */
-const MAX_VERSION_PAGES = 5;
-/** Passes of listing and deleting a key's versions: each loses only to a re-post landing meanwhile. */
-const DELETE_PASSES = 5;
+/** Pages of one key's versions the validator lists, the once per file it lists them, before it gives up. */
+const MAX_VERSION_PAGES = 50;
 /** Tries of a compare-and-swap write before giving up (each loses only to another writer's success). */
 const CONDITIONAL_WRITE_TRIES = 20;
 
@@ -198,75 +202,41 @@ async function asApiAnswer<T>(read: Promise<T>): Promise<T> {
   }
 }
 
+/** The file a record describes, in the key's own terms. */
+const fileOfKey = (key: string) => parseObjectKey(key) as { segment: string; fileId: string };
+
 /**
  * The one module that knows how a file lives in S3, the product's only
- * database: its key, its metadata and tag encoding, its share epoch, how S3
- * errors read, and the presigned URLs that reach it; multipart uploads in
- * their own file ({@link createMultipartStore}). Built once per container
- * with the function's S3 client.
+ * database: its key, its metadata and tag encoding, its record in the file
+ * index, its share epoch, how S3 errors read, and the presigned URLs that
+ * reach it; multipart uploads in their own file ({@link createMultipartStore}).
+ * Built once per container with the function's S3 client.
+ *
+ * A file is the first version under its key. The validator records which
+ * version that is, once, in the file's index entry (create-once, when it
+ * first sees the key), with what the upload pinned and, once judged, its
+ * signed verdict; every later version is deleted on sight. So every read is
+ * one GET of that record (plus one request where the record alone cannot
+ * answer), whatever the number of times the upload form was posted.
  */
 export function createFileStore(settings: FileStoreSettings) {
   const { s3, bucket, stateBucket, verifyVerdict, signVerdict } = settings;
   const malwareScan = settings.malwareScan ?? 'none';
   const version = (ref: ObjectRef) => (ref.versionId ? { VersionId: ref.versionId } : {});
   const ifMatch = (ref: ObjectRef) => (ref.eTag ? { IfMatch: quotedETag(ref.eTag) } : {});
-  const fileIndex = createFileIndex({ s3, stateBucket });
   const ifMatchForWrite = (eTag: string) =>
     settings.conditionalETag === 'quoted' ? quotedETag(eTag) : unquotedETag(eTag);
-
-  /**
-   * A key's versions, oldest first (ListObjectVersions lists them newest
-   * first), and when its oldest delete marker was made. A key listing more
-   * than a few thousand entries (a form posted again and again) is refused
-   * with 409 rather than paged through.
-   */
-  async function listVersions(key: string): Promise<KeyVersions> {
-    const newestFirst: KeyVersions['versions'] = [];
-    let deletedAt: number | undefined;
-    let markers = {};
-    for (let page = 0; page < MAX_VERSION_PAGES; page++) {
-      const listed = await s3.send(
-        new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key, ...markers }),
-      );
-      for (const marker of listed.DeleteMarkers ?? []) {
-        if (marker.Key !== key) continue;
-        const at = marker.LastModified?.getTime() ?? 0;
-        deletedAt = deletedAt === undefined ? at : Math.min(deletedAt, at);
-      }
-      // Keys are listed in order and every other key under this prefix is longer, so it comes
-      // after all of this key's versions: stop there rather than page through someone's flood.
-      const others = (listed.Versions ?? []).some((entry) => entry.Key !== key);
-      for (const entry of listed.Versions ?? []) {
-        if (entry.Key !== key || !entry.VersionId) continue;
-        newestFirst.push({
-          versionId: entry.VersionId,
-          eTag: unquotedETag(entry.ETag),
-          lastModified: entry.LastModified?.getTime() ?? 0,
-          size: entry.Size ?? 0,
-        });
-      }
-      if (others || !listed.IsTruncated) return { versions: newestFirst.reverse(), deletedAt };
-      markers = { KeyMarker: listed.NextKeyMarker, VersionIdMarker: listed.NextVersionIdMarker };
-    }
-    throw new ApiError(409, 'not_validated', 'this file was posted again too many times');
-  }
-
-  /**
-   * The first version under a key, or `undefined` when it has none, or when
-   * the file was deleted: DELETE /files leaves a delete marker older than any
-   * version still there, and a version posted after it (a form still valid)
-   * never becomes the file. A marker made in the same instant as the oldest
-   * version counts as older: the tie always reads as deleted.
-   */
-  async function firstVersion(key: string): Promise<KeyVersions['versions'][number] | undefined> {
-    return fileVersion(await listVersions(key));
-  }
+  const fileIndex = createFileIndex({ s3, stateBucket, ifMatchOf: ifMatchForWrite });
 
   /** The recorded verdict, if the validator signed it for exactly this version; else `pending`. */
-  function trustedVerdict(key: string, versionId: string, eTag: string, tags: readonly Tag[] | undefined) {
-    const recorded = verdictFromTags(tags);
-    // Nothing of an unsigned tag set is reported: no reason, no detected type.
-    if (recorded.status === 'pending') return { status: 'pending' as const };
+  function trustedVerdict(
+    key: string,
+    versionId: string,
+    eTag: string,
+    recorded: RecordedVerdict,
+  ): RecordedVerdict {
+    // Nothing of an unsigned verdict is reported: no reason, no detected type.
+    if (recorded.status === 'pending') return { status: 'pending' };
     const claims: VerdictClaims = {
       bucket,
       key,
@@ -276,47 +246,122 @@ export function createFileStore(settings: FileStoreSettings) {
       ...(recorded.reason ? { reason: recorded.reason } : {}),
       ...(recorded.detectedType ? { detectedType: recorded.detectedType } : {}),
     };
-    return verifyVerdict(claims, recorded.signature) ? recorded : { status: 'pending' as const };
+    return verifyVerdict(claims, recorded.signature) ? recorded : { status: 'pending' };
   }
 
-  /**
-   * Reads the verdict on an owner's file: its first version's tags
-   * (GetObjectVersionTagging, which the tag-gated bucket policy does not
-   * refuse), trusted only with the validator's signature for that version.
-   * Throws 404 when no such object exists under this owner's segment, which
-   * is also what another owner's id looks like.
-   */
-  async function readFileTags(owner: OwnerRef, fileId: string): Promise<FileTags> {
-    const key = objectKey(owner, fileId);
-    const first = await asApiAnswer(firstVersion(key));
-    if (!first) throw notFound();
-    const { TagSet } = await asApiAnswer(
-      s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key, VersionId: first.versionId })),
-    );
-    const content = trustedVerdict(key, first.versionId, first.eTag, TagSet);
-    const checks = fileChecks(malwareScan, content.status, TagSet);
+  /** The verdict a version's tags carry, trusted only with the validator's signature for it. */
+  const verdictOfTags = (key: string, versionId: string, eTag: string, tags: readonly Tag[] | undefined) =>
+    trustedVerdict(key, versionId, eTag, verdictFromTags(tags));
+
+  /** A file's checks and status from its record: the signed verdict, and GuardDuty's result as recorded. */
+  function tagsOfEntry(key: string, entry: FileIndexEntry): FileTags {
+    const content = entry.verdict
+      ? trustedVerdict(key, entry.versionId, entry.eTag, { ...entry.verdict, validatedEtag: entry.eTag })
+      : { status: 'pending' as const };
+    const checks: FileChecks = {
+      content: content.status,
+      malware: malwareScan === 'guardduty' ? malwareCheckOf(entry.malware) : 'off',
+    };
     const { status, reason } = combineChecks(checks, content.reason);
-    const { reason: _contentReason, ...verdict } = content;
     return {
       key,
-      versionId: first.versionId,
-      eTag: first.eTag,
-      uploadedAt: new Date(first.lastModified).toISOString(),
-      storedBytes: first.size,
-      ...verdict,
+      versionId: entry.versionId,
+      eTag: entry.eTag,
+      uploadedAt: entry.uploadedAt,
+      storedBytes: entry.size,
+      ...(content.detectedType !== undefined ? { detectedType: content.detectedType } : {}),
       status,
       ...(reason !== undefined ? { reason } : {}),
       checks,
     };
   }
 
-  async function withMetadata(fileId: string, tags: FileTags): Promise<FileRecord> {
-    const head = await asApiAnswer(
-      s3.send(new HeadObjectCommand({ Bucket: bucket, Key: tags.key, VersionId: tags.versionId })),
-    );
+  const recordOfEntry = (fileId: string, key: string, entry: FileIndexEntry): FileRecord => ({
+    ...tagsOfEntry(key, entry),
+    fileId,
+    filename: entry.filename,
+    clientMetadata: entry.clientMetadata,
+    contentType: entry.contentType,
+    size: entry.size,
+  });
+
+  /** A file the validator has not recorded yet: pending, its version not known. */
+  const unseenTags = (key: string, uploadedAt: string, storedBytes: number): FileTags => ({
+    key,
+    versionId: '',
+    eTag: '',
+    uploadedAt,
+    storedBytes,
+    status: 'pending',
+    checks: { content: 'pending', malware: malwareScan === 'guardduty' ? 'pending' : 'off' },
+  });
+
+  /** The file's record, or `undefined` when the index holds none. Throws 404 for a deleted file's tombstone. */
+  async function readEntry(owner: OwnerRef, fileId: string): Promise<FileIndexEntry | undefined> {
+    const read = await fileIndex.readIndexEntry(owner, fileId);
+    if (isTombstone(read?.entry)) throw notFound();
+    return read?.entry as FileIndexEntry | undefined;
+  }
+
+  /**
+   * Whether anything is stored under the key of a file the validator has not
+   * recorded yet: a GetObjectTagging of its current version (a delete marker
+   * or nothing answers 404). A tag read, not a read of bytes: the roles that
+   * call it may not read unvalidated objects.
+   */
+  async function unseenFileExists(key: string): Promise<boolean> {
+    try {
+      await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }));
+      return true;
+    } catch (error) {
+      if (classifyS3Error(error) === 'missing') return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Reads the verdict on an owner's file from its record: the content verdict
+   * trusted only with the validator's signature for the recorded version, and
+   * GuardDuty's result as the validator recorded it. One GET; a file the
+   * validator has not seen yet costs one tag read more, to tell it (pending)
+   * from none. Throws 404 when no such file exists under this owner's
+   * segment, which is also what another owner's id looks like.
+   */
+  async function readFileTags(owner: OwnerRef, fileId: string): Promise<FileTags> {
+    const key = objectKey(owner, fileId);
+    const entry = await readEntry(owner, fileId);
+    if (entry) return tagsOfEntry(key, entry);
+    if (!(await unseenFileExists(key))) throw notFound();
+    return unseenTags(key, new Date(0).toISOString(), 0);
+  }
+
+  /**
+   * An owner's recorded file, whatever its status, from its record alone (one
+   * GET): `undefined` when the index holds no record of it (not seen yet, or
+   * deleted). What each item of a list costs.
+   */
+  async function readRecordedFile(owner: OwnerRef, fileId: string): Promise<FileRecord | undefined> {
+    const read = await fileIndex.readIndexEntry(owner, fileId);
+    if (!read || isTombstone(read.entry)) return undefined;
+    return recordOfEntry(fileId, objectKey(owner, fileId), read.entry);
+  }
+
+  /**
+   * Reads an owner's file, whatever its status, from its record (one GET).
+   * Before the validator has recorded it, HEAD of the key's current version
+   * describes it, pending: the upload form pins the same metadata on every
+   * version, so whichever is current tells the same. Only roles the bucket
+   * policy lets read unvalidated objects can call it (getFile). Throws 404
+   * for an unknown, deleted or another owner's file.
+   */
+  async function readFileRecord(owner: OwnerRef, fileId: string): Promise<FileRecord> {
+    const key = objectKey(owner, fileId);
+    const entry = await readEntry(owner, fileId);
+    if (entry) return recordOfEntry(fileId, key, entry);
+    const head = await asApiAnswer(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })));
     const metadata = head.Metadata ?? {};
     return {
-      ...tags,
+      ...unseenTags(key, (head.LastModified ?? new Date(0)).toISOString(), head.ContentLength ?? 0),
       fileId,
       filename: decodeMetaValue(metadata[META.filename]) ?? fileId,
       clientMetadata: clientMetadataOf(metadata),
@@ -326,32 +371,30 @@ export function createFileStore(settings: FileStoreSettings) {
   }
 
   /**
-   * Reads an owner's file, whatever its status: its first version's tags,
-   * then HEAD of that version for metadata and size. Only roles the bucket
-   * policy lets read unvalidated objects can call it on those (getFile).
-   * Throws 404 for an unknown or another owner's file.
-   */
-  async function readFileRecord(owner: OwnerRef, fileId: string): Promise<FileRecord> {
-    return withMetadata(fileId, await readFileTags(owner, fileId));
-  }
-
-  /**
-   * Reads an owner's file that passed validation: tags first, and HEAD only
-   * once a signed verdict says `passed`, because the bucket policy refuses
-   * even a HEAD of anything else to the roles that sign downloads.
-   * `precheck` (a share link's checks) runs after the tags are read. Throws
-   * 404 for an unknown or another owner's file, 409 `not_validated` unless it
-   * passed (a verdict changed under a read is a 409 too, never a 500).
+   * Reads an owner's file that passed validation from its record (one GET):
+   * the signed verdict must say `passed` for the recorded version, which the
+   * caller then pins, so S3's tag-gated read judges exactly that version.
+   * `precheck` (a share link's checks) runs on the verdict before its status
+   * is looked at. Throws 404 for an unknown, deleted or another owner's file,
+   * 409 `not_validated` unless it passed (a file the validator has not seen
+   * yet costs one tag read more, to tell it from none).
    */
   async function readPassedFileRecord(
     owner: OwnerRef,
     fileId: string,
     precheck: (tags: FileTags) => void | Promise<void> = () => undefined,
   ): Promise<FileRecord> {
-    const tags = await readFileTags(owner, fileId);
-    await precheck(tags);
-    if (tags.status !== 'passed') throw notValidated(tags.status);
-    return withMetadata(fileId, tags);
+    const key = objectKey(owner, fileId);
+    const entry = await readEntry(owner, fileId);
+    if (!entry) {
+      await precheck(unseenTags(key, new Date(0).toISOString(), 0));
+      if (!(await unseenFileExists(key))) throw notFound();
+      throw notValidated('pending');
+    }
+    const record = recordOfEntry(fileId, key, entry);
+    await precheck(record);
+    if (record.status !== 'passed') throw notValidated(record.status);
+    return record;
   }
 
   /** A file's share epoch and the ETag it was read with (none before the first revocation). */
@@ -406,50 +449,162 @@ export function createFileStore(settings: FileStoreSettings) {
     throw new Error(`share epoch of ${fileId} kept conflicting over ${CONDITIONAL_WRITE_TRIES} tries`);
   }
 
+  /** The file's record as the validator reads it before anything else: one GET of its index entry. */
+  async function readFileState(key: string): Promise<FileState> {
+    const { segment, fileId } = fileOfKey(key);
+    const read = await fileIndex.readIndexEntry({ segment }, fileId);
+    if (!read) return { kind: 'unseen' };
+    if (isTombstone(read.entry)) return { kind: 'deleted' };
+    return { kind: 'recorded', entry: read.entry, eTag: read.eTag };
+  }
+
   /**
-   * Reads what the validator judges one version of an upload by: the key's
-   * versions (is it the first?), then HEAD and the tag set of that version.
-   * The version is the event's, or, when the event names none, the newest
-   * with the event's ETag. Throws the SDK's error as is (a missing object or
-   * version is a 404); {@link classifyS3Error} reads it.
+   * Lists a key's versions, the once per file the validator does (when it
+   * first sees the key): the oldest is the file, unless a delete marker is
+   * under the key, which only DELETE /files (or the lifecycle, expiring a
+   * failed file) puts there. Pages through every version, since the oldest
+   * is listed last; a key no listing of {@link MAX_VERSION_PAGES} pages ends
+   * is an error (the validator would have had to be down through a flood).
    */
-  async function readUpload(ref: ObjectRef): Promise<UploadSnapshot> {
-    const listing = await listVersions(ref.key);
-    const { versions } = listing;
-    const tagsOf = async (versionId: string) =>
-      (await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: ref.key, VersionId: versionId })))
-        .TagSet ?? [];
-    let versionId = ref.versionId;
-    let known: Tag[] | undefined;
-    if (!versionId) {
-      // An event that names no version (Ceph RGW's for a form POST) is about one with its ETag:
-      // the newest not yet judged (identical bytes posted twice share an ETag), else the newest.
-      const candidates = [...versions]
-        .reverse()
-        .filter((entry) => !ref.eTag || entry.eTag === unquotedETag(ref.eTag));
-      for (const candidate of candidates) {
-        const tags = await tagsOf(candidate.versionId);
-        if (trustedVerdict(ref.key, candidate.versionId, candidate.eTag, tags).status === 'pending') {
-          versionId = candidate.versionId;
-          known = tags;
-          break;
-        }
+  async function listKeyOnce(key: string): Promise<KeyListing> {
+    const newestFirst: { versionId: string; eTag: string }[] = [];
+    let deleted = false;
+    let markers = {};
+    for (let page = 0; page < MAX_VERSION_PAGES; page++) {
+      const listed = await s3.send(
+        new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key, ...markers }),
+      );
+      if ((listed.DeleteMarkers ?? []).some((marker) => marker.Key === key)) deleted = true;
+      // Keys are listed in order and every other key under this prefix is longer, so it comes
+      // after all of this key's versions: stop there.
+      const others = [...(listed.Versions ?? []), ...(listed.DeleteMarkers ?? [])].some(
+        (entry) => entry.Key !== key,
+      );
+      for (const entry of listed.Versions ?? []) {
+        if (entry.Key !== key || !entry.VersionId) continue;
+        newestFirst.push({ versionId: entry.VersionId, eTag: unquotedETag(entry.ETag) });
       }
-      versionId ??= candidates[0]?.versionId;
+      if (others || !listed.IsTruncated) {
+        const versions = newestFirst.reverse();
+        const [first, ...later] = versions;
+        if (deleted || !first) return { versions, deleted, others: versions.map((entry) => entry.versionId) };
+        return { versions, first, deleted, others: later.map((entry) => entry.versionId) };
+      }
+      markers = { KeyMarker: listed.NextKeyMarker, VersionIdMarker: listed.NextVersionIdMarker };
     }
-    if (!versionId) throw new NoSuchKey({ message: 'no such version', $metadata: { httpStatusCode: 404 } });
-    const pinned = versionId;
-    const [head, tagSet] = await Promise.all([
-      s3.send(new HeadObjectCommand({ Bucket: bucket, Key: ref.key, VersionId: pinned })),
-      known ?? tagsOf(pinned),
-    ]);
+    throw new Error(`${key} holds more versions than ${MAX_VERSION_PAGES} pages of a listing`);
+  }
+
+  /**
+   * The key's current version, by HEAD (which names it): how an event that
+   * names no version (Ceph RGW's for a form POST) finds a version posted over
+   * the file. `undefined` when a delete marker or nothing is current.
+   */
+  async function currentVersion(key: string): Promise<{ versionId: string; eTag: string } | undefined> {
+    try {
+      const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return head.VersionId ? { versionId: head.VersionId, eTag: unquotedETag(head.ETag) } : undefined;
+    } catch (error) {
+      if (classifyS3Error(error) === 'missing') return undefined;
+      throw error;
+    }
+  }
+
+  /** The tags of one version. Throws the SDK's error as is (a missing version is a 404). */
+  async function readVersionTags(key: string, versionId: string): Promise<Tag[]> {
+    const { TagSet } = await s3.send(
+      new GetObjectTaggingCommand({ Bucket: bucket, Key: key, VersionId: versionId }),
+    );
+    return TagSet ?? [];
+  }
+
+  /** A version's tags and the verdict they carry, trusted only with the validator's signature for it. */
+  async function readVersionVerdict(
+    key: string,
+    versionId: string,
+    eTag: string,
+  ): Promise<{ tags: Tag[]; verdict: RecordedVerdict }> {
+    const tags = await readVersionTags(key, versionId);
+    return { tags, verdict: verdictOfTags(key, versionId, eTag, tags) };
+  }
+
+  /**
+   * Marks a file deleted in the index, create-once, when the validator finds
+   * a delete marker under a key it had no record of: later events for the
+   * key then cost no listing. Leaves whatever is there already.
+   */
+  async function recordDeleted(key: string): Promise<void> {
+    const { segment, fileId } = fileOfKey(key);
+    await fileIndex.createIndexEntry({ segment }, fileId, { deleted: true });
+  }
+
+  /** At most `limit` bytes of a body; leaving the loop early destroys the stream. */
+  async function leadingBytes(body: unknown, limit: number): Promise<Uint8Array> {
+    if (!body) return new Uint8Array(0);
+    const chunks: Uint8Array[] = [];
+    let length = 0;
+    for await (const chunk of body as AsyncIterable<Uint8Array>) {
+      chunks.push(chunk.subarray(0, limit - length));
+      length += Math.min(chunk.length, limit - length);
+      if (length >= limit) break;
+    }
+    return Buffer.concat(chunks, length);
+  }
+
+  /**
+   * Reads what the validator judges one version by, in one ranged GET
+   * (`Range: bytes=0-<limit-1>`, conditioned on the event's ETag): its
+   * leading bytes, and from the same answer its size, type, metadata and how
+   * many tags it has. Its tag set is read only when that count says there is
+   * more than the pending tag the upload pinned (or `tags` gives it already):
+   * a version with one tag or none carries no verdict, and whatever single
+   * tag it has is replaced by the verdict. An empty object (a range on it is
+   * a 416) is described by HEAD instead. Throws the SDK's error as is (a
+   * missing version is a 404, another ETag a 412).
+   */
+  async function readUpload(
+    ref: ObjectRef & { versionId: string },
+    limit: number,
+    tags?: Tag[],
+  ): Promise<UploadSnapshot> {
+    let head: HeadObjectCommandOutput;
+    let sample: Uint8Array;
+    let size: number;
+    try {
+      const got = await s3.send(
+        new GetObjectCommand({
+          Bucket: bucket,
+          Key: ref.key,
+          VersionId: ref.versionId,
+          Range: `bytes=0-${limit - 1}`,
+          ...ifMatch(ref),
+        }),
+      );
+      sample = await leadingBytes(got.Body, limit);
+      const total = /\/(\d+)$/.exec(got.ContentRange ?? '')?.[1];
+      size = total !== undefined ? Number(total) : (got.ContentLength ?? sample.length);
+      head = got;
+    } catch (error) {
+      if (!(error instanceof S3ServiceException && error.$metadata.httpStatusCode === 416)) throw error;
+      head = await s3.send(
+        new HeadObjectCommand({ Bucket: bucket, Key: ref.key, VersionId: ref.versionId, ...ifMatch(ref) }),
+      );
+      sample = new Uint8Array(0);
+      size = head.ContentLength ?? 0;
+    }
+    const tagCount = (head as { TagCount?: number }).TagCount;
+    const tagSet =
+      tags ??
+      (tagCount === 0
+        ? []
+        : tagCount === 1
+          ? [{ Key: TAG.status, Value: 'pending' }]
+          : await readVersionTags(ref.key, ref.versionId));
     const metadata = head.Metadata ?? {};
-    const tags = tagSet;
     const eTag = unquotedETag(head.ETag ?? ref.eTag);
     return {
-      versionId: pinned,
-      isFirstVersion: fileVersion(listing)?.versionId === pinned,
-      size: head.ContentLength ?? 0,
+      versionId: ref.versionId,
+      size,
       ...(head.ContentType !== undefined ? { contentType: head.ContentType } : {}),
       ...(metadata[META.declaredType] !== undefined ? { declaredType: metadata[META.declaredType] } : {}),
       ...(metadata[META.declaredSize] !== undefined ? { declaredSize: metadata[META.declaredSize] } : {}),
@@ -459,8 +614,9 @@ export function createFileStore(settings: FileStoreSettings) {
       clientMetadata: clientMetadataOf(metadata),
       ...(head.LastModified ? { lastModified: head.LastModified } : {}),
       eTag,
-      tags,
-      verdict: trustedVerdict(ref.key, pinned, eTag, tags),
+      tags: tagSet,
+      verdict: verdictOfTags(ref.key, ref.versionId, eTag, tagSet),
+      sample,
     };
   }
 
@@ -480,29 +636,22 @@ export function createFileStore(settings: FileStoreSettings) {
         ...version(ref),
       }),
     );
-    if (!response.Body) return new Uint8Array(0);
-    const chunks: Uint8Array[] = [];
-    let length = 0;
-    for await (const chunk of response.Body as AsyncIterable<Uint8Array>) {
-      chunks.push(chunk.subarray(0, limit - length));
-      length += Math.min(chunk.length, limit - length);
-      if (length >= limit) break;
-    }
-    return Buffer.concat(chunks, length);
+    return leadingBytes(response.Body, limit);
   }
 
   /**
    * Tags a verdict on the judged version, signed by the validator for that
    * version and its ETag, keeping the object's other tags (see
-   * {@link mergeValidationTags}). Returns the keys of foreign tags that did
-   * not fit within S3's limit of 10. Throws in a store that cannot sign.
+   * {@link mergeValidationTags}). Returns the verdict as signed (what the
+   * file's record keeps) and the keys of foreign tags that did not fit within
+   * S3's limit of 10. Throws in a store that cannot sign.
    */
   async function recordVerdict(
     ref: ObjectRef,
     snapshot: Pick<UploadSnapshot, 'tags' | 'eTag' | 'versionId'>,
     verdict: Omit<VerdictToRecord, 'signature'>,
     scanResult?: GuardDutyScanResult,
-  ): Promise<string[]> {
+  ): Promise<{ signed: EntryVerdict; dropped: string[] }> {
     if (!signVerdict) throw new Error('this function cannot sign verdicts');
     // Signed exactly as written: a detected type is stored as a valid tag value.
     const recorded = {
@@ -529,7 +678,46 @@ export function createFileStore(settings: FileStoreSettings) {
         Tagging: { TagSet: tagSet },
       }),
     );
-    return dropped;
+    return { signed: { ...recorded, signature }, dropped };
+  }
+
+  /**
+   * Changes a file's record with `change` (given the record, or `undefined`
+   * when the validator is the first to see the file, when it creates it,
+   * create-once), by compare-and-swap over the record read. A change that
+   * returns the record unchanged writes nothing. Returns `recorded`, or
+   * `deleted` when the file was deleted before or meanwhile (a tombstone, or
+   * the record gone), or `other` when the record names another version
+   * (nothing is written then).
+   */
+  async function changeFileRecord(
+    key: string,
+    versionId: string,
+    change: (entry: FileIndexEntry | undefined) => FileIndexEntry,
+    known?: FileState,
+  ): Promise<'recorded' | 'deleted' | 'other'> {
+    const { segment, fileId } = fileOfKey(key);
+    let state = known ?? (await readFileState(key));
+    const mayCreate = state.kind === 'unseen';
+    for (let attempt = 0; attempt < CONDITIONAL_WRITE_TRIES; attempt++) {
+      if (state.kind === 'deleted' || (state.kind === 'unseen' && (!mayCreate || attempt > 0))) {
+        return 'deleted';
+      }
+      if (state.kind === 'unseen') {
+        if (await fileIndex.createIndexEntry({ segment }, fileId, change(undefined))) return 'recorded';
+      } else {
+        if (state.entry.versionId !== versionId) return 'other';
+        const next = change(state.entry);
+        if (JSON.stringify(next) === JSON.stringify(state.entry)) return 'recorded';
+        if (state.eTag && (await fileIndex.replaceIndexEntry({ segment }, fileId, next, state.eTag))) {
+          return 'recorded';
+        }
+      }
+      const again = await readFileState(key);
+      // Created by another run meanwhile: changed as that record.
+      state = again.kind === 'unseen' && state.kind === 'unseen' ? { kind: 'deleted' } : again;
+    }
+    throw new Error(`the record of ${key} kept changing over ${CONDITIONAL_WRITE_TRIES} tries`);
   }
 
   /**
@@ -565,32 +753,37 @@ export function createFileStore(settings: FileStoreSettings) {
   }
 
   /**
-   * Deletes an owner's file: first a delete marker, the tombstone that keeps
-   * the file deleted (a version a still-valid form posts later is never the
-   * file), then every version of the key, listed again until none is older
-   * than the marker (a re-post racing the delete), then its share epoch,
-   * index entry and multipart record. Throws 404 when the owner has no such
+   * Deletes an owner's file without listing its key: a delete marker first,
+   * the tombstone that keeps the file deleted (a version a still-valid form
+   * posts later is never the file: the validator deletes it on sight), then
+   * the recorded first version, its share epoch and multipart record, and
+   * its record last (so that the validator, seeing the key meanwhile, finds
+   * the marker). A file the validator has not recorded yet gets a tombstone
+   * record instead, create-once: the validator then deletes each of its
+   * versions as their events come. Throws 404 when the owner has no such
    * file, which is also what a second delete answers.
    */
   async function deleteFile(owner: OwnerRef, fileId: string): Promise<void> {
     const key = objectKey(owner, fileId);
-    if (!(await asApiAnswer(firstVersion(key)))) {
-      // An index entry written after an earlier delete (the validator indexing meanwhile) goes too.
-      await fileIndex.removeIndexEntry(owner, fileId);
-      throw notFound();
+    const read = await fileIndex.readIndexEntry(owner, fileId);
+    if (isTombstone(read?.entry)) throw notFound();
+    let entry = read?.entry as FileIndexEntry | undefined;
+    if (!entry) {
+      if (!(await unseenFileExists(key))) throw notFound();
+      if (!(await fileIndex.createIndexEntry(owner, fileId, { deleted: true }))) {
+        // The validator recorded it meanwhile (or another delete came first).
+        const again = await fileIndex.readIndexEntry(owner, fileId);
+        entry = again && !isTombstone(again.entry) ? again.entry : undefined;
+      }
     }
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
-    for (let pass = 0; pass < DELETE_PASSES; pass++) {
-      const { versions } = await listVersions(key);
-      if (versions.length === 0) break;
-      await Promise.all(versions.map((version) => deleteVersion(key, version.versionId)));
-    }
+    if (entry) await deleteVersion(key, entry.versionId);
     await Promise.all(
       [shareEpochKey(owner, fileId), multipartRecordKey(owner, fileId)].map((stateKey) =>
         s3.send(new DeleteObjectCommand({ Bucket: stateBucket, Key: stateKey })),
       ),
     );
-    await fileIndex.removeIndexEntry(owner, fileId);
+    if (entry) await fileIndex.removeIndexEntry(owner, fileId);
   }
 
   /**
@@ -644,19 +837,27 @@ export function createFileStore(settings: FileStoreSettings) {
     bucket,
     ...createMultipartStore({ s3, bucket, stateBucket }),
     ...createUsageStore({ s3, bucket, stateBucket, conditionalETag: settings.conditionalETag }),
-    ...fileIndex,
+    listFileIds: fileIndex.listFileIds,
     deleteFile,
     /** The signing credentials, whose expiration bounds every presigned URL's life. */
     credentials: s3.config.credentials,
     readFileTags,
+    readRecordedFile,
     readFileRecord,
     readPassedFileRecord,
     readShareEpoch,
     bumpShareEpoch,
+    readFileState,
+    listKeyOnce,
+    currentVersion,
+    readVersionVerdict,
+    recordDeleted,
     readUpload,
     readLeadingBytes,
     recordVerdict,
+    changeFileRecord,
     recordScanResult,
+    deleteVersion,
     presignUpload,
     presignDownload,
   };

@@ -1,10 +1,12 @@
+import type { Tag } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 import type { UploadRules } from '../config/upload-rules.js';
 import type { Clock } from '../core/clock.js';
-import { ApiError } from '../core/errors.js';
 import {
   checksFinal,
   combineChecks,
+  GUARDDUTY_SCAN_RESULTS,
+  GUARDDUTY_SCAN_TAG,
   type GuardDutyScanResult,
   type MalwareScanMode,
 } from '../core/file-checks.js';
@@ -12,15 +14,15 @@ import { logger } from '../core/logger.js';
 import { countMetric } from '../core/metrics.js';
 import { settleVerdict } from '../limits/owner-limits.js';
 import { type LimitSettings, limitsSet } from '../limits/usage-ledger.js';
-import type { FileStore, UploadSnapshot } from '../store/file-store.js';
-import { fileChecks, withScanResult } from '../store/object-encoding.js';
+import type { FileState, FileStore, UploadSnapshot } from '../store/file-store.js';
+import { fileChecks, type RecordedVerdict, unquotedETag, withScanResult } from '../store/object-encoding.js';
 import { parseObjectKey, UPLOADS_PREFIX } from '../store/object-key.js';
 import { classifyS3Error } from '../store/s3-errors.js';
 import { fileValidatedEvent, type WebhookMessage, webhookId } from '../webhooks/file-validated-event.js';
 import type { WebhookHandoff } from '../webhooks/webhook-handoff.js';
 import { parseS3Event, type S3ObjectRecord } from './s3-event.js';
 import { parseScanResultEvent, type ScanResult } from './scan-result-event.js';
-import { sniffObject } from './sniff-type.js';
+import { SNIFF_BYTES, sniffSample } from './sniff-type.js';
 import { decideVerdict, type Verdict } from './verdict.js';
 
 /** What the validator works with: the file store and the upload rules in force. */
@@ -28,18 +30,23 @@ export interface ValidatorDependencies {
   store: Pick<
     FileStore,
     | 'bucket'
+    | 'readFileState'
+    | 'listKeyOnce'
+    | 'currentVersion'
+    | 'readVersionVerdict'
     | 'readUpload'
-    | 'readLeadingBytes'
     | 'recordVerdict'
+    | 'changeFileRecord'
     | 'recordScanResult'
-    | 'indexFile'
+    | 'recordDeleted'
+    | 'deleteVersion'
     | 'changeUsage'
     | 'uploadLanded'
   >;
   rules: UploadRules;
   /** The limits in force: a verdict settles the file's reservation in its owner's usage. */
   limits: LimitSettings;
-  /** What webhooks and the owner's usage are dated by. */
+  /** What webhooks, the owner's usage and a file's landing time when S3 gives none are dated by. */
   clock: Clock;
   /**
    * Hands each verdict on a file to the webhook deliverer without waiting for
@@ -66,10 +73,13 @@ export type SkipReason =
   | 'already_decided'
   /** The event's ETag is not its version's (412): an event older than what S3 holds. */
   | 'stale'
-  /** The object was deleted before it could be validated (404). */
+  /** The object was deleted before it could be validated (404), or its file meanwhile. */
   | 'vanished'
-  /** Its key holds more versions than the validator lists: none of them is ever served. */
-  | 'too_many_versions';
+  /**
+   * A version posted over the file with its form (or under a deleted file's
+   * key): never the file, so deleted on sight, unread.
+   */
+  | 'replaced';
 
 export type RecordOutcome =
   | ({ key: string; status: 'passed' | 'failed' } & Omit<Verdict, 'status'>)
@@ -81,6 +91,8 @@ const skipped = (key: string, skip: SkipReason): RecordOutcome => ({ key, status
 interface Judgment {
   outcome: RecordOutcome;
   webhook?: WebhookMessage;
+  /** The file's record as read, when this record's judgment left it as it was (the next event of the key may reuse it). */
+  state?: FileState;
 }
 
 /** What a file's upload pinned, as the file index lists it and its webhook carries it. */
@@ -91,11 +103,13 @@ interface DescribedFile {
   /** The declared type (else the object's Content-Type). */
   contentType: string;
   size: number;
+  /** When the file landed, as the validator first saw it. */
+  uploadedAt: string;
   clientMetadata: UploadSnapshot['clientMetadata'];
 }
 
 /** Describes the file at `key` (an upload key: {@link isUploadRecord} checked it) from its snapshot. */
-function describeFile(key: string, upload: UploadSnapshot): DescribedFile {
+function describeFile(key: string, upload: UploadSnapshot, now: Date): DescribedFile {
   const { segment, fileId } = parseObjectKey(key) as { segment: string; fileId: string };
   return {
     segment,
@@ -103,6 +117,7 @@ function describeFile(key: string, upload: UploadSnapshot): DescribedFile {
     filename: upload.filename ?? fileId,
     contentType: upload.declaredType ?? upload.contentType ?? 'application/octet-stream',
     size: upload.size,
+    uploadedAt: (upload.lastModified ?? now).toISOString(),
     clientMetadata: upload.clientMetadata,
   };
 }
@@ -148,7 +163,6 @@ function verdictWebhook(
 
 /** A missing object and a replaced one are outcomes of a race with the uploader, not failures: anything else is. */
 function skipFor(error: unknown): SkipReason | undefined {
-  if (error instanceof ApiError && error.code === 'not_validated') return 'too_many_versions';
   const kind = classifyS3Error(error);
   return kind === 'missing' ? 'vanished' : kind === 'replaced' ? 'stale' : undefined;
 }
@@ -172,69 +186,37 @@ function isUploadRecord(record: S3ObjectRecord, bucket: string): boolean {
   );
 }
 
-async function judge(
+/** The file's first version, as its record or the key's one listing names it. */
+interface FirstVersion {
+  versionId: string;
+  eTag: string;
+}
+
+/** GuardDuty's result on the first version: the event's (when it names that version), else the version's tag. */
+function scanResultOf(tags: readonly Tag[], scanResult: GuardDutyScanResult | undefined) {
+  const tagged = tags.find((tag) => tag.Key === GUARDDUTY_SCAN_TAG)?.Value;
+  const known = scanResult ?? tagged;
+  return GUARDDUTY_SCAN_RESULTS.find((result) => result === known);
+}
+
+/**
+ * Judges the file's first version, whose tags carry no verdict the validator
+ * signed: sniffs its leading bytes, tags the signed verdict on it, records
+ * the verdict in the file's record (created here when the validator sees the
+ * file for the first time), settles its owner's usage and makes its webhook.
+ * A file deleted meanwhile loses the version too, with no webhook.
+ */
+async function judgeFirst(
   { store, rules, limits, clock, malwareScan = 'none' }: ValidatorDependencies,
   record: S3ObjectRecord,
-  scanResult?: GuardDutyScanResult,
+  upload: UploadSnapshot,
+  state: FileState,
+  scanResult: GuardDutyScanResult | undefined,
 ): Promise<Judgment> {
   const { key } = record;
-  // The malware check as this run knows it: the version's tag, or the scan result it was invoked with.
-  const malwareOf = (upload: UploadSnapshot, content: Verdict['status'] | 'pending') =>
-    fileChecks(malwareScan, content, withScanResult(upload.tags, scanResult));
-  const ref = {
-    key,
-    ...(record.versionId ? { versionId: record.versionId } : {}),
-    ...(record.eTag ? { eTag: record.eTag } : {}),
-  };
-  // Pinned to one version (the event's, or the newest unjudged one with its ETag): the verdict is about those bytes.
-  const upload = await store.readUpload(ref);
-  // Decided only by a verdict the validator itself signed for this very version:
-  // a tag anyone else wrote (the upload role's own credentials can tag) is no verdict.
-  if (upload.verdict.status !== 'pending') {
-    // A redelivered event: its verdict's webhook goes again, with the same id (the first handoff may
-    // not have happened), so the receiver gets every verdict at least once.
-    const { status, reason, detectedType } = upload.verdict;
-    // GuardDuty's result on a version whose tag another writer's read-modify-write lost: put back.
-    if (scanResult) await store.recordScanResult({ key, versionId: upload.versionId }, upload, scanResult);
-    // Settled again, which changes nothing once done: the first try may have failed after tagging.
-    if (upload.isFirstVersion) await settle({ store, limits, clock }, key, status);
-    const again = upload.isFirstVersion
-      ? verdictWebhook(
-          store.bucket,
-          key,
-          upload.versionId,
-          describeFile(key, upload),
-          {
-            status,
-            reason,
-            detectedType,
-          },
-          malwareOf(upload, status),
-          clock(),
-        )
-      : undefined;
-    return { outcome: skipped(key, 'already_decided'), ...(again ? { webhook: again } : {}) };
-  }
-  // A file is the first version under its key: bytes posted again with the same form are never served.
   const judged = { key, versionId: upload.versionId, eTag: upload.eTag };
-  if (!upload.isFirstVersion) {
-    // Not a verdict on the file (that is its first version's): no webhook.
-    const replaced: Verdict = { status: 'failed', reason: 'replaced' };
-    await store.recordVerdict(judged, upload, replaced);
-    return { outcome: { key, ...replaced } };
-  }
-
-  // Listed from now on (GET /files), pending until the verdict below lands.
-  const file = describeFile(key, upload);
-  await store.indexFile({ segment: file.segment }, file.fileId, {
-    filename: file.filename,
-    contentType: file.contentType,
-    size: file.size,
-    uploadedAt: (upload.lastModified ?? clock()).toISOString(),
-    clientMetadata: file.clientMetadata,
-  });
-
-  const sniffed = await sniffObject((limit) => store.readLeadingBytes(judged, limit), upload.size);
+  const file = describeFile(key, upload, clock());
+  const sniffed = await sniffSample(upload.sample, upload.sample.length >= upload.size);
   const verdict = decideVerdict(
     {
       declaredType: upload.declaredType,
@@ -245,20 +227,273 @@ async function judge(
     },
     rules,
   );
-  const dropped = await store.recordVerdict(judged, upload, verdict, scanResult);
-  // After the tags: a delete that reads the file meanwhile sees the verdict its bytes move by.
-  await settle({ store, limits, clock }, key, verdict.status);
+  const { signed, dropped } = await store.recordVerdict(judged, upload, verdict, scanResult);
   if (dropped.length > 0) logger.warn('tag limit reached: dropping tags', { key, dropped });
+  const malware = scanResultOf(upload.tags, scanResult);
+  // After the tags: a reader that finds the verdict in the record finds the read gate open too.
+  const recorded = await store.changeFileRecord(
+    key,
+    upload.versionId,
+    (entry) => ({
+      ...(entry ?? {
+        filename: file.filename,
+        contentType: file.contentType,
+        size: file.size,
+        uploadedAt: file.uploadedAt,
+        clientMetadata: file.clientMetadata,
+        versionId: upload.versionId,
+        eTag: upload.eTag,
+      }),
+      verdict: signed,
+      ...(malware ? { malware } : {}),
+      ...(record.sequencer ? { judgedBy: record.sequencer } : {}),
+    }),
+    state,
+  );
+  if (recorded === 'deleted') {
+    // DELETE /files came first: the bytes are no file any more.
+    await store.deleteVersion(key, upload.versionId);
+    return { outcome: skipped(key, 'vanished') };
+  }
+  if (recorded === 'other') return { outcome: skipped(key, 'stale') };
+  // After the record: a delete that reads the file meanwhile sees the verdict its bytes move by.
+  await settle({ store, limits, clock }, key, verdict.status);
   const webhook = verdictWebhook(
     store.bucket,
     key,
     upload.versionId,
     file,
     verdict,
-    malwareOf(upload, verdict.status),
+    fileChecks(malwareScan, verdict.status, withScanResult(upload.tags, scanResult)),
     clock(),
   );
   return { outcome: { key, ...verdict }, ...(webhook ? { webhook } : {}) };
+}
+
+/**
+ * The file's first version already carries the validator's signed verdict:
+ * an event redelivered, or one that found the file judged. Keeps the record
+ * equal to the tags (a run that failed between them left it behind), puts
+ * back GuardDuty's tag where another writer's read-modify-write lost it, and,
+ * when `again` (the event that judged the file, redelivered), settles and
+ * hands the verdict's webhook off again, with the same id: the receiver gets
+ * every verdict at least once.
+ */
+async function alreadyDecided(
+  { store, limits, clock, malwareScan = 'none' }: ValidatorDependencies,
+  record: S3ObjectRecord,
+  first: FirstVersion,
+  seen: { tags: Tag[]; verdict: RecordedVerdict },
+  state: FileState,
+  scanResult: GuardDutyScanResult | undefined,
+  again: boolean,
+  describe: () => Promise<DescribedFile>,
+): Promise<Judgment> {
+  const { key } = record;
+  const { status, reason, detectedType, signature } = seen.verdict as RecordedVerdict & {
+    status: Verdict['status'];
+  };
+  if (scanResult) await store.recordScanResult({ key, versionId: first.versionId }, seen, scanResult);
+  const malware = scanResultOf(seen.tags, scanResult);
+  const signed = {
+    status,
+    ...(reason ? { reason } : {}),
+    ...(detectedType ? { detectedType } : {}),
+    signature: signature ?? '',
+  };
+  let described: DescribedFile | undefined;
+  if (state.kind === 'unseen') described = await describe();
+  const recorded = await store.changeFileRecord(
+    key,
+    first.versionId,
+    (entry) => ({
+      ...(entry ?? {
+        filename: described?.filename ?? '',
+        contentType: described?.contentType ?? 'application/octet-stream',
+        size: described?.size ?? 0,
+        uploadedAt: described?.uploadedAt ?? clock().toISOString(),
+        clientMetadata: described?.clientMetadata ?? null,
+        versionId: first.versionId,
+        eTag: first.eTag,
+        ...(record.sequencer ? { judgedBy: record.sequencer } : {}),
+      }),
+      verdict: signed,
+      ...(malware ? { malware } : {}),
+    }),
+    state,
+  );
+  if (recorded !== 'recorded' || !again) return { outcome: skipped(key, 'already_decided') };
+  // Settled again, which changes nothing once done: the first try may have failed after tagging.
+  await settle({ store, limits, clock }, key, status);
+  const webhook = verdictWebhook(
+    store.bucket,
+    key,
+    first.versionId,
+    described ?? (await describe()),
+    { status, reason, detectedType },
+    fileChecks(malwareScan, status, withScanResult(seen.tags, scanResult)),
+    clock(),
+  );
+  return { outcome: skipped(key, 'already_decided'), ...(webhook ? { webhook } : {}) };
+}
+
+/** A file's description from its record (no S3 read), or from its first version when it has none yet. */
+const describedFrom =
+  (store: ValidatorDependencies['store'], key: string, first: FirstVersion, state: FileState, now: Date) =>
+  async (): Promise<DescribedFile> => {
+    if (state.kind === 'recorded') {
+      const { entry } = state;
+      return {
+        ...(parseObjectKey(key) as { segment: string; fileId: string }),
+        filename: entry.filename,
+        contentType: entry.contentType,
+        size: entry.size,
+        uploadedAt: entry.uploadedAt,
+        clientMetadata: entry.clientMetadata,
+      };
+    }
+    return describeFile(key, await store.readUpload({ key, ...first }, 1, []), now);
+  };
+
+/**
+ * Judges the file's first version for an event about it: its verdict, if its
+ * tags carry one the validator signed, else a judgment of its bytes.
+ * `again` says whether this event is the one that judged the file (the
+ * webhook of a verdict already made goes again only for that one).
+ */
+async function judgeFileVersion(
+  dependencies: ValidatorDependencies,
+  record: S3ObjectRecord,
+  first: FirstVersion,
+  state: FileState,
+  scanResult: GuardDutyScanResult | undefined,
+  again: boolean,
+): Promise<Judgment> {
+  const { store } = dependencies;
+  const { key } = record;
+  if (state.kind === 'unseen') {
+    // Read at once with the tags only if it has more than the pending one: one GET when it is new.
+    const upload = await store.readUpload({ key, ...first }, SNIFF_BYTES);
+    if (upload.verdict.status === 'pending')
+      return judgeFirst(dependencies, record, upload, state, scanResult);
+    return alreadyDecided(dependencies, record, first, upload, state, scanResult, again, async () =>
+      describeFile(key, upload, dependencies.clock()),
+    );
+  }
+  // Recorded: the tags first, since a decided version needs no more.
+  const seen = await store.readVersionVerdict(key, first.versionId, first.eTag);
+  if (seen.verdict.status !== 'pending') {
+    const describe = describedFrom(store, key, first, state, dependencies.clock());
+    return alreadyDecided(dependencies, record, first, seen, state, scanResult, again, describe);
+  }
+  const upload = await store.readUpload({ key, ...first }, SNIFF_BYTES, seen.tags);
+  return judgeFirst(dependencies, record, upload, state, scanResult);
+}
+
+/**
+ * An event for a key the validator has no record of: the key's versions are
+ * listed, the once per file they are. The oldest is the file, judged now
+ * whichever version the event is about; every other one listed was posted
+ * over it with the same form and is deleted. A key with a delete marker is a
+ * deleted file: it gets a tombstone record (later events then list nothing)
+ * and every version listed is deleted.
+ */
+async function firstSight(
+  dependencies: ValidatorDependencies,
+  record: S3ObjectRecord,
+  scanResult: GuardDutyScanResult | undefined,
+): Promise<Judgment> {
+  const { store } = dependencies;
+  const { key } = record;
+  const listing = await store.listKeyOnce(key);
+  if (!listing.first) {
+    if (!listing.deleted) return { outcome: skipped(key, 'vanished') };
+    await store.recordDeleted(key);
+    await Promise.all(listing.others.map((versionId) => store.deleteVersion(key, versionId)));
+    return { outcome: skipped(key, 'replaced') };
+  }
+  const { first } = listing;
+  // An event about bytes the key no longer holds (a version deleted, or other bytes under an event
+  // that names none) judges nothing: the event of a version still there will.
+  const holds = listing.versions.some((version) =>
+    record.versionId
+      ? version.versionId === record.versionId
+      : !record.eTag || version.eTag === unquotedETag(record.eTag),
+  );
+  if (!holds) return { outcome: skipped(key, 'vanished') };
+  const about = !record.versionId || record.versionId === first.versionId;
+  const judgment = await judgeFileVersion(
+    dependencies,
+    record,
+    first,
+    { kind: 'unseen' },
+    about ? scanResult : undefined,
+    true,
+  );
+  // After the verdict, which nothing here waits for.
+  await Promise.all(listing.others.map((versionId) => store.deleteVersion(key, versionId)));
+  return judgment;
+}
+
+/**
+ * An event for a deleted file's key (its record is a tombstone): the version
+ * is deleted. An event that names none (Ceph RGW's) is found by a listing,
+ * since the delete marker hides every version from HEAD: every version listed
+ * goes.
+ */
+async function deleteUnderTombstone(store: ValidatorDependencies['store'], record: S3ObjectRecord) {
+  const { key } = record;
+  const versions = record.versionId
+    ? [record.versionId]
+    : await store
+        .listKeyOnce(key)
+        .then(({ first, others }) => [...(first ? [first.versionId] : []), ...others]);
+  await Promise.all(versions.map((versionId) => store.deleteVersion(key, versionId)));
+  return { outcome: skipped(key, 'replaced') };
+}
+
+/**
+ * Decides one event with a constant number of S3 requests once the file is
+ * recorded: its record first (one GET, or none when the previous event of
+ * the key in the same batch read it); a version that is not the recorded
+ * first is deleted on sight, unread (one DELETE; an event naming no version
+ * finds it by HEAD of the key's current version: one event, one version); the
+ * first version's own event reads its tags and judges it only if they carry
+ * no signed verdict.
+ */
+async function judge(
+  dependencies: ValidatorDependencies,
+  record: S3ObjectRecord,
+  scanResult?: GuardDutyScanResult,
+  known?: FileState,
+): Promise<Judgment> {
+  const { store } = dependencies;
+  const { key } = record;
+  const state = known ?? (await store.readFileState(key));
+  if (state.kind === 'deleted') return deleteUnderTombstone(store, record);
+  if (state.kind === 'unseen') return firstSight(dependencies, record, scanResult);
+  const first = { versionId: state.entry.versionId, eTag: state.entry.eTag };
+  if (record.versionId) {
+    if (record.versionId !== first.versionId) {
+      await store.deleteVersion(key, record.versionId);
+      return { outcome: skipped(key, 'replaced'), state };
+    }
+    return judgeFileVersion(dependencies, record, first, state, scanResult, true);
+  }
+  // An event that names no version (Ceph RGW's for a form POST): the current version is what it can
+  // be about. One posted over the file is deleted; each such event deletes one, so the events of a
+  // flood delete its versions one by one until the file is current again.
+  const current = await store.currentVersion(key);
+  // A delete marker is current: DELETE /files is removing the file.
+  if (!current) return { outcome: skipped(key, 'vanished') };
+  if (current.versionId !== first.versionId) {
+    await store.deleteVersion(key, current.versionId);
+    return { outcome: skipped(key, 'replaced'), state };
+  }
+  // The first version's own event, or one whose version another event deleted: only the event
+  // that judged the file (or one that cannot say) sends its webhook again.
+  const again = !record.sequencer || !state.entry.judgedBy || record.sequencer === state.entry.judgedBy;
+  return judgeFileVersion(dependencies, record, first, state, scanResult, again);
 }
 
 /**
@@ -275,6 +510,16 @@ export async function validateRecord(
   record: S3ObjectRecord,
   scanResult?: GuardDutyScanResult,
 ): Promise<RecordOutcome> {
+  return (await validateOne(dependencies, record, scanResult)).outcome;
+}
+
+/** {@link validateRecord}, given the file's record when the previous event of the key read it, and returning it when still valid. */
+async function validateOne(
+  dependencies: ValidatorDependencies,
+  record: S3ObjectRecord,
+  scanResult?: GuardDutyScanResult,
+  known?: FileState,
+): Promise<{ outcome: RecordOutcome; state?: FileState }> {
   const { key } = record;
   if (!scanResult && !isUploadRecord(record, dependencies.store.bucket)) {
     logger.info('ignoring record', {
@@ -282,11 +527,11 @@ export async function validateRecord(
       eventName: record.eventName,
       underUploads: key.startsWith(UPLOADS_PREFIX),
     });
-    return skipped(key, 'ignored');
+    return { outcome: skipped(key, 'ignored') };
   }
   let judgment: Judgment;
   try {
-    judgment = await judge(dependencies, record, scanResult);
+    judgment = await judge(dependencies, record, scanResult, known);
   } catch (error) {
     const skip = skipFor(error);
     if (!skip) throw error;
@@ -308,7 +553,7 @@ export async function validateRecord(
     if (outcome.status === 'passed') countMetric('validationPassed');
     else countMetric('validationFailed', { reason: outcome.reason ?? 'unknown' });
   }
-  return outcome;
+  return { outcome, ...(judgment.state ? { state: judgment.state } : {}) };
 }
 
 /**
@@ -342,10 +587,12 @@ export async function validateScanResult(
 }
 
 /**
- * Validates every object record of an S3 event, {@link VALIDATION_CONCURRENCY}
- * at a time. One record's failure does not stop the others; once all were
- * attempted, any unexpected error is rethrown (an `AggregateError`) so the
- * invocation fails and Lambda retries it: decided objects are then skipped.
+ * Validates every object record of an S3 event, the records of one key one
+ * after another (a batch of a flooded form's events reads its record once,
+ * and never races itself), {@link VALIDATION_CONCURRENCY} keys at a time. One
+ * record's failure does not stop the others; once all were attempted, any
+ * unexpected error is rethrown (an `AggregateError`) so the invocation fails
+ * and is retried: decided objects are then skipped.
  */
 export async function validateUploadEvent(
   dependencies: ValidatorDependencies,
@@ -354,9 +601,33 @@ export async function validateUploadEvent(
   const scan = parseScanResultEvent(event);
   if (scan) return [await validateScanResult(dependencies, scan)];
   const records = parseS3Event(event);
+  const byKey = new Map<string, number[]>();
+  for (const [index, record] of records.entries()) {
+    byKey.set(record.key, [...(byKey.get(record.key) ?? []), index]);
+  }
   const limit = pLimit(VALIDATION_CONCURRENCY);
-  const settled = await Promise.allSettled(
-    records.map((record) => limit(() => validateRecord(dependencies, record))),
+  const settled: PromiseSettledResult<RecordOutcome>[] = new Array(records.length);
+  await Promise.all(
+    [...byKey.values()].map((indexes) =>
+      limit(async () => {
+        let known: FileState | undefined;
+        for (const index of indexes) {
+          try {
+            const { outcome, state } = await validateOne(
+              dependencies,
+              records[index] as S3ObjectRecord,
+              undefined,
+              known,
+            );
+            known = state;
+            settled[index] = { status: 'fulfilled', value: outcome };
+          } catch (reason) {
+            known = undefined;
+            settled[index] = { status: 'rejected', reason };
+          }
+        }
+      }),
+    ),
   );
   const outcomes: RecordOutcome[] = [];
   const errors: unknown[] = [];

@@ -1,4 +1,5 @@
 import {
+  DeleteObjectCommand,
   DeleteObjectTaggingCommand,
   GetObjectCommand,
   GetObjectTaggingCommand,
@@ -11,6 +12,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ulid } from 'ulid';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { fileIndexKey } from '../../lib/store/object-key.js';
 import { HTML_PAGE, pngOfSize } from '../support/sample-files.js';
 import {
   adminS3,
@@ -78,8 +80,8 @@ async function tagsOf(key: string): Promise<Tag[]> {
 
 /**
  * A file that stays pending: admin PutObject (as a form POST lands it), the
- * real validator lets it pass, then its tag is put back to pending, as it is
- * before the validator has run.
+ * real validator lets it pass, then its tag is put back to pending and its
+ * record taken out of the file index, as they are before the validator has run.
  */
 async function pendingFile(): Promise<Uploaded> {
   const owner = await newOwner('ds-pending');
@@ -108,6 +110,9 @@ async function pendingFile(): Promise<Uploaded> {
       Key: key,
       Tagging: { TagSet: [{ Key: TAG_STATUS, Value: 'pending' }] },
     }),
+  );
+  await adminS3.send(
+    new DeleteObjectCommand({ Bucket: stack.stateBucket, Key: fileIndexKey(ownerOf(owner.sub), fileId) }),
   );
   return { ...owner, fileId, key, bytes };
 }
@@ -376,7 +381,8 @@ describe('share links', () => {
     expect(answer.body).toMatchObject({ error: { code: 'not_validated' } });
   });
 
-  it('a link to a file that has since been marked failed → 409 not_validated, no redirect', async () => {
+  it('a link to a file whose tag another writer has since set to failed: the read gate refuses its redirect (403)', async () => {
+    // Arrange: an unsigned tag is no verdict either way: the link reads the validator's record.
     const file = await passedFile();
     const { shareUrl } = await share(file);
     await adminS3.send(
@@ -387,10 +393,13 @@ describe('share links', () => {
       }),
     );
 
-    const answer = await api('GET', `/s/${tokenOf(shareUrl)}`);
+    // Act
+    const answer = await openShare(shareUrl);
+    const served = await fetch(answer.headers.get('location') ?? '');
 
-    expect(answer.status).toBe(409);
-    expect(answer.body).toMatchObject({ error: { code: 'not_validated' } });
+    // Assert: S3 judges the version the redirect names by its tag, and serves nothing.
+    expect(answer.status).toBe(302);
+    expect(served.status).toBe(403);
   });
 });
 

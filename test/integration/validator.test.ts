@@ -355,7 +355,8 @@ describe('the ranged read is bounded', () => {
     const send = s3.send.bind(s3) as (command: unknown) => Promise<unknown>;
     vi.spyOn(s3, 'send').mockImplementation((async (command: unknown) => {
       const output = await send(command);
-      if (!(command instanceof GetObjectCommand)) return output;
+      // Reads of the uploads bucket only: the file's record in the state bucket is a GetObject too.
+      if (!(command instanceof GetObjectCommand) || command.input.Bucket !== stack.bucket) return output;
       const got = output as GetObjectCommandOutput;
       const body = got.Body as AsyncIterable<Uint8Array>;
       let counted = 0;

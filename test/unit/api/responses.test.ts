@@ -137,11 +137,25 @@ async function fakeSend(command: unknown): Promise<unknown> {
     return { IsTruncated: false, Contents: mine ? [{ Key: fileIndexKey(ALICE, FILE_ID) }] : [] };
   }
   if (command instanceof GetObjectCommand && command.input.Key === fileIndexKey(ALICE, FILE_ID)) {
+    // The file's record, as the validator writes it: its verdict is the one the tags carry.
+    const status = tags[TAG.status];
     const entry = {
       filename: 'report.pdf',
       contentType: 'application/pdf',
       size: 48_213,
-
+      uploadedAt: '2026-11-23T09:00:00.000Z',
+      versionId: VERSION_ID,
+      eTag: ETAG,
+      ...(status === 'passed' || status === 'failed'
+        ? {
+            verdict: {
+              status,
+              ...(tags[TAG.reason] ? { reason: tags[TAG.reason] } : {}),
+              ...(tags[TAG.detectedType] ? { detectedType: tags[TAG.detectedType] } : {}),
+              signature: tags[TAG.signature] ?? '',
+            },
+          }
+        : {}),
       clientMetadata: null,
     };
     return { Body: { transformToString: async () => JSON.stringify(entry) } };

@@ -180,25 +180,30 @@ const EXPECTED_ACTIONS: Record<FunctionName, string[]> = {
     's3:GetObject',
     ...SECRET_READ,
   ],
-  // Deletes every version (and leaves a delete marker), then the file's state objects.
+  // Leaves a delete marker and deletes the recorded first version, then the file's state objects;
+  // a file not recorded yet gets a tombstone record (tagged for the lifecycle) instead.
   deleteFile: [
     ...LOGS,
     's3:DeleteObject',
     's3:DeleteObjectVersion',
     's3:ListBucket',
     's3:ListBucketVersions',
+    's3:GetObjectTagging',
+    's3:PutObjectTagging',
     // The verdict (a passed file's bytes are given back) and the owner's usage.
     's3:GetObjectVersionTagging',
     ...CHANGE_USAGE,
     ...SECRET_READ,
   ],
-  createDownloadUrl: [...LOGS, ...READ_VERSIONS, ...SECRET_READ],
-  createShare: [...LOGS, ...READ_VERSIONS, ...READ_EPOCHS, ...SECRET_READ],
+  // The file's record; for a file not recorded yet, a tag read of the current version (pending or none?).
+  createDownloadUrl: [...LOGS, ...READ_VERSIONS, 's3:GetObject', 's3:GetObjectTagging', ...SECRET_READ],
+  createShare: [...LOGS, ...READ_VERSIONS, ...READ_EPOCHS, 's3:GetObjectTagging', ...SECRET_READ],
   openShare: [...LOGS, ...READ_VERSIONS, ...READ_EPOCHS, ...SECRET_READ],
   // Reads the first version's tags (does the file exist?), then reads and writes its share epoch.
   revokeShares: [
     ...LOGS,
     's3:GetObjectVersionTagging',
+    's3:GetObjectTagging',
     's3:ListBucket',
     's3:ListBucketVersions',
     's3:GetObject',
@@ -210,8 +215,12 @@ const EXPECTED_ACTIONS: Record<FunctionName, string[]> = {
     ...LOGS,
     ...READ_VERSIONS,
     's3:PutObjectVersionTagging',
-    // Its file-index entry, when it first sees a file.
+    // Its file records: created once when it first sees a file, read for every later event; a
+    // deleted file's tombstone is tagged for the lifecycle.
     's3:PutObject',
+    's3:PutObjectTagging',
+    // The versions posted over a file, deleted on sight.
+    's3:DeleteObjectVersion',
     // The owner's usage: the verdict turns the file's reservation into used bytes, or gives it back.
     ...CHANGE_USAGE,
     'sqs:SendMessage',
@@ -621,11 +630,22 @@ describe('least privilege', () => {
       .flatMap((statement) => list(statement.Action))
       .filter((action) => ['s3:GetObject', 's3:GetObjectTagging', 's3:PutObjectTagging'].includes(action));
 
-    // Assert: the upload roles tag only what they create (pending, by their ConditionInAws), and
-    // never an object that carries a verdict's tag (their Null condition; retagging.test.ts).
-    expect(unversioned).toEqual(
-      fn === 'createUpload' || fn === 'createMultipartUpload' ? ['s3:PutObjectTagging'] : [],
-    );
+    // Assert: the upload roles tag only what they create (pending, by their ConditionInAws). Beyond
+    // them, the current version is read only where no version is known: the roles that answer for
+    // a file the validator has not recorded yet read its tags (pending, or nothing there?), getFile
+    // HEADs it to describe it, and the validator HEADs it to find what an event that names no version
+    // (Ceph RGW's) is about. The read gate still judges every GetObject by the version's tag.
+    const expected: Partial<Record<FunctionName, string[]>> = {
+      createUpload: ['s3:PutObjectTagging'],
+      createMultipartUpload: ['s3:PutObjectTagging'],
+      getFile: ['s3:GetObject'],
+      validateUpload: ['s3:GetObject'],
+      deleteFile: ['s3:GetObjectTagging'],
+      createDownloadUrl: ['s3:GetObjectTagging'],
+      createShare: ['s3:GetObjectTagging'],
+      revokeShares: ['s3:GetObjectTagging'],
+    };
+    expect(unversioned).toEqual(expected[fn] ?? []);
   });
 
   it.each(FUNCTIONS)('%s holds its S3 statements of iam/function-policies.json, no wildcard', (fn) => {
@@ -669,6 +689,24 @@ describe('least privilege', () => {
           // Owners' usage: read and written back (compare-and-swap) by the functions that move bytes.
           expect(USAGE_WRITERS).toContain(fn);
           expect(actions).toEqual(['s3:GetObject', 's3:PutObject']);
+        } else if (arn.endsWith('/file-index/*')) {
+          // File records: the validator creates them once and changes them by compare-and-swap (and
+          // tags a tombstone for the lifecycle); the delete function removes them, or leaves a
+          // tombstone for a file not recorded yet; the read routes read them.
+          const writers: Partial<Record<FunctionName, string[][]>> = {
+            validateUpload: [['s3:PutObject'], ['s3:GetObject'], ['s3:PutObjectTagging']],
+            deleteFile: [['s3:DeleteObject'], ['s3:GetObject', 's3:PutObject', 's3:PutObjectTagging']],
+          };
+          const readers = [
+            'listFiles',
+            'getFile',
+            'createDownloadUrl',
+            'createShare',
+            'openShare',
+            'revokeShares',
+          ];
+          if (readers.includes(fn)) expect(actions).toEqual(['s3:GetObject']);
+          else expect(writers[fn]).toContainEqual(actions);
         } else if (arn.endsWith('/share-epochs/*') && fn !== 'deleteFile') {
           // Only the share functions touch share epochs, and only revokeShares writes them.
           expect(['createShare', 'openShare', 'revokeShares']).toContain(fn);
@@ -688,10 +726,6 @@ describe('least privilege', () => {
               abortUpload: ['s3:GetObject', 's3:PutObject'],
             }[fn as string] ?? ['s3:GetObject'],
           );
-        } else if (arn.endsWith('/file-index/*')) {
-          // The validator writes the index; the lister and getFile read it.
-          expect(['validateUpload', 'listFiles', 'getFile']).toContain(fn);
-          expect(actions).toEqual(fn === 'validateUpload' ? ['s3:PutObject'] : ['s3:GetObject']);
         } else if (arn.endsWith('/multipart-uploads/*')) {
           // Only the function that starts an upload writes its record; the other steps read it.
           expect(MULTIPART_STEPS).toContain(fn);
@@ -703,6 +737,7 @@ describe('least privilege', () => {
             'revokeShares',
             'listFiles',
             'getFile',
+            'createDownloadUrl',
             ...MULTIPART_STEPS,
             ...USAGE_WRITERS,
           ]).toContain(fn);
@@ -902,25 +937,44 @@ describe('least privilege', () => {
     ]);
   });
 
-  it('lets only the delete function delete, and only uploads and a file’s state objects (and a completion its own closing claim)', () => {
+  it('lets only the delete function delete files and their state, the validator only versions under uploads/, and a completion its own closing claim', () => {
     // Act
     const deleting = FUNCTIONS.flatMap((fn) =>
       statementsOf(fn)
         .filter((statement) => list(statement.Action).some((action) => action.startsWith('s3:Delete')))
-        .map((statement) => ({ fn, resources: list(statement.Resource).map(render) })),
+        .map((statement) => ({
+          fn,
+          actions: list(statement.Action),
+          resources: list(statement.Resource).map(render),
+        })),
     );
 
-    // Assert
+    // Assert: the validator deletes a version by its id (the ones posted over a file), and cannot
+    // put a delete marker (s3:DeleteObject), nor touch anything else.
     expect(deleting).toEqual([
-      { fn: 'completeUpload', resources: [`arn:${PARTITION}:s3:::${STATE_BUCKET}/multipart-closing/*`] },
-      { fn: 'deleteFile', resources: [`arn:${PARTITION}:s3:::${BUCKET}/uploads/*`] },
+      {
+        fn: 'completeUpload',
+        actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+        resources: [`arn:${PARTITION}:s3:::${STATE_BUCKET}/multipart-closing/*`],
+      },
       {
         fn: 'deleteFile',
+        actions: ['s3:DeleteObject', 's3:DeleteObjectVersion'],
+        resources: [`arn:${PARTITION}:s3:::${BUCKET}/uploads/*`],
+      },
+      {
+        fn: 'deleteFile',
+        actions: ['s3:DeleteObject'],
         resources: [
           `arn:${PARTITION}:s3:::${STATE_BUCKET}/share-epochs/*`,
           `arn:${PARTITION}:s3:::${STATE_BUCKET}/file-index/*`,
           `arn:${PARTITION}:s3:::${STATE_BUCKET}/multipart-uploads/*`,
         ],
+      },
+      {
+        fn: 'validateUpload',
+        actions: ['s3:DeleteObjectVersion'],
+        resources: [`arn:${PARTITION}:s3:::${BUCKET}/uploads/*`],
       },
     ]);
   });
@@ -1082,6 +1136,12 @@ describe('uploads bucket', () => {
         expect.objectContaining({
           Status: 'Enabled',
           Prefix: 'uploads/',
+          TagFilters: [{ Key: 'validation-status', Value: 'pending' }],
+          NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+        }),
+        expect.objectContaining({
+          Status: 'Enabled',
+          Prefix: 'uploads/',
           ExpiredObjectDeleteMarker: true,
         }),
         expect.objectContaining({
@@ -1090,10 +1150,10 @@ describe('uploads bucket', () => {
         }),
       ]),
     );
-    expect(rules).toHaveLength(3);
+    expect(rules).toHaveLength(4);
   });
 
-  it('expires nothing not tagged failed: a passed first version stays, even made noncurrent by a re-posted form', () => {
+  it('expires nothing tagged passed: a passed first version stays, even made noncurrent by a re-posted form', () => {
     // Act
     const rules = (bucket().LifecycleConfiguration as JsonObject).Rules as JsonObject[];
     const expiring = rules.filter(
@@ -1106,10 +1166,19 @@ describe('uploads bucket', () => {
         'Transitions' in rule,
     );
 
-    // Assert
+    // Assert: failed versions, current or not; and versions still pending a day after another
+    // version made them noncurrent (one posted over a file that the validator missed deleting).
     expect(expiring.length).toBeGreaterThan(0);
     for (const rule of expiring) {
-      expect(rule.TagFilters).toEqual([{ Key: 'validation-status', Value: 'failed' }]);
+      const [filter] = rule.TagFilters as JsonObject[];
+      expect(rule.TagFilters).toHaveLength(1);
+      expect(filter?.Key).toBe('validation-status');
+      expect(['failed', 'pending']).toContain(filter?.Value);
+      if (filter?.Value === 'pending') {
+        expect(Object.keys(rule).filter((name) => /Expiration|Transition/.test(name))).toEqual([
+          'NoncurrentVersionExpiration',
+        ]);
+      }
     }
   });
 
@@ -1236,7 +1305,7 @@ describe('state bucket', () => {
     expect(bucket().Properties.CorsConfiguration).toBeUndefined();
   });
 
-  it('expires multipart upload records and closing claims after a week, and nothing else: share epochs must outlive every link', () => {
+  it('expires multipart upload records and closing claims after a week, tombstones after a day, and nothing else: share epochs must outlive every link', () => {
     // Act
     const rules = (bucket().Properties.LifecycleConfiguration as JsonObject).Rules as JsonObject[];
 
@@ -1253,6 +1322,14 @@ describe('state bucket', () => {
         Status: 'Enabled',
         Prefix: 'multipart-closing/',
         ExpirationInDays: 7,
+      },
+      // Only tombstones of files deleted while their form could still be posted: never a record.
+      {
+        Id: 'ExpireFileTombstones',
+        Status: 'Enabled',
+        Prefix: 'file-index/',
+        TagFilters: [{ Key: 'file-record', Value: 'tombstone' }],
+        ExpirationInDays: 1,
       },
     ]);
   });

@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError, notFound } from '../../../lib/core/errors.js';
 import { listFiles, MAX_SKIPPED_PER_PAGE } from '../../../lib/files/file-list.js';
-import type { FileIndexEntry } from '../../../lib/store/file-index.js';
 import { newestFirstId } from '../../../lib/store/object-key.js';
 import { testOwner } from '../../support/owners.js';
 
@@ -9,38 +7,36 @@ const ALICE = testOwner('auth0|alice');
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 /** File ids in creation order: id(0) is the oldest. */
 const id = (n: number) => `01JD${CROCKFORD[Math.floor(n / 32)]}${CROCKFORD[n % 32]}${'0'.repeat(20)}`;
-const entry: FileIndexEntry = {
-  filename: 'f.png',
-  contentType: 'image/png',
-  size: 1,
-  uploadedAt: '2026-11-27T00:00:00.000Z',
-  clientMetadata: null,
-};
 
 /**
  * A store double whose index holds `ids` (listed newest first, as S3 lists
- * the newest-first keys) and whose files are those not in `gone`; counts listings.
+ * the newest-first keys) and records of those not in `gone`; counts listings and record reads.
  */
-function storeOf(ids: string[], gone: Set<string> = new Set(), failing: Map<string, Error> = new Map()) {
+function storeOf(ids: string[], gone: Set<string> = new Set()) {
   const listed = [...ids].map(newestFirstId).sort();
-  const calls = { listings: 0 };
+  const calls = { listings: 0, reads: 0 };
   const store = {
     listFileIds: async (_: unknown, { after, max }: { after?: string; max: number }) => {
       calls.listings += 1;
       const rest = listed.filter((position) => after === undefined || position > after);
       return { fileIds: rest.slice(0, max).map(newestFirstId), truncated: rest.length > max };
     },
-    readIndexEntry: async () => entry,
-    readFileTags: async (_: unknown, fileId: string) => {
-      const failure = failing.get(fileId);
-      if (failure) throw failure;
-      if (gone.has(fileId)) throw notFound();
+    readRecordedFile: async (_: unknown, fileId: string) => {
+      calls.reads += 1;
+      if (gone.has(fileId)) return undefined;
       return {
+        fileId,
         key: `uploads/${ALICE.segment}/${fileId}`,
         versionId: 'v',
         eTag: 'e',
         uploadedAt: '2026-11-27T00:00:00.000Z',
+        storedBytes: 1,
+        filename: 'f.png',
+        contentType: 'image/png',
+        size: 1,
+        clientMetadata: null,
         status: 'passed' as const,
+        checks: { content: 'passed' as const, malware: 'off' as const },
       };
     },
   };
@@ -107,17 +103,17 @@ describe('listFiles', () => {
     expect(second.nextCursor).toBeNull();
   });
 
-  it('leaves out a file whose key holds too many versions to read, instead of failing the page', async () => {
+  it('reads one record per item: a page of N files costs one listing and N reads', async () => {
     // Arrange
-    const ids = [id(0), id(1), id(2)];
-    const failing = new Map([[id(1), new ApiError(409, 'not_validated', 'too many')]]);
-    const { store } = storeOf(ids, new Set(), failing);
+    const ids = Array.from({ length: 7 }, (_, n) => id(n));
+    const { store, calls } = storeOf(ids);
 
     // Act
-    const page = await listFiles(store as never, ALICE, { limit: 10 });
+    const page = await listFiles(store as never, ALICE, { limit: 7 });
 
     // Assert
-    expect(page.items.map((item) => item.fileId)).toEqual([id(2), id(0)]);
+    expect(page.items).toHaveLength(7);
+    expect(calls).toEqual({ listings: 1, reads: 7 });
   });
 
   it.each(['Zm9yZ2Vk', '', `${Buffer.from(newestFirstId(id(3))).toString('base64url')}==`, '!!!!'])(

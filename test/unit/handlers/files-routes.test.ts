@@ -23,7 +23,7 @@ import { publicBaseUrl } from '../../../lib/http/public-url.js';
 import { shareKeyFrom } from '../../../lib/shares/share-secret.js';
 import { signShareToken, verifyShareToken } from '../../../lib/shares/share-token.js';
 import { encodeMetaValue, META, TAG } from '../../../lib/store/object-encoding.js';
-import { newFileId, objectKey } from '../../../lib/store/object-key.js';
+import { newestFirstId, newFileId, objectKey } from '../../../lib/store/object-key.js';
 import { apiEvent, lambdaContext } from '../../support/api-event.js';
 import { amzDate, TEST_NOW, TEST_SECONDS } from '../../support/clock.js';
 import { testOwner } from '../../support/owners.js';
@@ -107,8 +107,7 @@ function versionOf(input: { Bucket?: string; Key?: string; VersionId?: string })
 function stateBucket(command: GetObjectCommand | PutObjectCommand): unknown {
   expect(command.input.Bucket).toBe(STATE);
   const key = command.input.Key ?? '';
-  // No file of these tests has been indexed yet: GET /files/{fileId} shows the version listing's time.
-  if (command instanceof GetObjectCommand && key.startsWith('file-index/')) throw noSuchKey();
+  if (command instanceof GetObjectCommand && key.startsWith('file-index/')) return fileRecord(key);
   expect(key).toMatch(/^share-epochs\//);
   const current = epochs.get(key);
   if (command instanceof GetObjectCommand) {
@@ -123,6 +122,44 @@ function stateBucket(command: GetObjectCommand | PutObjectCommand): unknown {
   }
   epochs.set(key, { body: String(input.Body), eTag: `epoch-etag-${epochWrites.length}` });
   return {};
+}
+
+/** Every GET of a file's record, by key: what each route reads of the state bucket. */
+const recordReads: string[] = [];
+
+/**
+ * A file's record as the validator writes it when it first sees the file:
+ * its first version, what the upload pinned, and the verdict that version's
+ * tags carry (signature included, or none: whatever is there, the routes
+ * check it). A key with no version has no record.
+ */
+function fileRecord(indexKey: string): unknown {
+  recordReads.push(indexKey);
+  const [, segment = '', newestFirst = ''] = indexKey.split('/');
+  const first = bucket.get(objectKey({ segment }, newestFirstId(newestFirst)))?.[0];
+  if (!first) throw noSuchKey();
+  const status = first.tags[TAG.status];
+  const record = {
+    filename: first.filename,
+    contentType: first.declaredType,
+    size: first.size,
+    uploadedAt: first.lastModified.toISOString(),
+    clientMetadata: null,
+    versionId: first.versionId,
+    eTag: first.eTag,
+    ...(status === 'passed' || status === 'failed'
+      ? {
+          verdict: {
+            status,
+            ...(first.tags[TAG.reason] ? { reason: first.tags[TAG.reason] } : {}),
+            ...(first.tags[TAG.detectedType] ? { detectedType: first.tags[TAG.detectedType] } : {}),
+            signature: first.tags[TAG.signature] ?? '',
+          },
+        }
+      : {}),
+  };
+  const body = JSON.stringify(record);
+  return { Body: { transformToString: async () => body }, ETag: '"record"' };
 }
 
 async function fakeSend(command: unknown): Promise<unknown> {
@@ -276,6 +313,7 @@ beforeEach(() => {
   epochs.clear();
   epochWrites.length = 0;
   tagWrites.length = 0;
+  recordReads.length = 0;
   exemptFromReadGate = false;
   vi.spyOn(s3, 'send').mockImplementation(fakeSend as never);
 });
@@ -407,28 +445,27 @@ describe('GET /files/{fileId}', () => {
     expect(response.text).not.toContain(firstVersion(ALICE, fileId)?.tags[TAG.signature]);
   });
 
-  it('reads the first version’s tags and HEAD, each named by its version id', async () => {
-    // Arrange
-    const fileId = putFile(ALICE);
-    const { versionId } = firstVersion(ALICE, fileId) ?? {};
+  it.each([
+    ['GET /files/{fileId}', getFile, 'GET', ''],
+    ['POST /files/{fileId}/download-url', createDownloadUrl, 'POST', '/download-url'],
+  ] as const)(
+    '%s reads the file’s record and nothing else of S3: one request, however many versions the key holds',
+    async (_, handler, method, suffix) => {
+      // Arrange: the file, and its form posted again fifty times.
+      const fileId = putFile(ALICE);
+      for (let i = 0; i < 50; i++) putVersion(ALICE, fileId, { eTag: LATER_ETAG });
 
-    // Act
-    await call(getFile, { method: 'GET', ...fileRoute(fileId) });
+      // Act
+      const response = await call(handler, { method, ...fileRoute(fileId, suffix) });
 
-    // Assert
-    const sent = vi.mocked(s3.send).mock.calls.map(([command]) => command);
-    const listings = sent.filter((command) => command instanceof ListObjectVersionsCommand);
-    expect(listings.map((command) => command.input)).toEqual([
-      { Bucket: UPLOADS, Prefix: objectKey(ALICE, fileId) },
-    ]);
-    const reads = sent.filter(
-      (command) => command instanceof GetObjectTaggingCommand || command instanceof HeadObjectCommand,
-    );
-    expect(reads.map((command) => (command.input as { VersionId?: string }).VersionId)).toEqual([
-      versionId,
-      versionId,
-    ]);
-  });
+      // Assert
+      expect(response.status).toBe(200);
+      expect(vi.mocked(s3.send).mock.calls.map(([command]) => command.constructor.name)).toEqual([
+        'GetObjectCommand',
+      ]);
+      expect(recordReads).toHaveLength(1);
+    },
+  );
 
   it.each([
     ['carries no signature', { [TAG.status]: 'passed', [TAG.detectedType]: 'application/pdf' }],
@@ -589,28 +626,12 @@ describe('POST /files/{fileId}/download-url', () => {
   });
 });
 
-describe('POST /files/{fileId}/download-url when S3 refuses a passed file', () => {
-  it('answers 409 not_validated, never a 500, when the read gate refuses the HEAD (a re-tag raced the read)', async () => {
-    // Arrange: the tags read passed; by the HEAD, the version was re-tagged and the gate refuses it.
-    const fileId = putFile(ALICE);
-    vi.mocked(s3.send).mockImplementation((async (command: unknown) => {
-      if (command instanceof HeadObjectCommand) throw forbidden();
-      return fakeSend(command);
-    }) as never);
-
-    // Act
-    const response = await call(createDownloadUrl, { method: 'POST', ...fileRoute(fileId, '/download-url') });
-
-    // Assert
-    expect(response.status).toBe(409);
-    expect(codeOf(response.body)).toBe('not_validated');
-  });
-
-  it('answers a generic 500 when S3 fails otherwise on the HEAD', async () => {
+describe('POST /files/{fileId}/download-url when S3 fails', () => {
+  it('answers a generic 500 when S3 fails otherwise on the record', async () => {
     // Arrange
     const fileId = putFile(ALICE);
     vi.mocked(s3.send).mockImplementation((async (command: unknown) => {
-      if (command instanceof HeadObjectCommand) {
+      if (command instanceof GetObjectCommand) {
         throw new S3ServiceException({
           name: 'InternalError',
           $fault: 'server',
@@ -861,21 +882,23 @@ describe('GET /s/{token}', () => {
     expect(codeOf(response.body)).toBe('not_validated');
   });
 
-  it('answers 409, never a 500, when the read gate refuses the HEAD of a passed file', async () => {
-    // Arrange: the tags read passed; by the HEAD, the version was re-tagged and the gate refuses it.
+  it('reads the record and the share epoch, and nothing else of S3: two requests', async () => {
+    // Arrange
     const fileId = putFile(ALICE);
+    for (let i = 0; i < 50; i++) putVersion(ALICE, fileId, { eTag: LATER_ETAG });
     const token = await share(fileId);
-    vi.mocked(s3.send).mockImplementation((async (command: unknown) => {
-      if (command instanceof HeadObjectCommand) throw forbidden();
-      return fakeSend(command);
-    }) as never);
+    vi.mocked(s3.send).mockClear();
 
     // Act
     const response = await open(token);
 
     // Assert
-    expect(response.status).toBe(409);
-    expect(codeOf(response.body)).toBe('not_validated');
+    expect(response.status).toBe(302);
+    expect(
+      vi
+        .mocked(s3.send)
+        .mock.calls.map(([command]) => (command as GetObjectCommand).input.Key?.split('/')[0]),
+    ).toEqual(['file-index', 'share-epochs']);
   });
 
   it('keeps serving the first version after the form was posted again', async () => {
@@ -1143,11 +1166,6 @@ describe('a second version under the key (the upload form posted again)', () => 
     const url = new URL(String(response.body.url));
     expect(url.searchParams.get('versionId')).toBe(first.versionId);
     expect(url.searchParams.get('versionId')).not.toBe(later.versionId);
-    const heads = vi
-      .mocked(s3.send)
-      .mock.calls.map(([command]) => command)
-      .filter((command) => command instanceof HeadObjectCommand);
-    expect(heads.map((command) => command.input.VersionId)).toEqual([first.versionId]);
   });
 
   it('leaves share links naming, and serving, the first version', async () => {

@@ -1,7 +1,13 @@
 import { S3Schema } from '@aws-lambda-powertools/parser/schemas/s3';
 import { describe, expect, it } from 'vitest';
 import { decodeS3EventKey, parseS3Event } from '../../../lib/validation/s3-event.js';
-import { awsEventKey, createdObjects, toAwsS3Event } from '../../../scripts/ceph-event-bridge.js';
+import {
+  awsEventKey,
+  createdObjects,
+  keyLane,
+  laneScheduler,
+  toAwsS3Event,
+} from '../../../scripts/ceph-event-bridge.js';
 
 // A push exactly as Ceph RGW 16 sent it for a form POST (docs/rgw-notes.md), with a
 // session token among the request headers it echoes.
@@ -100,5 +106,92 @@ describe('Ceph RGW push → AWS S3 event', () => {
 
   it('refuses a body without records', () => {
     expect(() => toAwsS3Event({ hello: 'world' }, 'us-east-1')).toThrow(/Records/);
+  });
+});
+
+describe('laneScheduler: how the bridge hands events to the validator', () => {
+  /** A scheduler whose runs wait until released, recording each batch and the runs in flight. */
+  function held(settings: { batchSize: number; concurrency: number }) {
+    const batches: string[][] = [];
+    const releases: (() => void)[] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const scheduler = laneScheduler<string>({
+      ...settings,
+      laneOf: (item) => item.split(':')[0] ?? '',
+      run: async (batch) => {
+        batches.push(batch);
+        inFlight += 1;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        await new Promise<void>((done) => releases.push(done));
+        inFlight -= 1;
+      },
+    });
+    const releaseAll = async () => {
+      while (releases.length > 0) {
+        for (const release of releases.splice(0)) release();
+        await new Promise((done) => setTimeout(done, 0));
+      }
+    };
+    return { scheduler, batches, releases, releaseAll, maxInFlight: () => maxInFlight };
+  }
+
+  it('serves another key’s event in the next free slot, behind one batch of a flood, never behind the flood', async () => {
+    // Arrange: a thousand events of one key, then one of another.
+    const { scheduler, batches, releases, releaseAll } = held({ batchSize: 10, concurrency: 2 });
+    scheduler.push(Array.from({ length: 1000 }, (_, i) => `flood:${i}`));
+
+    // Act
+    scheduler.push(['other:1']);
+
+    // Assert: the flood holds one slot; the other key's event runs at once in the second.
+    expect(batches).toEqual([Array.from({ length: 10 }, (_, i) => `flood:${i}`), ['other:1']]);
+    expect(releases).toHaveLength(2);
+    await releaseAll();
+    await scheduler.drained();
+    expect(batches.flat()).toHaveLength(1001);
+    expect(batches.every((batch) => batch.length <= 10)).toBe(true);
+  });
+
+  it('runs at most `concurrency` batches at once and at most one per key, each of at most `batchSize` events', async () => {
+    // Arrange
+    const { scheduler, batches, releaseAll, maxInFlight } = held({ batchSize: 3, concurrency: 2 });
+
+    // Act
+    scheduler.push(['a:1', 'a:2', 'a:3', 'a:4', 'b:1', 'c:1', 'c:2']);
+    const first = batches.map((batch) => [...batch]);
+    await releaseAll();
+    await scheduler.drained();
+
+    // Assert
+    expect(first).toEqual([['a:1', 'a:2', 'a:3'], ['b:1']]);
+    expect(maxInFlight()).toBe(2);
+    expect(batches).toEqual([['a:1', 'a:2', 'a:3'], ['b:1'], ['c:1', 'c:2'], ['a:4']]);
+  });
+
+  it('keeps serving when a run fails', async () => {
+    // Arrange
+    const ran: string[][] = [];
+    const scheduler = laneScheduler<string>({
+      batchSize: 1,
+      concurrency: 1,
+      laneOf: (item) => item,
+      run: async (batch) => {
+        ran.push(batch);
+        throw new Error('the validator failed');
+      },
+    });
+
+    // Act
+    scheduler.push(['a', 'b']);
+    await scheduler.drained();
+
+    // Assert
+    expect(ran).toEqual([['a'], ['b']]);
+  });
+
+  it('puts one key’s events in one lane: the object key', () => {
+    expect(keyLane({ s3: { object: { key: 'uploads/abc/01J' } } })).toBe('uploads/abc/01J');
+    expect(keyLane({})).toBe('');
   });
 });

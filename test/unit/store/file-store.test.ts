@@ -1,10 +1,9 @@
 import { Readable } from 'node:stream';
 import {
+  DeleteObjectCommand,
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
-  ListObjectVersionsCommand,
-  type ListObjectVersionsCommandInput,
   PutObjectCommand,
   type PutObjectCommandInput,
   PutObjectTaggingCommand,
@@ -14,6 +13,7 @@ import { afterEach, describe, expect, it, type MockInstance, vi } from 'vitest';
 import { verdictVerifier } from '../../../lib/core/verdict-signature.js';
 import { createFileStore } from '../../../lib/store/file-store.js';
 import { encodeMetaValue, META, TAG } from '../../../lib/store/object-encoding.js';
+import { newestFirstId } from '../../../lib/store/object-key.js';
 import { createS3Client } from '../../../lib/store/s3-client.js';
 import { unitStore } from '../../support/runtime.js';
 import { signedVerdictTags, TEST_VERDICT_KEYS } from '../../support/verdict-keys.js';
@@ -115,16 +115,14 @@ const s3Error = (name: string, httpStatusCode: number) =>
     message: name,
   });
 
-const listed = (key: string, ...versions: { versionId: string; eTag: string }[]) =>
-  versions.map((version, index) => ({
-    Key: key,
-    VersionId: version.versionId,
-    ETag: `"${version.eTag}"`,
-    IsLatest: index === 0,
-    // Newest first: each version a minute after the one listed after it.
-    LastModified: new Date(Date.parse('2026-11-23T09:00:00.000Z') + (versions.length - 1 - index) * 60_000),
-  }));
 const tagSet = (tags: Record<string, string>) => Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+/** The verdict a record keeps, from the validator's tags for it (signature included). */
+const verdictOf = (tags: Record<string, string>) => ({
+  status: tags[TAG.status],
+  ...(tags[TAG.reason] ? { reason: tags[TAG.reason] } : {}),
+  ...(tags[TAG.detectedType] ? { detectedType: tags[TAG.detectedType] } : {}),
+  signature: tags[TAG.signature] ?? '',
+});
 const passedTags = (version = FIRST) =>
   signedVerdictTags({
     bucket: 'unit-test-bucket',
@@ -133,32 +131,47 @@ const passedTags = (version = FIRST) =>
     status: 'passed',
     detectedType: 'application/pdf',
   });
+/** The file's record as the validator writes it, with the verdict `tags` carry. */
+const recordOf = (tags?: Record<string, string>, version = FIRST) => ({
+  filename: 'report.pdf',
+  contentType: 'application/pdf',
+  size: 48_213,
+  uploadedAt: '2026-11-23T09:00:00.000Z',
+  clientMetadata: null,
+  ...version,
+  ...(tags ? { verdict: verdictOf(tags) } : {}),
+});
 
 interface FileFake {
-  /** The key's versions, newest first, as ListObjectVersions lists them. */
-  versions?: { Key: string; VersionId: string; ETag: string; IsLatest: boolean }[];
-  tags?: Record<string, string>;
-  /** Thrown by GetObjectTagging / HeadObject instead of answering. */
-  taggingError?: Error;
-  headError?: Error;
+  /** The file's record in the state bucket (none: not seen yet, or deleted). */
+  record?: object;
+  /** Thrown by the read of the record instead of answering. */
+  recordError?: Error;
+  /** Whether the key's current version is a version (not a delete marker, not nothing). */
+  current?: boolean;
 }
 
-/** S3 holding one file's versions; tags and HEAD answer for whichever version is asked. */
+/** S3 holding one file's record, and whether its key has a current version. */
 function fileFake(fake: FileFake) {
   return async (command: object): Promise<unknown> => {
-    if (command instanceof ListObjectVersionsCommand)
-      return { IsTruncated: false, Versions: fake.versions ?? [] };
-    if (command instanceof GetObjectTaggingCommand) {
-      if (fake.taggingError) throw fake.taggingError;
-      return { TagSet: tagSet(fake.tags ?? { [TAG.status]: 'pending' }), VersionId: command.input.VersionId };
+    const input = (command as { input: { Bucket?: string; VersionId?: string } }).input;
+    if (command instanceof GetObjectCommand && input.Bucket === 'unit-test-state') {
+      if (fake.recordError) throw fake.recordError;
+      if (!fake.record) throw s3Error('NoSuchKey', 404);
+      const body = JSON.stringify(fake.record);
+      return { Body: { transformToString: async () => body }, ETag: '"record-etag"' };
     }
+    if (command instanceof PutObjectCommand || command instanceof DeleteObjectCommand) return {};
+    if (input.VersionId === undefined && !fake.current) {
+      throw command instanceof HeadObjectCommand ? s3Error('NotFound', 404) : s3Error('NoSuchKey', 404);
+    }
+    if (command instanceof GetObjectTaggingCommand) return { TagSet: tagSet({ [TAG.status]: 'pending' }) };
     if (command instanceof HeadObjectCommand) {
-      if (fake.headError) throw fake.headError;
       return {
         ContentLength: 48_213,
         ContentType: 'application/pdf',
         LastModified: new Date('2026-11-23T09:00:00.000Z'),
-        VersionId: command.input.VersionId,
+        VersionId: LATER.versionId,
         Metadata: { [META.filename]: encodeMetaValue('report.pdf'), [META.declaredType]: 'application/pdf' },
       };
     }
@@ -171,135 +184,48 @@ const inputsOf = <T extends object>(send: Send, type: new (...args: never[]) => 
     .map(([command]) => command)
     .filter((command): command is T => command instanceof type)
     .map((command) => (command as unknown as { input: Record<string, unknown> }).input);
+const namesOf = (send: Send) => send.mock.calls.map(([command]) => command.constructor.name);
 
-describe('readFileTags: the first version under the key', () => {
-  it('lists the key’s versions and reads the tags of the last one listed, the first posted', async () => {
-    // Arrange
-    const send = spySend().mockImplementation(
-      fileFake({ versions: listed(KEY, LATER, FIRST), tags: passedTags() }),
-    );
+describe('reads of a file: its record, one GET', () => {
+  it.each([
+    ['readFileTags', () => store.readFileTags(OWNER, FILE_ID)],
+    ['readFileRecord', () => store.readFileRecord(OWNER, FILE_ID)],
+    ['readPassedFileRecord', () => store.readPassedFileRecord(OWNER, FILE_ID)],
+    ['readRecordedFile', () => store.readRecordedFile(OWNER, FILE_ID)],
+  ])(
+    '%s reads the record alone: one GET of the state bucket, no listing, nothing of the key',
+    async (_, read) => {
+      // Arrange
+      const send = spySend().mockImplementation(fileFake({ record: recordOf(passedTags()), current: true }));
 
-    // Act
-    const tags = await store.readFileTags(OWNER, FILE_ID);
+      // Act
+      const file = await read();
 
-    // Assert
-    expect(tags).toMatchObject({ key: KEY, versionId: FIRST.versionId, eTag: FIRST.eTag, status: 'passed' });
-    expect(inputsOf(send, ListObjectVersionsCommand)).toEqual([{ Bucket: 'unit-test-bucket', Prefix: KEY }]);
-    expect(inputsOf(send, GetObjectTaggingCommand)).toEqual([
-      { Bucket: 'unit-test-bucket', Key: KEY, VersionId: FIRST.versionId },
-    ]);
-  });
-
-  it('ignores other keys under the same prefix', async () => {
-    // Arrange: a longer key sorts after KEY and would be listed last.
-    spySend().mockImplementation(
-      fileFake({ versions: [...listed(KEY, FIRST), ...listed(`${KEY}X`, LATER)], tags: passedTags() }),
-    );
-
-    // Act
-    const tags = await store.readFileTags(OWNER, FILE_ID);
-
-    // Assert
-    expect(tags.versionId).toBe(FIRST.versionId);
-  });
-
-  it('stops at the first other key under the prefix, however many pages a flood of them would take', async () => {
-    // Arrange: the file's one version, then longer keys someone wrote under the same prefix, truncated.
-    const flood = Array.from({ length: 999 }, (_, i) => listed(`${KEY}-${i}`, LATER)).flat();
-    const send = spySend().mockImplementation(async (command: object) => {
-      if (command instanceof ListObjectVersionsCommand) {
-        return {
-          IsTruncated: true,
-          NextKeyMarker: `${KEY}-998`,
-          NextVersionIdMarker: LATER.versionId,
-          Versions: [...listed(KEY, FIRST), ...flood],
-        };
-      }
-      return fileFake({ tags: passedTags() })(command);
-    });
-
-    // Act
-    const tags = await store.readFileTags(OWNER, FILE_ID);
-
-    // Assert: one page, the file's own version.
-    expect(tags.versionId).toBe(FIRST.versionId);
-    expect(inputsOf(send, ListObjectVersionsCommand)).toHaveLength(1);
-  });
-
-  it('pages through a long listing with its markers and takes the last version of the last page', async () => {
-    // Arrange
-    const pages = [
-      {
-        IsTruncated: true,
-        Versions: listed(KEY, LATER),
-        NextKeyMarker: KEY,
-        NextVersionIdMarker: LATER.versionId,
-      },
-      { IsTruncated: false, Versions: listed(KEY, FIRST) },
-    ];
-    const send = spySend().mockImplementation(async (command) => {
-      if (command instanceof ListObjectVersionsCommand) return pages.shift();
-      return fileFake({ tags: passedTags() })(command);
-    });
-
-    // Act
-    const tags = await store.readFileTags(OWNER, FILE_ID);
-
-    // Assert
-    expect(tags.versionId).toBe(FIRST.versionId);
-    const listings = inputsOf(send, ListObjectVersionsCommand) as unknown as ListObjectVersionsCommandInput[];
-    expect(listings).toEqual([
-      { Bucket: 'unit-test-bucket', Prefix: KEY },
-      { Bucket: 'unit-test-bucket', Prefix: KEY, KeyMarker: KEY, VersionIdMarker: LATER.versionId },
-    ]);
-  });
-
-  it('refuses with 409, rather than paging on, a key posted again thousands of times', async () => {
-    // Arrange
-    const send = spySend().mockImplementation(async (command) => {
-      if (command instanceof ListObjectVersionsCommand) {
-        return {
-          IsTruncated: true,
-          Versions: listed(KEY, LATER),
-          NextKeyMarker: KEY,
-          NextVersionIdMarker: 'x',
-        };
-      }
-      throw new Error('unexpected');
-    });
-
-    // Act / Assert
-    await expect(store.readFileTags(OWNER, FILE_ID)).rejects.toMatchObject({
-      statusCode: 409,
-      code: 'not_validated',
-    });
-    expect(inputsOf(send, ListObjectVersionsCommand)).toHaveLength(5);
-    expect(inputsOf(send, GetObjectTaggingCommand)).toHaveLength(0);
-  });
-
-  it('answers 404 when the key has no version', async () => {
-    // Arrange
-    const send = spySend().mockImplementation(fileFake({ versions: listed(`${KEY}X`, FIRST) }));
-
-    // Act / Assert
-    await expect(store.readFileTags(OWNER, FILE_ID)).rejects.toMatchObject({
-      statusCode: 404,
-      code: 'not_found',
-    });
-    expect(inputsOf(send, GetObjectTaggingCommand)).toHaveLength(0);
-  });
+      // Assert
+      expect(file).toMatchObject({
+        key: KEY,
+        versionId: FIRST.versionId,
+        eTag: FIRST.eTag,
+        status: 'passed',
+      });
+      expect(namesOf(send)).toEqual(['GetObjectCommand']);
+      expect(inputsOf(send, GetObjectCommand)).toEqual([
+        { Bucket: 'unit-test-state', Key: `file-index/${OWNER.segment}/${newestFirstId(FILE_ID)}` },
+      ]);
+    },
+  );
 
   it.each([
     ['a verdict signed for this version', () => passedTags(), 'passed'],
     [
-      'an unsigned passed tag',
+      'an unsigned passed verdict',
       () => ({ [TAG.status]: 'passed', [TAG.validatedEtag]: FIRST.eTag }),
       'pending',
     ],
-    ['a forged signature', () => ({ ...passedTags(), [TAG.signature]: 'A'.repeat(86) }), 'pending'],
+    ['a forged signature', () => ({ [TAG.status]: 'passed', [TAG.signature]: 'A'.repeat(86) }), 'pending'],
     ['a verdict signed for a later version', () => passedTags(LATER), 'pending'],
     [
-      'a verdict signed for a failure, retagged passed',
+      'a verdict signed for a failure, said passed',
       () => ({
         ...signedVerdictTags({
           bucket: 'unit-test-bucket',
@@ -336,9 +262,9 @@ describe('readFileTags: the first version under the key', () => {
         }),
       'failed',
     ],
-  ])('trusts %s: reads %s', async (_, tags, status) => {
+  ])('trusts %s in the record: reads %s', async (_, tags, status) => {
     // Arrange
-    spySend().mockImplementation(fileFake({ versions: listed(KEY, LATER, FIRST), tags: tags() }));
+    spySend().mockImplementation(fileFake({ record: recordOf(tags()) }));
 
     // Act
     const read = await store.readFileTags(OWNER, FILE_ID);
@@ -347,10 +273,10 @@ describe('readFileTags: the first version under the key', () => {
     expect(read.status).toBe(status);
   });
 
-  it('checks the signature against the ETag the listing reports (quotes dropped)', async () => {
-    // Arrange: the tags claim the first version's ETag, but the listing says the version has other bytes.
+  it('checks the signature against the version and ETag the record names', async () => {
+    // Arrange: a genuine verdict on the first version, in a record naming other bytes.
     spySend().mockImplementation(
-      fileFake({ versions: listed(KEY, { ...FIRST, eTag: LATER.eTag }), tags: passedTags() }),
+      fileFake({ record: recordOf(passedTags(), { ...FIRST, eTag: LATER.eTag }) }),
     );
 
     // Act
@@ -360,62 +286,86 @@ describe('readFileTags: the first version under the key', () => {
     expect(read).toMatchObject({ status: 'pending', eTag: LATER.eTag });
   });
 
-  it.each([
-    ['404', s3Error('NoSuchVersion', 404), { statusCode: 404, code: 'not_found' }],
-    ['412', s3Error('PreconditionFailed', 412), { statusCode: 409, code: 'not_validated' }],
-    ['403', s3Error('AccessDenied', 403), { statusCode: 409, code: 'not_validated' }],
-  ])('answers an S3 %s on the tags as the API does', async (_, error, answer) => {
+  it('answers 404 for a deleted file’s tombstone, on every read', async () => {
     // Arrange
-    spySend().mockImplementation(fileFake({ versions: listed(KEY, FIRST), taggingError: error }));
+    spySend().mockImplementation(fileFake({ record: { deleted: true }, current: true }));
 
     // Act / Assert
-    await expect(store.readFileTags(OWNER, FILE_ID)).rejects.toMatchObject(answer);
+    for (const read of [
+      store.readFileTags(OWNER, FILE_ID),
+      store.readFileRecord(OWNER, FILE_ID),
+      store.readPassedFileRecord(OWNER, FILE_ID),
+    ]) {
+      await expect(read).rejects.toMatchObject({ statusCode: 404, code: 'not_found' });
+    }
+    expect(await store.readRecordedFile(OWNER, FILE_ID)).toBeUndefined();
   });
 
-  it('rethrows any other S3 error, a 500', async () => {
+  it('rethrows any other S3 error on the record, a 500', async () => {
     // Arrange
     const error = s3Error('InternalError', 500);
-    spySend().mockImplementation(fileFake({ versions: listed(KEY, FIRST), taggingError: error }));
+    spySend().mockImplementation(fileFake({ recordError: error }));
 
     // Act / Assert
     await expect(store.readFileTags(OWNER, FILE_ID)).rejects.toBe(error);
   });
 });
 
-describe('readPassedFileRecord', () => {
-  it('reads HEAD of the first version once its signed verdict says passed', async () => {
+describe('reads of a file the validator has not recorded yet: one request more', () => {
+  it('describes it, pending, from HEAD of the key’s current version (getFile)', async () => {
     // Arrange
-    const send = spySend().mockImplementation(
-      fileFake({ versions: listed(KEY, LATER, FIRST), tags: passedTags() }),
-    );
+    const send = spySend().mockImplementation(fileFake({ current: true }));
 
     // Act
-    const record = await store.readPassedFileRecord(OWNER, FILE_ID);
+    const record = await store.readFileRecord(OWNER, FILE_ID);
 
     // Assert
     expect(record).toMatchObject({
-      key: KEY,
       fileId: FILE_ID,
-      versionId: FIRST.versionId,
-      eTag: FIRST.eTag,
-      status: 'passed',
+      status: 'pending',
       filename: 'report.pdf',
       contentType: 'application/pdf',
       size: 48_213,
       uploadedAt: '2026-11-23T09:00:00.000Z',
     });
-    expect(inputsOf(send, HeadObjectCommand)).toEqual([
-      { Bucket: 'unit-test-bucket', Key: KEY, VersionId: FIRST.versionId },
-    ]);
+    expect(namesOf(send)).toEqual(['GetObjectCommand', 'HeadObjectCommand']);
+    expect(inputsOf(send, HeadObjectCommand)).toEqual([{ Bucket: 'unit-test-bucket', Key: KEY }]);
   });
 
-  it('answers 409 without a HEAD for an unsigned passed tag', async () => {
+  it.each([
+    [true, { statusCode: 409, code: 'not_validated' }],
+    [false, { statusCode: 404, code: 'not_found' }],
+  ])(
+    'answers a download (current version: %s) with %o after a tag read of the current version',
+    async (current, answer) => {
+      // Arrange
+      const send = spySend().mockImplementation(fileFake({ current }));
+
+      // Act / Assert
+      await expect(store.readPassedFileRecord(OWNER, FILE_ID)).rejects.toMatchObject(answer);
+      expect(namesOf(send)).toEqual(['GetObjectCommand', 'GetObjectTaggingCommand']);
+    },
+  );
+
+  it('runs the precheck (a share link’s) before anything more is read', async () => {
     // Arrange
-    const send = spySend().mockImplementation(
-      fileFake({
-        versions: listed(KEY, FIRST),
-        tags: { [TAG.status]: 'passed', [TAG.validatedEtag]: FIRST.eTag },
-      }),
+    const send = spySend().mockImplementation(fileFake({ current: true }));
+    const precheck = vi.fn(() => {
+      throw new Error('no such link');
+    });
+
+    // Act / Assert
+    await expect(store.readPassedFileRecord(OWNER, FILE_ID, precheck)).rejects.toThrow('no such link');
+    expect(precheck).toHaveBeenCalledWith(expect.objectContaining({ versionId: '', status: 'pending' }));
+    expect(namesOf(send)).toEqual(['GetObjectCommand']);
+  });
+});
+
+describe('readPassedFileRecord', () => {
+  it('answers 409 for an unsigned passed verdict', async () => {
+    // Arrange
+    spySend().mockImplementation(
+      fileFake({ record: recordOf({ [TAG.status]: 'passed', [TAG.validatedEtag]: FIRST.eTag }) }),
     );
 
     // Act / Assert
@@ -423,30 +373,11 @@ describe('readPassedFileRecord', () => {
       statusCode: 409,
       code: 'not_validated',
     });
-    expect(inputsOf(send, HeadObjectCommand)).toEqual([]);
   });
 
-  it.each([
-    [
-      '403 (the read gate, racing a re-tag)',
-      s3Error('Forbidden', 403),
-      { statusCode: 409, code: 'not_validated' },
-    ],
-    ['412', s3Error('PreconditionFailed', 412), { statusCode: 409, code: 'not_validated' }],
-    ['404', s3Error('NotFound', 404), { statusCode: 404, code: 'not_found' }],
-  ])('answers a %s on the HEAD of a passed file as the API does, never a 500', async (_, error, answer) => {
+  it('runs the precheck on the recorded verdict, before the status is looked at', async () => {
     // Arrange
-    spySend().mockImplementation(
-      fileFake({ versions: listed(KEY, FIRST), tags: passedTags(), headError: error }),
-    );
-
-    // Act / Assert
-    await expect(store.readPassedFileRecord(OWNER, FILE_ID)).rejects.toMatchObject(answer);
-  });
-
-  it('runs the precheck on the first version’s tags, before the status is looked at', async () => {
-    // Arrange
-    spySend().mockImplementation(fileFake({ versions: listed(KEY, LATER, FIRST) }));
+    spySend().mockImplementation(fileFake({ record: recordOf() }));
     const precheck = vi.fn();
 
     // Act
@@ -460,6 +391,59 @@ describe('readPassedFileRecord', () => {
   });
 });
 
+describe('deleteFile: no listing', () => {
+  it('deletes a recorded file with a constant number of requests: marker, first version, state, record', async () => {
+    // Arrange
+    const send = spySend().mockImplementation(fileFake({ record: recordOf(passedTags()), current: true }));
+
+    // Act
+    await store.deleteFile(OWNER, FILE_ID);
+
+    // Assert
+    expect(namesOf(send)).not.toContain('ListObjectVersionsCommand');
+    expect(inputsOf(send, DeleteObjectCommand)).toEqual([
+      { Bucket: 'unit-test-bucket', Key: KEY },
+      { Bucket: 'unit-test-bucket', Key: KEY, VersionId: FIRST.versionId },
+      { Bucket: 'unit-test-state', Key: EPOCH_KEY },
+      { Bucket: 'unit-test-state', Key: `multipart-uploads/${OWNER.segment}/${FILE_ID}` },
+      { Bucket: 'unit-test-state', Key: `file-index/${OWNER.segment}/${newestFirstId(FILE_ID)}` },
+    ]);
+  });
+
+  it('leaves a tombstone record, create-once, for a file not recorded yet: the validator deletes its versions', async () => {
+    // Arrange
+    const send = spySend().mockImplementation(fileFake({ current: true }));
+
+    // Act
+    await store.deleteFile(OWNER, FILE_ID);
+
+    // Assert
+    expect(namesOf(send)).not.toContain('ListObjectVersionsCommand');
+    expect(inputsOf(send, PutObjectCommand)).toEqual([
+      expect.objectContaining({
+        Bucket: 'unit-test-state',
+        Key: `file-index/${OWNER.segment}/${newestFirstId(FILE_ID)}`,
+        Body: JSON.stringify({ deleted: true }),
+        IfNoneMatch: '*',
+        Tagging: 'file-record=tombstone',
+      }),
+    ]);
+    expect(inputsOf(send, DeleteObjectCommand)[0]).toEqual({ Bucket: 'unit-test-bucket', Key: KEY });
+  });
+
+  it.each([
+    ['no record and nothing under the key', {}],
+    ['a tombstone', { record: { deleted: true }, current: true }],
+  ])('answers 404 for %s', async (_, fake) => {
+    // Arrange
+    const send = spySend().mockImplementation(fileFake(fake));
+
+    // Act / Assert
+    await expect(store.deleteFile(OWNER, FILE_ID)).rejects.toMatchObject({ statusCode: 404 });
+    expect(inputsOf(send, DeleteObjectCommand)).toEqual([]);
+  });
+});
+
 describe('recordVerdict', () => {
   it('signs the values it writes, so a detected type that needs tag encoding still verifies', async () => {
     // Arrange: file-type names Opus audio `audio/ogg; codecs=opus`, and `;` is not allowed in a tag value.
@@ -469,22 +453,23 @@ describe('recordVerdict', () => {
         written = command.input.Tagging?.TagSet ?? [];
         return {};
       }
-      if (command instanceof ListObjectVersionsCommand)
-        return { IsTruncated: false, Versions: listed(KEY, FIRST) };
-      if (command instanceof GetObjectTaggingCommand) return { TagSet: written };
       throw new Error(`unexpected command ${command.constructor.name}`);
     });
 
     // Act
-    await store.recordVerdict(
+    const { signed } = await store.recordVerdict(
       { key: KEY, versionId: FIRST.versionId },
       { tags: [], eTag: FIRST.eTag, versionId: FIRST.versionId },
       { status: 'failed', reason: 'type_mismatch', detectedType: 'audio/ogg; codecs=opus' },
     );
+    spySend().mockImplementation(fileFake({ record: { ...recordOf(), verdict: signed } }));
     const read = await store.readFileTags(OWNER, FILE_ID);
 
-    // Assert: what a reader sees is the signed verdict, not "pending".
+    // Assert: what a reader of the record sees is the signed verdict, not "pending".
     expect(written).toContainEqual({ Key: TAG.detectedType, Value: 'audio/ogg_ codecs=opus' });
+    expect(signed.signature).toBe(
+      Object.fromEntries(written.map((tag) => [tag.Key, tag.Value]))[TAG.signature],
+    );
     expect(read).toMatchObject({
       status: 'failed',
       reason: 'type_mismatch',

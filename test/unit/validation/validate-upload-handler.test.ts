@@ -5,6 +5,7 @@ import {
   GetObjectTaggingCommand,
   HeadObjectCommand,
   ListObjectVersionsCommand,
+  NoSuchKey,
   PutObjectCommand,
   PutObjectTaggingCommand,
   S3ServiceException,
@@ -54,7 +55,22 @@ function pendingPng(command: object): unknown {
     };
   }
   if (command instanceof GetObjectTaggingCommand) return { TagSet: [{ Key: TAG.status, Value: 'pending' }] };
-  if (command instanceof GetObjectCommand) return { Body: Readable.from([PNG]) };
+  // No record of the file yet: the validator sees it for the first time.
+  if (command instanceof GetObjectCommand && command.input.Bucket === 'unit-test-state') {
+    throw new NoSuchKey({ $metadata: { httpStatusCode: 404 }, message: 'NoSuchKey' });
+  }
+  if (command instanceof GetObjectCommand) {
+    return {
+      Body: Readable.from([PNG]),
+      ContentLength: PNG.length,
+      ContentRange: `bytes 0-${PNG.length - 1}/${PNG.length}`,
+      ContentType: 'image/png',
+      ETag: `"${ETAG}"`,
+      VersionId: VERSION_ID,
+      TagCount: 1,
+      Metadata: { [META.declaredType]: 'image/png', [META.declaredSize]: String(PNG.length) },
+    };
+  }
   if (command instanceof PutObjectTaggingCommand) return {};
   // The file index, in the state bucket.
   if (command instanceof PutObjectCommand) return {};

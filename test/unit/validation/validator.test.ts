@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import {
+  DeleteObjectCommand,
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
@@ -69,16 +70,26 @@ const s3Error = (name: string, httpStatusCode: number) =>
 const bare = (eTag: string | undefined) => eTag?.replace(/"/g, '');
 const ETAG = 'e1b849f9631ffc1829b2e31402373e3c';
 
+/** The state bucket the unit tests' store keeps file records in. */
+const STATE_BUCKET = 'unit-test-state';
+
 /**
- * An in-memory versioned bucket that answers the five calls the validator
- * makes, as S3 would: a read names a version or gets the key's latest, and
- * ListObjectVersions lists each key's versions newest first.
+ * An in-memory versioned bucket (and the unversioned state bucket beside it)
+ * that answers the calls the validator makes, as S3 would: a read names a
+ * version or gets the key's latest, ListObjectVersions lists each key's
+ * versions newest first, a ranged GET says how many tags the version has, a
+ * DeleteObject without a version leaves a delete marker, and the state
+ * bucket's writes honour If-None-Match and If-Match.
  */
 class FakeBucket {
   /** Each key's versions, oldest (the file) first. */
   readonly versions = new Map<string, StoredVersion[]>();
+  /** Keys with a delete marker (DELETE /files). */
+  readonly markers = new Set<string>();
   /** Errors to throw for a key (or a listing's prefix), instead of answering. */
   readonly failures = new Map<string, Error>();
+  /** The state bucket's objects: body and ETag. */
+  readonly state = new Map<string, { body: string; eTag: string }>();
   inFlight = 0;
   maxInFlight = 0;
   private made = 0;
@@ -116,6 +127,13 @@ class FakeBucket {
     return this.versions.get(key)?.[0];
   }
 
+  /** The record of the file at an upload key, as the validator wrote it (parsed). */
+  record(key: string): Record<string, unknown> | undefined {
+    const { segment, fileId } = parseObjectKey(key) as { segment: string; fileId: string };
+    const stored = this.state.get(fileIndexKey({ segment }, fileId));
+    return stored ? (JSON.parse(stored.body) as Record<string, unknown>) : undefined;
+  }
+
   async send(command: object): Promise<unknown> {
     this.inFlight += 1;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
@@ -144,17 +162,45 @@ class FakeBucket {
           }))
           .reverse(),
       );
-    return { IsTruncated: false, Versions };
+    const DeleteMarkers = [...this.markers]
+      .filter((key) => key.startsWith(prefix))
+      .map((key) => ({ Key: key, VersionId: `marker-${key}`, IsLatest: true }));
+    return { IsTruncated: false, Versions, DeleteMarkers };
   }
 
-  /** The file index the validator writes to the state bucket, by key. */
-  readonly indexed = new Map<string, unknown>();
+  private answerState(command: object): unknown {
+    const {
+      Key = '',
+      Body,
+      IfNoneMatch,
+      IfMatch,
+    } = (command as { input: { Key?: string; Body?: unknown; IfNoneMatch?: string; IfMatch?: string } })
+      .input;
+    const stored = this.state.get(Key);
+    if (command instanceof GetObjectCommand) {
+      if (!stored) throw s3Error('NoSuchKey', 404);
+      return { Body: { transformToString: async () => stored.body }, ETag: `"${stored.eTag}"` };
+    }
+    if (command instanceof PutObjectCommand) {
+      if (IfNoneMatch === '*' && stored) throw s3Error('PreconditionFailed', 412);
+      if (IfMatch !== undefined && (!stored || bare(IfMatch) !== stored.eTag)) {
+        throw s3Error('PreconditionFailed', 412);
+      }
+      this.made += 1;
+      this.state.set(Key, { body: String(Body), eTag: `state${this.made}` });
+      return {};
+    }
+    if (command instanceof DeleteObjectCommand) {
+      this.state.delete(Key);
+      return {};
+    }
+    throw new Error(`unexpected state command ${command.constructor.name}`);
+  }
 
   private answer(command: object): unknown {
     if (command instanceof ListObjectVersionsCommand) return this.list(command.input.Prefix ?? '');
-    if (command instanceof PutObjectCommand && command.input.Bucket === 'unit-test-state') {
-      this.indexed.set(command.input.Key ?? '', JSON.parse(String(command.input.Body)));
-      return {};
+    if ((command as { input: { Bucket?: string } }).input.Bucket === STATE_BUCKET) {
+      return this.answerState(command);
     }
     const { Key, IfMatch, VersionId } = (
       command as { input: { Key: string; IfMatch?: string; VersionId?: string } }
@@ -162,31 +208,46 @@ class FakeBucket {
     const failure = this.failures.get(Key);
     if (failure) throw failure;
     const versions = this.versions.get(Key) ?? [];
-    const object = VersionId ? versions.find((version) => version.versionId === VersionId) : versions.at(-1);
+    if (command instanceof DeleteObjectCommand) {
+      if (!VersionId) this.markers.add(Key);
+      else
+        this.versions.set(
+          Key,
+          versions.filter((version) => version.versionId !== VersionId),
+        );
+      return {};
+    }
+    const object = VersionId
+      ? versions.find((version) => version.versionId === VersionId)
+      : this.markers.has(Key)
+        ? undefined
+        : versions.at(-1);
     if (!object) {
       if (command instanceof HeadObjectCommand) throw s3Error('NotFound', 404);
       throw VersionId ? s3Error('NoSuchVersion', 404) : s3Error('NoSuchKey', 404);
     }
     if (IfMatch !== undefined && bare(IfMatch) !== object.eTag) throw s3Error('PreconditionFailed', 412);
-    if (command instanceof HeadObjectCommand) {
-      return {
-        ContentLength: object.body.length,
-        ContentType: object.contentType,
-        ETag: `"${object.eTag}"`,
-        VersionId: object.versionId,
-        Metadata: object.metadata,
-      };
-    }
+    const head = {
+      ContentType: object.contentType,
+      ETag: `"${object.eTag}"`,
+      VersionId: object.versionId,
+      Metadata: object.metadata,
+      LastModified: new Date('2026-11-23T10:00:01.000Z'),
+      TagCount: object.tags.length,
+    };
+    if (command instanceof HeadObjectCommand) return { ...head, ContentLength: object.body.length };
     if (command instanceof GetObjectTaggingCommand) {
       return { TagSet: object.tags.map((tag) => ({ ...tag })), VersionId: object.versionId };
     }
     if (command instanceof GetObjectCommand) {
+      if (object.body.length === 0) throw s3Error('InvalidRange', 416);
       const [, first, last] = /^bytes=(\d+)-(\d+)$/.exec(command.input.Range ?? '') ?? [];
       const slice = object.body.subarray(Number(first), Number(last) + 1);
       return {
+        ...head,
         Body: Readable.from([Buffer.from(slice)]),
         ContentLength: slice.length,
-        VersionId: object.versionId,
+        ContentRange: `bytes ${first}-${Number(first) + slice.length - 1}/${object.body.length}`,
       };
     }
     if (command instanceof PutObjectTaggingCommand) {
@@ -257,8 +318,14 @@ let bucket: FakeBucket;
 let send: MockInstance<(command: object) => Promise<unknown>>;
 let stdout: MockInstance;
 
+/** The commands of a type the validator sent to the uploads bucket (the state bucket's are left out). */
 const commands = <T extends object>(type: new (...args: never[]) => T): T[] =>
-  send.mock.calls.map(([command]) => command).filter((command): command is T => command instanceof type);
+  send.mock.calls
+    .map(([command]) => command)
+    .filter((command): command is T => command instanceof type)
+    .filter((command) => (command as { input: { Bucket?: string } }).input.Bucket !== STATE_BUCKET);
+/** Every request the validator sent, to either bucket, by command name. */
+const requestNames = () => send.mock.calls.map(([command]) => command.constructor.name);
 const puts = (): PutObjectTaggingCommandInput[] =>
   commands(PutObjectTaggingCommand).map((command) => command.input);
 
@@ -318,17 +385,31 @@ describe('validateUploadEvent', () => {
     // Act
     await validateUploadEvent(eventFor(KEY));
 
-    // Assert
-    expect(commands(HeadObjectCommand).map((command) => command.input.VersionId)).toEqual([
-      version.versionId,
-    ]);
-    expect(commands(GetObjectTaggingCommand).map((command) => command.input.VersionId)).toEqual([
-      version.versionId,
-    ]);
+    // Assert: one ranged GET tells size, type, metadata and the tag count (only the pending tag:
+    // no tag read, no HEAD); the key is listed once, to find its first version.
+    expect(commands(HeadObjectCommand)).toEqual([]);
+    expect(commands(GetObjectTaggingCommand)).toEqual([]);
     expect(commands(GetObjectCommand).map((command) => command.input.VersionId)).toEqual([version.versionId]);
     expect(puts().map((input) => input.VersionId)).toEqual([version.versionId]);
     expect(commands(ListObjectVersionsCommand).map((command) => command.input)).toEqual([
       { Bucket: 'unit-test-bucket', Prefix: KEY },
+    ]);
+  });
+
+  it('decides a new upload with five S3 requests: its record, one listing, one ranged GET, its tags and its record again', async () => {
+    // Arrange
+    bucket.put(KEY, PNG);
+
+    // Act
+    await validateUploadEvent(eventFor(KEY));
+
+    // Assert
+    expect(requestNames()).toEqual([
+      'GetObjectCommand',
+      'ListObjectVersionsCommand',
+      'GetObjectCommand',
+      'PutObjectTaggingCommand',
+      'PutObjectCommand',
     ]);
   });
 
@@ -361,7 +442,7 @@ describe('validateUploadEvent', () => {
     expect(Number(last) - Number(first) + 1).toBeLessThanOrEqual(4100);
     expect(get?.input.IfMatch).toBe(`"${ETAG}"`);
     expect(get?.input.VersionId).toBe(version.versionId);
-    expect(commands(HeadObjectCommand)[0]?.input.VersionId).toBe(version.versionId);
+    expect(commands(HeadObjectCommand)).toEqual([]);
     expect(tagsOf(bucket.first(KEY)?.tags)[TAG.status]).toBe('passed');
   });
 
@@ -462,20 +543,41 @@ describe('validateUploadEvent', () => {
   ] as const)(
     'leaves a version already %s by a signed verdict as it is (redelivered event)',
     async (_, verdict) => {
-      // Arrange: the validator's own verdict on this very version
-      bucket.put(KEY, HTML, {
-        tags: genuine({ versionId: 'rgw.1_Xq9zPmL2vR7tW0yK4nH8sD1f', eTag: ETAG }, verdict),
-      });
+      // Arrange: the file judged and recorded, then its tags set to the validator's own verdict on
+      // this very version (one a judgment of these bytes would overturn).
+      const version = bucket.put(KEY, HTML);
+      await validateUploadEvent(eventFor(KEY));
+      version.tags = genuine(version, verdict);
+      send.mockClear();
 
       // Act
       const outcomes = await validateUploadEvent(eventFor(KEY));
 
-      // Assert
+      // Assert: nothing re-judged or re-tagged, no byte read; the record follows the tags.
       expect(outcomes).toEqual([{ key: KEY, status: 'skipped', skip: 'already_decided' }]);
       expect(puts()).toEqual([]);
       expect(commands(GetObjectCommand)).toEqual([]);
+      expect(bucket.record(KEY)?.verdict).toMatchObject(verdict);
     },
   );
+
+  it('records the verdict its tags carry when a run failed between tagging and recording', async () => {
+    // Arrange: the validator's own verdict on the version, and no record of the file.
+    const version = bucket.put(KEY, PNG);
+    version.tags = genuine(version, { status: 'passed', detectedType: 'image/png' });
+
+    // Act
+    const outcomes = await validateUploadEvent(eventFor(KEY));
+
+    // Assert
+    expect(outcomes).toEqual([{ key: KEY, status: 'skipped', skip: 'already_decided' }]);
+    expect(puts()).toEqual([]);
+    expect(bucket.record(KEY)).toMatchObject({
+      versionId: version.versionId,
+      eTag: ETAG,
+      verdict: { status: 'passed', detectedType: 'image/png', signature: signatureOf(version.tags) },
+    });
+  });
 
   it.each([
     [
@@ -593,7 +695,11 @@ describe('validateUploadEvent', () => {
     // Arrange
     const first = bucket.put(KEY, PNG);
     send.mockImplementation(async (command) => {
-      if (command instanceof GetObjectCommand && bucket.versions.get(KEY)?.length === 1)
+      if (
+        command instanceof GetObjectCommand &&
+        command.input.Bucket !== STATE_BUCKET &&
+        bucket.versions.get(KEY)?.length === 1
+      )
         bucket.put(KEY, HTML, { eTag: 'ffffffffffffffffffffffffffffffff' });
       return bucket.send(command);
     });
@@ -612,7 +718,11 @@ describe('validateUploadEvent', () => {
     const first = bucket.put(KEY, PNG);
     const event = eventFor(KEY);
     send.mockImplementation(async (command) => {
-      if (command instanceof GetObjectCommand && bucket.versions.get(KEY)?.length === 1)
+      if (
+        command instanceof GetObjectCommand &&
+        command.input.Bucket !== STATE_BUCKET &&
+        bucket.versions.get(KEY)?.length === 1
+      )
         bucket.put(KEY, HTML, { eTag: 'ffffffffffffffffffffffffffffffff' });
       return bucket.send(command);
     });
@@ -765,8 +875,8 @@ describe('validateUploadEvent', () => {
   });
 });
 
-describe('validateUploadEvent: the file index', () => {
-  it("lists a file in its owner's index when it first sees it, with what its upload pinned", async () => {
+describe('validateUploadEvent: the file record', () => {
+  it("records a file in its owner's index when it first sees it: its first version, what its upload pinned and the signed verdict", async () => {
     // Arrange
     const version = bucket.put(KEY, PNG);
     version.metadata[META.filename] = encodeMetaValue('été.png');
@@ -777,91 +887,85 @@ describe('validateUploadEvent: the file index', () => {
 
     // Assert
     const { segment, fileId } = parseObjectKey(KEY) as { segment: string; fileId: string };
-    expect([...bucket.indexed]).toEqual([
-      [
-        fileIndexKey({ segment }, fileId),
-        {
-          filename: 'été.png',
-          contentType: 'image/png',
-          size: PNG.length,
-          uploadedAt: expect.any(String),
-          clientMetadata: { album: 'x' },
-        },
-      ],
-    ]);
+    expect([...bucket.state.keys()]).toEqual([fileIndexKey({ segment }, fileId)]);
+    expect(bucket.record(KEY)).toEqual({
+      filename: 'été.png',
+      contentType: 'image/png',
+      size: PNG.length,
+      uploadedAt: '2026-11-23T10:00:01.000Z',
+      clientMetadata: { album: 'x' },
+      versionId: version.versionId,
+      eTag: ETAG,
+      verdict: { status: 'passed', detectedType: 'image/png', signature: signatureOf(version.tags) },
+      judgedBy: '0065417F2B3C4D5E6F',
+    });
   });
 
-  it('lists nothing for a later version, nor for a version already decided', async () => {
-    // Arrange
-    bucket.put(KEY, PNG, {
-      tags: genuine(
-        { versionId: 'rgw.1_Xq9zPmL2vR7tW0yK4nH8sD1f', eTag: ETAG },
-        { status: 'passed', detectedType: 'image/png' },
-      ),
-    });
+  it('records the first version whichever version’s event comes first, and deletes the later one', async () => {
+    // Arrange: the file and the same form posted again, neither judged; the later event comes first.
+    const first = bucket.put(KEY, PNG);
     const later = bucket.put(KEY, PNG, { eTag: '0badc0ffee0badc0ffee0badc0ffee00' });
 
     // Act
-    await validateUploadEvent(versionEvent({ key: KEY, version: later }));
-    await validateUploadEvent(eventFor(KEY));
+    const outcomes = await validateUploadEvent(versionEvent({ key: KEY, version: later }));
 
     // Assert
-    expect(bucket.indexed.size).toBe(0);
+    expect(outcomes).toEqual([{ key: KEY, status: 'passed', detectedType: 'image/png' }]);
+    expect(bucket.record(KEY)).toMatchObject({ versionId: first.versionId, eTag: ETAG });
+    expect(bucket.versions.get(KEY)?.map((version) => version.versionId)).toEqual([first.versionId]);
+  });
+
+  it('lists a key once per file: an event after the record lists nothing', async () => {
+    // Arrange
+    const first = bucket.put(KEY, PNG);
+    await validateUploadEvent(eventFor(KEY));
+    const later = bucket.put(KEY, JPEG, { eTag: 'a'.repeat(32) });
+    send.mockClear();
+
+    // Act
+    await validateUploadEvent(versionEvent({ key: KEY, version: first }));
+    await validateUploadEvent(versionEvent({ key: KEY, version: later }));
+
+    // Assert
+    expect(commands(ListObjectVersionsCommand)).toEqual([]);
   });
 });
 
 describe('validateUploadEvent: a version posted over a file', () => {
   const LATER_ETAG = '0badc0ffee0badc0ffee0badc0ffee00';
 
-  it('tags a later version failed replaced, signed, without reading its bytes', async () => {
-    // Arrange: the file (passed) and the same form posted again with other bytes.
-    const first = bucket.put(KEY, PNG, {
-      tags: genuine(
-        { versionId: 'rgw.1_Xq9zPmL2vR7tW0yK4nH8sD1f', eTag: ETAG },
-        { status: 'passed', detectedType: 'image/png' },
-      ),
-    });
-    const firstTags = structuredClone(first.tags);
-    const later = bucket.put(KEY, PNG, { eTag: LATER_ETAG });
-
-    // Act
-    const outcomes = await validateUploadEvent(versionEvent({ key: KEY, version: later }));
-
-    // Assert
-    expect(outcomes).toEqual([{ key: KEY, status: 'failed', reason: 'replaced' }]);
-    expect(commands(GetObjectCommand)).toEqual([]);
-    expect(puts()).toEqual([expect.objectContaining({ Key: KEY, VersionId: later.versionId })]);
-    expect(tagsOf(later.tags)).toEqual({
-      [TAG.status]: 'failed',
-      [TAG.validatedEtag]: LATER_ETAG,
-      [TAG.signature]: expect.any(String),
-      [TAG.reason]: 'replaced',
-    });
-    expect(verify(claimsFor(later, { status: 'failed', reason: 'replaced' }), signatureOf(later.tags))).toBe(
-      true,
-    );
-    expect(first.tags).toEqual(firstTags);
-    expect(emfDocuments().filter((doc) => 'validationFailed' in doc)).toEqual([
-      expect.objectContaining({ validationFailed: 1, reason: 'replaced' }),
-    ]);
-  });
-
-  it('replaces a later version even while the file is still pending, and judges the file when its event comes', async () => {
-    // Arrange: the second POST's event arrives before the first's.
+  /** The file, judged and recorded, and `count` versions posted over it with its form, none judged. */
+  async function fileWithReposts(count: number, init: Partial<StoredVersion> = {}) {
     const first = bucket.put(KEY, PNG);
-    const later = bucket.put(KEY, PNG, { eTag: LATER_ETAG });
+    await validateUploadEvent(eventFor(KEY));
+    const later = Array.from({ length: count }, (_, i) =>
+      bucket.put(KEY, PNG, { eTag: `${String(i).padStart(2, '0')}${LATER_ETAG.slice(2)}`, ...init }),
+    );
+    send.mockClear();
+    return { first, later };
+  }
 
-    // Act
-    const laterOutcome = await validateUploadEvent(versionEvent({ key: KEY, version: later }));
-    const firstOutcome = await validateUploadEvent(versionEvent({ key: KEY, version: first }));
+  it('deletes a later version its event names on sight, unread: two requests, whatever the pile', async () => {
+    for (const pile of [1, 50]) {
+      // Arrange
+      bucket = new FakeBucket();
+      send.mockImplementation((command) => bucket.send(command));
+      const { first, later } = await fileWithReposts(pile);
+      const last = later.at(-1) as StoredVersion;
 
-    // Assert
-    expect(laterOutcome).toEqual([{ key: KEY, status: 'failed', reason: 'replaced' }]);
-    expect(firstOutcome).toEqual([{ key: KEY, status: 'passed', detectedType: 'image/png' }]);
-    expect(commands(GetObjectCommand).map((command) => command.input.VersionId)).toEqual([first.versionId]);
-    expect(
-      verify(claimsFor(first, { status: 'passed', detectedType: 'image/png' }), signatureOf(first.tags)),
-    ).toBe(true);
+      // Act
+      const outcomes = await validateUploadEvent(versionEvent({ key: KEY, version: last }));
+
+      // Assert: the record read, the version deleted; nothing listed, read or tagged.
+      expect(outcomes).toEqual([{ key: KEY, status: 'skipped', skip: 'replaced' }]);
+      expect(requestNames()).toEqual(['GetObjectCommand', 'DeleteObjectCommand']);
+      expect(commands(DeleteObjectCommand).map((command) => command.input)).toEqual([
+        { Bucket: 'unit-test-bucket', Key: KEY, VersionId: last.versionId },
+      ]);
+      expect(bucket.versions.get(KEY)?.some((version) => version.versionId === last.versionId)).toBe(false);
+      expect(tagsOf(bucket.first(KEY)?.tags)[TAG.status]).toBe('passed');
+      expect(bucket.record(KEY)?.versionId).toBe(first.versionId);
+    }
   });
 
   it.each([
@@ -874,33 +978,33 @@ describe('validateUploadEvent: a version posted over a file', () => {
           { status: 'passed', detectedType: 'image/png' },
         ),
     ],
-  ])('replaces a later version that carries %s', async (_, tags) => {
+  ])('deletes a later version that carries %s', async (_, tags) => {
     // Arrange
-    bucket.put(KEY, PNG);
-    const later = bucket.put(KEY, PNG, { eTag: ETAG, tags: tags() });
+    const { later } = await fileWithReposts(1, { eTag: ETAG, tags: tags() });
+    const [version] = later as [StoredVersion];
 
     // Act
-    const outcomes = await validateUploadEvent(versionEvent({ key: KEY, version: later }));
+    const outcomes = await validateUploadEvent(versionEvent({ key: KEY, version }));
 
     // Assert
-    expect(outcomes).toEqual([{ key: KEY, status: 'failed', reason: 'replaced' }]);
+    expect(outcomes).toEqual([{ key: KEY, status: 'skipped', skip: 'replaced' }]);
     expect(commands(GetObjectCommand)).toEqual([]);
-    expect(verify(claimsFor(later, { status: 'failed', reason: 'replaced' }), signatureOf(later.tags))).toBe(
-      true,
-    );
+    expect(bucket.versions.get(KEY)).toHaveLength(1);
   });
 
-  it('leaves a later version already replaced by a signed verdict as it is (redelivered event)', async () => {
+  it('takes a redelivered event of a version already deleted as replaced again, changing nothing', async () => {
     // Arrange
-    bucket.put(KEY, PNG);
-    const later = bucket.put(KEY, PNG, { eTag: LATER_ETAG });
-    later.tags = genuine(later, { status: 'failed', reason: 'replaced' });
+    const { later } = await fileWithReposts(1);
+    const event = versionEvent({ key: KEY, version: later[0] });
+    await validateUploadEvent(event);
+    const before = structuredClone(bucket.first(KEY)?.tags);
 
     // Act
-    const outcomes = await validateUploadEvent(versionEvent({ key: KEY, version: later }));
+    const outcomes = await validateUploadEvent(event);
 
     // Assert
-    expect(outcomes).toEqual([{ key: KEY, status: 'skipped', skip: 'already_decided' }]);
+    expect(outcomes).toEqual([{ key: KEY, status: 'skipped', skip: 'replaced' }]);
+    expect(bucket.first(KEY)?.tags).toEqual(before);
     expect(puts()).toEqual([]);
   });
 
@@ -914,50 +1018,109 @@ describe('validateUploadEvent: a version posted over a file', () => {
 
     // Assert
     expect(outcomes).toEqual([{ key: KEY, status: 'passed', detectedType: 'image/png' }]);
+    expect(bucket.versions.get(`${KEY}0`)).toHaveLength(1);
+  });
+
+  it('deletes every version posted under a deleted file’s key, listing the key once', async () => {
+    // Arrange: a file deleted (its marker) before the validator saw it, then posted again twice.
+    bucket.put(KEY, PNG);
+    bucket.markers.add(KEY);
+    const again = [bucket.put(KEY, PNG), bucket.put(KEY, PNG)];
+
+    // Act
+    const one = await validateUploadEvent(versionEvent({ key: KEY, version: again[0] }));
+    const two = await validateUploadEvent(versionEvent({ key: KEY, version: again[1] }));
+
+    // Assert: a tombstone record after the one listing; nothing judged, nothing left.
+    expect([...one, ...two]).toEqual([
+      { key: KEY, status: 'skipped', skip: 'replaced' },
+      { key: KEY, status: 'skipped', skip: 'replaced' },
+    ]);
+    expect(commands(ListObjectVersionsCommand)).toHaveLength(1);
+    expect(bucket.record(KEY)).toEqual({ deleted: true });
+    expect(bucket.versions.get(KEY)).toEqual([]);
+    expect(puts()).toEqual([]);
   });
 });
 
 describe('validateUploadEvent: an event naming no version (Ceph RGW’s for a form POST)', () => {
   const eventWithoutVersion = () => loadEvent('object-created-post.json');
 
-  it('judges the newest version with its ETag that is not yet decided: identical bytes posted again are replaced', async () => {
-    // Arrange: the file passed; the same bytes posted again share its ETag.
+  it('deletes the current version when it is not the recorded first: identical bytes posted again are deleted', async () => {
+    // Arrange: the file passed and recorded; the same bytes posted again share its ETag.
     const first = bucket.put(KEY, PNG);
-    first.tags = genuine(first, { status: 'passed', detectedType: 'image/png' });
+    await validateUploadEvent(eventFor(KEY));
     const again = bucket.put(KEY, PNG);
+    send.mockClear();
 
     // Act
     const outcomes = await validateUploadEvent(eventWithoutVersion());
 
+    // Assert: the record, HEAD of the current version, its deletion: nothing listed, nothing read.
+    expect(outcomes).toEqual([{ key: KEY, status: 'skipped', skip: 'replaced' }]);
+    expect(requestNames()).toEqual(['GetObjectCommand', 'HeadObjectCommand', 'DeleteObjectCommand']);
+    expect(bucket.versions.get(KEY)?.map((version) => version.versionId)).toEqual([first.versionId]);
+    expect(again.versionId).not.toBe(first.versionId);
+  });
+
+  it('deletes one version per event, so one event per version deletes them all, whatever the pile', async () => {
+    // Arrange: the file, recorded, and fifty posts over it; one event each, none naming its version.
+    const first = bucket.put(KEY, PNG);
+    await validateUploadEvent(eventFor(KEY));
+    for (let i = 0; i < 50; i++) bucket.put(KEY, PNG);
+    send.mockClear();
+
+    // Act
+    const one = await validateUploadEvent(eventWithoutVersion());
+    const afterOne = bucket.versions.get(KEY)?.length;
+    for (let i = 1; i < 50; i++) await validateUploadEvent(eventWithoutVersion());
+
+    // Assert: three requests an event (no listing, no read of bytes), and only the file is left.
+    expect(one).toEqual([{ key: KEY, status: 'skipped', skip: 'replaced' }]);
+    expect(afterOne).toBe(50);
+    expect(bucket.versions.get(KEY)?.map((version) => version.versionId)).toEqual([first.versionId]);
+    expect(commands(ListObjectVersionsCommand)).toEqual([]);
+    expect(send.mock.calls).toHaveLength(50 * 3);
+  });
+
+  it('reads the record once for a batch of one key’s events, and deletes one version per event', async () => {
+    // Arrange: the file, recorded, ten posts over it, and their ten events in one batch.
+    const first = bucket.put(KEY, PNG);
+    await validateUploadEvent(eventFor(KEY));
+    for (let i = 0; i < 10; i++) bucket.put(KEY, PNG);
+    const batch = eventWithoutVersion();
+    const [record] = batch.Records;
+    batch.Records = Array.from({ length: 10 }, () => structuredClone(record) as S3Event['Records'][number]);
+    send.mockClear();
+
+    // Act
+    const outcomes = await validateUploadEvent(batch);
+
     // Assert
-    expect(outcomes).toEqual([{ key: KEY, status: 'failed', reason: 'replaced' }]);
-    expect(puts().map((input) => input.VersionId)).toEqual([again.versionId]);
-    expect(verify(claimsFor(again, { status: 'failed', reason: 'replaced' }), signatureOf(again.tags))).toBe(
-      true,
-    );
-    expect(commands(GetObjectCommand)).toEqual([]);
+    expect(outcomes).toEqual(Array(10).fill({ key: KEY, status: 'skipped', skip: 'replaced' }));
+    expect(bucket.versions.get(KEY)?.map((version) => version.versionId)).toEqual([first.versionId]);
+    expect(requestNames().filter((name) => name === 'GetObjectCommand')).toHaveLength(1);
+    expect(send.mock.calls).toHaveLength(1 + 10 * 2);
   });
 
   it('judges each of two identical posts once, whichever order their events come in', async () => {
     // Arrange: both pending, one event each, neither naming its version.
     const first = bucket.put(KEY, PNG);
-    const again = bucket.put(KEY, PNG);
+    bucket.put(KEY, PNG);
 
     // Act
     const one = await validateUploadEvent(eventWithoutVersion());
     const two = await validateUploadEvent(eventWithoutVersion());
     const three = await validateUploadEvent(eventWithoutVersion());
 
-    // Assert
-    expect(one).toEqual([{ key: KEY, status: 'failed', reason: 'replaced' }]);
-    expect(two).toEqual([{ key: KEY, status: 'passed', detectedType: 'image/png' }]);
+    // Assert: the first event lists the key, judges the file and deletes the other post.
+    expect(one).toEqual([{ key: KEY, status: 'passed', detectedType: 'image/png' }]);
+    expect(two).toEqual([{ key: KEY, status: 'skipped', skip: 'already_decided' }]);
     expect(three).toEqual([{ key: KEY, status: 'skipped', skip: 'already_decided' }]);
     expect(
       verify(claimsFor(first, { status: 'passed', detectedType: 'image/png' }), signatureOf(first.tags)),
     ).toBe(true);
-    expect(verify(claimsFor(again, { status: 'failed', reason: 'replaced' }), signatureOf(again.tags))).toBe(
-      true,
-    );
+    expect(bucket.versions.get(KEY)?.map((version) => version.versionId)).toEqual([first.versionId]);
   });
 
   it('does not take a forged verdict on a version for a decided one', async () => {
@@ -1066,7 +1229,7 @@ describe('webhooks of verdicts', () => {
     });
   });
 
-  it('sends nothing for a later version failed as replaced: no verdict on the file', async () => {
+  it('sends nothing for a later version deleted as replaced: no verdict on the file', async () => {
     // Arrange: the file, judged, then bytes posted again with its form
     bucket.put(KEY, PNG);
     await validateUploadEvent(eventFor(KEY));
@@ -1077,7 +1240,7 @@ describe('webhooks of verdicts', () => {
     const outcomes = await withHandoff(handOff)(eventFor(KEY));
 
     // Assert
-    expect(outcomes).toEqual([{ key: KEY, status: 'failed', reason: 'replaced' }]);
+    expect(outcomes).toEqual([{ key: KEY, status: 'skipped', skip: 'replaced' }]);
     expect(handOff).not.toHaveBeenCalled();
   });
 

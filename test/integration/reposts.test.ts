@@ -1,0 +1,183 @@
+// One upload form posted again and again, as long as it lives (S3 accepts every post of a
+// still-valid form): the flood must cost nobody else anything. Measured on the real stack:
+// another owner's verdicts while the flood lands, against the same on an idle stack; every
+// event of the flood handled (none dropped); the flooded file still serving its first bytes,
+// its download URL issued as fast as a fresh file's.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { ListObjectVersionsCommand } from '@aws-sdk/client-s3';
+import { describe, expect, it } from 'vitest';
+import { START_LOG } from '../../scripts/stack-settings.js';
+import { pngOfSize } from '../support/sample-files.js';
+import {
+  adminS3,
+  api,
+  createdVersions,
+  type IssuedUpload,
+  newOwner,
+  postForm,
+  requestUpload,
+  stack,
+} from './stack.js';
+
+/** Posts of the one form, at least. */
+const REPOSTS = 1000;
+/** Posts in flight at once. */
+const FLOOD_CONCURRENCY = 8;
+/** Another owner's uploads timed in each phase, one after another. */
+const SAMPLES = 7;
+/** Download URLs timed for each file, interleaved. */
+const URL_SAMPLES = 15;
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+};
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+/** Lines of the stack's log saying the bridge gave an event up after its retries. */
+const droppedEvents = () =>
+  existsSync(START_LOG)
+    ? readFileSync(START_LOG, 'utf8')
+        .split('\n')
+        .filter((line) => line.includes('event dropped')).length
+    : 0;
+
+/** Polls GET /files/{fileId} every 50 ms until it is decided; the verdict and when it was seen. */
+async function decided(token: string, fileId: string, seconds: number) {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const answer = await api('GET', `/files/${fileId}`, { token });
+    if (answer.body.status === 'passed' || answer.body.status === 'failed') {
+      return { status: answer.body.status, at: performance.now() };
+    }
+    if (Date.now() > deadline) throw new Error(`${fileId} still ${JSON.stringify(answer.body)}`);
+    await sleep(50);
+  }
+}
+
+/** Uploads a fresh PNG as `token`'s owner: the time from S3's 204 to its verdict, in ms. */
+async function verdictLatency(token: string, size: number, pushDelays: number[] = []): Promise<number> {
+  const issued = await requestUpload(token, { filename: 'other.png', contentType: 'image/png', size });
+  const posted = await postForm(issued.upload, pngOfSize(size), { fileContentType: 'image/png' });
+  expect(posted.status).toBe(204);
+  const landed = performance.now();
+  const landedAt = Date.now();
+  const verdict = await decided(token, issued.fileId, 180);
+  expect(verdict.status).toBe('passed');
+  const [event] = await createdVersions(issued.key, 1, 60);
+  // How long RGW took to push the event to the local bridge: not the validator's to shorten.
+  pushDelays.push((event?.receivedAt ?? Number.NaN) - landedAt);
+  return verdict.at - landed;
+}
+
+/** How long POST /files/{fileId}/download-url takes, in ms (it must answer 200). */
+async function downloadUrlLatency(token: string, fileId: string): Promise<number> {
+  const started = performance.now();
+  const answer = await api('POST', `/files/${fileId}/download-url`, { token });
+  expect(answer.status).toBe(200);
+  return performance.now() - started;
+}
+
+/** A passed PNG of a fresh owner's, and its form (still valid for 300 s). */
+async function passedFile(label: string, bytes: Buffer) {
+  const { token } = await newOwner(label);
+  const issued = await requestUpload(token, {
+    filename: 'a.png',
+    contentType: 'image/png',
+    size: bytes.length,
+  });
+  expect((await postForm(issued.upload, bytes, { fileContentType: 'image/png' })).status).toBe(204);
+  expect((await decided(token, issued.fileId, 60)).status).toBe('passed');
+  return { token, issued };
+}
+
+/** Posts `issued`'s form over and over, `FLOOD_CONCURRENCY` at once, until `stop()` and at least `REPOSTS` posts. */
+function flood(issued: IssuedUpload, bytes: Buffer, stop: () => boolean) {
+  let posted = 0;
+  const statuses = new Map<number, number>();
+  const poster = async () => {
+    while (posted < REPOSTS || !stop()) {
+      posted += 1;
+      const { status } = await postForm(issued.upload, bytes, { fileContentType: 'image/png' });
+      statuses.set(status, (statuses.get(status) ?? 0) + 1);
+    }
+  };
+  const done = Promise.all(Array.from({ length: FLOOD_CONCURRENCY }, poster));
+  return { done, posted: () => posted, statuses };
+}
+
+/** The version ids under a key, as the bucket owner lists them. */
+async function versionIds(key: string): Promise<string[]> {
+  const { Versions = [] } = await adminS3.send(
+    new ListObjectVersionsCommand({ Bucket: stack.bucket, Prefix: key }),
+  );
+  return Versions.filter((entry) => entry.Key === key).map((entry) => entry.VersionId ?? '');
+}
+
+describe('a form posted a thousand times', () => {
+  it('costs nobody else anything: other verdicts as fast as idle, no event dropped, the first bytes served, download URLs as fast as a fresh file’s', async () => {
+    // Arrange: the file whose form is flooded, a fresh file to compare it with, and another owner.
+    const bytes = pngOfSize(2048);
+    const flooded = await passedFile('flooded', bytes);
+    const fresh = await passedFile('fresh', pngOfSize(2100));
+    const other = await newOwner('bystander');
+    const [firstVersion] = await versionIds(flooded.issued.key);
+    const dropsBefore = droppedEvents();
+    const idle: number[] = [];
+    const idlePushes: number[] = [];
+    for (let i = 0; i < SAMPLES; i++) idle.push(await verdictLatency(other.token, 3000 + i, idlePushes));
+
+    // Act: the flood, and meanwhile the other owner's uploads and both files' download URLs.
+    let measuring = true;
+    const reposts = flood(flooded.issued, bytes, () => !measuring);
+    while (reposts.posted() < REPOSTS / 10) await sleep(20);
+    const during: number[] = [];
+    const duringPushes: number[] = [];
+    for (let i = 0; i < SAMPLES; i++) during.push(await verdictLatency(other.token, 4000 + i, duringPushes));
+    const urls = { flooded: [] as number[], fresh: [] as number[] };
+    for (let i = 0; i < URL_SAMPLES; i++) {
+      urls.flooded.push(await downloadUrlLatency(flooded.token, flooded.issued.fileId));
+      urls.fresh.push(await downloadUrlLatency(fresh.token, fresh.issued.fileId));
+    }
+    const postedWhileMeasured = reposts.posted();
+    measuring = false;
+    await reposts.done;
+    console.info(
+      JSON.stringify({
+        reposts: reposts.posted(),
+        postedWhileMeasured,
+        postStatuses: Object.fromEntries(reposts.statuses),
+        otherVerdictMs: { idle: idle.map(Math.round), during: during.map(Math.round) },
+        medianMs: { idle: Math.round(median(idle)), during: Math.round(median(during)) },
+        rgwPushDelayMs: { idle: idlePushes, during: duringPushes },
+        downloadUrlMedianMs: { flooded: median(urls.flooded), fresh: median(urls.fresh) },
+      }),
+    );
+    // Every post's event handled: RGW pushed one per post, and the validator deleted every version but the first.
+    const events = await createdVersions(flooded.issued.key, 1 + reposts.posted(), 300);
+    const deadline = Date.now() + 300_000;
+    let left = await versionIds(flooded.issued.key);
+    while (left.length > 1 && Date.now() < deadline) {
+      await sleep(500);
+      left = await versionIds(flooded.issued.key);
+    }
+    const download = await api<{ url: string }>('POST', `/files/${flooded.issued.fileId}/download-url`, {
+      token: flooded.token,
+    });
+    const served = await fetch(download.body.url);
+    const servedBytes = new Uint8Array(await served.arrayBuffer());
+
+    // Assert
+    expect(reposts.posted()).toBeGreaterThanOrEqual(REPOSTS);
+    expect(reposts.statuses.get(204)).toBe(reposts.posted());
+    expect(median(during)).toBeLessThanOrEqual(2 * median(idle));
+    expect(events).toHaveLength(1 + reposts.posted());
+    expect(droppedEvents()).toBe(dropsBefore);
+    expect(left).toEqual([firstVersion]);
+    expect(served.status).toBe(200);
+    expect(sha256(servedBytes)).toBe(sha256(bytes));
+    expect(median(urls.flooded)).toBeLessThanOrEqual(1.5 * median(urls.fresh));
+  }, 900_000);
+});
