@@ -59,8 +59,8 @@ export interface ValidatorDependencies {
   malwareScan?: MalwareScanMode;
 }
 
-/** Records validated at once within one invocation. */
-export const VALIDATION_CONCURRENCY = 4;
+/** Keys whose records are validated at once within one invocation (a queue's batch holds up to 10). */
+export const VALIDATION_CONCURRENCY = 10;
 
 /** Why a record was left alone. */
 export type SkipReason =

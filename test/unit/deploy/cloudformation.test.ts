@@ -1498,8 +1498,7 @@ describe('validation trigger', () => {
     expect(mapping).toMatchObject({
       EventSourceArn: { 'Fn::GetAtt': ['UploadEventsQueue', 'Arn'] },
       FunctionName: { 'Fn::GetAtt': ['ValidateUploadLambdaFunction', 'Arn'] },
-      BatchSize: 100,
-      MaximumBatchingWindowInSeconds: 1,
+      BatchSize: 10,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
     expect(functionOf('validateUpload').Properties.ReservedConcurrentExecutions).toBe(
