@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --only upload,download,cold,validator,load,multipart,limits] [--json] [--markdown] [--quick]`
+ * `npm run bench [-- --only upload,download,cold,validator,requests,load,multipart,limits] [--json] [--markdown] [--quick]`
  *
  * Runs each section in a fresh child process (each configures the function it
  * drives through the environment before importing its handler), then prints
@@ -18,7 +18,16 @@ import { machine, RESULT_MARKER, type SectionResult } from './stats.js';
 // and by a stack started for the run.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-const SECTIONS = ['upload', 'download', 'cold', 'validator', 'load', 'multipart', 'limits'] as const;
+const SECTIONS = [
+  'upload',
+  'download',
+  'cold',
+  'validator',
+  'requests',
+  'load',
+  'multipart',
+  'limits',
+] as const;
 type Section = (typeof SECTIONS)[number];
 
 function parseArgs(argv: string[]) {
@@ -152,6 +161,7 @@ for (const kind of ['upload', 'download'] as const) {
 // Cold: functions that call S3 make their first call to the stack's RGW, as they would to S3.
 if (args.only.has('cold')) plan.push({ module: 'cold-start', options: {}, needsStack: true });
 if (args.only.has('validator')) plan.push({ module: 'validator', options: {}, needsStack: true });
+if (args.only.has('requests')) plan.push({ module: 'requests', options: {}, needsStack: true });
 if (args.only.has('load')) plan.push({ module: 'load', options: {}, needsStack: true });
 if (args.only.has('multipart')) plan.push({ module: 'multipart', options: {}, needsStack: true });
 if (args.only.has('limits')) plan.push({ module: 'limits', options: {}, needsStack: true });
