@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --only upload,download,cold,validator,requests,load,multipart,limits] [--json] [--markdown] [--quick]`
+ * `npm run bench [-- --only upload,download,cold,validator,requests,verdicts,load,multipart,limits] [--json] [--markdown] [--quick]`
  *
  * Runs each section in a fresh child process (each configures the function it
  * drives through the environment before importing its handler), then prints
@@ -24,6 +24,7 @@ const SECTIONS = [
   'cold',
   'validator',
   'requests',
+  'verdicts',
   'load',
   'multipart',
   'limits',
@@ -162,6 +163,7 @@ for (const kind of ['upload', 'download'] as const) {
 if (args.only.has('cold')) plan.push({ module: 'cold-start', options: {}, needsStack: true });
 if (args.only.has('validator')) plan.push({ module: 'validator', options: {}, needsStack: true });
 if (args.only.has('requests')) plan.push({ module: 'requests', options: {}, needsStack: true });
+if (args.only.has('verdicts')) plan.push({ module: 'verdicts', options: {}, needsStack: true });
 if (args.only.has('load')) plan.push({ module: 'load', options: {}, needsStack: true });
 if (args.only.has('multipart')) plan.push({ module: 'multipart', options: {}, needsStack: true });
 if (args.only.has('limits')) plan.push({ module: 'limits', options: {}, needsStack: true });
