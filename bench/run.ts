@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --only upload,download,cold,validator,load,multipart,limits] [--json] [--markdown] [--quick]`
+ * `npm run bench [-- --only upload,download,cold,validator,requests,verdicts,load,multipart,limits] [--json] [--markdown] [--quick]`
  *
  * Runs each section in a fresh child process (each configures the function it
  * drives through the environment before importing its handler), then prints
@@ -219,6 +219,8 @@ for (const kind of ['upload', 'download'] as const) {
 for (const [section, module] of [
   ['cold', 'cold-start'],
   ['validator', 'validator'],
+  ['requests', 'requests'],
+  ['verdicts', 'verdicts'],
   ['load', 'load'],
   ['multipart', 'multipart'],
   ['limits', 'limits'],

@@ -1,7 +1,7 @@
 /**
  * Which local stack the bench may run against, from the settings the stack
  * records in its stack.json. The sections that drive the stack's API
- * (upload, download, load, multipart) measure the default deployment and send
+ * (upload, download, requests, verdicts, load, multipart) measure the default deployment and send
  * one owner's hundreds of uploads, or GiB ones, through it: they need a stack
  * with no per-owner limits (a rate of 250 an hour refuses them; a quota turns
  * every request into a reservation, which the limits section measures
@@ -13,11 +13,36 @@
 import type { StackInfo } from '../scripts/stack-settings.js';
 import { stackSettings } from '../scripts/stack-settings.js';
 
-export const SECTIONS = ['upload', 'download', 'cold', 'validator', 'load', 'multipart', 'limits'] as const;
+export const SECTIONS = [
+  'upload',
+  'download',
+  'cold',
+  'validator',
+  'requests',
+  'verdicts',
+  'load',
+  'multipart',
+  'limits',
+] as const;
 export type Section = (typeof SECTIONS)[number];
 
-const NEED_LIMITS_UNSET: readonly Section[] = ['upload', 'download', 'load', 'multipart'];
-const NEED_NO_MALWARE_SCAN: readonly Section[] = ['upload', 'download', 'validator', 'load', 'multipart'];
+const NEED_LIMITS_UNSET: readonly Section[] = [
+  'upload',
+  'download',
+  'requests',
+  'verdicts',
+  'load',
+  'multipart',
+];
+const NEED_NO_MALWARE_SCAN: readonly Section[] = [
+  'upload',
+  'download',
+  'validator',
+  'requests',
+  'verdicts',
+  'load',
+  'multipart',
+];
 
 /** The per-owner limits a stack runs with, as the variables `npm start` took them from (none: empty). */
 function limitsSet(info: StackInfo): string[] {

@@ -32,6 +32,7 @@ const FLAGS = [
   'shareSecret',
   'verdictSigningKey',
   'deadLetterQueue',
+  'consumesUploadEvents',
   'readsUnvalidated',
   'invokedByBucket',
   'deliversWebhooks',
@@ -183,6 +184,16 @@ function roleStatements(fn, declaration, settings, deliverer) {
             Effect: 'Allow',
             Action: ['sqs:SendMessage'],
             Resource: { 'Fn::GetAtt': ['UploadValidationDlq', 'Arn'] },
+          },
+        ]
+      : []),
+    ...(declaration.consumesUploadEvents
+      ? [
+          {
+            Sid: 'ReceiveUploadEvents',
+            Effect: 'Allow',
+            Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+            Resource: { 'Fn::GetAtt': ['UploadEventsQueue', 'Arn'] },
           },
         ]
       : []),

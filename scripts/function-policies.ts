@@ -19,6 +19,7 @@ export interface FunctionEntry {
   shareSecret?: boolean;
   verdictSigningKey?: boolean;
   deadLetterQueue?: boolean;
+  consumesUploadEvents?: boolean;
   readsUnvalidated?: boolean;
   invokedByBucket?: boolean;
   deliversWebhooks?: boolean;

@@ -261,7 +261,7 @@ export interface webhooks {
         put?: never;
         /**
          * A verdict on one of your files, POSTed to the configured webhook URL
-         * @description Signed as the Standard Webhooks specification says, with the configured `whsec_` key. Sent once per verdict on a file (its first version), at least once: every retry carries the same `webhook-id`. Not sent for a later version failed as `replaced`.
+         * @description Signed as the Standard Webhooks specification says, with the configured `whsec_` key. Sent once per verdict on a file (its first version), at least once: every retry carries the same `webhook-id`. Not sent for a later version posted with the same form (deleted on sight).
          */
         post: operations["fileValidated"];
         delete?: never;

@@ -171,7 +171,7 @@ export function buildOpenApiDocument() {
           description:
             'Signed as the Standard Webhooks specification says, with the configured `whsec_` key. ' +
             'Sent once per verdict on a file (its first version), at least once: every retry carries the same ' +
-            '`webhook-id`. Not sent for a later version failed as `replaced`.',
+            '`webhook-id`. Not sent for a later version posted with the same form (deleted on sight).',
           requestParams: { header: webhookHeaders },
           requestBody: { content: { 'application/json': { schema: fileValidatedSchema } } },
           responses: {

@@ -1,4 +1,5 @@
 import { S3Schema } from '@aws-lambda-powertools/parser/schemas/s3';
+import { SqsSchema } from '@aws-lambda-powertools/parser/schemas/sqs';
 import { logger } from '../core/logger.js';
 
 /** Powertools' schema of one record of an S3 event notification, as AWS delivers it. */
@@ -67,4 +68,31 @@ export function parseS3Event(event: unknown): S3ObjectRecord[] {
     else logger.warn('ignoring a record that is not an S3 object record', { index });
   });
   return parsed;
+}
+
+/** One message of a queue batch: its id (what a partial batch failure names) and the S3 records its body carries. */
+export interface QueuedS3Message {
+  messageId: string;
+  records: S3ObjectRecord[];
+}
+
+/**
+ * Reads an SQS batch whose messages carry S3 event notifications (the
+ * bucket notifies the queue, the queue invokes the validator), with
+ * Powertools' SQS schema: `undefined` unless every record is an SQS message.
+ * A body that is no S3 event (S3's own `s3:TestEvent`, anything malformed)
+ * yields no records, and its message succeeds. Never throws.
+ */
+export function parseQueueEvent(event: unknown): QueuedS3Message[] | undefined {
+  const parsed = SqsSchema.safeParse(event);
+  if (!parsed.success || parsed.data.Records.length === 0) return undefined;
+  return parsed.data.Records.map((message) => {
+    let body: unknown;
+    try {
+      body = JSON.parse(message.body);
+    } catch {
+      body = undefined;
+    }
+    return { messageId: message.messageId, records: parseS3Event(body) };
+  });
 }

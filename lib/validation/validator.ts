@@ -20,7 +20,7 @@ import { parseObjectKey, UPLOADS_PREFIX } from '../store/object-key.js';
 import { classifyS3Error } from '../store/s3-errors.js';
 import { fileValidatedEvent, type WebhookMessage, webhookId } from '../webhooks/file-validated-event.js';
 import type { WebhookHandoff } from '../webhooks/webhook-handoff.js';
-import { parseS3Event, type S3ObjectRecord } from './s3-event.js';
+import { parseS3Event, type QueuedS3Message, type S3ObjectRecord } from './s3-event.js';
 import { parseScanResultEvent, type ScanResult } from './scan-result-event.js';
 import { SNIFF_BYTES, sniffSample } from './sniff-type.js';
 import { decideVerdict, type Verdict } from './verdict.js';
@@ -62,8 +62,8 @@ export interface ValidatorDependencies {
   malwareScan?: MalwareScanMode;
 }
 
-/** Records validated at once within one invocation. */
-export const VALIDATION_CONCURRENCY = 4;
+/** Keys whose records are validated at once within one invocation (a queue's batch holds up to 10). */
+export const VALIDATION_CONCURRENCY = 10;
 
 /** Why a record was left alone. */
 export type SkipReason =
@@ -586,49 +586,63 @@ export async function validateScanResult(
   return validateRecord(dependencies, record, scan.result);
 }
 
+/** Events of one key whose versions are known to be posted over the file, deleted at once. */
+const PARALLEL_DELETES = 10;
+
 /**
- * Validates every object record of an S3 event, the records of one key one
- * after another (a batch of a flooded form's events reads its record once,
- * and never races itself), {@link VALIDATION_CONCURRENCY} keys at a time. One
- * record's failure does not stop the others; once all were attempted, any
- * unexpected error is rethrown (an `AggregateError`) so the invocation fails
- * and is retried: decided objects are then skipped.
+ * Validates records, the records of one key one after another (a batch of a
+ * flooded form's events reads its record once, and never races itself) but
+ * for those naming a version the record shows is not the file's, deleted
+ * {@link PARALLEL_DELETES} at a time; {@link VALIDATION_CONCURRENCY} keys at
+ * a time. Settles each record: one record's failure does not stop the others.
  */
-export async function validateUploadEvent(
+async function validateRecords(
   dependencies: ValidatorDependencies,
-  event: unknown,
-): Promise<RecordOutcome[]> {
-  const scan = parseScanResultEvent(event);
-  if (scan) return [await validateScanResult(dependencies, scan)];
-  const records = parseS3Event(event);
+  records: S3ObjectRecord[],
+): Promise<PromiseSettledResult<RecordOutcome>[]> {
   const byKey = new Map<string, number[]>();
   for (const [index, record] of records.entries()) {
     byKey.set(record.key, [...(byKey.get(record.key) ?? []), index]);
   }
   const limit = pLimit(VALIDATION_CONCURRENCY);
   const settled: PromiseSettledResult<RecordOutcome>[] = new Array(records.length);
+  const settle = async (index: number, known: FileState | undefined) => {
+    try {
+      const { outcome, state } = await validateOne(
+        dependencies,
+        records[index] as S3ObjectRecord,
+        undefined,
+        known,
+      );
+      settled[index] = { status: 'fulfilled', value: outcome };
+      return state;
+    } catch (reason) {
+      settled[index] = { status: 'rejected', reason };
+      return undefined;
+    }
+  };
   await Promise.all(
     [...byKey.values()].map((indexes) =>
       limit(async () => {
         let known: FileState | undefined;
+        const overFile: number[] = [];
         for (const index of indexes) {
-          try {
-            const { outcome, state } = await validateOne(
-              dependencies,
-              records[index] as S3ObjectRecord,
-              undefined,
-              known,
-            );
-            known = state;
-            settled[index] = { status: 'fulfilled', value: outcome };
-          } catch (reason) {
-            known = undefined;
-            settled[index] = { status: 'rejected', reason };
-          }
+          const { versionId } = records[index] as S3ObjectRecord;
+          if (known?.kind === 'recorded' && versionId && versionId !== known.entry.versionId)
+            overFile.push(index);
+          else known = await settle(index, known);
         }
+        const deletes = pLimit(PARALLEL_DELETES);
+        const recorded = known;
+        await Promise.all(overFile.map((index) => deletes(() => settle(index, recorded))));
       }),
     ),
   );
+  return settled;
+}
+
+/** The outcomes of settled records; logs each failure. */
+function outcomesOf(records: S3ObjectRecord[], settled: PromiseSettledResult<RecordOutcome>[]) {
   const outcomes: RecordOutcome[] = [];
   const errors: unknown[] = [];
   settled.forEach((result, index) => {
@@ -639,8 +653,55 @@ export async function validateUploadEvent(
     errors.push(result.reason);
     logger.error('validation error', { key: records[index]?.key, error: result.reason as Error });
   });
+  return { outcomes, errors };
+}
+
+/**
+ * Validates every object record of an S3 event (as the bucket or the local
+ * bridge delivers it) with {@link validateRecords}. Once all were attempted,
+ * any unexpected error is rethrown (an `AggregateError`) so the invocation
+ * fails and is retried: decided objects are then skipped.
+ */
+export async function validateUploadEvent(
+  dependencies: ValidatorDependencies,
+  event: unknown,
+): Promise<RecordOutcome[]> {
+  const scan = parseScanResultEvent(event);
+  if (scan) return [await validateScanResult(dependencies, scan)];
+  const records = parseS3Event(event);
+  const { outcomes, errors } = outcomesOf(records, await validateRecords(dependencies, records));
   if (errors.length > 0) {
     throw new AggregateError(errors, `${errors.length} of ${records.length} records could not be validated`);
   }
   return outcomes;
+}
+
+/** What a function fed by a queue answers: the messages to deliver again (a partial batch failure). */
+export interface QueueBatchResponse {
+  batchItemFailures: { itemIdentifier: string }[];
+}
+
+/**
+ * Validates a queue's batch of S3 event messages with {@link validateRecords}
+ * (every record of every message together: one key's events of a batch read
+ * its record once) and names the messages a record of which failed
+ * unexpectedly: the queue delivers those again, and after its receive count
+ * moves them to the dead-letter queue. The others are done.
+ */
+export async function validateQueueBatch(
+  dependencies: ValidatorDependencies,
+  messages: QueuedS3Message[],
+): Promise<QueueBatchResponse> {
+  const records = messages.flatMap((message) => message.records);
+  const settled = await validateRecords(dependencies, records);
+  outcomesOf(records, settled);
+  const failed = new Set<string>();
+  let index = 0;
+  for (const message of messages) {
+    for (const _ of message.records) {
+      if (settled[index]?.status === 'rejected') failed.add(message.messageId);
+      index += 1;
+    }
+  }
+  return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })) };
 }

@@ -23,9 +23,7 @@ export type ValidationReason =
   /** A type that needs magic bytes was declared, and none were recognised. */
   | 'unknown_type'
   /** A text type was declared, and the bytes are not UTF-8 text (invalid, or NUL bytes). */
-  | 'not_text'
-  /** A later version posted with the same form: a file is the first version under its key. */
-  | 'replaced';
+  | 'not_text';
 
 export interface Verdict {
   status: 'passed' | 'failed';

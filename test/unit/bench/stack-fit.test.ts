@@ -38,7 +38,7 @@ describe('whether a running stack fits the bench', () => {
 
     // Assert
     expect(why).toBe(
-      'QUOTA_BYTES_PER_OWNER=2000000000 and UPLOADS_PER_HOUR_PER_OWNER=250 (upload, download, load, multipart need limits unset)',
+      'QUOTA_BYTES_PER_OWNER=2000000000 and UPLOADS_PER_HOUR_PER_OWNER=250 (upload, download, requests, verdicts, load, multipart need limits unset)',
     );
   });
 

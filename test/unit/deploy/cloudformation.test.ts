@@ -224,6 +224,10 @@ const EXPECTED_ACTIONS: Record<FunctionName, string[]> = {
     // The owner's usage: the verdict turns the file's reservation into used bytes, or gives it back.
     ...CHANGE_USAGE,
     'sqs:SendMessage',
+    // Takes the bucket's events from the upload-events queue.
+    'sqs:ReceiveMessage',
+    'sqs:DeleteMessage',
+    'sqs:GetQueueAttributes',
     ...SECRET_READ,
     // Hands each verdict's webhook to the deliverer, and nothing else of Lambda.
     'lambda:InvokeFunction',
@@ -393,6 +397,12 @@ const EXTRAS = {
     { Sid: 'DecryptVerdictSigningKeyThroughSsm', Action: ['kms:Decrypt'] },
   ],
   deadLetterQueue: [{ Sid: 'SendFailedEventsToDlq', Action: ['sqs:SendMessage'] }],
+  consumesUploadEvents: [
+    {
+      Sid: 'ReceiveUploadEvents',
+      Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+    },
+  ],
   deliversWebhooks: [
     { Sid: 'ReadWebhookSecret', Action: ['ssm:GetParameter'] },
     { Sid: 'DecryptWebhookSecretThroughSsm', Action: ['kms:Decrypt'] },
@@ -771,6 +781,7 @@ describe('least privilege', () => {
         ...(entry.shareSecret ? EXTRAS.shareSecret : []),
         ...(entry.verdictSigningKey ? EXTRAS.verdictSigningKey : []),
         ...(entry.deadLetterQueue ? EXTRAS.deadLetterQueue : []),
+        ...(entry.consumesUploadEvents ? EXTRAS.consumesUploadEvents : []),
         ...(entry.deliversWebhooks ? EXTRAS.deliversWebhooks : []),
         ...(entry.sendsWebhooks ? EXTRAS.sendsWebhooks : []),
       ];
@@ -994,7 +1005,7 @@ describe('least privilege', () => {
   it('lets the validator send only to its own dead-letter queue', () => {
     // Act
     const sqs = statementsOf('validateUpload').filter((statement) =>
-      list(statement.Action).some((action) => action.startsWith('sqs:')),
+      list(statement.Action).includes('sqs:SendMessage'),
     );
 
     // Assert
@@ -1478,40 +1489,83 @@ describe('partner readers, when none is configured', () => {
 });
 
 describe('validation trigger', () => {
-  it('invokes the validator for every object created under uploads/', () => {
+  it('sends every object created under uploads/ to the upload-events queue', () => {
     // Act
     const notification = resource('UploadsBucket').Properties.NotificationConfiguration as JsonObject;
 
     // Assert
-    expect(Object.keys(notification)).toEqual(['LambdaConfigurations']);
-    expect(notification.LambdaConfigurations).toEqual([
+    expect(Object.keys(notification)).toEqual(['QueueConfigurations']);
+    expect(notification.QueueConfigurations).toEqual([
       {
         Event: 's3:ObjectCreated:*',
         Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: 'uploads/' }] } },
-        Function: { 'Fn::GetAtt': ['ValidateUploadLambdaFunction', 'Arn'] },
+        Queue: { 'Fn::GetAtt': ['UploadEventsQueue', 'Arn'] },
       },
     ]);
   });
 
-  it('lets only this bucket in this account invoke the validator, before the notification is put', () => {
+  it('lets only this bucket in this account send to the queue, before the notification is put', () => {
     // Act
-    const permissions = resourcesOfType('AWS::Lambda::Permission').filter(
-      ([, value]) => value.Properties.Principal === 's3.amazonaws.com',
-    );
+    const [name, policy] = resourcesOfType('AWS::SQS::QueuePolicy')[0] as [string, Resource];
+    const statements = (policy.Properties.PolicyDocument as JsonObject).Statement as JsonObject[];
 
     // Assert
-    expect(permissions).toHaveLength(1);
-    const [name, permission] = permissions[0] as [string, Resource];
-    expect(permission.Properties).toMatchObject({
-      Action: 'lambda:InvokeFunction',
-      FunctionName: { 'Fn::GetAtt': ['ValidateUploadLambdaFunction', 'Arn'] },
-      SourceAccount: { Ref: 'AWS::AccountId' },
+    expect(resourcesOfType('AWS::SQS::QueuePolicy')).toHaveLength(1);
+    expect(policy.Properties.Queues).toEqual([{ Ref: 'UploadEventsQueue' }]);
+    expect(statements).toHaveLength(1);
+    const [statement] = statements as [JsonObject];
+    expect(statement).toMatchObject({
+      Effect: 'Allow',
+      Principal: { Service: 's3.amazonaws.com' },
+      Action: 'sqs:SendMessage',
+      Resource: { 'Fn::GetAtt': ['UploadEventsQueue', 'Arn'] },
     });
-    expect(render(permission.Properties.SourceArn as Json)).toBe(`arn:${PARTITION}:s3:::${BUCKET}`);
+    const condition = statement.Condition as JsonObject;
+    expect(render((condition.ArnEquals as JsonObject)['aws:SourceArn'] as Json)).toBe(
+      `arn:${PARTITION}:s3:::${BUCKET}`,
+    );
+    expect(condition.StringEquals).toEqual({ 'aws:SourceAccount': { Ref: 'AWS::AccountId' } });
     expect(list(resource('UploadsBucket').DependsOn)).toContain(name);
+    // S3 no longer invokes the validator itself.
+    expect(
+      resourcesOfType('AWS::Lambda::Permission').filter(
+        ([, value]) => value.Properties.Principal === 's3.amazonaws.com',
+      ),
+    ).toEqual([]);
   });
 
-  it('retries twice, then sends the event to an SQS dead-letter queue', () => {
+  it('hands the validator batches, reporting partial failures, within its reserved concurrency', () => {
+    // Act
+    const mappings = resourcesOfType('AWS::Lambda::EventSourceMapping');
+
+    // Assert
+    expect(mappings).toHaveLength(1);
+    const mapping = (mappings[0] as [string, Resource])[1].Properties;
+    expect(mapping).toMatchObject({
+      EventSourceArn: { 'Fn::GetAtt': ['UploadEventsQueue', 'Arn'] },
+      FunctionName: { 'Fn::GetAtt': ['ValidateUploadLambdaFunction', 'Arn'] },
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    expect(functionOf('validateUpload').Properties.ReservedConcurrentExecutions).toBe(
+      Number(LIMIT_PARAMS.validatorReservedConcurrency),
+    );
+  });
+
+  it('moves a message received three times to the dead-letter queue, after six function timeouts each', () => {
+    // Act
+    const queue = resource('UploadEventsQueue').Properties;
+
+    // Assert
+    expect(queue.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': ['UploadValidationDlq', 'Arn'] },
+      maxReceiveCount: 3,
+    });
+    expect(queue.VisibilityTimeout).toBe(6 * Number(functionOf('validateUpload').Properties.Timeout));
+    expect(queue.SqsManagedSseEnabled).toBe(true);
+  });
+
+  it('retries a scan result twice, then sends the event to an SQS dead-letter queue', () => {
     // Act
     const configs = resourcesOfType('AWS::Lambda::EventInvokeConfig').filter(
       ([, value]) =>

@@ -16,6 +16,7 @@ interface Declaration {
   shareSecret: boolean;
   verdictSigningKey: boolean;
   deadLetterQueue: boolean;
+  consumesUploadEvents: boolean;
   readsUnvalidated: boolean;
   invokedByBucket: boolean;
   deliversWebhooks: boolean;
@@ -94,6 +95,7 @@ describe('reading iam/function-policies.json', () => {
       shareSecret: false,
       verdictSigningKey: false,
       deadLetterQueue: false,
+      consumesUploadEvents: false,
       readsUnvalidated: false,
       invokedByBucket: false,
       deliversWebhooks: false,
@@ -382,6 +384,19 @@ describe('building the roles', () => {
       Effect: 'Allow',
       Action: ['sqs:SendMessage'],
       Resource: { 'Fn::GetAtt': ['UploadValidationDlq', 'Arn'] },
+    });
+  });
+
+  it('lets the upload-events consumer receive and delete messages of that queue only', () => {
+    // Act
+    const built = roles.build(declare({ validateUpload: { consumesUploadEvents: true } }), SETTINGS);
+
+    // Assert
+    expect(statementsOf(built, 'ValidateUploadRole')[1]).toEqual({
+      Sid: 'ReceiveUploadEvents',
+      Effect: 'Allow',
+      Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+      Resource: { 'Fn::GetAtt': ['UploadEventsQueue', 'Arn'] },
     });
   });
 

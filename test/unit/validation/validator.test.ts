@@ -19,9 +19,11 @@ import { type VerdictClaims, verdictVerifier } from '../../../lib/core/verdict-s
 import { encodeMetaValue, META, TAG } from '../../../lib/store/object-encoding.js';
 import { fileIndexKey, parseObjectKey } from '../../../lib/store/object-key.js';
 import { createS3Client } from '../../../lib/store/s3-client.js';
+import { parseQueueEvent } from '../../../lib/validation/s3-event.js';
 import {
   VALIDATION_CONCURRENCY,
   type ValidatorDependencies,
+  validateQueueBatch,
   validateUploadEvent as validateWith,
 } from '../../../lib/validation/validator.js';
 import { webhookId } from '../../../lib/webhooks/file-validated-event.js';
@@ -1416,5 +1418,95 @@ describe('the malware check (malwareScan: guardduty)', () => {
       { key: KEY, status: 'skipped', skip: 'ignored' },
     ]);
     expect(send).not.toHaveBeenCalled();
+  });
+});
+
+describe('a queue batch (in AWS the bucket notifies a queue, which invokes the validator)', () => {
+  /** An SQS message carrying `body`, as Lambda delivers it from the upload-events queue. */
+  const message = (messageId: string, body: unknown) => ({
+    messageId,
+    receiptHandle: `receipt-${messageId}`,
+    body: JSON.stringify(body),
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: '1796425200000',
+      SenderId: 'AIDAEXAMPLE',
+      ApproximateFirstReceiveTimestamp: '1796425200001',
+    },
+    messageAttributes: {},
+    md5OfBody: '0'.repeat(32),
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:presign-dev-upload-events',
+    awsRegion: 'us-east-1',
+  });
+  const batch = (...messages: ReturnType<typeof message>[]) => {
+    const queued = parseQueueEvent({ Records: messages });
+    if (!queued) throw new Error('not a queue batch');
+    return validateQueueBatch(validator, queued);
+  };
+
+  it('validates each message’s records and answers no failure when all were decided', async () => {
+    // Arrange
+    const other = `uploads/${SEGMENT}/01JDQ7ZK2A4B6C8D0E1F3G5H7J`;
+    bucket.put(KEY, PNG);
+    bucket.put(other, HTML);
+
+    // Act
+    const answer = await batch(message('m1', eventFor(KEY)), message('m2', eventFor(other)));
+
+    // Assert
+    expect(answer).toEqual({ batchItemFailures: [] });
+    expect(tagsOf(bucket.first(KEY)?.tags)[TAG.status]).toBe('passed');
+    expect(tagsOf(bucket.first(other)?.tags)[TAG.status]).toBe('failed');
+  });
+
+  it('names the messages whose records failed unexpectedly, and only those, for the queue to deliver again', async () => {
+    // Arrange
+    const broken = `uploads/${SEGMENT}/01JDQ7ZK2A4B6C8D0E1F3G5H7J`;
+    bucket.put(KEY, PNG);
+    bucket.put(broken, PNG);
+    bucket.failures.set(broken, s3Error('InternalError', 500));
+
+    // Act
+    const answer = await batch(message('good', eventFor(KEY)), message('bad', eventFor(broken)));
+
+    // Assert
+    expect(answer).toEqual({ batchItemFailures: [{ itemIdentifier: 'bad' }] });
+    expect(tagsOf(bucket.first(KEY)?.tags)[TAG.status]).toBe('passed');
+  });
+
+  it('decides a batch of ten re-posts naming their versions with one read of the record and ten deletions', async () => {
+    // Arrange: the file, recorded, and ten posts over it, each event naming its version.
+    const first = bucket.put(KEY, PNG);
+    await validateUploadEvent(eventFor(KEY));
+    const later = Array.from({ length: 10 }, (_, i) => bucket.put(KEY, PNG, { eTag: `${i}`.repeat(32) }));
+    send.mockClear();
+
+    // Act
+    const answer = await batch(
+      ...later.map((version, i) => message(`m${i}`, versionEvent({ key: KEY, version }))),
+    );
+
+    // Assert
+    expect(answer).toEqual({ batchItemFailures: [] });
+    expect(requestNames()).toEqual(['GetObjectCommand', ...Array(10).fill('DeleteObjectCommand')]);
+    expect(bucket.versions.get(KEY)?.map((version) => version.versionId)).toEqual([first.versionId]);
+  });
+
+  it('takes S3’s test event and a body that is no S3 event as done, touching nothing', async () => {
+    // Act
+    const answer = await batch(
+      message('test', { Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: 'unit-test-bucket' }),
+      message('junk', 'not an event'),
+    );
+
+    // Assert
+    expect(answer).toEqual({ batchItemFailures: [] });
+    expect(send).not.toHaveBeenCalled();
+  });
+
+  it('is no queue batch when a record is not an SQS message', () => {
+    expect(parseQueueEvent(eventFor(KEY))).toBeUndefined();
+    expect(parseQueueEvent({ Records: [] })).toBeUndefined();
   });
 });
