@@ -25,11 +25,11 @@ import type { Context, S3Event } from 'aws-lambda';
 import { ulid } from 'ulid';
 import { ownerFromSubject, ownerKeyFrom } from '../lib/core/owner.js';
 import { createRuntime } from '../lib/runtime.js';
-import { toAwsS3Event } from '../scripts/ceph-event-bridge.js';
 import { devOwnerSecret, devToken } from '../scripts/dev-keys.js';
 import type { StackInfo } from '../scripts/stack-settings.js';
 import { apiEvent, lambdaContext } from '../test/support/api-event.js';
 import { pngOfSize } from '../test/support/sample-files.js';
+import { rgwCreatedEvent } from './rgw-push.js';
 import { functionNamed, localAdmin, localFunctionEnvironment } from './serverless-config.js';
 import type { Figure, SectionResult } from './stats.js';
 
@@ -40,39 +40,8 @@ type Created = (runtime: never) => Handler;
 const PILE = 200;
 
 /** The event the local bridge hands the validator for a form POST (RGW names no version), or AWS's (it does). */
-function createdEvent(bucket: string, key: string, eTag: string, versionId?: string): S3Event {
-  const push = {
-    Records: [
-      {
-        eventVersion: '2.2',
-        eventSource: 'ceph:s3',
-        awsRegion: '',
-        eventTime: new Date().toISOString(),
-        eventName: 'ObjectCreated:Post',
-        userIdentity: { principalId: 'presign-admin' },
-        requestParameters: { sourceIPAddress: '' },
-        responseElements: { 'x-amz-request-id': randomBytes(8).toString('hex'), 'x-amz-id-2': 'bench' },
-        s3: {
-          s3SchemaVersion: '1.0',
-          configurationId: 'bench',
-          bucket: {
-            name: bucket,
-            ownerIdentity: { principalId: 'presign-admin' },
-            arn: `arn:aws:s3:::${bucket}`,
-          },
-          object: {
-            key,
-            size: 2048,
-            eTag,
-            versionId: versionId ?? '',
-            sequencer: randomBytes(8).toString('hex').toUpperCase(),
-          },
-        },
-      },
-    ],
-  };
-  return toAwsS3Event(push, 'us-east-1');
-}
+const createdEvent = (bucket: string, key: string, eTag: string, versionId?: string): S3Event =>
+  rgwCreatedEvent({ bucket, key, size: 2048, eTag, versionId });
 
 export interface RequestsOptions {
   stack: StackInfo;

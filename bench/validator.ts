@@ -8,7 +8,6 @@
  * goes through a counting HTTP relay on loopback, so bytes are counted off the
  * wire without reaching into the function.
  */
-import { randomBytes } from 'node:crypto';
 import { Agent, createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
@@ -24,11 +23,11 @@ import {
 } from '@aws-sdk/client-s3';
 import type { Context, S3Event } from 'aws-lambda';
 import { ulid } from 'ulid';
-import { toAwsS3Event } from '../scripts/ceph-event-bridge.js';
 import type { StackInfo } from '../scripts/stack-settings.js';
 import { lambdaContext } from '../test/support/api-event.js';
 import { PNG_1x1, pngOfSize } from '../test/support/sample-files.js';
 import { deleteAllVersions } from './multipart.js';
+import { rgwCreatedEvent } from './rgw-push.js';
 import { assumeLocalRole, functionNamed, localAdmin, localFunctionEnvironment } from './serverless-config.js';
 import { type Figure, median, round, type SectionResult } from './stats.js';
 
@@ -151,44 +150,16 @@ interface TestObject {
 }
 
 /** The event the local bridge hands the validator for `object`: RGW's push body, in AWS's shape. */
-function bridgeEvent(object: TestObject, stack: StackInfo): S3Event {
-  const push = {
-    Records: [
-      {
-        eventVersion: '2.2',
-        eventSource: 'ceph:s3',
-        awsRegion: '',
-        eventTime: new Date().toISOString(),
-        eventName: object.eventName,
-        userIdentity: { principalId: 'presign-admin' },
-        requestParameters: { sourceIPAddress: '' },
-        responseElements: { 'x-amz-request-id': randomBytes(8).toString('hex'), 'x-amz-id-2': 'bench' },
-        s3: {
-          s3SchemaVersion: '1.0',
-          configurationId: 'presign-local-validateUpload',
-          bucket: {
-            name: stack.bucket,
-            ownerIdentity: { principalId: 'presign-admin' },
-            arn: `arn:aws:s3:::${stack.bucket}`,
-            id: 'bench',
-          },
-          object: {
-            key: object.key,
-            size: object.size,
-            eTag: object.eTag,
-            versionId: '',
-            sequencer: randomBytes(8).toString('hex').toUpperCase(),
-            metadata: [],
-            tags: [{ key: 'validation-status', val: 'pending' }],
-          },
-        },
-        eventId: `bench.${object.eTag}`,
-        opaqueData: '',
-      },
-    ],
-  };
-  return toAwsS3Event(push, stack.region);
-}
+const bridgeEvent = (object: TestObject, stack: StackInfo): S3Event =>
+  rgwCreatedEvent({
+    bucket: stack.bucket,
+    key: object.key,
+    size: object.size,
+    eTag: object.eTag,
+    eventName: object.eventName,
+    tags: [{ key: 'validation-status', val: 'pending' }],
+    region: stack.region,
+  });
 
 async function statusTag(admin: S3Client, bucket: string, key: string): Promise<string | undefined> {
   const { TagSet } = await admin.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }));
