@@ -39,9 +39,9 @@ describe('the client package', () => {
   });
 
   it.each(['client/examples/browser-upload.ts', 'client/examples/node-upload.mjs'])(
-    'is shown in the README by %s, word for word',
+    'is shown in docs/client.md by %s, word for word',
     (example) => {
-      expect(read('README.md')).toContain(read(example).trim());
+      expect(read('docs/client.md')).toContain(read(example).trim());
     },
   );
 });
