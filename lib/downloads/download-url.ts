@@ -1,6 +1,7 @@
 import type { Owner } from '../core/owner.js';
 import { effectiveExpiry } from '../core/url-expiry.js';
-import type { FileRecord, FileStore } from '../store/file-store.js';
+import type { FileStore } from '../store/file-store.js';
+import type { FileRecord } from '../store/verdict-trust.js';
 import { type Disposition, dispositionHeader } from './content-disposition.js';
 import { servableType } from './servable-type.js';
 

@@ -1,6 +1,6 @@
 import { ApiError, notValidated } from '../core/errors.js';
 import { browserExecutes, confirms } from '../core/media-types.js';
-import type { FileRecord } from '../store/file-store.js';
+import type { FileRecord } from '../store/verdict-trust.js';
 
 /**
  * The type a file may be served as: its declared type, once the validator has

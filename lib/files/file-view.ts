@@ -1,8 +1,9 @@
 import type { ClientMetadata } from '../core/client-metadata.js';
 import type { FileChecks } from '../core/file-checks.js';
 import type { Owner } from '../core/owner.js';
-import type { FileRecord, FileStore } from '../store/file-store.js';
+import type { FileStore } from '../store/file-store.js';
 import type { ValidationStatus } from '../store/object-encoding.js';
+import type { FileRecord } from '../store/verdict-trust.js';
 
 /** The body of `GET /files/{fileId}`. */
 export interface FileView {

@@ -1,16 +1,10 @@
-import {
-  DeleteObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
 import type { ClientMetadata } from '../core/client-metadata.js';
 import { GUARDDUTY_SCAN_RESULTS, type GuardDutyScanResult } from '../core/file-checks.js';
 import type { Owner } from '../core/owner.js';
+import type { ConditionalWriter } from './conditional-write.js';
 import { fileIndexKey, fileIndexPrefix, newestFirstId } from './object-key.js';
-import { classifyS3Error } from './s3-errors.js';
-import { readStateObject } from './state-object.js';
 
 type OwnerRef = Pick<Owner, 'segment'>;
 
@@ -110,8 +104,8 @@ export interface FileIndexSettings {
   s3: S3Client;
   /** The state bucket, where the index lives beside share epochs and multipart records. */
   stateBucket: string;
-  /** How `If-Match` takes an ETag: quoted (AWS) or bare (Ceph RGW). */
-  ifMatchOf: (eTag: string) => string;
+  /** Every write of an entry goes through it: create-once, or over the entry read. */
+  writer: ConditionalWriter;
 }
 
 function parseEntry(text: string): IndexEntry | undefined {
@@ -134,7 +128,7 @@ function parseEntry(text: string): IndexEntry | undefined {
  * a page is one listing. The validator writes an entry when it first sees a
  * file; DELETE /files removes it.
  */
-export function createFileIndex({ s3, stateBucket, ifMatchOf }: FileIndexSettings) {
+export function createFileIndex({ s3, stateBucket, writer }: FileIndexSettings) {
   /**
    * Writes a file's entry only if the index holds none for it (`If-None-Match: *`):
    * `true` when this write created it, `false` when another entry (a
@@ -142,24 +136,15 @@ export function createFileIndex({ s3, stateBucket, ifMatchOf }: FileIndexSetting
    * for the state bucket's lifecycle. Throws any other S3 error.
    */
   async function createIndexEntry(owner: OwnerRef, fileId: string, entry: IndexEntry): Promise<boolean> {
-    try {
-      await s3.send(
-        new PutObjectCommand({
-          Bucket: stateBucket,
-          Key: fileIndexKey(owner, fileId),
-          Body: JSON.stringify(entry),
-          ContentType: 'application/json',
-          IfNoneMatch: '*',
-          ...(isTombstone(entry) ? { Tagging: TOMBSTONE_TAGGING } : {}),
-        }),
-      );
-      return true;
-    } catch (error) {
-      const kind = classifyS3Error(error);
-      // 412: an entry is there. 409: two creations at once; the other one is what the caller reads.
-      if (kind === 'replaced' || kind === 'conflict') return false;
-      throw error;
-    }
+    // Lost (412): an entry is there. Collided (409): two creations at once; the other one is what the caller reads.
+    const outcome = await writer.writeIfUnchanged({
+      key: fileIndexKey(owner, fileId),
+      body: JSON.stringify(entry),
+      contentType: 'application/json',
+      over: 'absent',
+      ...(isTombstone(entry) ? { tagging: TOMBSTONE_TAGGING } : {}),
+    });
+    return outcome === 'written';
   }
 
   /**
@@ -172,22 +157,13 @@ export function createFileIndex({ s3, stateBucket, ifMatchOf }: FileIndexSetting
     entry: FileIndexEntry,
     eTag: string,
   ): Promise<boolean> {
-    try {
-      await s3.send(
-        new PutObjectCommand({
-          Bucket: stateBucket,
-          Key: fileIndexKey(owner, fileId),
-          Body: JSON.stringify(entry),
-          ContentType: 'application/json',
-          IfMatch: ifMatchOf(eTag),
-        }),
-      );
-      return true;
-    } catch (error) {
-      const kind = classifyS3Error(error);
-      if (kind === 'replaced' || kind === 'conflict' || kind === 'missing') return false;
-      throw error;
-    }
+    const outcome = await writer.writeIfUnchanged({
+      key: fileIndexKey(owner, fileId),
+      body: JSON.stringify(entry),
+      contentType: 'application/json',
+      over: { eTag },
+    });
+    return outcome === 'written';
   }
 
   /**
@@ -213,7 +189,7 @@ export function createFileIndex({ s3, stateBucket, ifMatchOf }: FileIndexSetting
 
   /** A file's index entry and its ETag, in one GET; `undefined` when the index holds none (or none readable). */
   async function readIndexEntry(owner: OwnerRef, fileId: string): Promise<ReadEntry | undefined> {
-    const object = await readStateObject(s3, stateBucket, fileIndexKey(owner, fileId));
+    const object = await writer.read(fileIndexKey(owner, fileId));
     if (!object) return undefined;
     const entry = parseEntry(object.text);
     return entry ? { entry, eTag: object.eTag } : undefined;
@@ -226,3 +202,5 @@ export function createFileIndex({ s3, stateBucket, ifMatchOf }: FileIndexSetting
 
   return { createIndexEntry, replaceIndexEntry, listFileIds, readIndexEntry, removeIndexEntry };
 }
+
+export type FileIndex = ReturnType<typeof createFileIndex>;

@@ -4,7 +4,6 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   ListPartsCommand,
-  PutObjectCommand,
   type S3Client,
   S3ServiceException,
   UploadPartCommand,
@@ -16,6 +15,7 @@ import { incompleteUpload, notFound, uploadClosed } from '../core/errors.js';
 import { logger } from '../core/logger.js';
 import { MAX_PARTS } from '../core/object-limits.js';
 import type { Owner } from '../core/owner.js';
+import type { ConditionalWriter } from './conditional-write.js';
 import { PENDING_TAG_QUERY, unquotedETag, uploadMetadata } from './object-encoding.js';
 import { multipartClosingKey, multipartRecordKey, objectKey, parseObjectKey } from './object-key.js';
 import { classifyS3Error } from './s3-errors.js';
@@ -110,6 +110,8 @@ export interface MultipartStoreSettings {
   bucket: string;
   /** The state bucket, where each multipart upload's record lives. */
   stateBucket: string;
+  /** How records and closing claims are written: create-once. */
+  writer: ConditionalWriter;
 }
 
 /**
@@ -121,7 +123,7 @@ export interface MultipartStoreSettings {
  * MD5; and completion and abort, which only the server performs. A closed
  * upload (completed or aborted) is one S3 answers `NoSuchUpload` for.
  */
-export function createMultipartStore({ s3, bucket, stateBucket }: MultipartStoreSettings) {
+export function createMultipartStore({ s3, bucket, stateBucket, writer }: MultipartStoreSettings) {
   /** A 404 from S3 about an upload id the record names: that upload is closed. */
   async function onOpenUpload<T>(call: Promise<T>): Promise<T> {
     try {
@@ -163,21 +165,21 @@ export function createMultipartStore({ s3, bucket, stateBucket }: MultipartStore
       partSize: form.partSize,
       startedAt: now.toISOString(),
     };
-    try {
-      await s3.send(
-        new PutObjectCommand({
-          Bucket: stateBucket,
-          Key: multipartRecordKey(form.owner, fileId),
-          Body: JSON.stringify(record),
-          ContentType: 'application/json',
-          IfNoneMatch: '*',
-        }),
-      );
-    } catch (error) {
+    const written = await writer
+      .writeIfUnchanged({
+        key: multipartRecordKey(form.owner, fileId),
+        body: JSON.stringify(record),
+        contentType: 'application/json',
+        over: 'absent',
+      })
+      .catch((error: unknown) => error);
+    if (written !== 'written') {
       await s3
         .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: form.key, UploadId: uploadId }))
         .catch(() => undefined);
-      throw error;
+      throw written instanceof Error
+        ? written
+        : new Error(`a multipart record of ${fileId} was already there`);
     }
     return uploadId;
   }
@@ -319,15 +321,15 @@ export function createMultipartStore({ s3, bucket, stateBucket }: MultipartStore
   async function claimClosing(upload: Pick<MultipartUpload, 'key' | 'fileId'>, action: 'complete' | 'abort') {
     const Key = closingKeyOf(upload);
     for (let attempt = 0; attempt < CLAIM_TRIES; attempt++) {
-      try {
-        await s3.send(new PutObjectCommand({ Bucket: stateBucket, Key, Body: action, IfNoneMatch: '*' }));
-        return;
-      } catch (error) {
-        const kind = classifyS3Error(error);
-        // Two claims at once (409): neither may have landed, try again.
-        if (kind === 'conflict') continue;
-        if (kind !== 'replaced') throw error;
-      }
+      const outcome = await writer.writeIfUnchanged({
+        key: Key,
+        body: action,
+        contentType: 'text/plain',
+        over: 'absent',
+      });
+      if (outcome === 'written') return;
+      // Two claims at once: neither may have landed, try again.
+      if (outcome === 'collided') continue;
       const claim = await readStateObject(s3, stateBucket, Key);
       // Gone since (expired): claim it again.
       if (!claim) continue;

@@ -1,7 +1,7 @@
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { presignFileDownload } from '../../../lib/downloads/download-url.js';
-import type { FileRecord } from '../../../lib/store/file-store.js';
+import type { FileRecord } from '../../../lib/store/verdict-trust.js';
 import { unitStore } from '../../support/runtime.js';
 
 const NOW = new Date('2026-11-23T10:00:00.250Z');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { servableType } from '../../../lib/downloads/servable-type.js';
-import type { FileRecord } from '../../../lib/store/file-store.js';
+import type { FileRecord } from '../../../lib/store/verdict-trust.js';
 
 /** A passed record of `contentType` in which the validator found `detectedType`. */
 function passed(contentType: string, detectedType: string | undefined): FileRecord {
