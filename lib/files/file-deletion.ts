@@ -1,9 +1,9 @@
 import type { Clock } from '../core/clock.js';
-import { ApiError } from '../core/errors.js';
 import type { Owner } from '../core/owner.js';
 import { releaseDeletedFile } from '../limits/owner-limits.js';
 import { type LimitSettings, limitsSet } from '../limits/usage-ledger.js';
 import type { FileStore } from '../store/file-store.js';
+import { FileNotFound } from '../store/store-errors.js';
 
 /** What deleting a file needs: the store, and the limits its owner's usage is tidied by. */
 export interface FileDeletionDependencies {
@@ -39,6 +39,6 @@ async function releaseUsage(dependencies: FileDeletionDependencies, owner: Owner
     await releaseDeletedFile(dependencies, owner, fileId, () => store.readFileTags(owner, fileId));
   } catch (error) {
     // No such file: the store's delete answers the 404 (and drops a stale index entry).
-    if (!(error instanceof ApiError && error.code === 'not_found')) throw error;
+    if (!(error instanceof FileNotFound)) throw error;
   }
 }

@@ -9,6 +9,7 @@ import { logger } from '../core/logger.js';
 import type { Owner } from '../core/owner.js';
 import type { BearerVerifier } from './bearer-auth.js';
 import { errorResponse } from './responses.js';
+import { apiErrorOfStoreRefusal } from './store-refusals.js';
 
 /** JSON bodies above this are refused before parsing: no route but one needs more. */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -145,14 +146,14 @@ function validateInput<Event extends AnyRouteEvent>(schema: z.ZodType): Middlewa
 }
 
 /**
- * Registered last so its onError runs first: exposes {@link ApiError}s in the
- * API's envelope and turns everything else into a generic 500 with the cause
+ * Registered last so its onError runs first: exposes {@link ApiError}s (and
+ * the store's refusals, as their API errors) in the API's envelope and turns everything else into a generic 500 with the cause
  * logged, never returned.
  */
 function errorResponder<Event extends AnyRouteEvent>(): Middleware<Event> {
   return {
     onError: async (request) => {
-      const { error } = request;
+      const error = apiErrorOfStoreRefusal(request.error) ?? request.error;
       if (error instanceof ApiError && error.expose) {
         request.response = errorResponse(error.statusCode, error.code, error.message, error.headers);
         return;

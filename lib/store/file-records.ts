@@ -4,29 +4,29 @@ import {
   HeadObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { notFound, notValidated } from '../core/errors.js';
 import type { Owner } from '../core/owner.js';
 import { type FileIndex, type FileIndexEntry, isTombstone } from './file-index.js';
 import { clientMetadataOf, decodeMetaValue, META } from './object-encoding.js';
 import { multipartRecordKey, objectKey, shareEpochKey } from './object-key.js';
 import { classifyS3Error } from './s3-errors.js';
+import { FileNotFound, FileNotPassed } from './store-errors.js';
 import type { FileRecord, FileTags, VerdictTrust } from './verdict-trust.js';
 
 type OwnerRef = Pick<Owner, 'segment'>;
 
 /**
  * Runs an S3 read of a file record, turning the races a caller can lose into
- * the API's answers: the object gone is 404, replaced or refused by the read
- * gate (its verdict changed under us) is 409 `not_validated`. Anything else is
- * rethrown, a 500.
+ * the store's refusals: the object gone is FileNotFound, replaced or refused
+ * by the read gate (its verdict changed under us) is FileNotPassed. Anything
+ * else is rethrown as a fault.
  */
-async function asApiAnswer<T>(read: Promise<T>): Promise<T> {
+async function asRefusal<T>(read: Promise<T>): Promise<T> {
   try {
     return await read;
   } catch (error) {
     const kind = classifyS3Error(error);
-    if (kind === 'missing') throw notFound();
-    if (kind === 'replaced' || kind === 'denied') throw notValidated('pending');
+    if (kind === 'missing') throw new FileNotFound();
+    if (kind === 'replaced' || kind === 'denied') throw new FileNotPassed('pending');
     throw error;
   }
 }
@@ -57,10 +57,10 @@ export function createFileRecords({
 }: FileRecordsSettings) {
   const { tagsOfEntry, recordOfEntry, unseenTags } = trust;
 
-  /** The file's record, or `undefined` when the index holds none. Throws 404 for a deleted file's tombstone. */
+  /** The file's record, or `undefined` when the index holds none. Throws FileNotFound for a deleted file's tombstone. */
   async function readEntry(owner: OwnerRef, fileId: string): Promise<FileIndexEntry | undefined> {
     const read = await fileIndex.readIndexEntry(owner, fileId);
-    if (isTombstone(read?.entry)) throw notFound();
+    if (isTombstone(read?.entry)) throw new FileNotFound();
     return read?.entry as FileIndexEntry | undefined;
   }
 
@@ -85,14 +85,14 @@ export function createFileRecords({
    * trusted only with the validator's signature for the recorded version, and
    * GuardDuty's result as the validator recorded it. One GET; a file the
    * validator has not seen yet costs one tag read more, to tell it (pending)
-   * from none. Throws 404 when no such file exists under this owner's
+   * from none. Throws FileNotFound when no such file exists under this owner's
    * segment, which is also what another owner's id looks like.
    */
   async function readFileTags(owner: OwnerRef, fileId: string): Promise<FileTags> {
     const key = objectKey(owner, fileId);
     const entry = await readEntry(owner, fileId);
     if (entry) return tagsOfEntry(key, entry);
-    if (!(await unseenFileExists(key))) throw notFound();
+    if (!(await unseenFileExists(key))) throw new FileNotFound();
     return unseenTags(key, new Date(0).toISOString(), 0);
   }
 
@@ -112,14 +112,14 @@ export function createFileRecords({
    * Before the validator has recorded it, HEAD of the key's current version
    * describes it, pending: the upload form pins the same metadata on every
    * version, so whichever is current tells the same. Only roles the bucket
-   * policy lets read unvalidated objects can call it (getFile). Throws 404
+   * policy lets read unvalidated objects can call it (getFile). Throws FileNotFound
    * for an unknown, deleted or another owner's file.
    */
   async function readFileRecord(owner: OwnerRef, fileId: string): Promise<FileRecord> {
     const key = objectKey(owner, fileId);
     const entry = await readEntry(owner, fileId);
     if (entry) return recordOfEntry(fileId, key, entry);
-    const head = await asApiAnswer(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })));
+    const head = await asRefusal(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })));
     const metadata = head.Metadata ?? {};
     return {
       ...unseenTags(key, (head.LastModified ?? new Date(0)).toISOString(), head.ContentLength ?? 0),
@@ -136,8 +136,8 @@ export function createFileRecords({
    * the signed verdict must say `passed` for the recorded version, which the
    * caller then pins, so S3's tag-gated read judges exactly that version.
    * `precheck` (a share link's checks) runs on the verdict before its status
-   * is looked at. Throws 404 for an unknown, deleted or another owner's file,
-   * 409 `not_validated` unless it passed (a file the validator has not seen
+   * is looked at. Throws FileNotFound for an unknown, deleted or another owner's file,
+   * FileNotPassed unless it passed (a file the validator has not seen
    * yet costs one tag read more, to tell it from none).
    */
   async function readPassedFileRecord(
@@ -149,12 +149,12 @@ export function createFileRecords({
     const entry = await readEntry(owner, fileId);
     if (!entry) {
       await precheck(unseenTags(key, new Date(0).toISOString(), 0));
-      if (!(await unseenFileExists(key))) throw notFound();
-      throw notValidated('pending');
+      if (!(await unseenFileExists(key))) throw new FileNotFound();
+      throw new FileNotPassed('pending');
     }
     const record = recordOfEntry(fileId, key, entry);
     await precheck(record);
-    if (record.status !== 'passed') throw notValidated(record.status);
+    if (record.status !== 'passed') throw new FileNotPassed(record.status);
     return record;
   }
 
@@ -166,16 +166,16 @@ export function createFileRecords({
    * its record last (so that the validator, seeing the key meanwhile, finds
    * the marker). A file the validator has not recorded yet gets a tombstone
    * record instead, create-once: the validator then deletes each of its
-   * versions as their events come. Throws 404 when the owner has no such
+   * versions as their events come. Throws FileNotFound when the owner has no such
    * file, which is also what a second delete answers.
    */
   async function deleteFile(owner: OwnerRef, fileId: string): Promise<void> {
     const key = objectKey(owner, fileId);
     const read = await fileIndex.readIndexEntry(owner, fileId);
-    if (isTombstone(read?.entry)) throw notFound();
+    if (isTombstone(read?.entry)) throw new FileNotFound();
     let entry = read?.entry as FileIndexEntry | undefined;
     if (!entry) {
-      if (!(await unseenFileExists(key))) throw notFound();
+      if (!(await unseenFileExists(key))) throw new FileNotFound();
       if (!(await fileIndex.createIndexEntry(owner, fileId, { deleted: true }))) {
         // The validator recorded it meanwhile (or another delete came first).
         const again = await fileIndex.readIndexEntry(owner, fileId);

@@ -11,7 +11,6 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import * as z from 'zod';
 import type { ClientMetadata } from '../core/client-metadata.js';
-import { incompleteUpload, notFound, uploadClosed } from '../core/errors.js';
 import { logger } from '../core/logger.js';
 import { MAX_PARTS } from '../core/object-limits.js';
 import type { Owner } from '../core/owner.js';
@@ -20,6 +19,7 @@ import { PENDING_TAG_QUERY, unquotedETag, uploadMetadata } from './object-encodi
 import { multipartClosingKey, multipartRecordKey, objectKey, parseObjectKey } from './object-key.js';
 import { classifyS3Error } from './s3-errors.js';
 import { readStateObject } from './state-object.js';
+import { FileNotFound, UploadClosed, UploadIncomplete } from './store-errors.js';
 
 type OwnerRef = Pick<Owner, 'segment'>;
 
@@ -129,7 +129,7 @@ export function createMultipartStore({ s3, bucket, stateBucket, writer }: Multip
     try {
       return await call;
     } catch (error) {
-      if (classifyS3Error(error) === 'missing') throw uploadClosed();
+      if (classifyS3Error(error) === 'missing') throw new UploadClosed();
       throw error;
     }
   }
@@ -186,17 +186,17 @@ export function createMultipartStore({ s3, bucket, stateBucket, writer }: Multip
 
   /**
    * Reads the terms of an owner's multipart upload from its record. Throws
-   * 404 when the owner started none under this file id (another owner's id
+   * FileNotFound when the owner started none under this file id (another owner's id
    * looks the same). Says nothing of whether it is still open.
    */
   async function readMultipartUpload(owner: OwnerRef, fileId: string): Promise<MultipartUpload> {
     const object = await readStateObject(s3, stateBucket, multipartRecordKey(owner, fileId));
-    if (!object) throw notFound();
+    if (!object) throw new FileNotFound('no such upload');
     const record = parseRecord(object.text);
     // Only the state bucket's writers could have made it unreadable: no upload the API can serve.
     if (!record) {
       logger.warn('unreadable multipart upload record', { fileId });
-      throw notFound();
+      throw new FileNotFound('no such upload');
     }
     return {
       fileId,
@@ -223,7 +223,7 @@ export function createMultipartStore({ s3, bucket, stateBucket, writer }: Multip
     return getSignedUrl(s3, command, { expiresIn: request.expiresIn, signingDate: request.now });
   }
 
-  /** Every part S3 holds of an upload, by part number. Throws 409 `upload_closed` once it is closed. */
+  /** Every part S3 holds of an upload, by part number. Throws UploadClosed once it is closed. */
   async function listUploadedParts(
     upload: Pick<MultipartUpload, 'key' | 'uploadId'>,
   ): Promise<UploadedPart[]> {
@@ -256,8 +256,8 @@ export function createMultipartStore({ s3, bucket, stateBucket, writer }: Multip
   }
 
   /**
-   * Completes an upload from exactly these parts. Throws 409 `upload_closed`
-   * when it is already closed, and 422 `incomplete_upload` when S3 refuses a
+   * Completes an upload from exactly these parts. Throws UploadClosed
+   * when it is already closed, and UploadIncomplete when S3 refuses a
    * part (one uploaded again since it was listed).
    */
   async function completeMultipartUpload(
@@ -279,13 +279,13 @@ export function createMultipartStore({ s3, bucket, stateBucket, writer }: Multip
       );
     } catch (error) {
       if (error instanceof Error && (error.name === 'InvalidPart' || error.name === 'InvalidPartOrder')) {
-        throw incompleteUpload(
+        throw new UploadIncomplete(
           'a part changed while the upload was completed: list the parts and complete again',
         );
       }
       // A completion or an abort of the same upload under way (Ceph RGW answers 500 then, AWS
       // may too): once that one has closed the upload, this request lost a race, not failed.
-      if (isServerFault(error) && (await closesSoon(upload))) throw uploadClosed();
+      if (isServerFault(error) && (await closesSoon(upload))) throw new UploadClosed();
       throw error;
     }
   }
@@ -309,7 +309,7 @@ export function createMultipartStore({ s3, bucket, stateBucket, writer }: Multip
   /**
    * Claims the closing of an upload for `action`, create-once
    * (`If-None-Match: *` in the unversioned state bucket): the first of a
-   * completion and an abort wins, and the other answers 409 `upload_closed`,
+   * completion and an abort wins, and the other answers UploadClosed,
    * where S3 alone could let both succeed (Ceph RGW then completes the object
    * and drops its parts). A claim for the same action (a retry, or two
    * completions at once) goes ahead. A completion S3 refuses (a part changed
@@ -334,7 +334,7 @@ export function createMultipartStore({ s3, bucket, stateBucket, writer }: Multip
       // Gone since (expired): claim it again.
       if (!claim) continue;
       if (claim.text === action) return;
-      throw uploadClosed();
+      throw new UploadClosed();
     }
     throw new Error(`closing claim of ${upload.fileId} kept conflicting over ${CLAIM_TRIES} tries`);
   }
@@ -365,7 +365,7 @@ export function createMultipartStore({ s3, bucket, stateBucket, writer }: Multip
     await s3.send(new DeleteObjectCommand({ Bucket: stateBucket, Key: closingKeyOf(upload) }));
   }
 
-  /** Aborts an open upload: S3 drops its parts. Throws 409 `upload_closed` when it is already closed. */
+  /** Aborts an open upload: S3 drops its parts. Throws UploadClosed when it is already closed. */
   async function abortMultipartUpload(upload: Pick<MultipartUpload, 'key' | 'uploadId'>): Promise<void> {
     await onOpenUpload(
       s3.send(

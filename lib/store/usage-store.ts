@@ -1,11 +1,11 @@
 import { ListObjectVersionsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
-import { rateLimited } from '../core/errors.js';
 import type { Owner } from '../core/owner.js';
 import { quotedETag, unquotedETag } from './object-encoding.js';
 import { objectKey, usageKey } from './object-key.js';
 import { classifyS3Error } from './s3-errors.js';
 import { readStateObject } from './state-object.js';
+import { ChangeContended } from './store-errors.js';
 
 type OwnerRef = Pick<Owner, 'segment'>;
 
@@ -111,8 +111,8 @@ export function createUsageStore({ s3, bucket, stateBucket, conditionalETag }: U
    * none, and nothing is written) and a result. When another write came
    * first, the record is read again and `decide` runs again on it, with a
    * jittered backoff, for up to 6 s or until `giveUpAt` (ms since the epoch:
-   * the request's own deadline); then it gives up with 429 `rate_limited`
-   * (`Retry-After: 1`) rather than write on a stale view, or time out.
+   * the request's own deadline); then it gives up with ChangeContended
+   * (retry after 1 s) rather than write on a stale view, or time out.
    * Errors `decide` throws pass through, nothing written.
    */
   async function changeUsage<T>(
@@ -121,7 +121,7 @@ export function createUsageStore({ s3, bucket, stateBucket, conditionalETag }: U
     giveUpAt: number = Number.POSITIVE_INFINITY,
   ): Promise<T> {
     const deadline = Math.min(Date.now() + CHANGE_DEADLINE_MS, giveUpAt);
-    const busy = () => rateLimited('too many changes at once to this owner’s usage: try again', 1);
+    const busy = () => new ChangeContended('too many changes at once to this owner’s usage: try again', 1);
     if (Date.now() >= deadline) throw busy();
     for (let attempt = 0; ; attempt++) {
       const { record, eTag } = await read(owner);

@@ -10,6 +10,7 @@ import type { FileStore } from '../store/file-store.js';
 import type { MultipartUpload, UploadedPart } from '../store/multipart-store.js';
 import { unquotedETag } from '../store/object-encoding.js';
 import { newFileId, objectKey } from '../store/object-key.js';
+import { UploadIncomplete } from '../store/store-errors.js';
 import { admitUpload } from './upload-issuer.js';
 import type { CreateMultipartUploadRequest } from './upload-request.js';
 
@@ -283,7 +284,7 @@ export async function completeUpload(
   } catch (error) {
     // S3 refused the parts (one changed since they were listed): the upload stays open, as the
     // 422 says, so the claim goes back and the owner may complete it again or abort it.
-    if (error instanceof ApiError && error.code === 'incomplete_upload') await store.releaseClosing(upload);
+    if (error instanceof UploadIncomplete) await store.releaseClosing(upload);
     throw error;
   }
   return { fileId, status: 'pending' };

@@ -15,6 +15,7 @@ import { createFileStore } from '../../../lib/store/file-store.js';
 import { encodeMetaValue, META, TAG } from '../../../lib/store/object-encoding.js';
 import { newestFirstId } from '../../../lib/store/object-key.js';
 import { createS3Client } from '../../../lib/store/s3-client.js';
+import { FileNotFound, FileNotPassed } from '../../../lib/store/store-errors.js';
 import { unitStore } from '../../support/runtime.js';
 import { signedVerdictTags, TEST_VERDICT_KEYS } from '../../support/verdict-keys.js';
 
@@ -296,7 +297,7 @@ describe('reads of a file: its record, one GET', () => {
       store.readFileRecord(OWNER, FILE_ID),
       store.readPassedFileRecord(OWNER, FILE_ID),
     ]) {
-      await expect(read).rejects.toMatchObject({ statusCode: 404, code: 'not_found' });
+      await expect(read).rejects.toBeInstanceOf(FileNotFound);
     }
     expect(await store.readRecordedFile(OWNER, FILE_ID)).toBeUndefined();
   });
@@ -333,8 +334,8 @@ describe('reads of a file the validator has not recorded yet: one request more',
   });
 
   it.each([
-    [true, { statusCode: 409, code: 'not_validated' }],
-    [false, { statusCode: 404, code: 'not_found' }],
+    [true, { name: 'FileNotPassed', status: 'pending' }],
+    [false, { name: 'FileNotFound' }],
   ])(
     'answers a download (current version: %s) with %o after a tag read of the current version',
     async (current, answer) => {
@@ -369,10 +370,7 @@ describe('readPassedFileRecord', () => {
     );
 
     // Act / Assert
-    await expect(store.readPassedFileRecord(OWNER, FILE_ID)).rejects.toMatchObject({
-      statusCode: 409,
-      code: 'not_validated',
-    });
+    await expect(store.readPassedFileRecord(OWNER, FILE_ID)).rejects.toBeInstanceOf(FileNotPassed);
   });
 
   it('runs the precheck on the recorded verdict, before the status is looked at', async () => {
@@ -384,7 +382,7 @@ describe('readPassedFileRecord', () => {
     const read = store.readPassedFileRecord(OWNER, FILE_ID, precheck);
 
     // Assert
-    await expect(read).rejects.toMatchObject({ statusCode: 409 });
+    await expect(read).rejects.toBeInstanceOf(FileNotPassed);
     expect(precheck).toHaveBeenCalledWith(
       expect.objectContaining({ versionId: FIRST.versionId, status: 'pending' }),
     );
@@ -439,7 +437,7 @@ describe('deleteFile: no listing', () => {
     const send = spySend().mockImplementation(fileFake(fake));
 
     // Act / Assert
-    await expect(store.deleteFile(OWNER, FILE_ID)).rejects.toMatchObject({ statusCode: 404 });
+    await expect(store.deleteFile(OWNER, FILE_ID)).rejects.toBeInstanceOf(FileNotFound);
     expect(inputsOf(send, DeleteObjectCommand)).toEqual([]);
   });
 });

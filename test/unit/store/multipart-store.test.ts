@@ -13,6 +13,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { decodeMetaValue } from '../../../lib/store/object-encoding.js';
 import { multipartRecordKey } from '../../../lib/store/object-key.js';
 import { createS3Client } from '../../../lib/store/s3-client.js';
+import { FileNotFound, UploadClosed, UploadIncomplete } from '../../../lib/store/store-errors.js';
 import { TEST_NOW } from '../../support/clock.js';
 import { testOwner } from '../../support/owners.js';
 import { unitStore } from '../../support/runtime.js';
@@ -133,7 +134,7 @@ describe('readMultipartUpload', () => {
       partCount: 3,
       startedAt: 'x',
     });
-    await expect(others).rejects.toMatchObject({ statusCode: 404, code: 'not_found' });
+    await expect(others).rejects.toBeInstanceOf(FileNotFound);
   });
 });
 
@@ -145,7 +146,7 @@ describe('readMultipartUpload of an unreadable record', () => {
       const { store } = storeWith(() => ({ Body: { transformToString: async () => text } }));
 
       // Act & Assert
-      await expect(store.readMultipartUpload(ALICE, FILE_ID)).rejects.toMatchObject({ statusCode: 404 });
+      await expect(store.readMultipartUpload(ALICE, FILE_ID)).rejects.toBeInstanceOf(FileNotFound);
     },
   );
 });
@@ -184,10 +185,7 @@ describe('claimClosing', () => {
 
     // Act & Assert
     await expect(store.claimClosing(upload, 'abort')).resolves.toBeUndefined();
-    await expect(store.claimClosing(upload, 'complete')).rejects.toMatchObject({
-      statusCode: 409,
-      code: 'upload_closed',
-    });
+    await expect(store.claimClosing(upload, 'complete')).rejects.toBeInstanceOf(UploadClosed);
   });
 
   it('tries again when two claims reach S3 at once (409)', async () => {
@@ -317,7 +315,7 @@ describe('a closed upload', () => {
     const { store } = storeWith(closed);
 
     // Act & Assert
-    await expect(act(store)).rejects.toMatchObject({ statusCode: 409, code: 'upload_closed' });
+    await expect(act(store)).rejects.toBeInstanceOf(UploadClosed);
   });
 
   it('answers 409 when a completion fails on the server side while a concurrent one closes the upload', async () => {
@@ -341,7 +339,7 @@ describe('a closed upload', () => {
     ]);
 
     // Assert
-    await expect(completing).rejects.toMatchObject({ statusCode: 409, code: 'upload_closed' });
+    await expect(completing).rejects.toBeInstanceOf(UploadClosed);
     expect(listings).toBe(2);
   });
 
@@ -385,6 +383,6 @@ describe('a closed upload', () => {
     ]);
 
     // Assert
-    await expect(completing).rejects.toMatchObject({ statusCode: 422, code: 'incomplete_upload' });
+    await expect(completing).rejects.toBeInstanceOf(UploadIncomplete);
   });
 });

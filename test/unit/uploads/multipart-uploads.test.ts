@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
-import { ApiError, incompleteUpload } from '../../../lib/core/errors.js';
+import { ApiError } from '../../../lib/core/errors.js';
 import type { MultipartUpload, UploadedPart } from '../../../lib/store/multipart-store.js';
+import { UploadIncomplete } from '../../../lib/store/store-errors.js';
 import {
   choosePartSize,
   completeUpload,
@@ -336,7 +337,7 @@ describe('completeUpload', () => {
     // Arrange: S3 refuses the parts (one changed since they were listed)
     const parts = held(5 * MiB, 5 * MiB, 2 * MiB);
     const store = storeHolding(parts);
-    store.completeMultipartUpload.mockRejectedValue(incompleteUpload('a part changed'));
+    store.completeMultipartUpload.mockRejectedValue(new UploadIncomplete('a part changed'));
 
     // Act
     const completing = completeUpload(
@@ -347,7 +348,7 @@ describe('completeUpload', () => {
     );
 
     // Assert
-    await expect(completing).rejects.toMatchObject({ statusCode: 422, code: 'incomplete_upload' });
+    await expect(completing).rejects.toBeInstanceOf(UploadIncomplete);
     expect(store.claimClosing).toHaveBeenCalledWith(UPLOAD, 'complete');
     expect(store.releaseClosing).toHaveBeenCalledWith(UPLOAD);
   });
