@@ -40,6 +40,8 @@ export interface ValidatorDependencies {
     | 'recordScanResult'
     | 'recordDeleted'
     | 'deleteVersion'
+    | 'readUsage'
+    | 'tryWriteUsage'
     | 'changeUsage'
     | 'uploadLanded'
   >;
