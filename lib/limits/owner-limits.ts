@@ -66,16 +66,18 @@ async function tidied(
   owner: OwnerRef,
   stored: UsageRecord,
   now: number,
-  landedCache: Map<string, boolean>,
+  landedCache: Map<string, Promise<boolean>>,
 ): Promise<UsageRecord> {
   const record = copyRecord(stored);
   pruneRecord(record, now, limits);
   for (const fileId of lapsedReservations(record, now, limits)) {
-    let landed = landedCache.get(fileId);
-    if (landed === undefined) {
-      landed = await store.uploadLanded(owner, fileId);
-      landedCache.set(fileId, landed);
+    // The promise is kept, so shards read at once ask S3 once about a reservation split over them.
+    let asked = landedCache.get(fileId);
+    if (asked === undefined) {
+      asked = store.uploadLanded(owner, fileId);
+      landedCache.set(fileId, asked);
     }
+    const landed = await asked;
     const reservation = record.open[fileId];
     if (!reservation) continue;
     if (landed) record.open[fileId] = { ...reservation, landed: true };
@@ -97,7 +99,7 @@ function changeTidied<T>(
   shard: number,
   change: (record: UsageRecord, now: number) => Promise<T> | T,
 ): Promise<T> {
-  const landedCache = new Map<string, boolean>();
+  const landedCache = new Map<string, Promise<boolean>>();
   return dependencies.store.changeUsage(
     owner,
     shard,
@@ -108,6 +110,14 @@ function changeTidied<T>(
     },
     dependencies.giveUpAt,
   );
+}
+
+/** Takes back the count of an upload just counted, whose reservation was then undone (all or nothing). */
+function uncountIssued(record: UsageRecord): void {
+  const last = record.issued.at(-1);
+  if (!last) return;
+  if (last[1] > 1) last[1] -= 1;
+  else record.issued.pop();
 }
 
 /** Gives back a file's open reservation, remembering the release; whether it had one. */
@@ -131,7 +141,7 @@ async function readTidied(
   dependencies: LimitsDependencies,
   owner: OwnerRef,
   shard: number,
-  landedCache: Map<string, boolean>,
+  landedCache: Map<string, Promise<boolean>>,
 ): Promise<ShardView> {
   const { record, eTag }: StoredShard = await dependencies.store.readUsage(owner, shard);
   const now = dependencies.clock().getTime();
@@ -147,7 +157,7 @@ async function readTidied(
 function readAllShards(
   dependencies: LimitsDependencies,
   owner: OwnerRef,
-  landedCache: Map<string, boolean>,
+  landedCache: Map<string, Promise<boolean>>,
 ): Promise<ShardView[]> {
   return Promise.all(
     Array.from({ length: USAGE_SHARDS }, (_, shard) => readTidied(dependencies, owner, shard, landedCache)),
@@ -186,7 +196,9 @@ function tryAdd(
 
 /** Whether `view` can hold a whole reservation of `bytes` as its home. */
 const holdsWhole = (view: ShardView, bytes: number, limits: LimitSettings): boolean =>
-  openRoom(view.record) && countRoom(view.record, view.shard, limits) > 0 && byteRoom(view.record, view.shard, limits) >= bytes;
+  openRoom(view.record) &&
+  countRoom(view.record, view.shard, limits) > 0 &&
+  byteRoom(view.record, view.shard, limits) >= bytes;
 
 /** Gives back parts taken for a reservation that was never issued: nothing remembers them. */
 async function dropPieces(
@@ -237,10 +249,14 @@ async function gather(
   until: number,
 ): Promise<string | undefined> {
   const { limits } = dependencies;
-  const homes = views.filter((view) => openRoom(view.record) && countRoom(view.record, view.shard, limits) > 0);
+  const homes = views.filter(
+    (view) => openRoom(view.record) && countRoom(view.record, view.shard, limits) > 0,
+  );
   const home = homes.reduce<ShardView | undefined>(
     (best, view) =>
-      best && byteRoom(best.record, best.shard, limits) >= byteRoom(view.record, view.shard, limits) ? best : view,
+      best && byteRoom(best.record, best.shard, limits) >= byteRoom(view.record, view.shard, limits)
+        ? best
+        : view,
     undefined,
   );
   if (!home) return undefined;
@@ -260,7 +276,9 @@ async function gather(
   if (wanted > 0) return undefined;
   const takenAt = dependencies.clock().getTime();
   const won = await Promise.all(
-    parts.map(([view, part]) => tryAdd(dependencies, owner, view, { fileId, bytes: part, until }, { pieceOf: takenAt })),
+    parts.map(([view, part]) =>
+      tryAdd(dependencies, owner, view, { fileId, bytes: part, until }, { pieceOf: takenAt }),
+    ),
   );
   const taken = parts.filter((_, i) => won[i]).map(([view]) => view.shard);
   const pieces = Object.fromEntries(parts.map(([view, part]) => [String(view.shard), part]));
@@ -286,10 +304,17 @@ function refusalOf(
   limits: LimitSettings,
 ): Error | 'wait' | undefined {
   if (views.every((view) => countRoom(view.record, view.shard, limits) === 0)) {
-    const retryAfterMs = Math.min(...views.map((view) => rateRetryAfterMs(view.record, now, limits)));
+    // The first shard whose oldest bucket leaves the window (a shard whose share is 0 never frees).
+    const counting = views.filter((view) => view.record.issued.length > 0);
+    const retryAfterMs = Math.min(
+      limits.rateWindowMs,
+      ...counting.map((view) => rateRetryAfterMs(view.record, now, limits)),
+    );
     return rateLimited(`at most ${limits.uploadsPerHour} uploads per hour: retry later`, retryAfterMs / 1000);
   }
-  const homes = views.filter((view) => openRoom(view.record) && countRoom(view.record, view.shard, limits) > 0);
+  const homes = views.filter(
+    (view) => openRoom(view.record) && countRoom(view.record, view.shard, limits) > 0,
+  );
   if (homes.length === 0) {
     const lapseMs = Math.min(...views.map((view) => nextLapseMs(view.record, now, limits)));
     return rateLimited(
@@ -303,7 +328,8 @@ function refusalOf(
     .reduce((sum, view) => sum + byteRoom(view.record, view.shard, limits), 0);
   if (room >= bytes) return undefined;
   if (room + beingGathered(views, now) >= bytes) return 'wait';
-  const committed = limits.quotaBytes - views.reduce((sum, view) => sum + byteRoom(view.record, view.shard, limits), 0);
+  const committed =
+    limits.quotaBytes - views.reduce((sum, view) => sum + byteRoom(view.record, view.shard, limits), 0);
   return quotaExceeded(
     `${bytes} bytes more would exceed the quota of ${limits.quotaBytes} bytes (${committed} used or reserved)`,
   );
@@ -330,8 +356,11 @@ async function reserveOne(
   until: number,
 ): Promise<string> {
   const { limits } = dependencies;
-  const deadline = Math.min(Date.now() + RESERVE_DEADLINE_MS, dependencies.giveUpAt ?? Number.POSITIVE_INFINITY);
-  const landedCache = new Map<string, boolean>();
+  const deadline = Math.min(
+    Date.now() + RESERVE_DEADLINE_MS,
+    dependencies.giveUpAt ?? Number.POSITIVE_INFINITY,
+  );
+  const landedCache = new Map<string, Promise<boolean>>();
   const avoid = new Set<number>();
   for (let quick = 0; quick < QUICK_TRIES; quick++) {
     const lease = leaseShard(owner.segment, avoid);
@@ -366,6 +395,7 @@ async function reserveOne(
           const fileId = fileIdOnShard(newFileId(), lease.shard);
           if (await tryAdd(dependencies, owner, view, { fileId, bytes, until }, { home: true })) {
             rememberWon(owner.segment, lease.shard);
+            await writeTidied(dependencies, owner, views);
             return fileId;
           }
         } finally {
@@ -373,7 +403,10 @@ async function reserveOne(
         }
       } else {
         const fileId = await gather(dependencies, owner, views, bytes, until);
-        if (fileId) return fileId;
+        if (fileId) {
+          await writeTidied(dependencies, owner, views);
+          return fileId;
+        }
       }
     }
     // Lost a write, or others' parts may come back: a short random pause, then read again.
@@ -383,7 +416,11 @@ async function reserveOne(
 }
 
 /** Writes back shards whose tidying released or marked reservations, so the next read need not ask S3 again. */
-async function writeTidied(dependencies: LimitsDependencies, owner: OwnerRef, views: readonly ShardView[]): Promise<void> {
+async function writeTidied(
+  dependencies: LimitsDependencies,
+  owner: OwnerRef,
+  views: readonly ShardView[],
+): Promise<void> {
   const changed = views.filter((view) => view.eTag && JSON.stringify(view.record) !== view.stored);
   await Promise.all(
     changed.map((view) =>
@@ -414,7 +451,14 @@ export async function reserveUploads(
   const refused = outcomes.find((outcome) => outcome.status === 'rejected');
   if (!refused) return outcomes.map((outcome) => (outcome as PromiseFulfilledResult<string>).value);
   const reserved = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
-  await Promise.all(reserved.map((fileId) => releaseReservation(dependencies, owner, fileId)));
+  // Nothing was signed for them: their bytes go back, and they count for nothing in the rate.
+  await Promise.all(
+    reserved.map((fileId) =>
+      moveReservation(dependencies, owner, fileId, (record, _bytes, _now, home) => {
+        if (home) uncountIssued(record);
+      }),
+    ),
+  );
   throw refused.reason;
 }
 
@@ -441,7 +485,7 @@ async function moveReservation(
   dependencies: LimitsDependencies,
   owner: OwnerRef,
   fileId: string,
-  move: (record: UsageRecord, bytes: number, now: number) => void,
+  move: (record: UsageRecord, bytes: number, now: number, home: boolean) => void,
 ): Promise<void> {
   const home = shardOf(fileId);
   const { record } = await dependencies.store.readUsage(owner, home);
@@ -452,7 +496,7 @@ async function moveReservation(
         const part = piece.open[fileId];
         if (!part) return;
         delete piece.open[fileId];
-        move(piece, part.bytes, now);
+        move(piece, part.bytes, now, false);
       }),
     ),
   );
@@ -460,7 +504,7 @@ async function moveReservation(
     const reservation = homeRecord.open[fileId];
     if (!reservation) return;
     delete homeRecord.open[fileId];
-    move(homeRecord, reservation.bytes, now);
+    move(homeRecord, reservation.bytes, now, true);
   });
 }
 
@@ -490,9 +534,8 @@ export async function releaseReservation(
   owner: OwnerRef,
   fileId: string,
 ): Promise<void> {
-  await moveReservation(dependencies, owner, fileId, () => undefined);
-  await changeTidied(dependencies, owner, shardOf(fileId), (record, now) => {
-    record.released[fileId] = now;
+  await moveReservation(dependencies, owner, fileId, (record, _bytes, now, home) => {
+    if (home) record.released[fileId] = now;
   });
 }
 
@@ -550,7 +593,10 @@ export async function usageOf(dependencies: LimitsDependencies, owner: OwnerRef)
   const views = await readAllShards(dependencies, owner, new Map());
   await writeTidied(dependencies, owner, views);
   return {
-    usedBytes: Math.max(0, views.reduce((sum, view) => sum + view.record.usedBytes, 0)),
+    usedBytes: Math.max(
+      0,
+      views.reduce((sum, view) => sum + view.record.usedBytes, 0),
+    ),
     reservedBytes: views.reduce((sum, view) => sum + reservedBytes(view.record), 0),
     quotaBytes: limits.quotaBytes ?? null,
     uploadsThisHour: views.reduce((sum, view) => sum + uploadsInWindow(view.record), 0),

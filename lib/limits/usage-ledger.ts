@@ -143,7 +143,9 @@ export function shardOf(fileId: string): number {
  */
 export function fileIdOnShard(fileId: string, shard: number): string {
   const value = randomInt(TAIL_VALUES / USAGE_SHARDS) * USAGE_SHARDS + shard;
-  const tail = [Math.floor(value / CROCKFORD.length), value % CROCKFORD.length].map((digit) => CROCKFORD[digit]);
+  const tail = [Math.floor(value / CROCKFORD.length), value % CROCKFORD.length].map(
+    (digit) => CROCKFORD[digit],
+  );
   return `${fileId.slice(0, -FILE_ID_TAIL)}${tail.join('')}`;
 }
 
@@ -160,4 +162,5 @@ export function countRoom(record: UsageRecord, shard: number, limits: LimitSetti
 }
 
 /** Whether a shard may take one more open entry. */
-export const openRoom = (record: UsageRecord): boolean => Object.keys(record.open).length < MAX_OPEN_PER_SHARD;
+export const openRoom = (record: UsageRecord): boolean =>
+  Object.keys(record.open).length < MAX_OPEN_PER_SHARD;

@@ -22,7 +22,10 @@ export interface IssuedUpload {
 
 /** What issuing an upload needs: the store that signs, the rules, the limits, and the form's lifetime. */
 export interface UploadDependencies {
-  store: Pick<FileStore, 'credentials' | 'presignUpload' | 'readUsage' | 'tryWriteUsage' | 'changeUsage' | 'uploadLanded'>;
+  store: Pick<
+    FileStore,
+    'credentials' | 'presignUpload' | 'readUsage' | 'tryWriteUsage' | 'changeUsage' | 'uploadLanded'
+  >;
   rules: UploadRules;
   limits: LimitSettings;
   /** When the request must have answered: a reservation that keeps conflicting gives up (429) before. */
