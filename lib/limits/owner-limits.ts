@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { quotaExceeded, rateLimited } from '../core/errors.js';
 import type { Owner } from '../core/owner.js';
@@ -20,6 +21,7 @@ import {
   rateRetryAfterMs,
   reservedBytes,
   shardOf,
+  shareOf,
   USAGE_SHARDS,
   uploadsInWindow,
 } from './usage-ledger.js';
@@ -216,6 +218,16 @@ async function dropPieces(
   );
 }
 
+/** The shards in a random order (Fisher-Yates). */
+function shuffled(views: readonly ShardView[]): ShardView[] {
+  const order = [...views];
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = randomInt(i + 1);
+    [order[i], order[j]] = [order[j] as ShardView, order[i] as ShardView];
+  }
+  return order;
+}
+
 /**
  * Bytes held by parts of reservations still being gathered by other
  * requests: parts whose home shard holds no entry yet, taken within
@@ -235,8 +247,8 @@ function beingGathered(views: readonly ShardView[], now: number): number {
 
 /**
  * Takes `bytes` from several shards at once, from a full read: the home is
- * the shard with count room and the most bytes room, the rest is taken in
- * ascending shard order from the others, each part written by its own
+ * a shard with count room (and bytes room, if any has), the rest is taken
+ * from the others in a random order, each part written by its own
  * compare-and-swap, the home last (it lists the parts, so a verdict, an
  * abort or a delete reaches them). The file id, or `undefined` when a write
  * lost: what was taken is given back, and the caller reads again.
@@ -249,22 +261,18 @@ async function gather(
   until: number,
 ): Promise<string | undefined> {
   const { limits } = dependencies;
-  const homes = views.filter(
+  // In a random order, so that requests gathering at once mostly pick different shards.
+  const order = shuffled(views);
+  const homes = order.filter(
     (view) => openRoom(view.record) && countRoom(view.record, view.shard, limits) > 0,
   );
-  const home = homes.reduce<ShardView | undefined>(
-    (best, view) =>
-      best && byteRoom(best.record, best.shard, limits) >= byteRoom(view.record, view.shard, limits)
-        ? best
-        : view,
-    undefined,
-  );
+  const home = homes.find((view) => byteRoom(view.record, view.shard, limits) > 0) ?? homes[0];
   if (!home) return undefined;
   const fileId = fileIdOnShard(newFileId(), home.shard);
   const homeBytes = Math.min(bytes, byteRoom(home.record, home.shard, limits));
   let wanted = bytes - homeBytes;
   const parts: [ShardView, number][] = [];
-  for (const view of views) {
+  for (const view of order) {
     if (wanted === 0) break;
     if (view === home || !openRoom(view.record)) continue;
     const part = Math.min(wanted, byteRoom(view.record, view.shard, limits));
@@ -362,12 +370,18 @@ async function reserveOne(
   );
   const landedCache = new Map<string, Promise<boolean>>();
   const avoid = new Set<number>();
-  for (let quick = 0; quick < QUICK_TRIES; quick++) {
+  // A size beyond one shard's share is always gathered: straight to the full read.
+  const quickTries =
+    limits.quotaBytes === undefined || bytes <= shareOf(limits.quotaBytes, 0) ? QUICK_TRIES : 0;
+  for (let quick = 0; quick < quickTries; quick++) {
     const lease = leaseShard(owner.segment, avoid);
     if (!lease) break;
     try {
       const view = await readTidied(dependencies, owner, lease.shard, landedCache);
-      if (!holdsWhole(view, bytes, limits)) break;
+      if (!holdsWhole(view, bytes, limits)) {
+        avoid.add(lease.shard);
+        continue;
+      }
       const fileId = fileIdOnShard(newFileId(), lease.shard);
       if (await tryAdd(dependencies, owner, view, { fileId, bytes, until }, { home: true })) {
         rememberWon(owner.segment, lease.shard);
