@@ -343,6 +343,25 @@ function refusalOf(
   );
 }
 
+/** After a lost write, every this many tries reads all shards again rather than those that had room. */
+const FULL_READ_EVERY = 4;
+
+/** Reads again the shards of `views` that had room, or parts of a reservation being gathered. */
+async function rereadLive(
+  dependencies: LimitsDependencies,
+  owner: OwnerRef,
+  views: readonly ShardView[],
+  landedCache: Map<string, Promise<boolean>>,
+): Promise<ShardView[]> {
+  const { limits } = dependencies;
+  const live = (view: ShardView) =>
+    byteRoom(view.record, view.shard, limits) > 0 ||
+    Object.values(view.record.open).some((entry) => entry.pieceOf !== undefined);
+  return Promise.all(
+    views.map((view) => (live(view) ? readTidied(dependencies, owner, view.shard, landedCache) : view)),
+  );
+}
+
 /** A request of the owner's gives up on winning a write this long after it started (or at its deadline). */
 const RESERVE_DEADLINE_MS = 8000;
 /** Single-shard tries before a full read. */
@@ -392,10 +411,23 @@ async function reserveOne(
       lease.release();
     }
   }
+  let views: ShardView[] = [];
+  let fullRead = false;
   for (let attempt = 0; Date.now() < deadline; attempt++) {
-    const views = await readAllShards(dependencies, owner, landedCache);
+    // After a lost write, only the shards that had room (or parts being gathered) are read again:
+    // the others were full, and only a release, rarer than a burst, gives them room.
+    fullRead = attempt === 0 || attempt % FULL_READ_EVERY === 0;
+    views = fullRead
+      ? await readAllShards(dependencies, owner, landedCache)
+      : await rereadLive(dependencies, owner, views, landedCache);
     const now = dependencies.clock().getTime();
-    const refused = refusalOf(views, bytes, now, limits);
+    let refused = refusalOf(views, bytes, now, limits);
+    if (refused instanceof Error && !fullRead) {
+      // Refused only on a full read.
+      views = await readAllShards(dependencies, owner, landedCache);
+      fullRead = true;
+      refused = refusalOf(views, bytes, dependencies.clock().getTime(), limits);
+    }
     if (refused instanceof Error) {
       await writeTidied(dependencies, owner, views);
       throw refused;
