@@ -4,7 +4,7 @@ import { quotaExceeded, rateLimited } from '../core/errors.js';
 import type { Owner } from '../core/owner.js';
 import { newFileId } from '../store/object-key.js';
 import type { StoredShard, UsageRecord, UsageStore } from '../store/usage-store.js';
-import { leaseShard, rememberWon } from './shard-choice.js';
+import { isLeased, leaseShard, leaseShards, rememberWon } from './shard-choice.js';
 import {
   byteRoom,
   copyRecord,
@@ -261,8 +261,13 @@ async function gather(
   until: number,
 ): Promise<string | undefined> {
   const { limits } = dependencies;
-  // In a random order, so that requests gathering at once mostly pick different shards.
-  const order = shuffled(views);
+  // In a random order, shards no other request of this process is writing first, so that
+  // requests gathering at once mostly pick different shards.
+  const mixed = shuffled(views);
+  const order = [
+    ...mixed.filter((view) => !isLeased(owner.segment, view.shard)),
+    ...mixed.filter((view) => isLeased(owner.segment, view.shard)),
+  ];
   const homes = order.filter(
     (view) => openRoom(view.record) && countRoom(view.record, view.shard, limits) > 0,
   );
@@ -282,6 +287,26 @@ async function gather(
     }
   }
   if (wanted > 0) return undefined;
+  const release = leaseShards(owner.segment, [home.shard, ...parts.map(([view]) => view.shard)]);
+  try {
+    return await writeGathered(dependencies, owner, { fileId, home, homeBytes, parts, until });
+  } finally {
+    release();
+  }
+}
+
+/** Writes a gather's parts, then its home; the file id, or `undefined` (parts given back) when a write lost. */
+async function writeGathered(
+  dependencies: LimitsDependencies,
+  owner: OwnerRef,
+  {
+    fileId,
+    home,
+    homeBytes,
+    parts,
+    until,
+  }: { fileId: string; home: ShardView; homeBytes: number; parts: [ShardView, number][]; until: number },
+): Promise<string | undefined> {
   const takenAt = dependencies.clock().getTime();
   const won = await Promise.all(
     parts.map(([view, part]) =>
@@ -362,8 +387,12 @@ async function rereadLive(
   );
 }
 
-/** A request of the owner's gives up on winning a write this long after it started (or at its deadline). */
-const RESERVE_DEADLINE_MS = 8000;
+/**
+ * A request that keeps losing its writes gives up (429) at its own deadline
+ * (`giveUpAt`: in AWS 1.5 s before its 10 s timeout), or this long after it
+ * started when it has none.
+ */
+const RESERVE_DEADLINE_MS = 25_000;
 /** Single-shard tries before a full read. */
 const QUICK_TRIES = 3;
 
@@ -456,7 +485,7 @@ async function reserveOne(
       }
     }
     // Lost a write, or others' parts may come back: a short random pause, then read again.
-    await sleep(Math.random() * Math.min(200, 10 * 2 ** attempt));
+    await sleep(Math.random() * Math.min(500, 20 * 2 ** attempt));
   }
   throw rateLimited('too many changes at once to this owner’s usage: try again', 1);
 }

@@ -72,3 +72,20 @@ export function rememberWon(segment: string, shard: number): void {
     if (oldest !== undefined) lastWon.delete(oldest);
   }
 }
+
+/** Whether a request of this process holds a lease on the owner's shard. */
+export const isLeased = (segment: string, shard: number): boolean => leased.get(segment)?.has(shard) ?? false;
+
+/** Leases the owner's `shards` at once (a gather's parts), until `release` is called. */
+export function leaseShards(segment: string, shards: readonly number[]): () => void {
+  const leases = leasesOf(segment);
+  for (const shard of shards) leases.set(shard, (leases.get(shard) ?? 0) + 1);
+  return () => {
+    for (const shard of shards) {
+      const left = (leases.get(shard) ?? 1) - 1;
+      if (left > 0) leases.set(shard, left);
+      else leases.delete(shard);
+    }
+    if (leases.size === 0) leased.delete(segment);
+  };
+}
