@@ -250,8 +250,8 @@ function beingGathered(views: readonly ShardView[], now: number): number {
  * a shard with count room (and bytes room, if any has), the rest is taken
  * from the others in a random order, each part written by its own
  * compare-and-swap, the home last (it lists the parts, so a verdict, an
- * abort or a delete reaches them). The file id, or `undefined` when a write
- * lost: what was taken is given back, and the caller reads again.
+ * abort or a delete reaches them). The file id, or the shards to read again
+ * when a write lost (what was taken is given back) or none could be planned.
  */
 async function gather(
   dependencies: LimitsDependencies,
@@ -259,7 +259,7 @@ async function gather(
   views: readonly ShardView[],
   bytes: number,
   until: number,
-): Promise<string | undefined> {
+): Promise<string | number[]> {
   const { limits } = dependencies;
   // In a random order, shards no other request of this process is writing first, so that
   // requests gathering at once mostly pick different shards.
@@ -272,7 +272,7 @@ async function gather(
     (view) => openRoom(view.record) && countRoom(view.record, view.shard, limits) > 0,
   );
   const home = homes.find((view) => byteRoom(view.record, view.shard, limits) > 0) ?? homes[0];
-  if (!home) return undefined;
+  if (!home) return views.map((view) => view.shard);
   const fileId = fileIdOnShard(newFileId(), home.shard);
   const homeBytes = Math.min(bytes, byteRoom(home.record, home.shard, limits));
   let wanted = bytes - homeBytes;
@@ -286,7 +286,7 @@ async function gather(
       wanted -= part;
     }
   }
-  if (wanted > 0) return undefined;
+  if (wanted > 0) return views.map((view) => view.shard);
   const release = leaseShards(owner.segment, [home.shard, ...parts.map(([view]) => view.shard)]);
   try {
     return await writeGathered(dependencies, owner, { fileId, home, homeBytes, parts, until });
@@ -295,7 +295,10 @@ async function gather(
   }
 }
 
-/** Writes a gather's parts, then its home; the file id, or `undefined` (parts given back) when a write lost. */
+/**
+ * Writes a gather's parts, then its home: the file id, or, when a write lost
+ * (the parts taken are given back), the shards it wrote, now changed since read.
+ */
 async function writeGathered(
   dependencies: LimitsDependencies,
   owner: OwnerRef,
@@ -306,7 +309,7 @@ async function writeGathered(
     parts,
     until,
   }: { fileId: string; home: ShardView; homeBytes: number; parts: [ShardView, number][]; until: number },
-): Promise<string | undefined> {
+): Promise<string | number[]> {
   const takenAt = dependencies.clock().getTime();
   const won = await Promise.all(
     parts.map(([view, part]) =>
@@ -326,7 +329,7 @@ async function writeGathered(
     ));
   if (homeWon) return fileId;
   await dropPieces(dependencies, owner, fileId, taken);
-  return undefined;
+  return [home.shard, ...parts.map(([view]) => view.shard)];
 }
 
 /** Why nothing can be reserved from a full read, as the 429 or 403 to answer; `undefined` when something may. */
@@ -368,22 +371,22 @@ function refusalOf(
   );
 }
 
-/** After a lost write, every this many tries reads all shards again rather than those that had room. */
+/** After a lost write, the shards written are read again, and every shard every this many tries. */
 const FULL_READ_EVERY = 4;
 
-/** Reads again the shards of `views` that had room, or parts of a reservation being gathered. */
-async function rereadLive(
+/** `views` with the shards `shards` read again. */
+async function readAgain(
   dependencies: LimitsDependencies,
   owner: OwnerRef,
   views: readonly ShardView[],
+  shards: readonly number[],
   landedCache: Map<string, Promise<boolean>>,
 ): Promise<ShardView[]> {
-  const { limits } = dependencies;
-  const live = (view: ShardView) =>
-    byteRoom(view.record, view.shard, limits) > 0 ||
-    Object.values(view.record.open).some((entry) => entry.pieceOf !== undefined);
+  const again = new Set(shards);
   return Promise.all(
-    views.map((view) => (live(view) ? readTidied(dependencies, owner, view.shard, landedCache) : view)),
+    views.map((view) =>
+      again.has(view.shard) ? readTidied(dependencies, owner, view.shard, landedCache) : view,
+    ),
   );
 }
 
@@ -441,16 +444,14 @@ async function reserveOne(
     }
   }
   let views: ShardView[] = [];
-  let fullRead = false;
+  // What to read before the next try: every shard, or only those written since the last read.
+  let reread: number[] | 'all' = 'all';
   for (let attempt = 0; Date.now() < deadline; attempt++) {
-    // After a lost write, only the shards that had room (or parts being gathered) are read again:
-    // the others were full, and only a release, rarer than a burst, gives them room.
-    fullRead = attempt === 0 || attempt % FULL_READ_EVERY === 0;
+    let fullRead = reread === 'all' || attempt % FULL_READ_EVERY === 0;
     views = fullRead
       ? await readAllShards(dependencies, owner, landedCache)
-      : await rereadLive(dependencies, owner, views, landedCache);
-    const now = dependencies.clock().getTime();
-    let refused = refusalOf(views, bytes, now, limits);
+      : await readAgain(dependencies, owner, views, reread as number[], landedCache);
+    let refused = refusalOf(views, bytes, dependencies.clock().getTime(), limits);
     if (refused instanceof Error && !fullRead) {
       // Refused only on a full read.
       views = await readAllShards(dependencies, owner, landedCache);
@@ -461,6 +462,7 @@ async function reserveOne(
       await writeTidied(dependencies, owner, views);
       throw refused;
     }
+    reread = 'all';
     if (refused === undefined) {
       const whole = views.filter((view) => holdsWhole(view, bytes, limits)).map((view) => view.shard);
       const lease = whole.length > 0 ? leaseShard(owner.segment, new Set(), whole) : undefined;
@@ -473,15 +475,17 @@ async function reserveOne(
             await writeTidied(dependencies, owner, views);
             return fileId;
           }
+          reread = [lease.shard];
         } finally {
           lease.release();
         }
       } else {
-        const fileId = await gather(dependencies, owner, views, bytes, until);
-        if (fileId) {
+        const gathered = await gather(dependencies, owner, views, bytes, until);
+        if (typeof gathered === 'string') {
           await writeTidied(dependencies, owner, views);
-          return fileId;
+          return gathered;
         }
+        reread = gathered;
       }
     }
     // Lost a write, or others' parts may come back: a short random pause, then read again.

@@ -444,7 +444,7 @@ describe('the upload rate', () => {
     expect(multipart.status).toBe(429);
     expect(spent.map((answer) => answer.status)).toEqual(Array(50).fill(429));
     expect(await usage(token)).toMatchObject({ uploadsThisHour: RATE, uploadsPerHour: RATE });
-  }, 120_000);
+  }, 300_000);
 
   it('a client that waits Retry-After seconds is then issued its upload (a 4 s window, in process)', async () => {
     // Arrange: the createUpload function in process with 3 uploads per 4 s window.
