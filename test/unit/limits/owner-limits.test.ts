@@ -28,14 +28,17 @@ const clock = movableClock(NOW);
 /**
  * The store's usage shards in memory, with S3's conditional writes: a write
  * names the ETag it read (none: only if nothing is stored) and loses when the
- * shard changed since. Every call yields first, so concurrent calls interleave.
+ * shard changed since. Every call yields first (waits up to `latencyMs`), so
+ * concurrent calls interleave.
  */
-function memoryStore(landed: (fileId: string) => boolean = () => false) {
+function memoryStore(landed: (fileId: string) => boolean = () => false, latencyMs = 0) {
   const shards = new Map<number, { record: UsageRecord; eTag: string }>();
   let writes = 0;
   let lost = 0;
+  const pause = () =>
+    latencyMs > 0 ? new Promise((done) => setTimeout(done, Math.random() * latencyMs)) : Promise.resolve();
   const readUsage = async (_owner: unknown, shard: number): Promise<StoredShard> => {
-    await Promise.resolve();
+    await pause();
     const stored = shards.get(shard);
     return stored ? { record: structuredClone(stored.record), eTag: stored.eTag } : { record: emptyUsage() };
   };
@@ -45,7 +48,7 @@ function memoryStore(landed: (fileId: string) => boolean = () => false) {
     record: UsageRecord,
     eTag: string | undefined,
   ): Promise<boolean> => {
-    await Promise.resolve();
+    await pause();
     if (shards.get(shard)?.eTag !== eTag) {
       lost += 1;
       return false;
@@ -209,7 +212,7 @@ describe('reserveUpload', () => {
     // Assert
     expect(refused).toMatchObject({ statusCode: 429, code: 'rate_limited' });
     expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
-  });
+  }, 60_000);
 
   it('gives back a lapsed form with nothing under its key, keeps one that landed, and asks S3 once each', async () => {
     // Arrange
@@ -278,6 +281,24 @@ describe('a burst from one owner', () => {
     expect(count(statuses, 403)).toBe(20);
     expect((await usageOf(dependencies, OWNER)).reservedBytes).toBe(1000);
   });
+
+  it('200 concurrent requests of a hundredth of the quota on a store with latency: exactly 100 granted, 100 × 403', async () => {
+    // Arrange: a hundredth is more than half a shard's share, so 36 of the grants are gathered from
+    // the leftovers of two shards while the other requests contend for them.
+    const store = memoryStore(() => false, 3);
+    const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 640_000, uploadsPerHour: 250 }) };
+
+    // Act
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 200 }, () => reserveUpload(dependencies, OWNER, { bytes: 6400, until })),
+    );
+
+    // Assert
+    const statuses = statusesOf(outcomes);
+    expect(count(statuses, 201)).toBe(100);
+    expect(count(statuses, 403)).toBe(100);
+    expect((await usageOf(dependencies, OWNER)).reservedBytes).toBe(640_000);
+  }, 60_000);
 
   it('spending the hourly budget 50 at a time: every request granted until it is spent, then 429', async () => {
     const store = memoryStore();
