@@ -7,7 +7,10 @@ import { FileNotFound } from '../store/store-errors.js';
 
 /** What deleting a file needs: the store, and the limits its owner's usage is tidied by. */
 export interface FileDeletionDependencies {
-  store: Pick<FileStore, 'deleteFile' | 'readFileTags' | 'changeUsage' | 'uploadLanded'>;
+  store: Pick<
+    FileStore,
+    'deleteFile' | 'readFileTags' | 'readUsage' | 'tryWriteUsage' | 'changeUsage' | 'uploadLanded'
+  >;
   limits: LimitSettings;
   /** When the request must have answered: a change of usage that keeps conflicting gives up (429) before. */
   giveUpAt?: number;

@@ -1,26 +1,39 @@
+import { randomInt } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
-import { ApiError, quotaExceeded, rateLimited } from '../core/errors.js';
+import { quotaExceeded, rateLimited } from '../core/errors.js';
 import type { Owner } from '../core/owner.js';
-import type { FileStore } from '../store/file-store.js';
-import type { UsageRecord } from '../store/usage-store.js';
+import { newFileId } from '../store/object-key.js';
+import type { StoredShard, UsageRecord, UsageStore } from '../store/usage-store.js';
+import { isLeased, leaseShard, leaseShards, rememberWon } from './shard-choice.js';
 import {
+  byteRoom,
   copyRecord,
   countIssued,
+  countRoom,
+  fileIdOnShard,
+  GATHER_MS,
   type LimitSettings,
   lapsedReservations,
   MAX_OPEN_RESERVATIONS,
   nextLapseMs,
+  openRoom,
   pruneRecord,
   rateRetryAfterMs,
   reservedBytes,
+  shardOf,
+  shareOf,
+  USAGE_SHARDS,
   uploadsInWindow,
 } from './usage-ledger.js';
 
 type OwnerRef = Pick<Owner, 'segment'>;
 
-/** What the limits need: the store's usage object, and the limits in force. */
+/** The store's part the limits use: the shards of each owner's usage, and whether an upload landed. */
+export type LimitsStore = Pick<UsageStore, 'readUsage' | 'tryWriteUsage' | 'changeUsage' | 'uploadLanded'>;
+
+/** What the limits need: the store's usage shards, and the limits in force. */
 export interface LimitsDependencies {
-  store: Pick<FileStore, 'changeUsage' | 'uploadLanded'>;
+  store: LimitsStore;
   limits: LimitSettings;
   /**
    * When the request must have answered (ms since the epoch): a change that
@@ -55,16 +68,18 @@ async function tidied(
   owner: OwnerRef,
   stored: UsageRecord,
   now: number,
-  landedCache: Map<string, boolean>,
+  landedCache: Map<string, Promise<boolean>>,
 ): Promise<UsageRecord> {
   const record = copyRecord(stored);
   pruneRecord(record, now, limits);
   for (const fileId of lapsedReservations(record, now, limits)) {
-    let landed = landedCache.get(fileId);
-    if (landed === undefined) {
-      landed = await store.uploadLanded(owner, fileId);
-      landedCache.set(fileId, landed);
+    // The promise is kept, so shards read at once ask S3 once about a reservation split over them.
+    let asked = landedCache.get(fileId);
+    if (asked === undefined) {
+      asked = store.uploadLanded(owner, fileId);
+      landedCache.set(fileId, asked);
     }
+    const landed = await asked;
     const reservation = record.open[fileId];
     if (!reservation) continue;
     if (landed) record.open[fileId] = { ...reservation, landed: true };
@@ -73,50 +88,23 @@ async function tidied(
   return record;
 }
 
-/** Why an upload of `bytes` may not be issued now, or `undefined` when it may. */
-function refusal(
-  record: UsageRecord,
-  bytes: number,
-  now: number,
-  limits: LimitSettings,
-): ApiError | undefined {
-  if (limits.uploadsPerHour !== undefined && uploadsInWindow(record) >= limits.uploadsPerHour) {
-    return rateLimited(
-      `at most ${limits.uploadsPerHour} uploads per hour: retry later`,
-      rateRetryAfterMs(record, now, limits) / 1000,
-    );
-  }
-  if (Object.keys(record.open).length >= MAX_OPEN_RESERVATIONS) {
-    return rateLimited(
-      `at most ${MAX_OPEN_RESERVATIONS} uploads may be open at once: finish or abort some first`,
-      nextLapseMs(record, now, limits) / 1000,
-    );
-  }
-  if (limits.quotaBytes !== undefined) {
-    const committed = record.usedBytes + reservedBytes(record);
-    if (committed + bytes > limits.quotaBytes) {
-      return quotaExceeded(
-        `${bytes} bytes more would exceed the quota of ${limits.quotaBytes} bytes (${committed} used or reserved)`,
-      );
-    }
-  }
-  return undefined;
-}
-
 /**
- * Applies `change` to the owner's usage as tidied now ({@link tidied}), by
- * compare-and-swap: `change` edits the record in place and returns a result;
- * the record is written back when it differs from what was read. S3 is asked
- * whether a lapsed reservation landed once per call, however often it retries.
+ * Applies `change` to one shard of the owner's usage as tidied now
+ * ({@link tidied}), by compare-and-swap: `change` edits the record in place
+ * and returns a result; the record is written back when it differs from what
+ * was read. S3 is asked whether a lapsed reservation landed once per call,
+ * however often it retries.
  */
 function changeTidied<T>(
   dependencies: LimitsDependencies,
   owner: OwnerRef,
+  shard: number,
   change: (record: UsageRecord, now: number) => Promise<T> | T,
 ): Promise<T> {
-  const landedCache = new Map<string, boolean>();
+  const landedCache = new Map<string, Promise<boolean>>();
   return dependencies.store.changeUsage(
     owner,
+    shard,
     async (stored) => {
       const now = dependencies.clock().getTime();
       const record = await tidied(dependencies, owner, stored, now, landedCache);
@@ -124,6 +112,14 @@ function changeTidied<T>(
     },
     dependencies.giveUpAt,
   );
+}
+
+/** Takes back the count of an upload just counted, whose reservation was then undone (all or nothing). */
+function uncountIssued(record: UsageRecord): void {
+  const last = record.issued.at(-1);
+  if (!last) return;
+  if (last[1] > 1) last[1] -= 1;
+  else record.issued.pop();
 }
 
 /** Gives back a file's open reservation, remembering the release; whether it had one. */
@@ -134,27 +130,461 @@ function releaseOpen(record: UsageRecord, fileId: string, now: number): boolean 
   return true;
 }
 
+/** One shard as read and tidied, with the ETag its write must name. */
+interface ShardView {
+  shard: number;
+  record: UsageRecord;
+  /** The record exactly as stored: a write is needed only when the tidied one differs. */
+  stored: string;
+  eTag?: string;
+}
+
+async function readTidied(
+  dependencies: LimitsDependencies,
+  owner: OwnerRef,
+  shard: number,
+  landedCache: Map<string, Promise<boolean>>,
+): Promise<ShardView> {
+  const { record, eTag }: StoredShard = await dependencies.store.readUsage(owner, shard);
+  const now = dependencies.clock().getTime();
+  return {
+    shard,
+    record: await tidied(dependencies, owner, record, now, landedCache),
+    stored: JSON.stringify(record),
+    ...(eTag ? { eTag } : {}),
+  };
+}
+
+/** Every shard of the owner's usage, read at once and tidied: a constant 64 GETs, whatever the owner holds. */
+function readAllShards(
+  dependencies: LimitsDependencies,
+  owner: OwnerRef,
+  landedCache: Map<string, Promise<boolean>>,
+): Promise<ShardView[]> {
+  return Promise.all(
+    Array.from({ length: USAGE_SHARDS }, (_, shard) => readTidied(dependencies, owner, shard, landedCache)),
+  );
+}
+
+/** One reservation to write: the file it is for, its bytes on this shard, its lapse. */
+interface Entry {
+  fileId: string;
+  bytes: number;
+  until: number;
+}
+
+/** Writes `view` back with the entry added (counted as an issued upload when `home`); whether it won. */
+function tryAdd(
+  dependencies: LimitsDependencies,
+  owner: OwnerRef,
+  view: ShardView,
+  entry: Entry,
+  extra: { home: true; pieces?: Record<string, number> } | { pieceOf: number },
+): Promise<boolean> {
+  const now = dependencies.clock().getTime();
+  const record = copyRecord(view.record);
+  if ('home' in extra) {
+    record.open[entry.fileId] = {
+      bytes: entry.bytes,
+      until: entry.until,
+      ...(extra.pieces ? { pieces: extra.pieces } : {}),
+    };
+    countIssued(record, now, dependencies.limits);
+  } else {
+    record.open[entry.fileId] = { bytes: entry.bytes, until: entry.until, pieceOf: extra.pieceOf };
+  }
+  return dependencies.store.tryWriteUsage(owner, view.shard, record, view.eTag);
+}
+
+/** Whether `view` can hold a whole reservation of `bytes` as its home. */
+const holdsWhole = (view: ShardView, bytes: number, limits: LimitSettings): boolean =>
+  openRoom(view.record) &&
+  countRoom(view.record, view.shard, limits) > 0 &&
+  byteRoom(view.record, view.shard, limits) >= bytes;
+
+/** Gives back parts taken for a reservation that was never issued: nothing remembers them. */
+async function dropPieces(
+  dependencies: LimitsDependencies,
+  owner: OwnerRef,
+  fileId: string,
+  shards: readonly number[],
+): Promise<void> {
+  await Promise.all(
+    shards.map((shard) =>
+      changeTidied(dependencies, owner, shard, (record) => {
+        delete record.open[fileId];
+      }),
+    ),
+  );
+}
+
+/** The shards in a random order (Fisher-Yates). */
+function shuffled(views: readonly ShardView[]): ShardView[] {
+  const order = [...views];
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = randomInt(i + 1);
+    [order[i], order[j]] = [order[j] as ShardView, order[i] as ShardView];
+  }
+  return order;
+}
+
 /**
- * Reserves `bytes` for a new upload of the owner's before it is signed, with
- * a compare-and-swap write of the owner's usage: at most the quota is ever
- * used plus reserved, whatever runs at once. Counts the upload in the rate's
- * window. Throws 429 `rate_limited` (with `Retry-After`) over the rate or
- * over {@link MAX_OPEN_RESERVATIONS}, 403 `quota_exceeded` over the quota;
- * what the read released (lapsed reservations) is written all the same.
+ * Bytes held by parts of reservations still being gathered by other
+ * requests: parts whose home shard holds no entry yet, taken within
+ * {@link GATHER_MS}. Their gatherer may yet give them back, so they are not
+ * counted as spent when deciding to refuse.
+ */
+function beingGathered(views: readonly ShardView[], now: number): number {
+  let bytes = 0;
+  for (const view of views) {
+    for (const [fileId, entry] of Object.entries(view.record.open)) {
+      if (entry.pieceOf === undefined || now - entry.pieceOf > GATHER_MS) continue;
+      if (!views[shardOf(fileId)]?.record.open[fileId]) bytes += entry.bytes;
+    }
+  }
+  return bytes;
+}
+
+/**
+ * Takes `bytes` from several shards at once, from a full read: the home is
+ * a shard with count room (and bytes room, if any has), the rest is taken
+ * from the others in a random order, each part written by its own
+ * compare-and-swap, the home last (it lists the parts, so a verdict, an
+ * abort or a delete reaches them). The file id, or the shards to read again
+ * when a write lost (what was taken is given back) or none could be planned.
+ */
+async function gather(
+  dependencies: LimitsDependencies,
+  owner: OwnerRef,
+  views: readonly ShardView[],
+  bytes: number,
+  until: number,
+): Promise<string | number[]> {
+  const { limits } = dependencies;
+  // In a random order, shards no other request of this process is writing first, so that
+  // requests gathering at once mostly pick different shards.
+  const mixed = shuffled(views);
+  const order = [
+    ...mixed.filter((view) => !isLeased(owner.segment, view.shard)),
+    ...mixed.filter((view) => isLeased(owner.segment, view.shard)),
+  ];
+  const homes = order.filter(
+    (view) => openRoom(view.record) && countRoom(view.record, view.shard, limits) > 0,
+  );
+  const home = homes.find((view) => byteRoom(view.record, view.shard, limits) > 0) ?? homes[0];
+  if (!home) return views.map((view) => view.shard);
+  const fileId = fileIdOnShard(newFileId(), home.shard);
+  const homeBytes = Math.min(bytes, byteRoom(home.record, home.shard, limits));
+  let wanted = bytes - homeBytes;
+  const parts: [ShardView, number][] = [];
+  for (const view of order) {
+    if (wanted === 0) break;
+    if (view === home || !openRoom(view.record)) continue;
+    const part = Math.min(wanted, byteRoom(view.record, view.shard, limits));
+    if (part > 0) {
+      parts.push([view, part]);
+      wanted -= part;
+    }
+  }
+  if (wanted > 0) return views.map((view) => view.shard);
+  const release = leaseShards(owner.segment, [home.shard, ...parts.map(([view]) => view.shard)]);
+  try {
+    return await writeGathered(dependencies, owner, { fileId, home, homeBytes, parts, until });
+  } finally {
+    release();
+  }
+}
+
+/**
+ * Writes a gather's parts, then its home: the file id, or, when a write lost
+ * (the parts taken are given back), the shards it wrote, now changed since read.
+ */
+async function writeGathered(
+  dependencies: LimitsDependencies,
+  owner: OwnerRef,
+  {
+    fileId,
+    home,
+    homeBytes,
+    parts,
+    until,
+  }: { fileId: string; home: ShardView; homeBytes: number; parts: [ShardView, number][]; until: number },
+): Promise<string | number[]> {
+  const takenAt = dependencies.clock().getTime();
+  const won = await Promise.all(
+    parts.map(([view, part]) =>
+      tryAdd(dependencies, owner, view, { fileId, bytes: part, until }, { pieceOf: takenAt }),
+    ),
+  );
+  const taken = parts.filter((_, i) => won[i]).map(([view]) => view.shard);
+  const pieces = Object.fromEntries(parts.map(([view, part]) => [String(view.shard), part]));
+  const homeWon =
+    won.every(Boolean) &&
+    (await tryAdd(
+      dependencies,
+      owner,
+      home,
+      { fileId, bytes: homeBytes, until },
+      { home: true, ...(parts.length > 0 ? { pieces } : {}) },
+    ));
+  if (homeWon) return fileId;
+  await dropPieces(dependencies, owner, fileId, taken);
+  return [home.shard, ...parts.map(([view]) => view.shard)];
+}
+
+/** Why nothing can be reserved from a full read, as the 429 or 403 to answer; `undefined` when something may. */
+function refusalOf(
+  views: readonly ShardView[],
+  bytes: number,
+  now: number,
+  limits: LimitSettings,
+): Error | 'wait' | undefined {
+  if (views.every((view) => countRoom(view.record, view.shard, limits) === 0)) {
+    // The first shard whose oldest bucket leaves the window (a shard whose share is 0 never frees).
+    const counting = views.filter((view) => view.record.issued.length > 0);
+    const retryAfterMs = Math.min(
+      limits.rateWindowMs,
+      ...counting.map((view) => rateRetryAfterMs(view.record, now, limits)),
+    );
+    return rateLimited(`at most ${limits.uploadsPerHour} uploads per hour: retry later`, retryAfterMs / 1000);
+  }
+  const homes = views.filter(
+    (view) => openRoom(view.record) && countRoom(view.record, view.shard, limits) > 0,
+  );
+  if (homes.length === 0) {
+    const lapseMs = Math.min(...views.map((view) => nextLapseMs(view.record, now, limits)));
+    return rateLimited(
+      `at most ${MAX_OPEN_RESERVATIONS} uploads may be open at once: finish or abort some first`,
+      lapseMs / 1000,
+    );
+  }
+  if (limits.quotaBytes === undefined) return undefined;
+  const room = views
+    .filter((view) => openRoom(view.record))
+    .reduce((sum, view) => sum + byteRoom(view.record, view.shard, limits), 0);
+  if (room >= bytes) return undefined;
+  if (room + beingGathered(views, now) >= bytes) return 'wait';
+  const committed =
+    limits.quotaBytes - views.reduce((sum, view) => sum + byteRoom(view.record, view.shard, limits), 0);
+  return quotaExceeded(
+    `${bytes} bytes more would exceed the quota of ${limits.quotaBytes} bytes (${committed} used or reserved)`,
+  );
+}
+
+/** After a lost write, the shards written are read again, and every shard every this many tries. */
+const FULL_READ_EVERY = 4;
+
+/** `views` with the shards `shards` read again. */
+async function readAgain(
+  dependencies: LimitsDependencies,
+  owner: OwnerRef,
+  views: readonly ShardView[],
+  shards: readonly number[],
+  landedCache: Map<string, Promise<boolean>>,
+): Promise<ShardView[]> {
+  const again = new Set(shards);
+  return Promise.all(
+    views.map((view) =>
+      again.has(view.shard) ? readTidied(dependencies, owner, view.shard, landedCache) : view,
+    ),
+  );
+}
+
+/**
+ * A request that keeps losing its writes gives up (429) at its own deadline
+ * (`giveUpAt`: in AWS 1.5 s before its 10 s timeout), or this long after it
+ * started when it has none.
+ */
+const RESERVE_DEADLINE_MS = 25_000;
+/** Single-shard tries before a full read. */
+const QUICK_TRIES = 3;
+
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+/**
+ * Reserves one upload: first on one shard (the process's lease, see
+ * shard-choice.ts), moving to another shard on a lost write rather than
+ * waiting; when that shard lacks room, from a full read: a shard that holds
+ * it whole, else parts gathered from several; refused only by what the full
+ * read shows over all shards.
+ */
+async function reserveOne(
+  dependencies: LimitsDependencies,
+  owner: OwnerRef,
+  bytes: number,
+  until: number,
+): Promise<string> {
+  const { limits } = dependencies;
+  const deadline = Math.min(
+    Date.now() + RESERVE_DEADLINE_MS,
+    dependencies.giveUpAt ?? Number.POSITIVE_INFINITY,
+  );
+  const landedCache = new Map<string, Promise<boolean>>();
+  const avoid = new Set<number>();
+  // A size beyond one shard's share is always gathered: straight to the full read.
+  const quickTries =
+    limits.quotaBytes === undefined || bytes <= shareOf(limits.quotaBytes, 0) ? QUICK_TRIES : 0;
+  for (let quick = 0; quick < quickTries; quick++) {
+    const lease = leaseShard(owner.segment, avoid);
+    if (!lease) break;
+    try {
+      const view = await readTidied(dependencies, owner, lease.shard, landedCache);
+      if (!holdsWhole(view, bytes, limits)) {
+        avoid.add(lease.shard);
+        continue;
+      }
+      const fileId = fileIdOnShard(newFileId(), lease.shard);
+      if (await tryAdd(dependencies, owner, view, { fileId, bytes, until }, { home: true })) {
+        rememberWon(owner.segment, lease.shard);
+        return fileId;
+      }
+      avoid.add(lease.shard);
+    } finally {
+      lease.release();
+    }
+  }
+  let views: ShardView[] = [];
+  // What to read before the next try: every shard, or only those written since the last read.
+  let reread: number[] | 'all' = 'all';
+  for (let attempt = 0; Date.now() < deadline; attempt++) {
+    let fullRead = reread === 'all' || attempt % FULL_READ_EVERY === 0;
+    views = fullRead
+      ? await readAllShards(dependencies, owner, landedCache)
+      : await readAgain(dependencies, owner, views, reread as number[], landedCache);
+    let refused = refusalOf(views, bytes, dependencies.clock().getTime(), limits);
+    if (refused instanceof Error && !fullRead) {
+      // Refused only on a full read.
+      views = await readAllShards(dependencies, owner, landedCache);
+      fullRead = true;
+      refused = refusalOf(views, bytes, dependencies.clock().getTime(), limits);
+    }
+    if (refused instanceof Error) {
+      await writeTidied(dependencies, owner, views);
+      throw refused;
+    }
+    reread = 'all';
+    if (refused === undefined) {
+      const whole = views.filter((view) => holdsWhole(view, bytes, limits)).map((view) => view.shard);
+      const lease = whole.length > 0 ? leaseShard(owner.segment, new Set(), whole) : undefined;
+      if (lease) {
+        try {
+          const view = views[lease.shard] as ShardView;
+          const fileId = fileIdOnShard(newFileId(), lease.shard);
+          if (await tryAdd(dependencies, owner, view, { fileId, bytes, until }, { home: true })) {
+            rememberWon(owner.segment, lease.shard);
+            await writeTidied(dependencies, owner, views);
+            return fileId;
+          }
+          reread = [lease.shard];
+        } finally {
+          lease.release();
+        }
+      } else {
+        const gathered = await gather(dependencies, owner, views, bytes, until);
+        if (typeof gathered === 'string') {
+          await writeTidied(dependencies, owner, views);
+          return gathered;
+        }
+        reread = gathered;
+      }
+    }
+    // Lost a write, or others' parts may come back: a short random pause, then read again.
+    await sleep(Math.random() * Math.min(500, 20 * 2 ** attempt));
+  }
+  throw rateLimited('too many changes at once to this owner’s usage: try again', 1);
+}
+
+/** Writes back shards whose tidying released or marked reservations, so the next read need not ask S3 again. */
+async function writeTidied(
+  dependencies: LimitsDependencies,
+  owner: OwnerRef,
+  views: readonly ShardView[],
+): Promise<void> {
+  const changed = views.filter((view) => view.eTag && JSON.stringify(view.record) !== view.stored);
+  await Promise.all(
+    changed.map((view) =>
+      dependencies.store.tryWriteUsage(owner, view.shard, view.record, view.eTag).catch(() => false),
+    ),
+  );
+}
+
+/**
+ * Reserves `uploads` for new uploads of the owner's before they are signed,
+ * all or nothing, and returns the file ids the ledger chose for them, in
+ * order (each id names the shard holding its reservation). Each shard of the
+ * owner's usage holds a fixed share of the quota and of the hourly count and
+ * never lets what it holds exceed it, so at most the quota is ever used plus
+ * reserved, whatever runs at once. Counts each upload in the rate's window.
+ * Throws 429 `rate_limited` (with `Retry-After`) over the rate or over
+ * {@link MAX_OPEN_RESERVATIONS}, 403 `quota_exceeded` over the quota, both
+ * decided from a read of every shard.
+ */
+export async function reserveUploads(
+  dependencies: LimitsDependencies,
+  owner: OwnerRef,
+  uploads: readonly { bytes: number; until: Date }[],
+): Promise<string[]> {
+  const outcomes = await Promise.allSettled(
+    uploads.map((upload) => reserveOne(dependencies, owner, upload.bytes, upload.until.getTime())),
+  );
+  const refused = outcomes.find((outcome) => outcome.status === 'rejected');
+  if (!refused) return outcomes.map((outcome) => (outcome as PromiseFulfilledResult<string>).value);
+  const reserved = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+  // Nothing was signed for them: their bytes go back, and they count for nothing in the rate.
+  await Promise.all(
+    reserved.map((fileId) =>
+      moveReservation(dependencies, owner, fileId, (record, _bytes, _now, home) => {
+        if (home) uncountIssued(record);
+      }),
+    ),
+  );
+  throw refused.reason;
+}
+
+/**
+ * Reserves one upload ({@link reserveUploads} of one) and returns the file
+ * id the ledger chose for it.
  */
 export async function reserveUpload(
   dependencies: LimitsDependencies,
   owner: OwnerRef,
-  upload: { fileId: string; bytes: number; until: Date },
+  upload: { bytes: number; until: Date },
+): Promise<string> {
+  const [fileId] = await reserveUploads(dependencies, owner, [upload]);
+  return fileId as string;
+}
+
+/**
+ * Applies `move` to the parts other shards hold of a file's reservation (read
+ * from its home shard first, since the home lists them), then to the home
+ * itself: the home goes last, so a step that fails half-way finds the
+ * reservation again when tried again.
+ */
+async function moveReservation(
+  dependencies: LimitsDependencies,
+  owner: OwnerRef,
+  fileId: string,
+  move: (record: UsageRecord, bytes: number, now: number, home: boolean) => void,
 ): Promise<void> {
-  const refused = await changeTidied(dependencies, owner, (record, now) => {
-    const refused = refusal(record, upload.bytes, now, dependencies.limits);
-    if (refused) return refused;
-    record.open[upload.fileId] = { bytes: upload.bytes, until: upload.until.getTime() };
-    countIssued(record, now, dependencies.limits);
-    return undefined;
+  const home = shardOf(fileId);
+  const { record } = await dependencies.store.readUsage(owner, home);
+  const pieces = Object.keys(record.open[fileId]?.pieces ?? {}).map(Number);
+  await Promise.all(
+    pieces.map((shard) =>
+      changeTidied(dependencies, owner, shard, (piece, now) => {
+        const part = piece.open[fileId];
+        if (!part) return;
+        delete piece.open[fileId];
+        move(piece, part.bytes, now, false);
+      }),
+    ),
+  );
+  await changeTidied(dependencies, owner, home, (homeRecord, now) => {
+    const reservation = homeRecord.open[fileId];
+    if (!reservation) return;
+    delete homeRecord.open[fileId];
+    move(homeRecord, reservation.bytes, now, true);
   });
-  if (refused instanceof ApiError) throw refused;
 }
 
 /**
@@ -169,11 +599,8 @@ export async function settleVerdict(
   fileId: string,
   status: 'passed' | 'failed',
 ): Promise<void> {
-  await changeTidied(dependencies, owner, (record) => {
-    const reservation = record.open[fileId];
-    if (!reservation) return;
-    delete record.open[fileId];
-    if (status === 'passed') record.usedBytes += reservation.bytes;
+  await moveReservation(dependencies, owner, fileId, (record, bytes) => {
+    if (status === 'passed') record.usedBytes += bytes;
   });
 }
 
@@ -186,20 +613,21 @@ export async function releaseReservation(
   owner: OwnerRef,
   fileId: string,
 ): Promise<void> {
-  await changeTidied(dependencies, owner, (record, now) => {
-    releaseOpen(record, fileId, now);
+  await moveReservation(dependencies, owner, fileId, (record, _bytes, now, home) => {
+    if (home) record.released[fileId] = now;
   });
 }
 
 /**
  * Gives back what a file being deleted holds, once: its reservation while it
  * has one (pending: the validator then finds nothing to settle), else its
- * bytes if its content passed (what {@link settleVerdict} counted). The file
- * is read first, afresh on every try: a file with nothing landed yet throws
- * 404 and keeps its reservation, because its still-valid form may land later
- * and the validator must find that reservation to count it. A file released
- * before (a delete repeated, or two at once) changes nothing; a file whose
- * content failed held nothing any more.
+ * bytes if its content passed (what {@link settleVerdict} counted), taken
+ * from its home shard, never more than the owner's used bytes over all
+ * shards. The file is read first, afresh on every try: a file with nothing
+ * landed yet throws 404 and keeps its reservation, because its still-valid
+ * form may land later and the validator must find that reservation to count
+ * it. A file released before (a delete repeated, or two at once) changes
+ * nothing; a file whose content failed held nothing any more.
  */
 export async function releaseDeletedFile(
   dependencies: LimitsDependencies,
@@ -207,25 +635,50 @@ export async function releaseDeletedFile(
   fileId: string,
   readFile: () => Promise<{ checks: { content: 'pending' | 'passed' | 'failed' }; storedBytes: number }>,
 ): Promise<void> {
-  await changeTidied(dependencies, owner, async (record, now) => {
+  const home = shardOf(fileId);
+  let ownerUsed: number | undefined;
+  await changeTidied(dependencies, owner, home, async (record, now) => {
     if (record.released[fileId] !== undefined) return;
     const file = await readFile();
-    if (releaseOpen(record, fileId, now)) return;
+    const reservation = record.open[fileId];
+    if (reservation) {
+      // Parts first: giving them back twice (this change tried again) finds nothing the second time.
+      await Promise.all(
+        Object.keys(reservation.pieces ?? {}).map((shard) =>
+          changeTidied(dependencies, owner, Number(shard), (piece) => {
+            delete piece.open[fileId];
+          }),
+        ),
+      );
+      releaseOpen(record, fileId, now);
+      return;
+    }
+    if (file.checks.content !== 'passed') return;
+    if (ownerUsed === undefined) {
+      const views = await readAllShards(dependencies, owner, new Map());
+      ownerUsed = views.reduce((sum, view) => sum + (view.shard === home ? 0 : view.record.usedBytes), 0);
+    }
     // Nothing used is left to give back (or the owner was never counted).
-    if (record.usedBytes === 0 || file.checks.content !== 'passed') return;
-    record.usedBytes = Math.max(0, record.usedBytes - file.storedBytes);
+    const used = ownerUsed + record.usedBytes;
+    if (used <= 0) return;
+    record.usedBytes -= Math.min(used, file.storedBytes);
     record.released[fileId] = now;
   });
 }
 
-/** The owner's usage now (written back when lapsed reservations were released on the way). */
-export function usageOf(dependencies: LimitsDependencies, owner: OwnerRef): Promise<UsageView> {
+/** The owner's usage now, summed over its shards (written back where lapsed reservations were released). */
+export async function usageOf(dependencies: LimitsDependencies, owner: OwnerRef): Promise<UsageView> {
   const { limits } = dependencies;
-  return changeTidied(dependencies, owner, (record) => ({
-    usedBytes: record.usedBytes,
-    reservedBytes: reservedBytes(record),
+  const views = await readAllShards(dependencies, owner, new Map());
+  await writeTidied(dependencies, owner, views);
+  return {
+    usedBytes: Math.max(
+      0,
+      views.reduce((sum, view) => sum + view.record.usedBytes, 0),
+    ),
+    reservedBytes: views.reduce((sum, view) => sum + reservedBytes(view.record), 0),
     quotaBytes: limits.quotaBytes ?? null,
-    uploadsThisHour: uploadsInWindow(record),
+    uploadsThisHour: views.reduce((sum, view) => sum + uploadsInWindow(view.record), 0),
     uploadsPerHour: limits.uploadsPerHour ?? null,
-  }));
+  };
 }

@@ -1,4 +1,7 @@
+import { randomInt } from 'node:crypto';
 import type { OpenReservation, UsageRecord } from '../store/usage-store.js';
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
 /** The limits in force, from the configuration; an unset limit is no limit. */
 export interface LimitSettings {
@@ -23,11 +26,8 @@ export const limitsSet = (limits: LimitSettings): boolean =>
 /** The window is counted in this many buckets: the count of a full window is exact to 1/60 of it. */
 export const RATE_BUCKETS = 60;
 
-/** Open reservations one owner may hold: the usage object stays small (about 70 bytes each). */
-export const MAX_OPEN_RESERVATIONS = 1000;
-
-/** Releases remembered, so that a delete repeated or run twice at once releases once. */
-export const MAX_RELEASES_KEPT = 500;
+/** Releases a shard remembers, so that a delete repeated or run twice at once releases once. */
+export const MAX_RELEASES_KEPT = 100;
 export const RELEASES_KEPT_MS = 24 * 60 * 60 * 1000;
 
 const bucketWidth = (limits: LimitSettings) => limits.rateWindowMs / RATE_BUCKETS;
@@ -97,3 +97,70 @@ export function nextLapseMs(record: UsageRecord, now: number, limits: LimitSetti
     .map((reservation) => reservation.until + limits.landingGraceMs - now);
   return lapses.length > 0 ? Math.max(0, Math.min(...lapses)) : 60 * 60 * 1000;
 }
+
+/**
+ * How many objects (shards) each owner's usage is split over. Each holds a
+ * fixed share of the quota and of the hourly count, so concurrent requests of
+ * one owner write different objects instead of queueing on one; 64 lets 50
+ * requests at once each have a shard of their own, and keeps a full read
+ * (GET /usage, a refusal) a constant 64 parallel GETs.
+ */
+export const USAGE_SHARDS = 64;
+
+/** Open reservations (or parts of one) a shard may hold: each object stays a few kilobytes. */
+export const MAX_OPEN_PER_SHARD = 32;
+
+/** Open reservations one owner may hold over all its shards. */
+export const MAX_OPEN_RESERVATIONS = USAGE_SHARDS * MAX_OPEN_PER_SHARD;
+
+/**
+ * A part of a reservation whose home shard holds no entry yet is one being
+ * gathered right now, for this long at most (a request's life); older, its
+ * gatherer died and the part waits for its lapse like any reservation.
+ */
+export const GATHER_MS = 30_000;
+
+/** Shard `shard`'s share of `total`: the floor of an even split, the remainder spread over the first shards. */
+export const shareOf = (total: number, shard: number): number =>
+  Math.floor(total / USAGE_SHARDS) + (shard < total % USAGE_SHARDS ? 1 : 0);
+
+const FILE_ID_TAIL = 2;
+const TAIL_VALUES = CROCKFORD.length ** FILE_ID_TAIL;
+
+/** The home shard of a file: its id's last two digits, modulo the shard count (any id, old ones too). */
+export function shardOf(fileId: string): number {
+  const value = [...fileId.slice(-FILE_ID_TAIL)].reduce(
+    (sum, digit) => sum * CROCKFORD.length + Math.max(0, CROCKFORD.indexOf(digit)),
+    0,
+  );
+  return value % USAGE_SHARDS;
+}
+
+/**
+ * A file id whose home is `shard`: `fileId` (a fresh ULID) with its last two
+ * random digits redrawn among the 16 values that name that shard, so 74 of
+ * its 80 random bits stay.
+ */
+export function fileIdOnShard(fileId: string, shard: number): string {
+  const value = randomInt(TAIL_VALUES / USAGE_SHARDS) * USAGE_SHARDS + shard;
+  const tail = [Math.floor(value / CROCKFORD.length), value % CROCKFORD.length].map(
+    (digit) => CROCKFORD[digit],
+  );
+  return `${fileId.slice(0, -FILE_ID_TAIL)}${tail.join('')}`;
+}
+
+/** Bytes shard `shard` may still reserve: its share of the quota less what it holds (unbounded without a quota). */
+export function byteRoom(record: UsageRecord, shard: number, limits: LimitSettings): number {
+  if (limits.quotaBytes === undefined) return Number.POSITIVE_INFINITY;
+  return Math.max(0, shareOf(limits.quotaBytes, shard) - record.usedBytes - reservedBytes(record));
+}
+
+/** Uploads shard `shard` may still count this window (unbounded without a rate). */
+export function countRoom(record: UsageRecord, shard: number, limits: LimitSettings): number {
+  if (limits.uploadsPerHour === undefined) return Number.POSITIVE_INFINITY;
+  return Math.max(0, shareOf(limits.uploadsPerHour, shard) - uploadsInWindow(record));
+}
+
+/** Whether a shard may take one more open entry. */
+export const openRoom = (record: UsageRecord): boolean =>
+  Object.keys(record.open).length < MAX_OPEN_PER_SHARD;

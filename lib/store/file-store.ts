@@ -82,7 +82,7 @@ export function createFileStore(settings: FileStoreSettings) {
     }),
     ...createShareEpochs(writer),
     ...createMultipartStore({ s3, bucket, stateBucket, writer }),
-    ...createUsageStore({ s3, bucket, stateBucket, conditionalETag }),
+    ...createUsageStore({ s3, bucket, writer }),
     ...createPresigner({ s3, bucket }),
   };
 }

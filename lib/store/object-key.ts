@@ -27,8 +27,8 @@ export const FILE_INDEX_PREFIX = 'file-index/';
 
 /**
  * Where each owner's usage lives (the bytes its files hold and reserve, and
- * how many uploads it was issued lately): one small object per owner,
- * changed only by compare-and-swap writes.
+ * how many uploads it was issued lately): a fixed number of small objects
+ * per owner (its shards), each changed only by compare-and-swap writes.
  */
 export const USAGE_PREFIX = 'usage/';
 
@@ -71,9 +71,9 @@ export function multipartRecordKey(owner: Pick<Owner, 'segment'>, fileId: string
   return `${MULTIPART_UPLOADS_PREFIX}${owner.segment}/${fileId}`;
 }
 
-/** The key of an owner's usage: `usage/<owner-segment>`. */
-export function usageKey(owner: Pick<Owner, 'segment'>): string {
-  return `${USAGE_PREFIX}${owner.segment}`;
+/** The key of one shard of an owner's usage: `usage/<owner-segment>/<shard>`. */
+export function usageKey(owner: Pick<Owner, 'segment'>, shard: number): string {
+  return `${USAGE_PREFIX}${owner.segment}/${shard}`;
 }
 
 /** The prefix of an owner's entries in the file index. */

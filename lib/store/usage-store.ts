@@ -1,31 +1,42 @@
-import { ListObjectVersionsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
 import type { Owner } from '../core/owner.js';
-import { quotedETag, unquotedETag } from './object-encoding.js';
+import { type ConditionalWriter, swapStateObject } from './conditional-write.js';
 import { objectKey, usageKey } from './object-key.js';
-import { classifyS3Error } from './s3-errors.js';
-import { readStateObject } from './state-object.js';
+import type { StateObject } from './state-object.js';
 import { ChangeContended } from './store-errors.js';
 
 type OwnerRef = Pick<Owner, 'segment'>;
 
-/** Bytes held for one upload the API issued, until its verdict, its abort or its lapse moves them. */
+/** Bytes held on one shard for one upload the API issued, until its verdict, its abort or its lapse moves them. */
 export interface OpenReservation {
-  /** The declared size. */
+  /** The bytes this shard holds for it: the declared size, or the part of it this shard holds. */
   bytes: number;
   /** When it lapses (ms since the epoch) unless something landed under its key. */
   until: number;
   /** Something landed under its key: it no longer lapses, only a verdict, an abort or a delete moves it. */
   landed?: true;
+  /**
+   * On the reservation's home shard (the one its file id names), when other
+   * shards hold parts of its bytes: the bytes each of them holds, by shard.
+   */
+  pieces?: Record<string, number>;
+  /** On a shard holding a part for another shard's reservation: when the part was taken (ms). */
+  pieceOf?: number;
 }
 
 /**
- * An owner's usage, as one object of the state bucket keeps it. Bounded: open
- * reservations and recent releases are capped by the code that adds them, and
- * the issued uploads are counted in at most a window's worth of buckets.
+ * One shard of an owner's usage, as one object of the state bucket keeps it.
+ * Bounded: open reservations and recent releases are capped by the code that
+ * adds them, and the issued uploads are counted in at most a window's worth
+ * of buckets.
  */
 export interface UsageRecord {
-  /** Bytes of files whose upload was reserved and that passed validation, not deleted since. */
+  /**
+   * Bytes of passed files this shard counted, less the bytes of deleted files
+   * it gave back: below zero when a file counted on other shards was deleted
+   * through this one (only the owner's sum means anything).
+   */
   usedBytes: number;
   /** Reservations by file id: uploads issued and not yet judged, aborted or lapsed. */
   open: Record<string, OpenReservation>;
@@ -36,13 +47,15 @@ export interface UsageRecord {
 }
 
 const recordSchema = z.object({
-  usedBytes: z.number().int().nonnegative(),
+  usedBytes: z.number().int(),
   open: z.record(
     z.string(),
     z.object({
-      bytes: z.number().int().positive(),
+      bytes: z.number().int().nonnegative(),
       until: z.number().int(),
       landed: z.literal(true).optional(),
+      pieces: z.record(z.string(), z.number().int().positive()).optional(),
+      pieceOf: z.number().int().optional(),
     }),
   ),
   released: z.record(z.string(), z.number().int()),
@@ -69,85 +82,100 @@ const CHANGE_DEADLINE_MS = 3000;
 const BACKOFF_BASE_MS = 20;
 const BACKOFF_CAP_MS = 2000;
 
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
-
 export interface UsageStoreSettings {
   s3: S3Client;
   /** The uploads bucket: whether something landed under a reservation's key. */
   bucket: string;
-  /** The state bucket (unversioned: conditional writes hold there on Ceph RGW too). */
-  stateBucket: string;
-  /** How `If-Match` takes an ETag: AWS quoted, Ceph RGW unquoted. */
-  conditionalETag: 'quoted' | 'unquoted';
+  /** Every write of a shard: create-once, or over exactly the shard read. */
+  writer: ConditionalWriter;
+}
+
+/** One shard as read: its record, and the ETag a conditional write over it names (none: never written). */
+export interface StoredShard {
+  record: UsageRecord;
+  eTag?: string;
 }
 
 /**
- * Each owner's usage without a database: one object, `usage/<owner-segment>`
- * in the state bucket, read and then written back only over the very object
- * that was read (`If-Match` its ETag, `If-None-Match: *` for the first). A
- * write that loses to another (412, or 409 when two reach S3 at once) reads
- * again and decides anew, so concurrent changes are applied one after the
- * other and none is lost or applied on a stale view.
+ * Each owner's usage without a database: a fixed number of objects (shards),
+ * `usage/<owner-segment>/<shard>` in the state bucket, each read and then
+ * written back only over the very object that was read (`If-Match` its ETag,
+ * `If-None-Match: *` for the first). A write that loses to another (412, or
+ * 409 when two reach S3 at once) writes nothing; the caller reads again, or
+ * turns to another shard.
  */
-export function createUsageStore({ s3, bucket, stateBucket, conditionalETag }: UsageStoreSettings) {
-  const ifMatch = (eTag: string) => (conditionalETag === 'quoted' ? quotedETag(eTag) : unquotedETag(eTag));
-
-  async function read(owner: OwnerRef): Promise<{ record: UsageRecord; eTag?: string }> {
-    const object = await readStateObject(s3, stateBucket, usageKey(owner));
-    if (!object) return { record: emptyUsage() };
+export function createUsageStore({ s3, bucket, writer }: UsageStoreSettings) {
+  /** A shard's record as stored (a shard never written reads as empty). */
+  function recordOf(object: StateObject | undefined): UsageRecord {
     // Only the state bucket's writers could make it unreadable: refuse rather than count from zero.
-    const record = recordSchema.parse(JSON.parse(object.text)) as UsageRecord;
-    return { record, ...(object.eTag ? { eTag: object.eTag } : {}) };
+    return object ? (recordSchema.parse(JSON.parse(object.text)) as UsageRecord) : emptyUsage();
   }
 
-  /** An owner's usage as stored now (an owner never counted reads as empty). */
-  async function readUsage(owner: OwnerRef): Promise<UsageRecord> {
-    return (await read(owner)).record;
+  /** One shard of an owner's usage as stored now (a shard never written reads as empty). */
+  async function readUsage(owner: OwnerRef, shard: number): Promise<StoredShard> {
+    const object = await writer.read(usageKey(owner, shard));
+    return { record: recordOf(object), ...(object?.eTag ? { eTag: object.eTag } : {}) };
   }
 
   /**
-   * Applies one change to an owner's usage with a compare-and-swap write:
+   * Writes a shard over exactly the version read (`eTag`; none: only if
+   * nothing is stored yet). Whether it was written: `false` when another
+   * write came first (412) or two reached S3 at once (409).
+   */
+  async function tryWriteUsage(
+    owner: OwnerRef,
+    shard: number,
+    record: UsageRecord,
+    eTag: string | undefined,
+  ): Promise<boolean> {
+    const outcome = await writer.writeIfUnchanged({
+      key: usageKey(owner, shard),
+      body: JSON.stringify(record),
+      contentType: 'application/json',
+      over: eTag ? { eTag } : 'absent',
+    });
+    return outcome === 'written';
+  }
+
+  /**
+   * Applies one change to one shard by compare-and-swap ({@link swapStateObject}):
    * `decide` gets the record as stored and returns the record to write (or
    * none, and nothing is written) and a result. When another write came
-   * first, the record is read again and `decide` runs again on it, with a
-   * jittered backoff, for up to 6 s or until `giveUpAt` (ms since the epoch:
+   * first, the shard is read again and `decide` runs again on it, with a
+   * jittered backoff, for up to 3 s or until `giveUpAt` (ms since the epoch:
    * the request's own deadline); then it gives up with ChangeContended
    * (retry after 1 s) rather than write on a stale view, or time out.
    * Errors `decide` throws pass through, nothing written.
    */
-  async function changeUsage<T>(
+  function changeUsage<T>(
     owner: OwnerRef,
+    shard: number,
     decide: (record: UsageRecord) => Promise<UsageDecision<T>> | UsageDecision<T>,
     giveUpAt: number = Number.POSITIVE_INFINITY,
   ): Promise<T> {
     const deadline = Math.min(Date.now() + CHANGE_DEADLINE_MS, giveUpAt);
     const busy = () => new ChangeContended('too many changes at once to this owner’s usage: try again', 1);
-    if (Date.now() >= deadline) throw busy();
-    for (let attempt = 0; ; attempt++) {
-      const { record, eTag } = await read(owner);
-      const before = JSON.stringify(record);
-      const decision = await decide(record);
-      if (!decision.record || JSON.stringify(decision.record) === before) return decision.result;
-      try {
-        await s3.send(
-          new PutObjectCommand({
-            Bucket: stateBucket,
-            Key: usageKey(owner),
-            Body: JSON.stringify(decision.record),
-            ContentType: 'application/json',
-            ...(eTag ? { IfMatch: ifMatch(eTag) } : { IfNoneMatch: '*' }),
-          }),
-        );
-        return decision.result;
-      } catch (error) {
-        const kind = classifyS3Error(error);
-        // Another write came first (412), or two reached S3 at once (409): read again.
-        if (kind !== 'replaced' && kind !== 'conflict') throw error;
-      }
-      const pause = Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
-      if (Date.now() + pause >= deadline) throw busy();
-      await sleep(pause);
-    }
+    if (Date.now() >= deadline) return Promise.reject(busy());
+    return swapStateObject(
+      writer,
+      usageKey(owner, shard),
+      async (current) => {
+        const record = recordOf(current);
+        const before = JSON.stringify(record);
+        const decision = await decide(record);
+        const changed = decision.record !== undefined && JSON.stringify(decision.record) !== before;
+        return { ...(changed ? { body: JSON.stringify(decision.record) } : {}), result: decision.result };
+      },
+      {
+        contentType: 'application/json',
+        whenLost: 'retry',
+        pauseBefore: (attempt) => {
+          const pause = Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
+          return Date.now() + pause >= deadline ? undefined : pause;
+        },
+        givenUp: busy,
+      },
+    );
   }
 
   /**
@@ -161,7 +189,7 @@ export function createUsageStore({ s3, bucket, stateBucket, conditionalETag }: U
     return [...(listed.Versions ?? []), ...(listed.DeleteMarkers ?? [])].some((entry) => entry.Key === key);
   }
 
-  return { readUsage, changeUsage, uploadLanded };
+  return { readUsage, tryWriteUsage, changeUsage, uploadLanded };
 }
 
 export type UsageStore = ReturnType<typeof createUsageStore>;

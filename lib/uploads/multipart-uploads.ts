@@ -67,6 +67,8 @@ type MultipartStore = Pick<
   | 'claimClosing'
   | 'readClosing'
   | 'releaseClosing'
+  | 'readUsage'
+  | 'tryWriteUsage'
   | 'changeUsage'
   | 'uploadLanded'
 >;
@@ -122,14 +124,16 @@ export async function startMultipartUpload(
   const now = clock();
   const contentType = admitUpload(rules, request, { multipart: true });
   const partSize = choosePartSize(request.size, request.partSize);
-  const fileId = newFileId();
-  const key = objectKey(owner, fileId);
   const limited = limitsSet(limits);
   const usage = { store, limits, clock, ...(giveUpAt ? { giveUpAt } : {}) };
-  if (limited) {
-    const until = new Date(now.getTime() + MULTIPART_RESERVATION_MS);
-    await reserveUpload(usage, owner, { fileId, bytes: request.size, until });
-  }
+  // With limits set, the ledger chooses the file id: it names the usage shard holding the reservation.
+  const fileId = limited
+    ? await reserveUpload(usage, owner, {
+        bytes: request.size,
+        until: new Date(now.getTime() + MULTIPART_RESERVATION_MS),
+      })
+    : newFileId();
+  const key = objectKey(owner, fileId);
   let uploadId: string;
   try {
     uploadId = await store.startMultipartUpload(

@@ -22,7 +22,10 @@ export interface IssuedUpload {
 
 /** What issuing an upload needs: the store that signs, the rules, the limits, and the form's lifetime. */
 export interface UploadDependencies {
-  store: Pick<FileStore, 'credentials' | 'presignUpload' | 'changeUsage' | 'uploadLanded'>;
+  store: Pick<
+    FileStore,
+    'credentials' | 'presignUpload' | 'readUsage' | 'tryWriteUsage' | 'changeUsage' | 'uploadLanded'
+  >;
   rules: UploadRules;
   limits: LimitSettings;
   /** When the request must have answered: a reservation that keeps conflicting gives up (429) before. */
@@ -73,16 +76,15 @@ export async function issueUpload(
   request: CreateUploadRequest,
 ): Promise<IssuedUpload> {
   const contentType = admitUpload(rules, request);
-  const fileId = newFileId();
-  const key = objectKey(owner, fileId);
   const { expiresAt, expiresIn } = await effectiveExpiry(store.credentials, uploadTtlSeconds, clock());
-  if (limitsSet(limits)) {
-    await reserveUpload({ store, limits, clock, ...(giveUpAt ? { giveUpAt } : {}) }, owner, {
-      fileId,
-      bytes: request.size,
-      until: expiresAt,
-    });
-  }
+  // With limits set, the ledger chooses the file id: it names the usage shard holding the reservation.
+  const fileId = limitsSet(limits)
+    ? await reserveUpload({ store, limits, clock, ...(giveUpAt ? { giveUpAt } : {}) }, owner, {
+        bytes: request.size,
+        until: expiresAt,
+      })
+    : newFileId();
+  const key = objectKey(owner, fileId);
   const { url, fields } = await store.presignUpload({
     key,
     contentType,

@@ -41,6 +41,8 @@ export interface ValidatorDependencies {
     | 'recordScanResult'
     | 'recordDeleted'
     | 'deleteVersion'
+    | 'readUsage'
+    | 'tryWriteUsage'
     | 'changeUsage'
     | 'uploadLanded'
   >;

@@ -48,7 +48,7 @@ beforeAll(async () => {
       clients[fn] = roleS3Client(await assumeFunctionRole(fn, `lp-usage-${fn}`));
     }),
   );
-  key = usageKey(ownerOf((await newOwner('lp-usage')).sub));
+  key = usageKey(ownerOf((await newOwner('lp-usage')).sub), 0);
   const body = JSON.stringify({ usedBytes: 7, open: {}, released: {}, issued: [] });
   await adminS3.send(new PutObjectCommand({ Bucket: stack.stateBucket, Key: key, Body: body }));
 });
@@ -56,7 +56,7 @@ beforeAll(async () => {
 describe('owners’ usage in the state bucket, on the real gateway', () => {
   it.each(WRITERS)('%s may read and write it (a missing one reads as 404, not 403)', async (fn) => {
     // Arrange
-    const missing = usageKey(ownerOf((await newOwner('lp-usage-none')).sub));
+    const missing = usageKey(ownerOf((await newOwner('lp-usage-none')).sub), 0);
     const body = JSON.stringify({ usedBytes: 7, open: {}, released: {}, issued: [] });
 
     // Act
