@@ -64,7 +64,7 @@ export interface RouteContract {
   errors: readonly ErrorCode[];
 }
 
-const json = (schema: z.ZodType) => ({ mediaType: 'application/json', schema });
+const json = <Schema extends z.ZodType>(schema: Schema) => ({ mediaType: 'application/json', schema });
 
 /** Every HTTP route, keyed by its function name in serverless.yml. */
 export const routes = {
