@@ -33,22 +33,12 @@ const {
 } = require('./partner-readers.cjs');
 
 const malwareScan = require('./malware-scan.cjs');
+const { readGate, retagGuard, roleExemptions, SCAN_TAG, VALIDATION_TAG } = require('./read-gate.cjs');
 
 /** What a statement may hold besides the IAM fields it passes on as they are. */
 const AWS_ONLY_CONDITION = 'ConditionInAws';
-/** The bucket policy gives each exempt role a negated operator of its own (Ceph RGW needs it). */
-const EXEMPTION_OPERATORS = ['StringNotLike', 'StringNotLikeIfExists'];
 /** Where the uploads bucket's server access logs land in the access log bucket. */
 const ACCESS_LOG_PREFIX = 'uploads-bucket/';
-/** The validator's tag: an upload that carries it has landed, and its verdict (or pending) is in it. */
-const VERDICT_TAG = 'validation-status';
-/** Every way to change or remove an object's tags. */
-const TAG_WRITES = [
-  's3:PutObjectTagging',
-  's3:PutObjectVersionTagging',
-  's3:DeleteObjectTagging',
-  's3:DeleteObjectVersionTagging',
-];
 
 const LAMBDA_TRUST = {
   Version: '2012-10-17',
@@ -213,65 +203,37 @@ function build(declarations, settings) {
   }
 
   const exempt = entries.filter(([, declaration]) => declaration.readsUnvalidated).map(([fn]) => fn);
-  if (exempt.length > EXEMPTION_OPERATORS.length) {
-    throw new Error(`iam/function-policies.json: at most two functions may read unvalidated uploads`);
-  }
   const malware = malwareScan.build({ malwareScan: settings.malwareScan, bucketName: settings.bucketName });
-  const readExemptions = Object.fromEntries(
-    exempt.map((fn, index) => [
-      EXEMPTION_OPERATORS[index],
-      {
-        'aws:userid': {
-          'Fn::Join': ['', [{ 'Fn::GetAtt': [`${logicalName(fn)}Role`, 'RoleId'] }, ':*']],
-        },
-      },
-    ]),
+  const uploads = { 'Fn::Sub': '${UploadsBucket.Arn}/uploads/*' };
+  const readExemptions = roleExemptions(
+    exempt.map((fn) => ({
+      'Fn::Join': ['', [{ 'Fn::GetAtt': [`${logicalName(fn)}Role`, 'RoleId'] }, ':*']],
+    })),
   );
-  const unvalidatedReadGate = {
-    Sid: 'DenyReadingUnvalidatedUploads',
-    Effect: 'Deny',
-    Principal: '*',
-    Action: ['s3:GetObject', 's3:GetObjectVersion'],
-    Resource: { 'Fn::Sub': '${UploadsBucket.Arn}/uploads/*' },
-    Condition: {
-      StringNotEquals: { 's3:ExistingObjectTag/validation-status': 'passed' },
-      ...readExemptions,
-      // GuardDuty reads versions before the validator judged them (with malwareScan: guardduty).
-      ...(malware.guardDutyRoleArn ? { ArnNotEquals: { 'aws:PrincipalArn': malware.guardDutyRoleArn } } : {}),
-    },
-  };
+  const [unvalidatedReadGate] = readGate(uploads, VALIDATION_TAG, {
+    ...readExemptions,
+    // GuardDuty reads versions before the validator judged them (with malwareScan: guardduty).
+    ...(malware.guardDutyRoleArn ? { ArnNotEquals: { 'aws:PrincipalArn': malware.guardDutyRoleArn } } : {}),
+  });
   // The malware gate exempts the same roles as the validation gate (its own exemption of GuardDuty kept).
   const malwareStatements = malware.gateStatements.map((statement) =>
-    statement.Sid === 'DenyReadingUnscannedUploads'
+    statement.Sid === SCAN_TAG.sids[0]
       ? { ...statement, Condition: { ...statement.Condition, ...readExemptions } }
       : statement,
   );
-  // Once an upload carries a verdict's tag (the validator's, pending included, or GuardDuty's), only
-  // the roles that write verdicts may change or remove its tags: a tag set written over it would wipe
-  // a verdict and shut a passed file, whoever's rights allowed the write. A create of a new key is
-  // not caught: no tags exist yet. StringLike '*' says the tag is there (Ceph RGW's Null operator
-  // ignores its value); one statement per tag, as a condition cannot say "either".
+  // Only the roles that write verdicts (the validator's, and GuardDuty's) may retag an upload that
+  // carries a verdict's tag, whoever's rights allowed the write; one statement per tag, as a
+  // condition cannot say "either".
   const signer = verdictSigner(declarations);
   const verdictWriters = [
     ...(signer ? [{ 'Fn::GetAtt': [`${logicalName(signer)}Role`, 'Arn'] }] : []),
     ...(malware.guardDutyRoleArn ? [malware.guardDutyRoleArn] : []),
   ];
-  const retagGuard = (Sid, tag) => ({
-    Sid,
-    Effect: 'Deny',
-    Principal: '*',
-    Action: TAG_WRITES,
-    Resource: { 'Fn::Sub': '${UploadsBucket.Arn}/uploads/*' },
-    Condition: {
-      StringLike: { [`s3:ExistingObjectTag/${tag}`]: '*' },
-      ...(verdictWriters.length > 0 ? { ArnNotEquals: { 'aws:PrincipalArn': verdictWriters } } : {}),
-    },
-  });
+  const writersOnly =
+    verdictWriters.length > 0 ? { ArnNotEquals: { 'aws:PrincipalArn': verdictWriters } } : {};
   const retagGuards = [
-    retagGuard('OnlyVerdictWritersRetagUploads', VERDICT_TAG),
-    ...(malware.guardDutyRoleArn
-      ? [retagGuard('OnlyVerdictWritersRetagScannedUploads', malwareScan.SCAN_TAG)]
-      : []),
+    retagGuard(uploads, VALIDATION_TAG, writersOnly),
+    ...(malware.guardDutyRoleArn ? [retagGuard(uploads, SCAN_TAG, writersOnly)] : []),
   ];
 
   const tlsOnly = (bucket) => ({
