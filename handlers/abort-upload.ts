@@ -1,4 +1,5 @@
 import { uploadInput as input } from '../lib/api/inputs.js';
+import { routeNoContent } from '../lib/api/route-responses.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
 import { answerBy } from '../lib/http/route.js';
 import { type Runtime, runtime } from '../lib/runtime.js';
@@ -18,7 +19,7 @@ export const createHandler = ({
       event.input.path.fileId,
     );
     // event.owner, event.input.path.fileId);
-    return { statusCode: 204, headers: { 'cache-control': 'no-store' }, body: '' };
+    return routeNoContent<'abortUpload'>(204);
   });
 
 export const handler = createHandler(await runtime());

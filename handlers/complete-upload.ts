@@ -1,7 +1,7 @@
 import { completeUploadInput as input } from '../lib/api/inputs.js';
+import { routeJson } from '../lib/api/route-responses.js';
 import { routes } from '../lib/api/routes.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
-import { jsonResponse } from '../lib/http/responses.js';
 import { type Runtime, runtime } from '../lib/runtime.js';
 import { completeUpload } from '../lib/uploads/multipart-uploads.js';
 
@@ -15,7 +15,10 @@ export const createHandler = ({
 }: Pick<Runtime, 'store' | 'verifyBearer' | 'clock'>) =>
   ownerRoute({ input, body: 'required', maxBodyBytes, verify: verifyBearer }).handler(async (event) => {
     const { path, body } = event.input;
-    return jsonResponse(200, await completeUpload({ store, clock }, event.owner, path.fileId, body.parts));
+    return routeJson<'completeUpload'>(
+      200,
+      await completeUpload({ store, clock }, event.owner, path.fileId, body.parts),
+    );
   });
 
 export const handler = createHandler(await runtime());

@@ -1,7 +1,7 @@
 import { createDownloadUrlInput as input } from '../lib/api/inputs.js';
+import { routeJson } from '../lib/api/route-responses.js';
 import { issueDownloadUrl } from '../lib/downloads/download-url.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
-import { jsonResponse } from '../lib/http/responses.js';
 import { type Runtime, runtime } from '../lib/runtime.js';
 
 /** POST /files/{fileId}/download-url: a short-lived presigned GET for the caller's validated file. */
@@ -17,7 +17,7 @@ export const createHandler = ({
       disposition: body.disposition,
       now: clock(),
     });
-    return jsonResponse(200, download);
+    return routeJson<'createDownloadUrl'>(200, download);
   });
 
 export const handler = createHandler(await runtime());

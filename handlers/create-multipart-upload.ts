@@ -1,6 +1,6 @@
 import { createMultipartUploadInput as input } from '../lib/api/inputs.js';
+import { routeJson } from '../lib/api/route-responses.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
-import { jsonResponse } from '../lib/http/responses.js';
 import { answerBy } from '../lib/http/route.js';
 import { type Runtime, runtime } from '../lib/runtime.js';
 import { startMultipartUpload } from '../lib/uploads/multipart-uploads.js';
@@ -14,7 +14,7 @@ export const createHandler = ({
   clock,
 }: Pick<Runtime, 'store' | 'rules' | 'limits' | 'verifyBearer' | 'clock'>) =>
   ownerRoute({ input, body: 'required', verify: verifyBearer }).handler(async (event, context) =>
-    jsonResponse(
+    routeJson<'createMultipartUpload'>(
       201,
       await startMultipartUpload(
         { store, rules, limits, clock, giveUpAt: answerBy(context) },

@@ -1,8 +1,8 @@
 import type { KeyObject } from 'node:crypto';
 import { createShareInput as input } from '../lib/api/inputs.js';
+import { routeJson } from '../lib/api/route-responses.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
 import { publicBaseUrl } from '../lib/http/public-url.js';
-import { jsonResponse } from '../lib/http/responses.js';
 import { type Runtime, requireShareKey, runtime } from '../lib/runtime.js';
 import { issueShare } from '../lib/shares/shares.js';
 
@@ -16,7 +16,7 @@ export const createHandler = ({ store, verifyBearer, publicUrl, shareKey, clock 
       ttlSeconds: body.expiresIn,
       baseUrl: publicBaseUrl(event, publicUrl),
     });
-    return jsonResponse(201, share);
+    return routeJson<'createShare'>(201, share);
   });
 
 // The share key is read (from SSM in AWS) at cold start: an unreadable parameter fails the cold start.

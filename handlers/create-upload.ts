@@ -1,6 +1,6 @@
 import { createUploadInput } from '../lib/api/inputs.js';
+import { routeJson } from '../lib/api/route-responses.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
-import { jsonResponse } from '../lib/http/responses.js';
 import { answerBy } from '../lib/http/route.js';
 import { type Runtime, runtime } from '../lib/runtime.js';
 import { issueUpload } from '../lib/uploads/upload-issuer.js';
@@ -10,7 +10,7 @@ export const createHandler = ({ store, rules, limits, environment, verifyBearer,
   const uploads = { store, rules, limits, clock, uploadTtlSeconds: environment.UPLOAD_URL_TTL_SECONDS };
   return ownerRoute({ input: createUploadInput, body: 'required', verify: verifyBearer }).handler(
     async (event, context) =>
-      jsonResponse(
+      routeJson<'createUpload'>(
         201,
         await issueUpload({ ...uploads, giveUpAt: answerBy(context) }, event.owner, event.input.body),
       ),

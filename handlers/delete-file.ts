@@ -1,4 +1,5 @@
 import { deleteFileInput as input } from '../lib/api/inputs.js';
+import { routeNoContent } from '../lib/api/route-responses.js';
 import { deleteOwnedFile } from '../lib/files/file-deletion.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
 import { answerBy } from '../lib/http/route.js';
@@ -17,7 +18,7 @@ export const createHandler = ({
       event.owner,
       event.input.path.fileId,
     );
-    return { statusCode: 204, headers: { 'cache-control': 'no-store' }, body: '' };
+    return routeNoContent<'deleteFile'>(204);
   });
 
 export const handler = createHandler(await runtime());

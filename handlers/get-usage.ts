@@ -1,6 +1,6 @@
 import { getUsageInput as input } from '../lib/api/inputs.js';
+import { routeJson } from '../lib/api/route-responses.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
-import { jsonResponse } from '../lib/http/responses.js';
 import { answerBy } from '../lib/http/route.js';
 import { usageOf } from '../lib/limits/owner-limits.js';
 import { type Runtime, runtime } from '../lib/runtime.js';
@@ -13,7 +13,10 @@ export const createHandler = ({
   clock,
 }: Pick<Runtime, 'store' | 'limits' | 'verifyBearer' | 'clock'>) =>
   ownerRoute({ input, body: 'none', verify: verifyBearer }).handler(async (event, context) =>
-    jsonResponse(200, await usageOf({ store, limits, clock, giveUpAt: answerBy(context) }, event.owner)),
+    routeJson<'getUsage'>(
+      200,
+      await usageOf({ store, limits, clock, giveUpAt: answerBy(context) }, event.owner),
+    ),
   );
 
 export const handler = createHandler(await runtime());

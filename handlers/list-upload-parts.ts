@@ -1,13 +1,13 @@
 import { uploadInput as input } from '../lib/api/inputs.js';
+import { routeJson } from '../lib/api/route-responses.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
-import { jsonResponse } from '../lib/http/responses.js';
 import { type Runtime, runtime } from '../lib/runtime.js';
 import { listUploadParts } from '../lib/uploads/multipart-uploads.js';
 
 /** GET /uploads/{fileId}/parts: the parts S3 holds of the caller's open upload, to resume it. */
 export const createHandler = ({ store, verifyBearer }: Pick<Runtime, 'store' | 'verifyBearer'>) =>
   ownerRoute({ input, body: 'none', verify: verifyBearer }).handler(async (event) =>
-    jsonResponse(200, await listUploadParts({ store }, event.owner, event.input.path.fileId)),
+    routeJson<'listUploadParts'>(200, await listUploadParts({ store }, event.owner, event.input.path.fileId)),
   );
 
 export const handler = createHandler(await runtime());

@@ -1,4 +1,5 @@
 import { revokeSharesInput as input } from '../lib/api/inputs.js';
+import { routeNoContent } from '../lib/api/route-responses.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
 import { type Runtime, runtime } from '../lib/runtime.js';
 import { revokeShares } from '../lib/shares/shares.js';
@@ -7,7 +8,7 @@ import { revokeShares } from '../lib/shares/shares.js';
 export const createHandler = ({ store, verifyBearer }: Pick<Runtime, 'store' | 'verifyBearer'>) =>
   ownerRoute({ input, body: 'none', verify: verifyBearer }).handler(async (event) => {
     await revokeShares(store, event.owner, event.input.path.fileId);
-    return { statusCode: 204, headers: { 'cache-control': 'no-store' }, body: '' };
+    return routeNoContent<'revokeShares'>(204);
   });
 
 export const handler = createHandler(await runtime());

@@ -1,6 +1,6 @@
 import { signUploadPartsInput as input } from '../lib/api/inputs.js';
+import { routeJson } from '../lib/api/route-responses.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
-import { jsonResponse } from '../lib/http/responses.js';
 import { type Runtime, runtime } from '../lib/runtime.js';
 import { signUploadParts } from '../lib/uploads/multipart-uploads.js';
 
@@ -12,7 +12,10 @@ export const createHandler = ({
 }: Pick<Runtime, 'store' | 'verifyBearer' | 'clock'>) =>
   ownerRoute({ input, body: 'required', verify: verifyBearer }).handler(async (event) => {
     const { path, body } = event.input;
-    return jsonResponse(200, await signUploadParts({ store, clock }, event.owner, path.fileId, body.parts));
+    return routeJson<'signUploadParts'>(
+      200,
+      await signUploadParts({ store, clock }, event.owner, path.fileId, body.parts),
+    );
   });
 
 export const handler = createHandler(await runtime());

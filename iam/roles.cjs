@@ -1,5 +1,7 @@
 // Builds every function's IAM role, and the AWS-only settings that go with its
-// grants, from iam/function-policies.json (see its $comment for the format).
+// grants, from its declaration: its entry in iam/function-policies.json and the
+// statements of iam/statements.json it names (iam/function-declarations.cjs
+// reads both; see their $comment for the format).
 // serverless.yml resolves it with ${file(./iam/roles.cjs):<key>}; osls calls
 // the exported function, then reads <key> of what it returns:
 //   resources             one AWS::IAM::Role per function, `<Function>Role`, and the
@@ -11,11 +13,17 @@
 //   retagGuards           its statements keeping the tags of an upload that carries a verdict's
 //                         tag to the roles that write verdicts
 //   partnerOutputs        the ARN of each role partners assume (iam/partner-readers.cjs)
-// The local Ceph roles read the same file through scripts/function-policies.ts.
+// The local Ceph roles hold the same S3 statements (scripts/provision.ts).
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the ${…} here are CloudFormation Fn::Sub placeholders.
-const { readFileSync } = require('node:fs');
-const { join } = require('node:path');
-
+const {
+  functionDeclarations,
+  readDeclarations,
+  SECRETS,
+  WEBHOOK_SECRET,
+  webhookDeliverer,
+  verdictSigner,
+  flagEnvironment,
+} = require('./function-declarations.cjs');
 const {
   parsePartnerReaders,
   partnerBucketStatements,
@@ -25,34 +33,12 @@ const {
 } = require('./partner-readers.cjs');
 
 const malwareScan = require('./malware-scan.cjs');
+const { readGate, retagGuard, roleExemptions, SCAN_TAG, VALIDATION_TAG } = require('./read-gate.cjs');
 
-const POLICY_FILE = join(__dirname, 'function-policies.json');
-const FLAGS = [
-  'ownerSecret',
-  'shareSecret',
-  'verdictSigningKey',
-  'deadLetterQueue',
-  'consumesUploadEvents',
-  'readsUnvalidated',
-  'invokedByBucket',
-  'deliversWebhooks',
-  'sendsWebhooks',
-];
 /** What a statement may hold besides the IAM fields it passes on as they are. */
 const AWS_ONLY_CONDITION = 'ConditionInAws';
-/** The bucket policy gives each exempt role a negated operator of its own (Ceph RGW needs it). */
-const EXEMPTION_OPERATORS = ['StringNotLike', 'StringNotLikeIfExists'];
 /** Where the uploads bucket's server access logs land in the access log bucket. */
 const ACCESS_LOG_PREFIX = 'uploads-bucket/';
-/** The validator's tag: an upload that carries it has landed, and its verdict (or pending) is in it. */
-const VERDICT_TAG = 'validation-status';
-/** Every way to change or remove an object's tags. */
-const TAG_WRITES = [
-  's3:PutObjectTagging',
-  's3:PutObjectVersionTagging',
-  's3:DeleteObjectTagging',
-  's3:DeleteObjectVersionTagging',
-];
 
 const LAMBDA_TRUST = {
   Version: '2012-10-17',
@@ -61,41 +47,6 @@ const LAMBDA_TRUST = {
 
 /** `createUpload` → `CreateUpload`, as osls names the function's resources. */
 const logicalName = (fn) => fn.charAt(0).toUpperCase() + fn.slice(1);
-
-/** The file's entries, checked: a typo must fail the package, not grant less (or more) than meant. */
-function readDeclarations(text) {
-  const raw = JSON.parse(text);
-  const declarations = {};
-  for (const [fn, entry] of Object.entries(raw)) {
-    if (fn.startsWith('$')) continue;
-    const where = `iam/function-policies.json: ${fn}`;
-    if (!/^[a-z][A-Za-z0-9]*$/.test(fn)) throw new Error(`${where}: not a camelCase function name`);
-    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
-      throw new Error(`${where}: expected an object`);
-    }
-    for (const [key, value] of Object.entries(entry)) {
-      if (key === 's3') {
-        if (!Array.isArray(value)) throw new Error(`${where}.s3: expected a list of statements`);
-        for (const statement of value) {
-          const actions = Array.isArray(statement?.Action) ? statement.Action : [];
-          if (actions.length === 0 || !actions.every((action) => /^s3:[A-Za-z]+$/.test(action))) {
-            throw new Error(`${where}.s3: ${statement?.Sid ?? 'a statement'} must list S3 actions only`);
-          }
-          if (!Array.isArray(statement.Resource) || statement.Resource.length === 0) {
-            throw new Error(`${where}.s3: ${statement.Sid ?? 'a statement'} must list its resources`);
-          }
-        }
-      } else if (FLAGS.includes(key)) {
-        if (typeof value !== 'boolean') throw new Error(`${where}.${key}: expected true or false`);
-      } else throw new Error(`${where}: unknown key ${key} (expected s3, ${FLAGS.join(', ')})`);
-    }
-    declarations[fn] = {
-      s3: entry.s3 ?? [],
-      ...Object.fromEntries(FLAGS.map((flag) => [flag, !!entry[flag]])),
-    };
-  }
-  return declarations;
-}
 
 /** Read one SecureString parameter, and decrypt it through SSM only: the grants of a secret. */
 function secretStatements(sid, parameterName) {
@@ -122,32 +73,6 @@ function secretStatements(sid, parameterName) {
   ];
 }
 
-/** The webhook deliverer: the one function whose entry says deliversWebhooks. */
-function webhookDeliverer(declarations) {
-  const deliverers = Object.keys(declarations).filter((fn) => declarations[fn].deliversWebhooks);
-  if (deliverers.length > 1) {
-    throw new Error(
-      `iam/function-policies.json: one function delivers webhooks, not ${deliverers.join(', ')}`,
-    );
-  }
-  const senders = Object.keys(declarations).filter((fn) => declarations[fn].sendsWebhooks);
-  if (senders.length > 0 && deliverers.length === 0) {
-    throw new Error(
-      `iam/function-policies.json: ${senders.join(', ')} sends webhooks, but no function delivers them`,
-    );
-  }
-  return deliverers[0];
-}
-
-/** The validator: the function whose entry says verdictSigningKey, the only one that may write verdicts. */
-function verdictSigner(declarations) {
-  const signers = Object.keys(declarations).filter((fn) => declarations[fn].verdictSigningKey);
-  if (signers.length > 1) {
-    throw new Error(`iam/function-policies.json: one function signs verdicts, not ${signers.join(', ')}`);
-  }
-  return signers[0];
-}
-
 /** The deliverer's name as osls names it (`<service>-<stage>-<fn>`): a Ref would tie the validator to it. */
 const delivererName = (settings, fn) => `${settings.service}-${settings.stage}-${fn}`;
 
@@ -172,11 +97,9 @@ function roleStatements(fn, declaration, settings, deliverer) {
       ...(awsCondition ? { Condition: { ...statement.Condition, ...awsCondition } } : {}),
       Resource: statement.Resource.map((arn) => ({ 'Fn::Sub': [arn, buckets] })),
     })),
-    ...(declaration.ownerSecret ? secretStatements('OwnerSecret', settings.ownerSecretParameter) : []),
-    ...(declaration.shareSecret ? secretStatements('ShareSecret', settings.shareSecretParameter) : []),
-    ...(declaration.verdictSigningKey
-      ? secretStatements('VerdictSigningKey', settings.verdictSigningKeyParameter)
-      : []),
+    ...Object.entries(SECRETS)
+      .filter(([flag]) => declaration[flag])
+      .flatMap(([, secret]) => secretStatements(secret.sid, settings[secret.param])),
     ...(declaration.deadLetterQueue
       ? [
           {
@@ -199,7 +122,7 @@ function roleStatements(fn, declaration, settings, deliverer) {
       : []),
     ...(declaration.deliversWebhooks
       ? [
-          ...(webhooks ? secretStatements('WebhookSecret', settings.webhookSecretParameter) : []),
+          ...(webhooks ? secretStatements(WEBHOOK_SECRET.sid, settings[WEBHOOK_SECRET.param]) : []),
           {
             Sid: 'SendUndeliveredWebhooksToDlq',
             Effect: 'Allow',
@@ -265,17 +188,12 @@ function build(declarations, settings) {
   for (const [fn, declaration] of entries) {
     const variables = {
       ...(declaration.invokedByBucket ? { UPLOADS_BUCKET: settings.bucketName } : {}),
-      ...(declaration.ownerSecret ? { OWNER_SECRET_PARAMETER: settings.ownerSecretParameter } : {}),
-      ...(declaration.shareSecret ? { SHARE_SECRET_PARAMETER: settings.shareSecretParameter } : {}),
-      ...(declaration.verdictSigningKey
-        ? { VERDICT_SIGNING_KEY_PARAMETER: settings.verdictSigningKeyParameter }
-        : {}),
-      ...(declaration.deliversWebhooks && webhooks
-        ? { WEBHOOK_URL: settings.webhookUrl, WEBHOOK_SECRET_PARAMETER: settings.webhookSecretParameter }
-        : {}),
-      ...(declaration.sendsWebhooks && webhooks
-        ? { WEBHOOK_DELIVERER_FUNCTION: delivererName(settings, deliverer) }
-        : {}),
+      ...flagEnvironment(declaration, {
+        secret: (secret) => ({ [secret.parameterVariable]: settings[secret.param] }),
+        webhooks: webhooks
+          ? { url: settings.webhookUrl, deliverer: delivererName(settings, deliverer) }
+          : undefined,
+      }),
     };
     if (Object.keys(variables).length === 0) continue;
     functionSettings[`${logicalName(fn)}LambdaFunction`] = {
@@ -285,65 +203,37 @@ function build(declarations, settings) {
   }
 
   const exempt = entries.filter(([, declaration]) => declaration.readsUnvalidated).map(([fn]) => fn);
-  if (exempt.length > EXEMPTION_OPERATORS.length) {
-    throw new Error(`iam/function-policies.json: at most two functions may read unvalidated uploads`);
-  }
   const malware = malwareScan.build({ malwareScan: settings.malwareScan, bucketName: settings.bucketName });
-  const readExemptions = Object.fromEntries(
-    exempt.map((fn, index) => [
-      EXEMPTION_OPERATORS[index],
-      {
-        'aws:userid': {
-          'Fn::Join': ['', [{ 'Fn::GetAtt': [`${logicalName(fn)}Role`, 'RoleId'] }, ':*']],
-        },
-      },
-    ]),
+  const uploads = { 'Fn::Sub': '${UploadsBucket.Arn}/uploads/*' };
+  const readExemptions = roleExemptions(
+    exempt.map((fn) => ({
+      'Fn::Join': ['', [{ 'Fn::GetAtt': [`${logicalName(fn)}Role`, 'RoleId'] }, ':*']],
+    })),
   );
-  const unvalidatedReadGate = {
-    Sid: 'DenyReadingUnvalidatedUploads',
-    Effect: 'Deny',
-    Principal: '*',
-    Action: ['s3:GetObject', 's3:GetObjectVersion'],
-    Resource: { 'Fn::Sub': '${UploadsBucket.Arn}/uploads/*' },
-    Condition: {
-      StringNotEquals: { 's3:ExistingObjectTag/validation-status': 'passed' },
-      ...readExemptions,
-      // GuardDuty reads versions before the validator judged them (with malwareScan: guardduty).
-      ...(malware.guardDutyRoleArn ? { ArnNotEquals: { 'aws:PrincipalArn': malware.guardDutyRoleArn } } : {}),
-    },
-  };
+  const [unvalidatedReadGate] = readGate(uploads, VALIDATION_TAG, {
+    ...readExemptions,
+    // GuardDuty reads versions before the validator judged them (with malwareScan: guardduty).
+    ...(malware.guardDutyRoleArn ? { ArnNotEquals: { 'aws:PrincipalArn': malware.guardDutyRoleArn } } : {}),
+  });
   // The malware gate exempts the same roles as the validation gate (its own exemption of GuardDuty kept).
   const malwareStatements = malware.gateStatements.map((statement) =>
-    statement.Sid === 'DenyReadingUnscannedUploads'
+    statement.Sid === SCAN_TAG.sids[0]
       ? { ...statement, Condition: { ...statement.Condition, ...readExemptions } }
       : statement,
   );
-  // Once an upload carries a verdict's tag (the validator's, pending included, or GuardDuty's), only
-  // the roles that write verdicts may change or remove its tags: a tag set written over it would wipe
-  // a verdict and shut a passed file, whoever's rights allowed the write. A create of a new key is
-  // not caught: no tags exist yet. StringLike '*' says the tag is there (Ceph RGW's Null operator
-  // ignores its value); one statement per tag, as a condition cannot say "either".
+  // Only the roles that write verdicts (the validator's, and GuardDuty's) may retag an upload that
+  // carries a verdict's tag, whoever's rights allowed the write; one statement per tag, as a
+  // condition cannot say "either".
   const signer = verdictSigner(declarations);
   const verdictWriters = [
     ...(signer ? [{ 'Fn::GetAtt': [`${logicalName(signer)}Role`, 'Arn'] }] : []),
     ...(malware.guardDutyRoleArn ? [malware.guardDutyRoleArn] : []),
   ];
-  const retagGuard = (Sid, tag) => ({
-    Sid,
-    Effect: 'Deny',
-    Principal: '*',
-    Action: TAG_WRITES,
-    Resource: { 'Fn::Sub': '${UploadsBucket.Arn}/uploads/*' },
-    Condition: {
-      StringLike: { [`s3:ExistingObjectTag/${tag}`]: '*' },
-      ...(verdictWriters.length > 0 ? { ArnNotEquals: { 'aws:PrincipalArn': verdictWriters } } : {}),
-    },
-  });
+  const writersOnly =
+    verdictWriters.length > 0 ? { ArnNotEquals: { 'aws:PrincipalArn': verdictWriters } } : {};
   const retagGuards = [
-    retagGuard('OnlyVerdictWritersRetagUploads', VERDICT_TAG),
-    ...(malware.guardDutyRoleArn
-      ? [retagGuard('OnlyVerdictWritersRetagScannedUploads', malwareScan.SCAN_TAG)]
-      : []),
+    retagGuard(uploads, VALIDATION_TAG, writersOnly),
+    ...(malware.guardDutyRoleArn ? [retagGuard(uploads, SCAN_TAG, writersOnly)] : []),
   ];
 
   const tlsOnly = (bucket) => ({
@@ -446,7 +336,7 @@ function checkFunctions(declarations, functions) {
 }
 
 module.exports = async ({ resolveVariable, resolveConfigurationProperty }) => {
-  const declarations = readDeclarations(readFileSync(POLICY_FILE, 'utf8'));
+  const declarations = functionDeclarations();
   checkFunctions(declarations, await resolveConfigurationProperty(['functions']));
   return build(declarations, {
     bucketName: await resolveVariable('param:bucketName'),

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { createRequire } from 'node:module';
 
-/** One IAM policy statement, as written in iam/function-policies.json. */
+/** One IAM policy statement, as written in iam/statements.json (its name as its Sid). */
 export interface PolicyStatement {
   Sid?: string;
   Effect: 'Allow' | 'Deny';
@@ -12,7 +11,10 @@ export interface PolicyStatement {
   ConditionInAws?: Record<string, Record<string, string | string[]>>;
 }
 
-/** One function's entry in iam/function-policies.json (its $comment describes each key). */
+/**
+ * One function's declaration: its entry in iam/function-policies.json, its S3 statements filled
+ * in (every key is there once read; a caller may pass fewer).
+ */
 export interface FunctionEntry {
   s3?: PolicyStatement[];
   ownerSecret?: boolean;
@@ -26,35 +28,49 @@ export interface FunctionEntry {
   sendsWebhooks?: boolean;
 }
 
+/** How a flag's secret is named: the stack param, the variable naming it in AWS, the variable holding it locally. */
+export interface SecretSpec {
+  sid: string;
+  param: string;
+  parameterVariable: string;
+  valueVariable: string;
+}
+
 export type FunctionPolicies = Record<string, PolicyStatement[]>;
 
-const POLICY_FILE = resolve(import.meta.dirname, '..', 'iam', 'function-policies.json');
-
-/** Every function's entry, as the file declares it (iam/roles.cjs checks the format when packaging). */
-export function functionEntries(): Record<string, FunctionEntry> {
-  const raw = JSON.parse(readFileSync(POLICY_FILE, 'utf8')) as Record<string, FunctionEntry>;
-  return Object.fromEntries(Object.entries(raw).filter(([name]) => !name.startsWith('$')));
+interface FunctionDeclarations {
+  functionDeclarations(): Record<string, FunctionEntry>;
+  verdictSigner(declarations: Record<string, FunctionEntry>): string | undefined;
+  flagEnvironment(
+    declaration: FunctionEntry,
+    options: {
+      secret: (spec: SecretSpec) => Record<string, string>;
+      webhooks?: { url: string; deliverer: string; senderExtras?: Record<string, string> };
+    },
+  ): Record<string, string>;
 }
+
+/** The module iam/roles.cjs builds the AWS roles with: the local stack reads the same declarations. */
+export const declarations = createRequire(import.meta.url)(
+  '../iam/function-declarations.cjs',
+) as FunctionDeclarations;
+
+/** Every function's declaration, its statement names filled in from iam/statements.json, checked. */
+export const functionEntries = (): Record<string, FunctionEntry> => declarations.functionDeclarations();
 
 /**
  * Functions whose role may read objects that have not passed validation, in
  * the file's order (the bucket policy gives each a negated operator of its own).
  */
 export const READS_UNVALIDATED: readonly string[] = Object.entries(functionEntries())
-  .filter(([, entry]) => entry.readsUnvalidated === true)
+  .filter(([, entry]) => entry.readsUnvalidated)
   .map(([name]) => name);
 
 /** The function that signs verdicts (verdictSigningKey): the only one that may write them. */
 export const SIGNS_VERDICTS: string = (() => {
-  const signers = Object.entries(functionEntries())
-    .filter(([, entry]) => entry.verdictSigningKey === true)
-    .map(([name]) => name);
-  if (signers.length !== 1 || !signers[0]) {
-    throw new Error(
-      `iam/function-policies.json: exactly one function signs verdicts, not ${signers.join(', ')}`,
-    );
-  }
-  return signers[0];
+  const signer = declarations.verdictSigner(functionEntries());
+  if (!signer) throw new Error('iam/function-policies.json: no function signs verdicts');
+  return signer;
 })();
 
 /**

@@ -54,12 +54,10 @@ export interface ProvisionedRoles {
 }
 
 interface MalwareScanBuilder {
-  SCAN_TAG: string;
-  CLEAN_SCAN_RESULT: string;
   scanAndTagStatements(arn: (suffix: string) => string): PolicyStatement[];
 }
 
-/** The builder of the template's malware check: the local GuardDuty emulator's role and gate come from it. */
+/** The builder of the template's malware check: the local GuardDuty emulator's role comes from it. */
 const malwareScan = createRequire(import.meta.url)('../iam/malware-scan.cjs') as MalwareScanBuilder;
 
 const clientConfig = (admin: AdminAccess) => ({
@@ -87,14 +85,6 @@ const ignoreExistingRole = (error: unknown) => {
   return ignoreExisting(['EntityAlreadyExists', 'EntityAlreadyExistsException'])(error);
 };
 
-/**
- * Ceph RGW evaluates a negated condition with several values wrongly (it
- * denied both roles of `StringNotLike aws:userid [a, b]`), so each exempt role
- * gets an operator of its own. `aws:userid` is always present, so in AWS
- * `StringNotLikeIfExists` means exactly `StringNotLike`.
- */
-const EXEMPTION_OPERATORS = ['StringNotLike', 'StringNotLikeIfExists'] as const;
-
 /** One tag a version must carry for the read gate to serve it. */
 export interface RequiredTag {
   key: string;
@@ -105,24 +95,36 @@ export interface RequiredTag {
   retagSid: string;
 }
 
+type Conditions = Record<string, Record<string, string>>;
+
+interface ReadGateBuilder {
+  VALIDATION_TAG: RequiredTag;
+  SCAN_TAG: RequiredTag;
+  roleExemptions(userIds: string[]): Conditions;
+  readGate(
+    resource: string,
+    tag: RequiredTag,
+    exemptions: Conditions,
+    options?: { untagged?: boolean },
+  ): Record<string, unknown>[];
+  retagGuard(resource: string, tag: RequiredTag, exemptions: Conditions): Record<string, unknown>;
+}
+
+/** The builder of the template's read gate and retag guards: the local bucket's come from it too. */
+const readGates = createRequire(import.meta.url)('../iam/read-gate.cjs') as ReadGateBuilder;
+
 /** The content check's tag: validation-status=passed. */
-export const VALIDATION_TAG: RequiredTag = {
-  key: 'validation-status',
-  value: 'passed',
-  sids: ['DenyReadingUnvalidatedUploads', 'DenyReadingUntaggedUploads'],
-  retagSid: 'OnlyVerdictWritersRetagUploads',
-};
+export const VALIDATION_TAG: RequiredTag = readGates.VALIDATION_TAG;
 
 /** GuardDuty's tag (with MALWARE_SCAN=guardduty), named as iam/malware-scan.cjs names it for AWS. */
-export const SCAN_TAG: RequiredTag = {
-  key: malwareScan.SCAN_TAG,
-  value: malwareScan.CLEAN_SCAN_RESULT,
-  sids: ['DenyReadingUnscannedUploads', 'DenyReadingUnscannedUntaggedUploads'],
-  retagSid: 'OnlyVerdictWritersRetagScannedUploads',
-};
+export const SCAN_TAG: RequiredTag = readGates.SCAN_TAG;
 
 /** The session name the local GuardDuty emulator always uses with its role (its read-gate exemption names it). */
 export const SCANNER_SESSION = 'guardduty-emulator';
+
+/** The GuardDuty emulator's exemption: its one session, with a third operator of its own. */
+const scannerExemption = (scannerRoleId: string | undefined): Conditions =>
+  scannerRoleId ? { StringNotEqualsIfExists: { 'aws:userid': `${scannerRoleId}:${SCANNER_SESSION}` } } : {};
 
 /**
  * The uploads bucket's policy: nobody but the roles that must judge or
@@ -130,52 +132,35 @@ export const SCANNER_SESSION = 'guardduty-emulator';
  * can read an object under uploads/ unless it carries every required tag
  * (validation-status=passed; with the malware check also
  * GuardDutyMalwareScanStatus=NO_THREATS_FOUND), so a leaked presigned GET
- * cannot serve it. Roles are exempted by `aws:userid` (`<RoleId>:<session>`
- * for an assumed role, in AWS and in Ceph RGW alike); RGW does not know
- * `aws:PrincipalArn`. The scanner's role (the GuardDuty emulator) is exempt
- * too, by its one session: it reads versions before either verdict.
+ * cannot serve it: iam/read-gate.cjs's gate, as AWS has it, plus a statement
+ * per tag for an object without it. Roles are exempted by `aws:userid`
+ * (`<RoleId>:<session>`); RGW does not know `aws:PrincipalArn`. The scanner's
+ * role (the GuardDuty emulator) is exempt too, by its one session: it reads
+ * versions before either verdict.
  */
 export function gatedReadPolicy(
   bucket: string,
   exemptRoleIds: string[],
   options: { requiredTags?: RequiredTag[]; scannerRoleId?: string } = {},
 ) {
-  if (exemptRoleIds.length > EXEMPTION_OPERATORS.length) throw new Error('at most two roles can be exempt');
   const exemptions = {
-    ...Object.fromEntries(
-      exemptRoleIds.map((id, index) => [EXEMPTION_OPERATORS[index], { 'aws:userid': `${id}:*` }]),
-    ),
-    // A third operator of its own (RGW evaluates a negated condition with several values wrongly).
-    ...(options.scannerRoleId
-      ? { StringNotEqualsIfExists: { 'aws:userid': `${options.scannerRoleId}:${SCANNER_SESSION}` } }
-      : {}),
+    ...readGates.roleExemptions(exemptRoleIds.map((id) => `${id}:*`)),
+    ...scannerExemption(options.scannerRoleId),
   };
-  const deny = (Sid: string, condition: Record<string, Record<string, string>>) => ({
-    Sid,
-    Effect: 'Deny',
-    Principal: '*',
-    Action: ['s3:GetObject', 's3:GetObjectVersion'],
-    Resource: `arn:aws:s3:::${bucket}/uploads/*`,
-    Condition: { ...condition, ...exemptions },
-  });
   return {
     Version: '2012-10-17',
-    Statement: (options.requiredTags ?? [VALIDATION_TAG]).flatMap(({ key, value, sids }) => [
-      deny(sids[0], { StringNotEquals: { [`s3:ExistingObjectTag/${key}`]: value } }),
-      // AWS already denies an untagged object above; RGW evaluates StringNotEquals on a
-      // missing tag as false, so say it outright.
-      deny(sids[1], { Null: { [`s3:ExistingObjectTag/${key}`]: 'true' } }),
-    ]),
+    Statement: (options.requiredTags ?? [VALIDATION_TAG]).flatMap((tag) =>
+      readGates.readGate(`arn:aws:s3:::${bucket}/uploads/*`, tag, exemptions, { untagged: true }),
+    ),
   };
 }
 
 /**
- * The uploads bucket's guard of verdicts, as iam/roles.cjs builds it for AWS:
- * once an object under uploads/ carries a required tag's key (pending
+ * The uploads bucket's guard of verdicts, as iam/read-gate.cjs builds it for
+ * AWS: once an object under uploads/ carries a required tag's key (pending
  * included), nobody but the validator's role (and the GuardDuty emulator's
- * session) may change or remove its tags. `StringLike '*'` says the tag is
- * there: RGW's `Null` operator ignores its value. Roles are exempted by
- * `aws:userid`, an operator each, as in the read gate.
+ * session) may change or remove its tags. Roles are exempted by `aws:userid`,
+ * an operator each, as in the read gate.
  */
 export function retagGuardStatements(
   bucket: string,
@@ -183,24 +168,12 @@ export function retagGuardStatements(
   options: { requiredTags?: RequiredTag[]; scannerRoleId?: string } = {},
 ) {
   const exemptions = {
-    StringNotLike: { 'aws:userid': `${validatorRoleId}:*` },
-    ...(options.scannerRoleId
-      ? { StringNotEqualsIfExists: { 'aws:userid': `${options.scannerRoleId}:${SCANNER_SESSION}` } }
-      : {}),
+    ...readGates.roleExemptions([`${validatorRoleId}:*`]),
+    ...scannerExemption(options.scannerRoleId),
   };
-  return (options.requiredTags ?? [VALIDATION_TAG]).map(({ key, retagSid }) => ({
-    Sid: retagSid,
-    Effect: 'Deny',
-    Principal: '*',
-    Action: [
-      's3:PutObjectTagging',
-      's3:PutObjectVersionTagging',
-      's3:DeleteObjectTagging',
-      's3:DeleteObjectVersionTagging',
-    ],
-    Resource: `arn:aws:s3:::${bucket}/uploads/*`,
-    Condition: { StringLike: { [`s3:ExistingObjectTag/${key}`]: '*' }, ...exemptions },
-  }));
+  return (options.requiredTags ?? [VALIDATION_TAG]).map((tag) =>
+    readGates.retagGuard(`arn:aws:s3:::${bucket}/uploads/*`, tag, exemptions),
+  );
 }
 
 /**

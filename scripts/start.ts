@@ -40,6 +40,7 @@ import {
   type VerdictKeys,
 } from './dev-keys.js';
 import { emulatorEnvironment, guardDutyEmulator } from './guardduty-emulator.js';
+import { writeOfflineConfig } from './offline-config.js';
 import { localPartnerReaders } from './partner-readers.js';
 import { type AdminAccess, adminS3Client, provision, SCANNER_SESSION } from './provision.js';
 import { roleAssumer } from './role-sessions.js';
@@ -214,6 +215,8 @@ async function assumeRoles(admin: AdminAccess, roleArns: Record<string, string>)
 }
 
 let offline: ChildProcess | undefined;
+/** The configuration serverless offline runs with (scripts/offline-config.ts); removed on stop. */
+let configFile: string | undefined;
 /** Opened once, shared by every serverless offline the renewals start. */
 let offlineLog: WriteStream | undefined;
 let bridge: Server | undefined;
@@ -274,27 +277,23 @@ function relay(child: ChildProcess, logFile: WriteStream): () => string[] {
 }
 
 function startOffline(
+  configFile: string,
   s3Endpoint: string,
-  credentials: RoleCredentials,
   jwks: unknown,
-  secrets: { share: string; owner: string },
   verdictKeys: VerdictKeys,
-  webhooks: LocalWebhooks | undefined,
   malwareScan: MalwareScan,
 ): ChildProcess {
-  // Handed on below to the functions that need them only (scripts/offline-role-env.cjs).
+  // What only some functions get is in the configuration file (scripts/offline-config.ts).
   const { WEBHOOK_URL: _url, WEBHOOK_SECRET: _secret, ...inherited } = process.env;
   const child = spawn(
     resolve(ROOT, 'node_modules/.bin/osls'),
-    ['offline', 'start', '--stage', settings.stage, '--region', FUNCTION_REGION],
+    ['offline', 'start', '--config', configFile, '--stage', settings.stage, '--region', FUNCTION_REGION],
     {
       cwd: ROOT,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...inherited,
-        HTTP_PORT: String(settings.httpPort),
-        LAMBDA_PORT: String(settings.lambdaPort),
         UPLOADS_BUCKET: settings.bucket,
         STATE_BUCKET: settings.stateBucket,
         S3_ENDPOINT: s3Endpoint,
@@ -303,23 +302,7 @@ function startOffline(
         AUTH_JWKS: JSON.stringify(jwks),
         ALLOWED_ORIGINS: settings.allowedOrigins.join(','),
         MALWARE_SCAN: malwareScan,
-        PRESIGN_LOCAL_SHARE_SECRET: secrets.share,
-        PRESIGN_LOCAL_OWNER_SECRET: secrets.owner,
         VERDICT_PUBLIC_KEY: verdictKeys.publicKey,
-        PRESIGN_LOCAL_VERDICT_SIGNING_KEY: verdictKeys.privateKey,
-        PRESIGN_LOCAL_ROLE_CREDENTIALS: JSON.stringify(credentials),
-        ...(webhooks
-          ? {
-              PRESIGN_LOCAL_WEBHOOK_URL: webhooks.url,
-              PRESIGN_LOCAL_WEBHOOK_SECRET: webhooks.secret,
-              PRESIGN_LOCAL_WEBHOOK_DELIVERER: delivererFunction,
-              // The validator invokes the deliverer through the bridge's stand-in for Lambda's async invoke.
-              PRESIGN_LOCAL_LAMBDA_ENDPOINT: `http://127.0.0.1:${settings.bridgePort}`,
-            }
-          : {}),
-        // Offline runs every concurrent request in one process (noTimeout: it never kills one): the
-        // functions' own sense of their time left (middy answers 500 just before it) follows suit.
-        PRESIGN_LOCAL_FUNCTION_TIMEOUT: '30',
         // osls hands every AWS_* variable on to the functions.
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       },
@@ -391,6 +374,7 @@ async function shutdown(code: number): Promise<void> {
   try {
     cephRgw('stop');
   } catch {}
+  if (configFile) rmSync(resolve(ROOT, configFile), { force: true });
   rmSync(STACK_FILE, { force: true });
   rmSync(LOCK_FILE, { force: true });
   log('stopped; nothing left running.');
@@ -522,7 +506,30 @@ async function main(): Promise<void> {
     const previous = offline;
     offline = undefined;
     await stopOffline(previous);
-    offline = startOffline(s3Endpoint, credentials, jwks, secrets, verdictKeys, webhooks, malwareScan);
+    configFile = await writeOfflineConfig(
+      LOCAL_DIR,
+      {
+        credentials,
+        secrets: {
+          ownerSecretParameter: secrets.owner,
+          shareSecretParameter: secrets.share,
+          verdictSigningKeyParameter: verdictKeys.privateKey,
+          ...(webhooks ? { webhookSecretParameter: webhooks.secret } : {}),
+        },
+        ...(webhooks
+          ? {
+              webhooks: {
+                url: webhooks.url,
+                deliverer: delivererFunction,
+                // The validator invokes the deliverer through the bridge's stand-in for Lambda's async invoke.
+                lambdaEndpoint: `http://127.0.0.1:${settings.bridgePort}`,
+              },
+            }
+          : {}),
+      },
+      { httpPort: settings.httpPort, lambdaPort: settings.lambdaPort },
+    );
+    offline = startOffline(configFile, s3Endpoint, jwks, verdictKeys, malwareScan);
     await waitForHealth(`${apiUrl}/health`, 120);
     const earliest = Math.min(...Object.values(credentials).map((c) => Date.parse(c.expiration)));
     // Renew well before the sessions end: a URL never outlives its signer.

@@ -64,9 +64,18 @@ export interface RouteContract {
   errors: readonly ErrorCode[];
 }
 
-const json = (schema: z.ZodType) => ({ mediaType: 'application/json', schema });
+const json = <Schema extends z.ZodType>(schema: Schema) => ({ mediaType: 'application/json', schema });
 
-/** Every HTTP route, keyed by its function name in serverless.yml. */
+/**
+ * Every HTTP route, declared once, keyed by its function's name: the function
+ * `<name>` of serverless.yml runs {@link handlerFile} with the role
+ * {@link routeRole} that iam/roles.cjs builds from its entry in
+ * iam/function-policies.json; the OpenAPI document (docs/openapi.json) and the
+ * client's types are generated from these declarations, and the handler's
+ * responses are typed by them (lib/api/route-responses.ts).
+ * test/unit/api/route-declarations.test.ts keeps serverless.yml and the IAM
+ * entries equal to them.
+ */
 export const routes = {
   health: {
     method: 'get',
@@ -301,6 +310,13 @@ export const routes = {
 } as const satisfies Record<string, RouteContract>;
 
 export type RouteName = keyof typeof routes;
+
+/** The handler file of the function `name`: `createUpload` runs handlers/create-upload.ts. */
+export const handlerFile = (name: string): string =>
+  `handlers/${name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}.ts`;
+
+/** The role of the function `name`, as iam/roles.cjs names the one it builds: `createUpload` → `CreateUploadRole`. */
+export const routeRole = (name: string): string => `${name.charAt(0).toUpperCase()}${name.slice(1)}Role`;
 
 /**
  * Every error code a route may answer: its own, plus those of the HTTP chain

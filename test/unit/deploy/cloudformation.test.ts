@@ -357,10 +357,9 @@ function statementsOf(fn: FunctionName): Statement[] {
   );
 }
 
-/** `fn`'s entry in iam/function-policies.json, read as the file has it. */
+/** `fn`'s entry in iam/function-policies.json, its statements' names filled in from iam/statements.json. */
 function declaredEntry(fn: FunctionName): FunctionEntry {
-  const raw = readFileSync(join(ROOT, 'iam', 'function-policies.json'), 'utf8');
-  const entry = (JSON.parse(raw) as Record<string, FunctionEntry>)[fn];
+  const entry = functionEntries()[fn];
   if (!entry) throw new Error(`iam/function-policies.json has no entry for ${fn}`);
   return entry;
 }
