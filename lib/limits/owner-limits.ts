@@ -2,6 +2,7 @@ import type { Clock } from '../core/clock.js';
 import { ApiError, quotaExceeded, rateLimited } from '../core/errors.js';
 import type { Owner } from '../core/owner.js';
 import type { FileStore } from '../store/file-store.js';
+import { newFileId } from '../store/object-key.js';
 import type { UsageRecord } from '../store/usage-store.js';
 import {
   copyRecord,
@@ -73,20 +74,20 @@ async function tidied(
   return record;
 }
 
-/** Why an upload of `bytes` may not be issued now, or `undefined` when it may. */
+/** Why `count` uploads of `bytes` in all may not be issued now, or `undefined` when they may. */
 function refusal(
   record: UsageRecord,
-  bytes: number,
+  { count, bytes }: { count: number; bytes: number },
   now: number,
   limits: LimitSettings,
 ): ApiError | undefined {
-  if (limits.uploadsPerHour !== undefined && uploadsInWindow(record) >= limits.uploadsPerHour) {
+  if (limits.uploadsPerHour !== undefined && uploadsInWindow(record) + count > limits.uploadsPerHour) {
     return rateLimited(
       `at most ${limits.uploadsPerHour} uploads per hour: retry later`,
       rateRetryAfterMs(record, now, limits) / 1000,
     );
   }
-  if (Object.keys(record.open).length >= MAX_OPEN_RESERVATIONS) {
+  if (Object.keys(record.open).length + count > MAX_OPEN_RESERVATIONS) {
     return rateLimited(
       `at most ${MAX_OPEN_RESERVATIONS} uploads may be open at once: finish or abort some first`,
       nextLapseMs(record, now, limits) / 1000,
@@ -135,26 +136,44 @@ function releaseOpen(record: UsageRecord, fileId: string, now: number): boolean 
 }
 
 /**
- * Reserves `bytes` for a new upload of the owner's before it is signed, with
- * a compare-and-swap write of the owner's usage: at most the quota is ever
- * used plus reserved, whatever runs at once. Counts the upload in the rate's
- * window. Throws 429 `rate_limited` (with `Retry-After`) over the rate or
- * over {@link MAX_OPEN_RESERVATIONS}, 403 `quota_exceeded` over the quota;
- * what the read released (lapsed reservations) is written all the same.
+ * Reserves the declared bytes of new uploads of the owner's before they are
+ * signed, all or none, with one compare-and-swap write of the owner's usage:
+ * at most the quota is ever used plus reserved, whatever runs at once. Counts
+ * each upload in the rate's window. Chooses the uploads' fileIds and returns
+ * them in order. Throws 429 `rate_limited` (with `Retry-After`) when the
+ * uploads would go over the rate or over {@link MAX_OPEN_RESERVATIONS}, 403
+ * `quota_exceeded` when their total would go over the quota; then nothing is
+ * reserved, and what the read released (lapsed reservations) is written all
+ * the same.
  */
-export async function reserveUpload(
+export async function reserveUploads(
   dependencies: LimitsDependencies,
   owner: OwnerRef,
-  upload: { fileId: string; bytes: number; until: Date },
-): Promise<void> {
+  uploads: readonly { bytes: number; until: Date }[],
+): Promise<string[]> {
+  const fileIds = uploads.map(() => newFileId());
+  const total = { count: uploads.length, bytes: uploads.reduce((sum, upload) => sum + upload.bytes, 0) };
   const refused = await changeTidied(dependencies, owner, (record, now) => {
-    const refused = refusal(record, upload.bytes, now, dependencies.limits);
+    const refused = refusal(record, total, now, dependencies.limits);
     if (refused) return refused;
-    record.open[upload.fileId] = { bytes: upload.bytes, until: upload.until.getTime() };
-    countIssued(record, now, dependencies.limits);
+    uploads.forEach((upload, index) => {
+      record.open[fileIds[index] as string] = { bytes: upload.bytes, until: upload.until.getTime() };
+      countIssued(record, now, dependencies.limits);
+    });
     return undefined;
   });
   if (refused instanceof ApiError) throw refused;
+  return fileIds;
+}
+
+/** {@link reserveUploads} for one upload: returns its fileId. */
+export async function reserveUpload(
+  dependencies: LimitsDependencies,
+  owner: OwnerRef,
+  upload: { bytes: number; until: Date },
+): Promise<string> {
+  const [fileId] = await reserveUploads(dependencies, owner, [upload]);
+  return fileId as string;
 }
 
 /**

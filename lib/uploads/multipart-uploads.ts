@@ -121,14 +121,11 @@ export async function startMultipartUpload(
   const now = clock();
   const contentType = admitUpload(rules, request, { multipart: true });
   const partSize = choosePartSize(request.size, request.partSize);
-  const fileId = newFileId();
-  const key = objectKey(owner, fileId);
   const limited = limitsSet(limits);
   const usage = { store, limits, clock, ...(giveUpAt ? { giveUpAt } : {}) };
-  if (limited) {
-    const until = new Date(now.getTime() + MULTIPART_RESERVATION_MS);
-    await reserveUpload(usage, owner, { fileId, bytes: request.size, until });
-  }
+  const until = new Date(now.getTime() + MULTIPART_RESERVATION_MS);
+  const fileId = limited ? await reserveUpload(usage, owner, { bytes: request.size, until }) : newFileId();
+  const key = objectKey(owner, fileId);
   let uploadId: string;
   try {
     uploadId = await store.startMultipartUpload(
