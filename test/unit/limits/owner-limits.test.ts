@@ -102,9 +102,11 @@ describe('reserveUpload', () => {
     const store = memoryStore();
     const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 10 ** 12 }) };
     const until = new Date(NOW + 300_000);
-    for (let i = 0; i < MAX_OPEN_RESERVATIONS; i++) {
-      await reserveUpload(dependencies, OWNER, { bytes: 1, until });
-    }
+    await reserveUploads(
+      dependencies,
+      OWNER,
+      Array.from({ length: MAX_OPEN_RESERVATIONS }, () => ({ bytes: 1, until })),
+    );
 
     // Act
     const refused = await refusal(reserveUpload(dependencies, OWNER, { bytes: 1, until }));
