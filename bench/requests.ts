@@ -25,7 +25,6 @@ import type { Context, S3Event } from 'aws-lambda';
 import { ulid } from 'ulid';
 import { ownerFromSubject, ownerKeyFrom } from '../lib/core/owner.js';
 import { createRuntime } from '../lib/runtime.js';
-import { MAX_BATCH_FILES } from '../lib/uploads/upload-request.js';
 import { devOwnerSecret, devToken } from '../scripts/dev-keys.js';
 import type { StackInfo } from '../scripts/stack-settings.js';
 import { apiEvent, lambdaContext } from '../test/support/api-event.js';
@@ -265,48 +264,12 @@ export async function run({ stack }: RequestsOptions): Promise<SectionResult> {
       6,
       'its record, a delete marker, its first version, its share epoch and multipart record, its record removed (limits unset: no usage)',
     );
-    // Forms issued with limits set: one reservation per request, whatever the number of files it asks for.
-    const limitedRuntime = await createRuntime(
-      { ...environment, QUOTA_BYTES_PER_OWNER: String(10 ** 15), UPLOADS_PER_HOUR_PER_OWNER: '1000000' },
-      { s3 },
-    );
-    const createUpload = (await load('createUpload'))(limitedRuntime as never);
-    const oneFile = { filename: 'bench.png', contentType: 'image/png', size: 2048 };
-    const issue = async (body: unknown) => {
-      const answer = await call(createUpload, {
-        method: 'POST',
-        path: '/uploads',
-        body: JSON.stringify(body),
-      });
-      if (answer.statusCode !== 201)
-        throw new Error(`POST /uploads answered ${answer.statusCode}: ${answer.body}`);
-    };
-    report(
-      'POST /uploads, one file (limits set)',
-      await count(() => issue(oneFile)),
-      2,
-      "its owner's usage read and written back (compare-and-swap); the form is signed without a request",
-    );
-    report(
-      `POST /uploads, a batch of ${MAX_BATCH_FILES} files (limits set)`,
-      await count(() => issue({ files: Array.from({ length: MAX_BATCH_FILES }, () => oneFile) })),
-      2,
-      'one reservation for the whole batch: the usage read and written back once',
-    );
-    report(
-      `${MAX_BATCH_FILES} × POST /uploads of one file, one after another (limits set)`,
-      await count(async () => {
-        for (let i = 0; i < MAX_BATCH_FILES; i++) await issue(oneFile);
-      }),
-      2 * MAX_BATCH_FILES,
-      'one reservation per request',
-    );
     return {
       section: 'requests',
       figures,
       rows: [['operation', 'S3 requests (floor)', 'requests', 'the floor, and what is beyond it'], ...rows],
       notes: [
-        `In process: the exported \`createHandler\` of each function's handler file, with the runtime the local stack gives it (serverless.yml's environment, limits unset; for the POST /uploads rows QUOTA_BYTES_PER_OWNER=10^15 and UPLOADS_PER_HOUR_PER_OWNER=1,000,000, never refused), on an S3 client of the local RGW (${admin.endpoint}) that counts each request it sends (the SDK's deserialize step: retries counted, presigning not). Scratch buckets (versioned uploads, unversioned state) with the bucket owner's keys: nothing else touches them.`,
+        `In process: the exported \`createHandler\` of each function's handler file, with the runtime the local stack gives it (serverless.yml's environment, limits unset), on an S3 client of the local RGW (${admin.endpoint}) that counts each request it sends (the SDK's deserialize step: retries counted, presigning not). Scratch buckets (versioned uploads, unversioned state) with the bucket owner's keys: nothing else touches them.`,
         `The reads ran while ${PILE} versions posted over the file waited under its key (${figures['versions under the measured key during the reads']} listed): none of them is listed, read or counted by any read.`,
         'Floors: what each operation cannot do without. A validated upload must read the bytes, tag its verdict on the version (the read gate judges the tag) and record it (every read takes it from there); a re-post must read the record to know it is not the file, and delete it (and, from an RGW event, learn which version it is); a read must read the record (a share link also its epoch).',
       ],
