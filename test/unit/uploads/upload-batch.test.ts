@@ -1,12 +1,15 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../../../lib/core/errors.js';
 import type { LimitSettings } from '../../../lib/limits/usage-ledger.js';
-import type { UploadForm } from '../../../lib/store/file-store.js';
+import type { FileStore } from '../../../lib/store/file-store.js';
 import { emptyUsage, type UsageDecision, type UsageRecord } from '../../../lib/store/usage-store.js';
 import { issueUploads, type UploadDependencies } from '../../../lib/uploads/upload-issuer.js';
 import type { CreateUploadRequest } from '../../../lib/uploads/upload-request.js';
 import { TEST_NOW, testClock } from '../../support/clock.js';
 import { testOwner } from '../../support/owners.js';
+
+/** What the store signs a form from. */
+type UploadForm = Parameters<FileStore['presignUpload']>[0];
 
 const OWNER = testOwner('auth0|batch');
 const RULES = new Map([
