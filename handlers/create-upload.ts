@@ -1,19 +1,28 @@
-import { createUploadInput } from '../lib/api/inputs.js';
+import { createUploadInput as input } from '../lib/api/inputs.js';
 import { routeJson } from '../lib/api/route-responses.js';
+import { routes } from '../lib/api/routes.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
 import { answerBy } from '../lib/http/route.js';
 import { type Runtime, runtime } from '../lib/runtime.js';
-import { issueUpload } from '../lib/uploads/upload-issuer.js';
+import { issueUpload, issueUploads } from '../lib/uploads/upload-issuer.js';
+import { isBatch } from '../lib/uploads/upload-request.js';
 
-/** POST /uploads: a presigned POST for one new file of the caller's. */
+const { maxBodyBytes } = routes.createUpload;
+
+/** POST /uploads: a presigned POST for one new file of the caller's, or one for each file of a batch. */
 export const createHandler = ({ store, rules, limits, environment, verifyBearer, clock }: Runtime) => {
   const uploads = { store, rules, limits, clock, uploadTtlSeconds: environment.UPLOAD_URL_TTL_SECONDS };
-  return ownerRoute({ input: createUploadInput, body: 'required', verify: verifyBearer }).handler(
-    async (event, context) =>
-      routeJson<'createUpload'>(
+  return ownerRoute({ input, body: 'required', maxBodyBytes, verify: verifyBearer }).handler(
+    async (event, context) => {
+      const dependencies = { ...uploads, giveUpAt: answerBy(context) };
+      const { body } = event.input;
+      return routeJson<'createUpload'>(
         201,
-        await issueUpload({ ...uploads, giveUpAt: answerBy(context) }, event.owner, event.input.body),
-      ),
+        isBatch(body)
+          ? { uploads: await issueUploads(dependencies, event.owner, body.files) }
+          : await issueUpload(dependencies, event.owner, body),
+      );
+    },
   );
 };
 

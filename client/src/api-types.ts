@@ -67,7 +67,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Get a presigned POST for a new file */
+        /** Get a presigned POST for a new file, or one for each of up to 100 files */
         post: operations["createUpload"];
         delete?: never;
         options?: never;
@@ -273,6 +273,22 @@ export interface webhooks {
 }
 export interface components {
     schemas: {
+        UploadRequest: {
+            /** @description The name people see: 1 to 255 characters, not blank, without control or invisible format characters. Stored as metadata and used for Content-Disposition on download; never part of the object key. */
+            filename: string;
+            /** @description One of the content types the deployment accepts (otherwise 415). */
+            contentType: string;
+            /** @description The file's exact size in bytes, at most the content type's limit (otherwise 413). */
+            size: number;
+            /** @description Your own JSON object (at most 512 bytes serialized), pinned with the upload and returned by GET /files/{fileId} and in webhooks. */
+            clientMetadata?: {
+                [key: string]: components["schemas"]["__schema0"];
+            };
+        };
+        BatchUploadRequest: {
+            /** @description 1 to 100 files; the answer has their forms in this order. */
+            files: components["schemas"]["UploadRequest"][];
+        };
         FileValidatedEvent: {
             /** @constant */
             type: "file.validated";
@@ -335,6 +351,10 @@ export interface components {
             expiresAt: string;
             /** @description The exact size the form accepts. */
             maxBytes: number;
+        };
+        IssuedUploads: {
+            /** @description One form per file, in the request's order. */
+            uploads: components["schemas"]["IssuedUpload"][];
         };
         InvalidRequestError: {
             error: {
@@ -590,7 +610,7 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
-            /** @description `request_too_large`: the request body exceeds 16384 bytes (1048576 to complete a multipart upload). */
+            /** @description `request_too_large`: the request body exceeds 16384 bytes (262144 for POST /uploads, 1048576 to complete a multipart upload). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -628,7 +648,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description `request_too_large`: the request body exceeds 16384 bytes (1048576 to complete a multipart upload). */
+            /** @description `request_too_large`: the request body exceeds 16384 bytes (262144 for POST /uploads, 1048576 to complete a multipart upload). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -679,7 +699,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `request_too_large`: the request body exceeds 16384 bytes (1048576 to complete a multipart upload). */
+            /** @description `request_too_large`: the request body exceeds 16384 bytes (262144 for POST /uploads, 1048576 to complete a multipart upload). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -708,28 +728,17 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description The name people see: 1 to 255 characters, not blank, without control or invisible format characters. Stored as metadata and used for Content-Disposition on download; never part of the object key. */
-                    filename: string;
-                    /** @description One of the content types the deployment accepts (otherwise 415). */
-                    contentType: string;
-                    /** @description The file's exact size in bytes, at most the content type's limit (otherwise 413). */
-                    size: number;
-                    /** @description Your own JSON object (at most 512 bytes serialized), pinned with the upload and returned by GET /files/{fileId} and in webhooks. */
-                    clientMetadata?: {
-                        [key: string]: components["schemas"]["__schema0"];
-                    };
-                };
+                "application/json": components["schemas"]["UploadRequest"] | components["schemas"]["BatchUploadRequest"];
             };
         };
         responses: {
-            /** @description A presigned POST that S3 accepts only for this key, content type, exact size and metadata, until `expiresAt`. */
+            /** @description A presigned POST that S3 accepts only for this key, content type, exact size and metadata, until `expiresAt`. A batch (`files`) is answered with `uploads`, one such form per file in the same order, all or none: a file the rules refuse refuses the batch with the error naming it (`files[3]: …`), and the quota and the rate are checked for the batch as a whole; nothing is reserved or signed for a refused batch. */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["IssuedUpload"];
+                    "application/json": components["schemas"]["IssuedUpload"] | components["schemas"]["IssuedUploads"];
                 };
             };
             /** @description `invalid_request`: the request does not match its schema; the message names the field. */
@@ -759,7 +768,7 @@ export interface operations {
                     "application/json": components["schemas"]["QuotaExceededError"];
                 };
             };
-            /** @description `file_too_large`: the declared size exceeds the content type's limit. `request_too_large`: the request body exceeds 16384 bytes (1048576 to complete a multipart upload). */
+            /** @description `file_too_large`: the declared size exceeds the content type's limit. `request_too_large`: the request body exceeds 16384 bytes (262144 for POST /uploads, 1048576 to complete a multipart upload). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -861,7 +870,7 @@ export interface operations {
                     "application/json": components["schemas"]["QuotaExceededError"];
                 };
             };
-            /** @description `file_too_large`: the declared size exceeds the content type's limit. `request_too_large`: the request body exceeds 16384 bytes (1048576 to complete a multipart upload). */
+            /** @description `file_too_large`: the declared size exceeds the content type's limit. `request_too_large`: the request body exceeds 16384 bytes (262144 for POST /uploads, 1048576 to complete a multipart upload). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -958,7 +967,7 @@ export interface operations {
                     "application/json": components["schemas"]["UploadClosedError"];
                 };
             };
-            /** @description `request_too_large`: the request body exceeds 16384 bytes (1048576 to complete a multipart upload). */
+            /** @description `request_too_large`: the request body exceeds 16384 bytes (262144 for POST /uploads, 1048576 to complete a multipart upload). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1046,7 +1055,7 @@ export interface operations {
                     "application/json": components["schemas"]["UploadClosedError"];
                 };
             };
-            /** @description `request_too_large`: the request body exceeds 16384 bytes (1048576 to complete a multipart upload). */
+            /** @description `request_too_large`: the request body exceeds 16384 bytes (262144 for POST /uploads, 1048576 to complete a multipart upload). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1143,7 +1152,7 @@ export interface operations {
                     "application/json": components["schemas"]["UploadClosedError"];
                 };
             };
-            /** @description `request_too_large`: the request body exceeds 16384 bytes (1048576 to complete a multipart upload). */
+            /** @description `request_too_large`: the request body exceeds 16384 bytes (262144 for POST /uploads, 1048576 to complete a multipart upload). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1236,7 +1245,7 @@ export interface operations {
                     "application/json": components["schemas"]["UploadClosedError"];
                 };
             };
-            /** @description `request_too_large`: the request body exceeds 16384 bytes (1048576 to complete a multipart upload). */
+            /** @description `request_too_large`: the request body exceeds 16384 bytes (262144 for POST /uploads, 1048576 to complete a multipart upload). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1308,7 +1317,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description `request_too_large`: the request body exceeds 16384 bytes (1048576 to complete a multipart upload). */
+            /** @description `request_too_large`: the request body exceeds 16384 bytes (262144 for POST /uploads, 1048576 to complete a multipart upload). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1376,7 +1385,7 @@ export interface operations {
                     "application/json": components["schemas"]["NotFoundError"];
                 };
             };
-            /** @description `request_too_large`: the request body exceeds 16384 bytes (1048576 to complete a multipart upload). */
+            /** @description `request_too_large`: the request body exceeds 16384 bytes (262144 for POST /uploads, 1048576 to complete a multipart upload). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1442,7 +1451,7 @@ export interface operations {
                     "application/json": components["schemas"]["NotFoundError"];
                 };
             };
-            /** @description `request_too_large`: the request body exceeds 16384 bytes (1048576 to complete a multipart upload). */
+            /** @description `request_too_large`: the request body exceeds 16384 bytes (262144 for POST /uploads, 1048576 to complete a multipart upload). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1509,7 +1518,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description `request_too_large`: the request body exceeds 16384 bytes (1048576 to complete a multipart upload). */
+            /** @description `request_too_large`: the request body exceeds 16384 bytes (262144 for POST /uploads, 1048576 to complete a multipart upload). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1613,7 +1622,7 @@ export interface operations {
                     "application/json": components["schemas"]["NotValidatedError"];
                 };
             };
-            /** @description `request_too_large`: the request body exceeds 16384 bytes (1048576 to complete a multipart upload). */
+            /** @description `request_too_large`: the request body exceeds 16384 bytes (262144 for POST /uploads, 1048576 to complete a multipart upload). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1709,7 +1718,7 @@ export interface operations {
                     "application/json": components["schemas"]["NotValidatedError"];
                 };
             };
-            /** @description `request_too_large`: the request body exceeds 16384 bytes (1048576 to complete a multipart upload). */
+            /** @description `request_too_large`: the request body exceeds 16384 bytes (262144 for POST /uploads, 1048576 to complete a multipart upload). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1784,7 +1793,7 @@ export interface operations {
                     "application/json": components["schemas"]["NotFoundError"];
                 };
             };
-            /** @description `request_too_large`: the request body exceeds 16384 bytes (1048576 to complete a multipart upload). */
+            /** @description `request_too_large`: the request body exceeds 16384 bytes (262144 for POST /uploads, 1048576 to complete a multipart upload). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1861,7 +1870,7 @@ export interface operations {
                     "application/json": components["schemas"]["LinkExpiredOrLinkRevokedError"];
                 };
             };
-            /** @description `request_too_large`: the request body exceeds 16384 bytes (1048576 to complete a multipart upload). */
+            /** @description `request_too_large`: the request body exceeds 16384 bytes (262144 for POST /uploads, 1048576 to complete a multipart upload). */
             413: {
                 headers: {
                     [name: string]: unknown;

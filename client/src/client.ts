@@ -1,4 +1,5 @@
 import { apiCaller } from './api-call.js';
+import { type BatchMember, MAX_BATCH_FILES, runPool, uploadBatch } from './batch-upload.js';
 import { PresignApiError, VerdictTimeoutError } from './errors.js';
 import { uploadWithForm } from './form-upload.js';
 import { uploadInParts } from './multipart-upload.js';
@@ -67,6 +68,18 @@ export interface UploadOptions extends SourceOverrides {
   clientMetadata?: ClientMetadata;
 }
 
+/** One file of {@link PresignClient.uploadMany}: the file, and the options `upload` takes for it. */
+export interface BatchFile extends UploadOptions {
+  source: UploadSource;
+  /** Called as soon as S3 holds this file, while others of the batch may still be on their way. */
+  onUploaded?: (fileId: string) => void;
+}
+
+export interface BatchOptions {
+  /** Aborts every file of the call that is not done yet. */
+  signal?: AbortSignal;
+}
+
 export interface VerdictOptions {
   signal?: AbortSignal;
   /** Give up after this long (default 120 s) with a {@link VerdictTimeoutError}. */
@@ -94,6 +107,19 @@ export interface PresignClient {
    * multipart upload, resumed when the same file was interrupted before.
    */
   upload(source: UploadSource, options?: UploadOptions): Promise<string>;
+  /**
+   * Uploads several files with one `POST /uploads` for the forms of up to 100
+   * of them (one request per 100), then posts the forms `concurrency` at a
+   * time, each file with its own progress and signal; files above
+   * `multipartThreshold` go multipart one by one, as `upload` sends them.
+   * Resolves once every file is settled, with an outcome per file in order
+   * (its fileId, or why it was not uploaded); never rejects for one file. The
+   * API issues a batch's forms all or none: a file it refuses (its type, its
+   * size, the quota for the batch's total) fails every file of that request
+   * with the same error, whose message names the file (`files[3]: …`).
+   * Rejects with a TypeError, before anything is sent, when a file has no name or type.
+   */
+  uploadMany(files: readonly BatchFile[], options?: BatchOptions): Promise<PromiseSettledResult<string>[]>;
   /** Polls `GET /files/{fileId}` until the validator has decided: resolves with the file, `passed` or `failed`. */
   waitForVerdict(fileId: string, options?: VerdictOptions): Promise<FileView>;
   /** One page of your files, newest first (`GET /files`). */
@@ -116,6 +142,10 @@ export interface PresignClient {
   /** Aborts a remembered upload (`DELETE /uploads/{fileId}`, S3 drops its parts) and forgets it. */
   discardUpload(pending: PendingUpload): Promise<void>;
 }
+
+/** A signal that aborts when either does. */
+const signalOf = (own: AbortSignal | undefined, all: AbortSignal | undefined): AbortSignal | undefined =>
+  own && all ? AbortSignal.any([own, all]) : (own ?? all);
 
 const pendingOf = (record: ResumeRecord): PendingUpload => ({
   fileId: record.fileId,
@@ -159,28 +189,69 @@ export function createClient(options: ClientOptions): PresignClient {
     return found;
   };
 
+  /** Everything one upload of `source` works with. */
+  const contextOf = (
+    source: UploadSource,
+    uploadOptions: UploadOptions,
+    signal: AbortSignal | undefined,
+  ): UploadContext => {
+    const file = uploadFileOf(source, uploadOptions);
+    const { onProgress } = uploadOptions;
+    return {
+      call,
+      transport,
+      store,
+      apiUrl,
+      retry,
+      concurrency,
+      partSize: options.partSize,
+      file,
+      clientMetadata: uploadOptions.clientMetadata,
+      signal,
+      progress: (loaded) => onProgress?.({ loaded, total: file.size }),
+      now: Date.now,
+    };
+  };
+  /** Whether a file goes as one form POST rather than multipart. */
+  const isFormSized = ({ file }: UploadContext) => file.size <= threshold && file.size <= MAX_FORM_BYTES;
+
   const client: PresignClient = {
     async upload(source, uploadOptions = {}) {
-      const file = uploadFileOf(source, uploadOptions);
-      const { signal, onProgress } = uploadOptions;
-      signal?.throwIfAborted();
-      const context: UploadContext = {
-        call,
-        transport,
-        store,
-        apiUrl,
-        retry,
-        concurrency,
-        partSize: options.partSize,
-        file,
-        clientMetadata: uploadOptions.clientMetadata,
-        signal,
-        progress: (loaded) => onProgress?.({ loaded, total: file.size }),
-        now: Date.now,
-      };
-      return file.size > threshold || file.size > MAX_FORM_BYTES
-        ? uploadInParts(context)
-        : uploadWithForm(context);
+      const context = contextOf(source, uploadOptions, uploadOptions.signal);
+      context.signal?.throwIfAborted();
+      return isFormSized(context) ? uploadWithForm(context) : uploadInParts(context);
+    },
+
+    async uploadMany(files, { signal } = {}) {
+      const contexts = files.map((entry) => contextOf(entry.source, entry, signalOf(entry.signal, signal)));
+      const outcomes: PromiseSettledResult<string>[] = [];
+      const members = contexts.map(
+        (context, index): BatchMember => ({
+          context,
+          settle: (outcome) => {
+            outcomes[index] = outcome;
+            // Called as an event listener is: what it throws is reported, and changes no outcome.
+            const onUploaded = files[index]?.onUploaded;
+            if (outcome.status === 'fulfilled' && onUploaded) queueMicrotask(() => onUploaded(outcome.value));
+          },
+        }),
+      );
+      const forms = members.filter((member) => isFormSized(member.context));
+      for (let start = 0; start < forms.length; start += MAX_BATCH_FILES)
+        await uploadBatch(forms.slice(start, start + MAX_BATCH_FILES), { concurrency, signal });
+      const inParts = members.filter((member) => !isFormSized(member.context));
+      await runPool(
+        inParts.map((member) => async () => {
+          try {
+            member.context.signal?.throwIfAborted();
+            member.settle({ status: 'fulfilled', value: await uploadInParts(member.context) });
+          } catch (reason) {
+            member.settle({ status: 'rejected', reason });
+          }
+        }),
+        1,
+      );
+      return outcomes;
     },
 
     async waitForVerdict(fileId, verdictOptions = {}) {

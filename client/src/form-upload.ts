@@ -10,13 +10,14 @@ const FORM_MARGIN_MS = 15_000;
 /**
  * Uploads a file as one presigned form POST (`POST /uploads`, then the fields
  * in order and the file last, straight to S3) and resolves with its fileId.
+ * A `form` a batch already issued for it is posted first.
  * A transient failure posts the same form again while it is valid (a second
  * version under the key is never the file), else a new one; S3's 403 (the
  * form expired on the way) asks for a new form.
  */
-export async function uploadWithForm(context: UploadContext): Promise<string> {
+export async function uploadWithForm(context: UploadContext, form?: IssuedUpload): Promise<string> {
   const { file, signal } = context;
-  let issued: IssuedUpload | undefined;
+  let issued: IssuedUpload | undefined = form;
   for (let retry = 0; ; ) {
     if (!issued || Date.parse(issued.expiresAt) - context.now() < FORM_MARGIN_MS)
       issued = await context.call<IssuedUpload>({

@@ -3,6 +3,8 @@
  * See `createClient`.
  */
 export {
+  type BatchFile,
+  type BatchOptions,
   type ClientOptions,
   createClient,
   DEFAULT_MULTIPART_THRESHOLD,

@@ -12,6 +12,8 @@ export type FileView = Schemas['FileView'];
 export type FileList = Schemas['FileList'];
 /** The presigned form of `POST /uploads`. */
 export type IssuedUpload = Schemas['IssuedUpload'];
+/** The forms of a batch `POST /uploads`, one per file in the request's order. */
+export type IssuedUploads = Schemas['IssuedUploads'];
 /** The multipart upload `POST /uploads/multipart` started. */
 export type MultipartUpload = Schemas['MultipartUpload'];
 /** Part URLs of `POST /uploads/{fileId}/parts`. */

@@ -8,8 +8,8 @@ import {
 } from 'zod-openapi';
 import { version } from '../../package.json';
 import type { ErrorCode } from '../core/errors.js';
-import { MAX_BODY_BYTES, MAX_COMPLETE_BODY_BYTES } from '../http/route.js';
-import { createUploadInput, filenameSchema } from '../uploads/upload-request.js';
+import { MAX_BODY_BYTES, MAX_COMPLETE_BODY_BYTES, MAX_UPLOAD_BODY_BYTES } from '../http/route.js';
+import { filenameSchema, uploadRequestSchema } from '../uploads/upload-request.js';
 import { FILE_VALIDATED, fileValidatedSchema } from '../webhooks/file-validated-event.js';
 import { type RouteContract, routeErrorBodies, routes } from './routes.js';
 
@@ -30,7 +30,7 @@ const CODE_TEXT: Record<ErrorCode, string> = {
     'a part is missing, of the wrong size or not what S3 holds; the message names it and the upload stays open',
   upload_closed: 'the multipart upload was already completed or aborted',
   file_too_large: "the declared size exceeds the content type's limit",
-  request_too_large: `the request body exceeds ${MAX_BODY_BYTES} bytes (${MAX_COMPLETE_BODY_BYTES} to complete a multipart upload)`,
+  request_too_large: `the request body exceeds ${MAX_BODY_BYTES} bytes (${MAX_UPLOAD_BODY_BYTES} for POST /uploads, ${MAX_COMPLETE_BODY_BYTES} to complete a multipart upload)`,
   unsupported_content_type: 'the declared content type is not accepted',
   unsupported_media_type: 'the request body is not `application/json`',
   quota_exceeded:
@@ -98,7 +98,7 @@ function operation(route: RouteContract): ZodOpenApiOperationObject {
   };
 }
 
-const uploadBody = createUploadInput.shape.body.shape;
+const uploadBody = uploadRequestSchema.shape;
 
 /**
  * What the refinements and the configured rules of POST /uploads cannot carry

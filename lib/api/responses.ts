@@ -32,6 +32,13 @@ export const issuedUploadBody = z
   })
   .meta({ id: 'IssuedUpload' });
 
+/** POST /uploads (201) for a batch: a form for each file, in the request's order. */
+export const issuedUploadsBody = z
+  .strictObject({
+    uploads: z.array(issuedUploadBody).meta({ description: "One form per file, in the request's order." }),
+  })
+  .meta({ id: 'IssuedUploads' });
+
 /** POST /uploads/multipart (201): a multipart upload the server started. */
 export const multipartUploadBody = z
   .strictObject({

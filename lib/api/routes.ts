@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import type { ErrorCode } from '../core/errors.js';
-import { MAX_COMPLETE_BODY_BYTES } from '../http/route.js';
+import { MAX_COMPLETE_BODY_BYTES, MAX_UPLOAD_BODY_BYTES } from '../http/route.js';
 import {
   completeUploadInput,
   createDownloadUrlInput,
@@ -26,6 +26,7 @@ import {
   fileViewBody,
   healthBody,
   issuedUploadBody,
+  issuedUploadsBody,
   multipartUploadBody,
   openApiDocumentBody,
   partUrlsBody,
@@ -119,15 +120,19 @@ export const routes = {
     method: 'post',
     path: '/uploads',
     operationId: 'createUpload',
-    summary: 'Get a presigned POST for a new file',
+    summary: 'Get a presigned POST for a new file, or one for each of up to 100 files',
     auth: 'bearer',
     body: 'required',
+    maxBodyBytes: MAX_UPLOAD_BODY_BYTES,
     input: createUploadInput,
     success: {
       status: 201,
       description:
-        'A presigned POST that S3 accepts only for this key, content type, exact size and metadata, until `expiresAt`.',
-      content: json(issuedUploadBody),
+        'A presigned POST that S3 accepts only for this key, content type, exact size and metadata, until `expiresAt`. ' +
+        'A batch (`files`) is answered with `uploads`, one such form per file in the same order, all or none: ' +
+        'a file the rules refuse refuses the batch with the error naming it (`files[3]: …`), and the quota and ' +
+        'the rate are checked for the batch as a whole; nothing is reserved or signed for a refused batch.',
+      content: json(z.union([issuedUploadBody, issuedUploadsBody])),
     },
     errors: ['file_too_large', 'unsupported_content_type', 'quota_exceeded', 'rate_limited'],
   },

@@ -14,6 +14,13 @@ import { apiErrorOfStoreRefusal } from './store-refusals.js';
 /** JSON bodies above this are refused before parsing: no route but one needs more. */
 export const MAX_BODY_BYTES = 16 * 1024;
 
+/**
+ * A batch POST /uploads names up to 100 files, each with a filename of up to
+ * 1,020 bytes (255 four-byte characters), a content type of up to 255 and
+ * `clientMetadata` of up to 512: about 190 KB as compact JSON at the most.
+ */
+export const MAX_UPLOAD_BODY_BYTES = 256 * 1024;
+
 /** Completing a multipart upload names up to 10,000 parts with their ETags (about 60 bytes each). */
 export const MAX_COMPLETE_BODY_BYTES = 1024 * 1024;
 
@@ -124,10 +131,44 @@ function authenticate<Event extends AnyRouteEvent>(verify: BearerVerifier | unde
   };
 }
 
-function formatIssue(issue: z.core.$ZodIssue): string {
-  const [where, ...field] = issue.path.map(String);
-  const name = field.length > 0 ? field.join('.') : where;
-  return name ? `${name}: ${issue.message}` : issue.message;
+/** A field's path as people write it: `files[3].size`, below the input's `path`, `query` or `body`. */
+function fieldName(path: readonly PropertyKey[]): string | undefined {
+  const [where, ...field] = path;
+  if (field.length === 0) return where === undefined ? undefined : String(where);
+  return field
+    .map((key, index) => (typeof key === 'number' ? `[${key}]` : `${index > 0 ? '.' : ''}${String(key)}`))
+    .join('');
+}
+
+/**
+ * The issues of the union option a value came closest to: the fewest issues
+ * at the option's own level (a wrong or unknown field there means another
+ * shape was meant), then the fewest in all; the first option on a tie.
+ */
+function closestOption(issue: z.core.$ZodIssueInvalidUnion): z.core.$ZodIssue[] | undefined {
+  const rank = (issues: z.core.$ZodIssue[]) => [
+    issues.filter((one) => one.path.length === 0).length,
+    issues.length,
+  ];
+  let closest: z.core.$ZodIssue[] | undefined;
+  for (const option of issue.errors) {
+    if (!closest) closest = option;
+    const [ownLevel = 0, all = 0] = rank(option);
+    const [closestOwnLevel = 0, closestAll = 0] = rank(closest);
+    if (ownLevel < closestOwnLevel || (ownLevel === closestOwnLevel && all < closestAll)) closest = option;
+  }
+  return closest;
+}
+
+/** `name: message` for each issue, a union's read as the issues of the option the value came closest to. */
+function formatIssues(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []): string[] {
+  return issues.flatMap((issue) => {
+    const path = [...prefix, ...issue.path];
+    const option = issue.code === 'invalid_union' ? closestOption(issue) : undefined;
+    if (option) return formatIssues(option, path);
+    const name = fieldName(path);
+    return [name ? `${name}: ${issue.message}` : issue.message];
+  });
 }
 
 function validateInput<Event extends AnyRouteEvent>(schema: z.ZodType): Middleware<Event> {
@@ -139,7 +180,7 @@ function validateInput<Event extends AnyRouteEvent>(schema: z.ZodType): Middlewa
         query: event.queryStringParameters ?? {},
         body: event.body,
       });
-      if (!parsed.success) throw invalidRequest(parsed.error.issues.map(formatIssue).join('; '));
+      if (!parsed.success) throw invalidRequest(formatIssues(parsed.error.issues).join('; '));
       event.input = parsed.data;
     },
   };

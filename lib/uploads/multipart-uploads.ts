@@ -127,12 +127,8 @@ export async function startMultipartUpload(
   const limited = limitsSet(limits);
   const usage = { store, limits, clock, ...(giveUpAt ? { giveUpAt } : {}) };
   // With limits set, the ledger chooses the file id: it names the usage shard holding the reservation.
-  const fileId = limited
-    ? await reserveUpload(usage, owner, {
-        bytes: request.size,
-        until: new Date(now.getTime() + MULTIPART_RESERVATION_MS),
-      })
-    : newFileId();
+  const until = new Date(now.getTime() + MULTIPART_RESERVATION_MS);
+  const fileId = limited ? await reserveUpload(usage, owner, { bytes: request.size, until }) : newFileId();
   const key = objectKey(owner, fileId);
   let uploadId: string;
   try {

@@ -1,13 +1,14 @@
 import type { UploadRules } from '../config/upload-rules.js';
 import type { Clock } from '../core/clock.js';
-import { fileTooLarge, unsupportedContentType } from '../core/errors.js';
+import { ApiError, fileTooLarge, unsupportedContentType } from '../core/errors.js';
 import { normalizeContentType } from '../core/media-types.js';
 import { POST_OBJECT_MAX_BYTES } from '../core/object-limits.js';
 import type { Owner } from '../core/owner.js';
 import { effectiveExpiry } from '../core/url-expiry.js';
-import { reserveUpload } from '../limits/owner-limits.js';
+import { reserveUploads } from '../limits/owner-limits.js';
 import { type LimitSettings, limitsSet } from '../limits/usage-ledger.js';
 import type { FileStore } from '../store/file-store.js';
+import { uploadMetadata } from '../store/object-encoding.js';
 import { newFileId, objectKey } from '../store/object-key.js';
 import type { CreateUploadRequest } from './upload-request.js';
 
@@ -62,43 +63,100 @@ export function admitUpload(
   return contentType;
 }
 
+/** The 201 body of POST /uploads for a batch: a form for each file, in the request's order. */
+export interface IssuedUploads {
+  uploads: IssuedUpload[];
+}
+
+/** A file admitted by the rules, with what its form pins. */
+interface AdmittedUpload {
+  request: CreateUploadRequest;
+  contentType: string;
+}
+
 /**
- * Issues a browser-ready presigned POST for one new file of the owner's, at a
- * key the server chooses. The policy pins the key, the Content-Type, the exact
- * size, the metadata and the pending tagging, so S3 itself refuses anything
- * else; it lives `uploadTtlSeconds`, never past the signing credentials.
- * With limits set, the declared size is reserved first, until the form
- * expires: 403 `quota_exceeded` or 429 `rate_limited` refuse it unsigned.
+ * Checks every file of a request against the upload rules and S3's metadata
+ * limit before anything is reserved or signed. A refusal of a batch's file
+ * keeps its status and code and names the file: `files[3]: size … exceeds …`.
+ */
+function admitAll(
+  rules: UploadRules,
+  owner: Owner,
+  requests: readonly CreateUploadRequest[],
+  batch: boolean,
+) {
+  return requests.map((request, index): AdmittedUpload => {
+    try {
+      const contentType = admitUpload(rules, request);
+      uploadMetadata({ ...request, contentType, ownerSegment: owner.segment });
+      return { request, contentType };
+    } catch (error) {
+      if (!batch || !(error instanceof ApiError)) throw error;
+      throw new ApiError(error.statusCode, error.code, `files[${index}]: ${error.message}`, error.headers);
+    }
+  });
+}
+
+/**
+ * Issues browser-ready presigned POSTs for new files of the owner's, at keys
+ * the server chooses, all or none: every file is checked against the rules
+ * first, and one refused (415, 413, or 400 over S3's metadata limit) refuses
+ * the request. Each policy pins the key, the Content-Type, the exact size,
+ * the metadata and the pending tagging, so S3 itself refuses anything else;
+ * the forms live `uploadTtlSeconds`, never past the signing credentials.
+ * With limits set, the declared sizes are reserved in one step until the
+ * forms expire: 403 `quota_exceeded` (on the total) or 429 `rate_limited`
+ * refuse them all unsigned. The forms are signed concurrently and returned in
+ * the request's order.
+ */
+export async function issueUploads(
+  { store, rules, limits, giveUpAt, uploadTtlSeconds, clock }: UploadDependencies,
+  owner: Owner,
+  requests: readonly CreateUploadRequest[],
+  { batch = true }: { batch?: boolean } = {},
+): Promise<IssuedUpload[]> {
+  const admitted = admitAll(rules, owner, requests, batch);
+  const { expiresAt, expiresIn } = await effectiveExpiry(store.credentials, uploadTtlSeconds, clock());
+  const fileIds = limitsSet(limits)
+    ? await reserveUploads(
+        { store, limits, clock, ...(giveUpAt ? { giveUpAt } : {}) },
+        owner,
+        requests.map((request) => ({ bytes: request.size, until: expiresAt })),
+      )
+    : requests.map(() => newFileId());
+  return Promise.all(
+    admitted.map(async ({ request, contentType }, index): Promise<IssuedUpload> => {
+      const fileId = fileIds[index] as string;
+      const key = objectKey(owner, fileId);
+      const { url, fields } = await store.presignUpload({
+        key,
+        contentType,
+        size: request.size,
+        filename: request.filename,
+        owner,
+        clientMetadata: request.clientMetadata,
+        expiresIn,
+      });
+      return {
+        fileId,
+        key,
+        upload: { method: 'POST', url, fields },
+        expiresAt: expiresAt.toISOString(),
+        maxBytes: request.size,
+      };
+    }),
+  );
+}
+
+/**
+ * Issues a presigned POST for one new file of the owner's: {@link issueUploads}
+ * for one file, whose refusals name no index.
  */
 export async function issueUpload(
-  { store, rules, limits, giveUpAt, uploadTtlSeconds, clock }: UploadDependencies,
+  dependencies: UploadDependencies,
   owner: Owner,
   request: CreateUploadRequest,
 ): Promise<IssuedUpload> {
-  const contentType = admitUpload(rules, request);
-  const { expiresAt, expiresIn } = await effectiveExpiry(store.credentials, uploadTtlSeconds, clock());
-  // With limits set, the ledger chooses the file id: it names the usage shard holding the reservation.
-  const fileId = limitsSet(limits)
-    ? await reserveUpload({ store, limits, clock, ...(giveUpAt ? { giveUpAt } : {}) }, owner, {
-        bytes: request.size,
-        until: expiresAt,
-      })
-    : newFileId();
-  const key = objectKey(owner, fileId);
-  const { url, fields } = await store.presignUpload({
-    key,
-    contentType,
-    size: request.size,
-    filename: request.filename,
-    owner,
-    clientMetadata: request.clientMetadata,
-    expiresIn,
-  });
-  return {
-    fileId,
-    key,
-    upload: { method: 'POST', url, fields },
-    expiresAt: expiresAt.toISOString(),
-    maxBytes: request.size,
-  };
+  const [issued] = await issueUploads(dependencies, owner, [request], { batch: false });
+  return issued as IssuedUpload;
 }

@@ -133,6 +133,20 @@ describe('POST /uploads: hostile bodies', () => {
       400,
       'invalid_request',
     ],
+    ['a batch of null', '{"files":null}', 400, 'invalid_request'],
+    ['a batch of strings', '{"files":["a.png"]}', 400, 'invalid_request'],
+    [
+      'a batch whose file pollutes its prototype',
+      '{"files":[{"__proto__":{"size":1},"filename":"a.png","contentType":"image/png"}]}',
+      400,
+      'invalid_request',
+    ],
+    [
+      'a batch of 250 KiB of brackets',
+      `{"files":[{"filename":"a.png","contentType":"image/png","size":1,"clientMetadata":{"a":${'['.repeat(125_000)}${']'.repeat(125_000)}}}]}`,
+      400,
+      'invalid_request',
+    ],
   ])('%s → %i %s', async (_, raw, status, code) => {
     const answer = await api('POST', '/uploads', {
       token,
@@ -240,9 +254,9 @@ describe('POST /uploads: hostile bodies', () => {
 
 describe('oversized bodies on every route that reads one', () => {
   it.each([...BODY_ROUTES, ['DELETE', `/files/${SOME_ID}/shares`]] as const)(
-    '%s %s with 100 KiB of JSON → 413 request_too_large',
+    '%s %s with 300 KiB of JSON (over every limit but a multipart completion’s) → 413 request_too_large',
     async (method, path) => {
-      const raw = JSON.stringify({ ...VALID_UPLOAD, filename: 'a'.repeat(100 * 1024) });
+      const raw = JSON.stringify({ ...VALID_UPLOAD, filename: 'a'.repeat(300 * 1024) });
 
       const answer = await api(method, path, { token, raw, headers: { 'content-type': 'application/json' } });
 

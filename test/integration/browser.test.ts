@@ -114,11 +114,11 @@ const queued = (page: Page, name: string) => page.locator(`#queue li[data-name="
 const listed = (page: Page, name: string) => page.locator(`#file-list li[aria-label="${name}"]`);
 
 describe('upload page in a browser', () => {
-  it('takes two dropped files (one disguised) to their verdicts with progress, downloads, shares, revokes and deletes the valid one', async () => {
+  it('takes two dropped files (one disguised), their forms asked in one request, to their verdicts with progress, downloads, shares, revokes and deletes the valid one', async () => {
     // Arrange
     const owner = await newOwner('browser');
     const image = pngOfSize(3 * MiB);
-    const { page, storageRequests, problems } = await openUploadPage(owner.token);
+    const { page, storageRequests, apiRequests, problems } = await openUploadPage(owner.token);
     const progressSeen = await recordProgress(page);
 
     // Act: drop both, upload, and wait for both verdicts.
@@ -136,6 +136,7 @@ describe('upload page in a browser', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: resolve(ARTIFACTS, 'browser-upload.png'), fullPage: true });
     expect(storageRequests.filter((r) => r.startsWith('POST '))).toHaveLength(2);
+    expect(apiRequests.filter((r) => r === 'POST /uploads')).toHaveLength(1);
     const progress = await progressSeen();
     expect(progress['cat.png']?.[0]).toBe(0);
     expect(progress['cat.png']?.at(-1)).toBe(100);

@@ -88,6 +88,61 @@ async function downloaded(client: PresignClient, fileId: string): Promise<string
 }
 
 describe('@presign/client in Node', () => {
+  it('uploads several files with one POST /uploads, each with its progress, to their verdicts', async () => {
+    // Arrange
+    const recorder = recordingTransport();
+    const { client, apiRequests } = await clientFor({ transport: recorder.transport });
+    const images = [pngOfSize(20 * 1024), pngOfSize(30 * 1024), pngOfSize(40 * 1024)];
+    const progress = images.map(() => [] as number[]);
+    const uploaded: string[] = [];
+
+    // Act
+    const outcomes = await client.uploadMany(
+      images.map((image, index) => ({
+        source: new File([new Uint8Array(image)], `photo-${index}.png`, { type: 'image/png' }),
+        clientMetadata: { index },
+        onProgress: ({ loaded }: { loaded: number }) => progress[index]?.push(loaded),
+        onUploaded: (fileId: string) => uploaded.push(fileId),
+      })),
+    );
+    const fileIds = outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : ''));
+    const verdicts = await Promise.all(fileIds.map((fileId) => client.waitForVerdict(fileId)));
+
+    // Assert
+    expect(apiRequests.filter((request) => request === 'POST /uploads')).toHaveLength(1);
+    expect(recorder.forms).toEqual([204, 204, 204]);
+    expect([...uploaded].sort()).toEqual([...fileIds].sort());
+    expect(progress.map((seen) => seen.at(-1))).toEqual(images.map((image) => image.length));
+    expect(verdicts.map((verdict) => [verdict.filename, verdict.status, verdict.clientMetadata])).toEqual([
+      ['photo-0.png', 'passed', { index: 0 }],
+      ['photo-1.png', 'passed', { index: 1 }],
+      ['photo-2.png', 'passed', { index: 2 }],
+    ]);
+    expect(await downloaded(client, fileIds[1] as string)).toBe(sha256(images[1] as Buffer));
+  });
+
+  it('fails every file of a batch the API refuses, naming the file, and sends nothing to S3', async () => {
+    // Arrange
+    const recorder = recordingTransport();
+    const { client } = await clientFor({ transport: recorder.transport });
+
+    // Act
+    const outcomes = await client.uploadMany([
+      { source: new File([new Uint8Array(pngOfSize(1024))], 'cat.png', { type: 'image/png' }) },
+      { source: new File([new Uint8Array(HTML_PAGE)], 'page.html', { type: 'text/html' }) },
+    ]);
+
+    // Assert
+    expect(recorder.forms).toEqual([]);
+    for (const outcome of outcomes) {
+      expect(outcome.status).toBe('rejected');
+      const reason = outcome.status === 'rejected' ? outcome.reason : undefined;
+      expect(reason).toBeInstanceOf(PresignApiError);
+      expect(reason).toMatchObject({ status: 415, code: 'unsupported_content_type' });
+      expect(String((reason as Error).message)).toMatch(/^files\[1\]: /);
+    }
+  });
+
   it('uploads a File by form POST, follows the verdict, and serves, shares, revokes, lists and deletes it', async () => {
     // Arrange
     const recorder = recordingTransport();

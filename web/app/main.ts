@@ -4,8 +4,9 @@
  * web/build/page-script.cjs). It runs on the client library (client/src):
  * files chosen or dropped are checked against the upload rules (the
  * `#upload-rules` data block) before anything is sent, queued, uploaded with
- * progress (a form POST, or a resumable multipart upload for large files),
- * and followed to their verdicts; "My files" lists the caller's files with
+ * progress (a form POST, or a resumable multipart upload for large files;
+ * files started together get their forms from one request), and followed to
+ * their verdicts; "My files" lists the caller's files with
  * download, share, revoke and delete. It writes text only (no innerHTML): the
  * CSP requires Trusted Types and allows none.
  */

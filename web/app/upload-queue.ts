@@ -91,41 +91,62 @@ class QueueItem {
     this.progressText.textContent = ` ${percent}% (${formatBytes(loaded)} of ${formatBytes(total)})`;
   }
 
-  /** Uploads the file, then waits for its verdict. */
-  async run(client: PresignClient): Promise<void> {
+  /** Marks the file uploading; the signal is its Cancel button's. */
+  begin(): AbortSignal {
     const controller = new AbortController();
     this.controller = controller;
-    const { signal } = controller;
+    this.showProgress(0);
     this.setState('uploading', 'uploading');
+    return controller.signal;
+  }
+
+  /** Follows the uploaded file to its verdict. */
+  async follow(client: PresignClient, fileId: string, signal: AbortSignal): Promise<void> {
+    this.fileId = fileId;
+    this.showProgress(this.file.size);
+    this.setState('validating', 'uploaded; validating');
+    this.queue.host.announce(`${this.file.name}: uploaded, validating.`);
+    const verdict = await client.waitForVerdict(fileId, { signal });
+    if (verdict.status === 'passed') {
+      this.setState('passed', 'passed');
+      this.queue.host.announce(`${this.file.name}: passed.`);
+    } else {
+      const reason = verdict.reason ? ` (${verdict.reason})` : '';
+      this.setState('failed', `failed${reason}: it will not be served`);
+      this.queue.host.announce(`${this.file.name}: failed validation${reason}.`);
+    }
+  }
+
+  /** Shows why the upload, or the wait for its verdict, stopped. */
+  stopped(error: unknown, signal: AbortSignal): void {
+    if (signal.aborted) {
+      this.setState('cancelled', this.fileId ? 'stopped waiting for the verdict' : 'cancelled');
+      this.queue.host.announce(`${this.file.name}: cancelled.`);
+    } else {
+      this.setState('error', `not uploaded: ${problemText(error)}`);
+      this.queue.host.announce(`${this.file.name}: not uploaded.`);
+      this.queue.host.showError(error);
+    }
+  }
+
+  end(): void {
+    this.controller = undefined;
+    this.queue.host.changed();
+  }
+
+  /** Uploads the file alone, then waits for its verdict. */
+  async run(client: PresignClient): Promise<void> {
+    const signal = this.begin();
     try {
-      this.fileId = await client.upload(this.file, {
+      const fileId = await client.upload(this.file, {
         signal,
         onProgress: ({ loaded }) => this.showProgress(loaded),
       });
-      this.showProgress(this.file.size);
-      this.setState('validating', 'uploaded; validating');
-      this.queue.host.announce(`${this.file.name}: uploaded, validating.`);
-      const verdict = await client.waitForVerdict(this.fileId, { signal });
-      if (verdict.status === 'passed') {
-        this.setState('passed', 'passed');
-        this.queue.host.announce(`${this.file.name}: passed.`);
-      } else {
-        const reason = verdict.reason ? ` (${verdict.reason})` : '';
-        this.setState('failed', `failed${reason}: it will not be served`);
-        this.queue.host.announce(`${this.file.name}: failed validation${reason}.`);
-      }
+      await this.follow(client, fileId, signal);
     } catch (error) {
-      if (signal.aborted) {
-        this.setState('cancelled', this.fileId ? 'stopped waiting for the verdict' : 'cancelled');
-        this.queue.host.announce(`${this.file.name}: cancelled.`);
-      } else {
-        this.setState('error', `not uploaded: ${problemText(error)}`);
-        this.queue.host.announce(`${this.file.name}: not uploaded.`);
-        this.queue.host.showError(error);
-      }
+      this.stopped(error, signal);
     } finally {
-      this.controller = undefined;
-      this.queue.host.changed();
+      this.end();
     }
   }
 
@@ -155,9 +176,15 @@ export class UploadQueue {
     return this.items.some((item) => item.state === 'ready');
   }
 
-  /** Starts every ready file. */
+  /**
+   * Starts every ready file: several at once with one request for all their
+   * forms (the client's `uploadMany`), each followed to its verdict as soon as
+   * S3 holds it; a single file as it is retried, on its own.
+   */
   startReady(): void {
-    for (const item of this.items) if (item.state === 'ready') this.start(item);
+    const ready = this.items.filter((item) => item.state === 'ready');
+    if (ready.length > 1) void this.runBatch(ready);
+    else for (const item of ready) this.start(item);
   }
 
   start(item: QueueItem): void {
@@ -197,6 +224,36 @@ export class UploadQueue {
         this.pump();
       });
     }
+  }
+
+  private async runBatch(items: QueueItem[]): Promise<void> {
+    const { client } = this.host;
+    const signals = items.map((item) => item.begin());
+    const verdicts: Promise<void>[] = [];
+    const outcomes = await client.uploadMany(
+      items.map((item, index) => {
+        const signal = signals[index] as AbortSignal;
+        return {
+          source: item.file,
+          signal,
+          onProgress: ({ loaded }: { loaded: number }) => item.showProgress(loaded),
+          onUploaded: (fileId: string) =>
+            verdicts.push(
+              item
+                .follow(client, fileId, signal)
+                .catch((error: unknown) => item.stopped(error, signal))
+                .finally(() => item.end()),
+            ),
+        };
+      }),
+    );
+    outcomes.forEach((outcome, index) => {
+      const item = items[index];
+      if (outcome.status === 'fulfilled' || !item) return;
+      item.stopped(outcome.reason, signals[index] as AbortSignal);
+      item.end();
+    });
+    await Promise.all(verdicts);
   }
 
   private async describeResume(item: QueueItem): Promise<void> {

@@ -48,7 +48,7 @@ import { type RouteContract, type RouteName, routeErrorBodies, routes } from '..
 import type { issueDownloadUrl } from '../../../lib/downloads/download-url.js';
 import type { FileList } from '../../../lib/files/file-list.js';
 import type { FileView } from '../../../lib/files/file-view.js';
-import { MAX_BODY_BYTES, MAX_COMPLETE_BODY_BYTES } from '../../../lib/http/route.js';
+import { MAX_COMPLETE_BODY_BYTES, MAX_UPLOAD_BODY_BYTES } from '../../../lib/http/route.js';
 import { shareKeyFrom } from '../../../lib/shares/share-secret.js';
 import { signShareToken } from '../../../lib/shares/share-token.js';
 import type { issueShare } from '../../../lib/shares/shares.js';
@@ -333,7 +333,7 @@ const cases: [string, RouteName, () => Request | Promise<Request>, number][] = [
   [
     'an oversized request',
     'createUpload',
-    () => ({ path: '/uploads', ...post({ ...upload, pad: 'x'.repeat(MAX_BODY_BYTES) }) }),
+    () => ({ path: '/uploads', ...post({ ...upload, pad: 'x'.repeat(MAX_UPLOAD_BODY_BYTES) }) }),
     413,
   ],
   [

@@ -320,6 +320,120 @@ describe('createClient().upload', () => {
   });
 });
 
+describe('createClient().uploadMany', () => {
+  const photo = (name: string, size = 5, type = 'image/png') =>
+    new File([new Uint8Array(size)], name, { type, lastModified: 1_700_000_000_000 });
+
+  it('asks one POST /uploads for every form, posts each, and settles each file in order with its progress', async () => {
+    // Arrange
+    const { fake, client } = setUp({ concurrency: 2 });
+    const progress = new Map<string, number[]>();
+    const uploaded: string[] = [];
+    const files = ['a.png', 'b.png', 'c.png'].map((name) => ({
+      source: photo(name),
+      onProgress: ({ loaded, total }: { loaded: number; total: number }) =>
+        progress.set(name, [...(progress.get(name) ?? []), loaded / total]),
+      onUploaded: (fileId: string) => uploaded.push(fileId),
+    }));
+
+    // Act
+    const outcomes = await client.uploadMany(files);
+
+    // Assert
+    expect(fake.apiRequests).toEqual(['POST /uploads']);
+    expect(fake.batches).toEqual([['a.png', 'b.png', 'c.png']]);
+    const fileIds = outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : undefined));
+    expect(fake.formPosts.map((url) => new URL(url).searchParams.get('fileId'))).toEqual(fileIds);
+    expect([...uploaded].sort()).toEqual([...fileIds].sort());
+    for (const name of ['a.png', 'b.png', 'c.png']) expect(progress.get(name)?.at(-1)).toBe(1);
+  });
+
+  it('asks once per 100 files, and sends files above the threshold in parts, one by one', async () => {
+    // Arrange
+    const { fake, client } = setUp();
+    const small = Array.from({ length: 101 }, (_, index) => ({ source: photo(`p${index}.png`) }));
+    const large = { source: fileOf(23) };
+
+    // Act
+    const outcomes = await client.uploadMany([...small, large]);
+
+    // Assert
+    expect(fake.batches.map((batch) => batch.length)).toEqual([100, 1]);
+    expect(fake.formPosts).toHaveLength(101);
+    expect(fake.apiRequests.filter((request) => request === 'POST /uploads/multipart')).toHaveLength(1);
+    expect(outcomes.every((outcome) => outcome.status === 'fulfilled')).toBe(true);
+    const last = outcomes.at(-1);
+    expect(last?.status === 'fulfilled' && fake.uploads.get(last.value)?.closed).toBe('completed');
+  });
+
+  it('fails every file of a batch the API refuses with its error, and posts nothing', async () => {
+    // Arrange
+    const { fake, client } = setUp();
+
+    // Act
+    const outcomes = await client.uploadMany([
+      { source: photo('a.png') },
+      { source: photo('page.html', 5, 'text/html') },
+    ]);
+
+    // Assert
+    expect(fake.formPosts).toEqual([]);
+    for (const outcome of outcomes) {
+      expect(outcome.status).toBe('rejected');
+      const reason = outcome.status === 'rejected' ? outcome.reason : undefined;
+      expect(reason).toBeInstanceOf(PresignApiError);
+      expect(reason).toMatchObject({ code: 'unsupported_content_type', message: 'files[1]: not accepted' });
+    }
+  });
+
+  it('fails only the file S3 refuses for good; the others are uploaded', async () => {
+    // Arrange
+    const { fake, client } = setUp({ concurrency: 1 });
+    fake.fail('POST form', 400);
+
+    // Act
+    const outcomes = await client.uploadMany([{ source: photo('a.png') }, { source: photo('b.png') }]);
+
+    // Assert
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'fulfilled']);
+    expect(outcomes[0]?.status === 'rejected' && outcomes[0].reason).toBeInstanceOf(PresignStorageError);
+  });
+
+  it('leaves a file whose signal aborted out of the batch, and rejects it with the reason', async () => {
+    // Arrange
+    const { fake, client } = setUp();
+    const cancelled = new AbortController();
+    cancelled.abort(new Error('cancelled'));
+
+    // Act
+    const outcomes = await client.uploadMany([
+      { source: photo('kept.png') },
+      { source: photo('dropped.png'), signal: cancelled.signal },
+    ]);
+
+    // Assert
+    expect(fake.batches).toEqual([['kept.png']]);
+    expect(outcomes[0]?.status).toBe('fulfilled');
+    expect(outcomes[1]).toEqual({ status: 'rejected', reason: new Error('cancelled') });
+  });
+
+  it('asks nothing for no files, and rejects a nameless Blob before sending anything', async () => {
+    // Arrange
+    const { fake, client } = setUp();
+
+    // Act
+    const none = await client.uploadMany([]);
+    const error = await client
+      .uploadMany([{ source: new Blob(['x'], { type: 'image/png' }) }])
+      .catch((e) => e);
+
+    // Assert
+    expect(none).toEqual([]);
+    expect(error).toBeInstanceOf(TypeError);
+    expect(fake.apiRequests).toEqual([]);
+  });
+});
+
 describe('createClient() API calls', () => {
   it("throws PresignApiError with the API's code, or http_<status> for a body without one", async () => {
     // Arrange

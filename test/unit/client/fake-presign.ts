@@ -31,6 +31,8 @@ export class FakePresign {
   /** Every part PUT, as its part number, in order of sending. */
   readonly partPuts: number[] = [];
   readonly formPosts: string[] = [];
+  /** The filenames of every batch `POST /uploads`, one list per request. */
+  readonly batches: string[][] = [];
   /** Part URLs expire this long after signing (ms). */
   urlLifetimeMs = 900_000;
   now = () => Date.now();
@@ -65,14 +67,18 @@ export class FakePresign {
     if (failure !== undefined) return this.json(failure, { error: { code: 'internal_error', message: 'x' } });
     const body = init?.body ? JSON.parse(String(init.body)) : undefined;
     const match = (pattern: RegExp) => pattern.exec(url.pathname);
-    if (route === 'POST /uploads')
-      return this.json(201, {
-        fileId: this.newId(),
-        key: 'uploads/o/x',
-        upload: { method: 'POST', url: 'https://s3.test/bucket', fields: { key: 'k', policy: 'p' } },
-        expiresAt: new Date(this.now() + 300_000).toISOString(),
-        maxBytes: body.size,
-      });
+    if (route === 'POST /uploads' && Array.isArray(body.files)) {
+      this.batches.push(body.files.map((file: { filename: string }) => file.filename));
+      const refused = body.files.findIndex(
+        (file: { contentType: string }) => file.contentType === 'text/html',
+      );
+      if (refused >= 0)
+        return this.json(415, {
+          error: { code: 'unsupported_content_type', message: `files[${refused}]: not accepted` },
+        });
+      return this.json(201, { uploads: body.files.map((file: { size: number }) => this.form(file.size)) });
+    }
+    if (route === 'POST /uploads') return this.json(201, this.form(body.size));
     if (route === 'POST /uploads/multipart') {
       const partSize = body.partSize ?? this.partSize;
       const upload: FakeUpload = {
@@ -177,6 +183,21 @@ export class FakePresign {
       this.inFlight -= 1;
     }
   };
+
+  private form(size: number) {
+    const fileId = this.newId();
+    return {
+      fileId,
+      key: `uploads/o/${fileId}`,
+      upload: {
+        method: 'POST',
+        url: `https://s3.test/bucket?fileId=${fileId}`,
+        fields: { key: 'k', policy: 'p' },
+      },
+      expiresAt: new Date(this.now() + 300_000).toISOString(),
+      maxBytes: size,
+    };
+  }
 
   private newId() {
     this.counter += 1;

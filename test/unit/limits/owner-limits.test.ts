@@ -11,79 +11,14 @@ import {
 } from '../../../lib/limits/owner-limits.js';
 import { MAX_OPEN_RESERVATIONS, shardOf, shareOf, USAGE_SHARDS } from '../../../lib/limits/usage-ledger.js';
 import { fileIdSchema } from '../../../lib/store/object-key.js';
-import {
-  emptyUsage,
-  type StoredShard,
-  type UsageDecision,
-  type UsageRecord,
-} from '../../../lib/store/usage-store.js';
 import { movableClock } from '../../support/clock.js';
+import { memoryUsageShards } from '../../support/usage-shards.js';
 
 const OWNER = { segment: '0123456789abcdef0123456789abcdef' };
 const HOUR = 3_600_000;
 const NOW = Date.UTC(2026, 10, 27, 10, 0, 0);
 /** The limits' clock: every test starts at NOW and moves it by hand. */
 const clock = movableClock(NOW);
-
-/**
- * The store's usage shards in memory, with S3's conditional writes: a write
- * names the ETag it read (none: only if nothing is stored) and loses when the
- * shard changed since. Every call yields first (waits up to `latencyMs`), so
- * concurrent calls interleave.
- */
-function memoryStore(landed: (fileId: string) => boolean = () => false, latencyMs = 0) {
-  const shards = new Map<number, { record: UsageRecord; eTag: string }>();
-  let writes = 0;
-  let lost = 0;
-  const pause = () =>
-    latencyMs > 0 ? new Promise((done) => setTimeout(done, Math.random() * latencyMs)) : Promise.resolve();
-  const readUsage = async (_owner: unknown, shard: number): Promise<StoredShard> => {
-    await pause();
-    const stored = shards.get(shard);
-    return stored ? { record: structuredClone(stored.record), eTag: stored.eTag } : { record: emptyUsage() };
-  };
-  const tryWriteUsage = async (
-    _owner: unknown,
-    shard: number,
-    record: UsageRecord,
-    eTag: string | undefined,
-  ): Promise<boolean> => {
-    await pause();
-    if (shards.get(shard)?.eTag !== eTag) {
-      lost += 1;
-      return false;
-    }
-    writes += 1;
-    shards.set(shard, { record: structuredClone(record), eTag: `e${writes}` });
-    return true;
-  };
-  return {
-    readUsage,
-    tryWriteUsage,
-    changeUsage: async <T>(
-      owner: unknown,
-      shard: number,
-      decide: (stored: UsageRecord) => Promise<UsageDecision<T>> | UsageDecision<T>,
-    ): Promise<T> => {
-      for (;;) {
-        const { record, eTag } = await readUsage(owner, shard);
-        const before = JSON.stringify(record);
-        const decision = await decide(record);
-        if (!decision.record || JSON.stringify(decision.record) === before) return decision.result;
-        if (await tryWriteUsage(owner, shard, decision.record, eTag)) return decision.result;
-      }
-    },
-    uploadLanded: vi.fn(async (_owner: unknown, fileId: string) => landed(fileId)),
-    /** Every open entry over all shards, by file id. */
-    open: () =>
-      Object.assign({}, ...[...shards.values()].map(({ record }) => record.open)) as UsageRecord['open'],
-    usedBytes: () => [...shards.values()].reduce((sum, { record }) => sum + record.usedBytes, 0),
-    shard: (shard: number) => shards.get(shard)?.record ?? emptyUsage(),
-    shardsWritten: () => shards.size,
-    writes: () => writes,
-    lost: () => lost,
-  };
-}
 
 const limitsOf = (limits: Partial<LimitsDependencies['limits']>) => ({
   rateWindowMs: HOUR,
@@ -123,7 +58,7 @@ describe('the shards', () => {
   });
 
   it('a file id the ledger chooses is a file id, and names the shard holding its reservation', async () => {
-    const store = memoryStore();
+    const store = memoryUsageShards();
     const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 10 ** 9 }) };
     const until = new Date(NOW + 300_000);
 
@@ -141,7 +76,7 @@ describe('the shards', () => {
   });
 
   it('concurrent requests of one process start on distinct shards, so none of their writes loses', async () => {
-    const store = memoryStore();
+    const store = memoryUsageShards();
     const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 10 ** 9, uploadsPerHour: 5000 }) };
     const until = new Date(NOW + 300_000);
 
@@ -158,7 +93,7 @@ describe('the shards', () => {
 describe('reserveUpload', () => {
   it('reserves up to the quota, gathering parts from several shards, and refuses the byte beyond with 403', async () => {
     // Arrange: 100 bytes over 64 shards hold one or two each, so 60 and 40 are each gathered.
-    const store = memoryStore();
+    const store = memoryUsageShards();
     const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 100 }) };
     const until = new Date(NOW + 300_000);
 
@@ -177,7 +112,7 @@ describe('reserveUpload', () => {
 
   it('refuses past the rate with 429 and a Retry-After when the oldest bucket leaves the window', async () => {
     // Arrange
-    const store = memoryStore();
+    const store = memoryUsageShards();
     const dependencies = { store, clock, limits: limitsOf({ uploadsPerHour: 2 }) };
     const until = new Date(NOW + 300_000);
     await reserveUpload(dependencies, OWNER, { bytes: 1, until });
@@ -199,7 +134,7 @@ describe('reserveUpload', () => {
 
   it(`holds at most ${MAX_OPEN_RESERVATIONS} open reservations (429), whatever the quota`, async () => {
     // Arrange
-    const store = memoryStore();
+    const store = memoryUsageShards();
     const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 10 ** 12 }) };
     const until = new Date(NOW + 300_000);
     for (let i = 0; i < MAX_OPEN_RESERVATIONS; i++) {
@@ -217,7 +152,7 @@ describe('reserveUpload', () => {
   it('gives back a lapsed form with nothing under its key, keeps one that landed, and asks S3 once each', async () => {
     // Arrange
     let landedId = '';
-    const store = memoryStore((fileId) => fileId === landedId);
+    const store = memoryUsageShards((fileId) => fileId === landedId);
     const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 100, landingGraceMs: 60_000 }) };
     const until = new Date(NOW + 300_000);
     await reserveUpload(dependencies, OWNER, { bytes: 50, until });
@@ -237,7 +172,7 @@ describe('reserveUpload', () => {
 
   it('does not give back a form before its grace is over', async () => {
     // Arrange
-    const store = memoryStore();
+    const store = memoryUsageShards();
     const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 100, landingGraceMs: 60_000 }) };
     await reserveUpload(dependencies, OWNER, { bytes: 100, until: new Date(NOW + 1000) });
 
@@ -255,7 +190,7 @@ describe('a burst from one owner', () => {
   const until = new Date(NOW + 300_000);
 
   it('100 concurrent requests of a 64th of the quota: exactly 64 granted, 36 refused by the quota', async () => {
-    const store = memoryStore();
+    const store = memoryUsageShards();
     const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 64 * 1024, uploadsPerHour: 5000 }) };
 
     const outcomes = await Promise.allSettled(
@@ -269,7 +204,7 @@ describe('a burst from one owner', () => {
   });
 
   it('30 concurrent requests of a tenth of the quota, each gathered from several shards: exactly 10 granted', async () => {
-    const store = memoryStore();
+    const store = memoryUsageShards();
     const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 1000, uploadsPerHour: 5000 }) };
 
     const outcomes = await Promise.allSettled(
@@ -285,7 +220,7 @@ describe('a burst from one owner', () => {
   it('200 concurrent requests of a hundredth of the quota on a store with latency: exactly 100 granted, 100 × 403', async () => {
     // Arrange: a hundredth is more than half a shard's share, so 36 of the grants are gathered from
     // the leftovers of two shards while the other requests contend for them.
-    const store = memoryStore(() => false, 3);
+    const store = memoryUsageShards(() => false, 3);
     const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 640_000, uploadsPerHour: 250 }) };
 
     // Act
@@ -301,7 +236,7 @@ describe('a burst from one owner', () => {
   }, 60_000);
 
   it('spending the hourly budget 50 at a time: every request granted until it is spent, then 429', async () => {
-    const store = memoryStore();
+    const store = memoryUsageShards();
     const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 10 ** 9, uploadsPerHour: 250 }) };
     const wave = () =>
       Promise.allSettled(
@@ -319,7 +254,7 @@ describe('a burst from one owner', () => {
 
 describe('reserveUploads', () => {
   it('reserves all or nothing: one refused gives back those reserved with it', async () => {
-    const store = memoryStore();
+    const store = memoryUsageShards();
     const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 6400 }) };
     const until = new Date(NOW + 300_000);
 
@@ -344,7 +279,7 @@ describe('moving bytes, each move once', () => {
   const until = () => new Date(NOW + 300_000);
 
   it('a passed verdict turns the reservation into used bytes; a redelivered one changes nothing', async () => {
-    const store = memoryStore();
+    const store = memoryUsageShards();
     const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 100 }) };
     const a = await reserveUpload(dependencies, OWNER, { bytes: 30, until: until() });
 
@@ -357,7 +292,7 @@ describe('moving bytes, each move once', () => {
   });
 
   it('a failed verdict gives the reservation back, every part of it', async () => {
-    const store = memoryStore();
+    const store = memoryUsageShards();
     const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 100 }) };
     const a = await reserveUpload(dependencies, OWNER, { bytes: 30, until: until() });
 
@@ -368,7 +303,7 @@ describe('moving bytes, each move once', () => {
   });
 
   it('a delete of a pending file gives its reservation back, and the verdict after it moves nothing', async () => {
-    const store = memoryStore();
+    const store = memoryUsageShards();
     const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 100 }) };
     const a = await reserveUpload(dependencies, OWNER, { bytes: 30, until: until() });
     const readFile = vi.fn(async () => ({ checks: { content: 'pending' as const }, storedBytes: 30 }));
@@ -381,7 +316,7 @@ describe('moving bytes, each move once', () => {
   });
 
   it('a delete before anything landed keeps the reservation: the form posted after it is still counted', async () => {
-    const store = memoryStore();
+    const store = memoryUsageShards();
     const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 100 }) };
     const a = await reserveUpload(dependencies, OWNER, { bytes: 30, until: until() });
     const nothingLanded = async (): Promise<never> => {
@@ -397,7 +332,7 @@ describe('moving bytes, each move once', () => {
   });
 
   it('a delete of a file whose content passed gives its bytes back whatever the malware check said', async () => {
-    const store = memoryStore();
+    const store = memoryUsageShards();
     const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 100 }) };
     const a = await reserveUpload(dependencies, OWNER, { bytes: 30, until: until() });
     await settleVerdict(dependencies, OWNER, a, 'passed');
@@ -412,7 +347,7 @@ describe('moving bytes, each move once', () => {
   });
 
   it('a delete of a passed file gives its bytes back once, however often it runs', async () => {
-    const store = memoryStore();
+    const store = memoryUsageShards();
     const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 100 }) };
     const ids = [];
     for (let i = 0; i < 2; i++) {
@@ -429,7 +364,7 @@ describe('moving bytes, each move once', () => {
   });
 
   it('a delete of a passed file the owner was never counted for lowers nothing below zero', async () => {
-    const store = memoryStore();
+    const store = memoryUsageShards();
     const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 100 }) };
     const a = await reserveUpload(dependencies, OWNER, { bytes: 30, until: until() });
     await settleVerdict(dependencies, OWNER, a, 'passed');
@@ -443,7 +378,7 @@ describe('moving bytes, each move once', () => {
   });
 
   it('a delete of a failed file gives nothing back (it held nothing any more)', async () => {
-    const store = memoryStore();
+    const store = memoryUsageShards();
     const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 100 }) };
     const a = await reserveUpload(dependencies, OWNER, { bytes: 30, until: until() });
     await settleVerdict(dependencies, OWNER, a, 'passed');
@@ -459,7 +394,7 @@ describe('moving bytes, each move once', () => {
   });
 
   it('an abort gives a multipart reservation back once; nothing is written for an owner never counted', async () => {
-    const store = memoryStore();
+    const store = memoryUsageShards();
     const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 100 }) };
     await releaseReservation(dependencies, OWNER, '01JD0000000000000000000000');
     expect(store.writes()).toBe(0);

@@ -1,7 +1,7 @@
 import { generateKeyPair, SignJWT, UnsecuredJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { createHandler } from '../../../handlers/create-upload.js';
-import { MAX_BODY_BYTES, MAX_BODY_DEPTH } from '../../../lib/http/route.js';
+import { MAX_BODY_BYTES, MAX_BODY_DEPTH, MAX_UPLOAD_BODY_BYTES } from '../../../lib/http/route.js';
 import { decodeMetaValue, PENDING_TAGGING } from '../../../lib/store/object-encoding.js';
 import { apiEvent, lambdaContext } from '../../support/api-event.js';
 import { TEST_NOW } from '../../support/clock.js';
@@ -249,7 +249,7 @@ describe('POST /uploads', () => {
   });
 
   it('refuses an oversized body unparsed with 413', async () => {
-    const raw = JSON.stringify({ ...valid, pad: 'x'.repeat(MAX_BODY_BYTES) });
+    const raw = JSON.stringify({ ...valid, pad: 'x'.repeat(MAX_UPLOAD_BODY_BYTES) });
     const { status, body } = await post(raw);
     expect(status).toBe(413);
     expect(body).toMatchObject({ error: { code: 'request_too_large' } });

@@ -1,0 +1,67 @@
+import { vi } from 'vitest';
+import {
+  emptyUsage,
+  type StoredShard,
+  type UsageDecision,
+  type UsageRecord,
+} from '../../lib/store/usage-store.js';
+
+/**
+ * The store's usage shards in memory, with S3's conditional writes: a write
+ * names the ETag it read (none: only if nothing is stored) and loses when the
+ * shard changed since. Every call yields first (waits up to `latencyMs`), so
+ * concurrent calls interleave.
+ */
+export function memoryUsageShards(landed: (fileId: string) => boolean = () => false, latencyMs = 0) {
+  const shards = new Map<number, { record: UsageRecord; eTag: string }>();
+  let writes = 0;
+  let lost = 0;
+  const pause = () =>
+    latencyMs > 0 ? new Promise((done) => setTimeout(done, Math.random() * latencyMs)) : Promise.resolve();
+  const readUsage = async (_owner: unknown, shard: number): Promise<StoredShard> => {
+    await pause();
+    const stored = shards.get(shard);
+    return stored ? { record: structuredClone(stored.record), eTag: stored.eTag } : { record: emptyUsage() };
+  };
+  const tryWriteUsage = async (
+    _owner: unknown,
+    shard: number,
+    record: UsageRecord,
+    eTag: string | undefined,
+  ): Promise<boolean> => {
+    await pause();
+    if (shards.get(shard)?.eTag !== eTag) {
+      lost += 1;
+      return false;
+    }
+    writes += 1;
+    shards.set(shard, { record: structuredClone(record), eTag: `e${writes}` });
+    return true;
+  };
+  return {
+    readUsage,
+    tryWriteUsage,
+    changeUsage: async <T>(
+      owner: unknown,
+      shard: number,
+      decide: (stored: UsageRecord) => Promise<UsageDecision<T>> | UsageDecision<T>,
+    ): Promise<T> => {
+      for (;;) {
+        const { record, eTag } = await readUsage(owner, shard);
+        const before = JSON.stringify(record);
+        const decision = await decide(record);
+        if (!decision.record || JSON.stringify(decision.record) === before) return decision.result;
+        if (await tryWriteUsage(owner, shard, decision.record, eTag)) return decision.result;
+      }
+    },
+    uploadLanded: vi.fn(async (_owner: unknown, fileId: string) => landed(fileId)),
+    /** Every open entry over all shards, by file id. */
+    open: () =>
+      Object.assign({}, ...[...shards.values()].map(({ record }) => record.open)) as UsageRecord['open'],
+    usedBytes: () => [...shards.values()].reduce((sum, { record }) => sum + record.usedBytes, 0),
+    shard: (shard: number) => shards.get(shard)?.record ?? emptyUsage(),
+    shardsWritten: () => shards.size,
+    writes: () => writes,
+    lost: () => lost,
+  };
+}
