@@ -492,7 +492,7 @@ export async function run({ stack, samples = 7, quick }: ColdOptions): Promise<S
       if (unzip.status !== 0) throw new Error(`unzip ${zip}: ${unzip.stderr}`);
       const files = filesUnder(into);
       const code = files.filter((file) => /\.m?js$/.test(file));
-      // The handler's own file: with code splitting the zip also holds chunks (this function's and others').
+      // The handler's own file (with code splitting, the zip would hold chunks too).
       const bundle = join(into, `${handler.slice(0, handler.lastIndexOf('.'))}${outputExtension}`);
       if (!code.includes(bundle)) throw new Error(`no bundle ${bundle} in ${zip}`);
       const codeBytes = code.reduce((sum, file) => sum + statSync(file).size, 0);
@@ -667,7 +667,7 @@ export async function run({ stack, samples = 7, quick }: ColdOptions): Promise<S
         .join(', ');
       rows.push([
         name,
-        `${round(b.bytes / 1024)} KiB js (+${round((b.lazyBytes ?? 0) / 1024)} KiB lazy), import ${round(importMs, 1)} ms + first ${round(firstMs, 1)} ms (${r[0]?.status})`,
+        `${round(b.bytes / 1024)} KiB js${b.lazyBytes ? ` (+${round(b.lazyBytes / 1024)} KiB lazy)` : ''}, import ${round(importMs, 1)} ms + first ${round(firstMs, 1)} ms (${r[0]?.status})`,
         name === baseName
           ? 'baseline'
           : `${round(ratio, 2)}× baseline${ratio <= GOAL_RATIO ? '' : ` (over ${GOAL_RATIO}×)`}`,
@@ -688,7 +688,7 @@ export async function run({ stack, samples = 7, quick }: ColdOptions): Promise<S
       `Functions: every function of serverless.yml (${names.length - 1}), each as osls packages it (custom.esbuild${config.custom.esbuild.plugins ? `, plugins ${String(config.custom.esbuild.plugins)}` : ''}); the baseline is bench/cold-baseline.ts built with the same esbuild options.`,
       `Environment: each function's variables in the packaged template of a stage with webhooks on and limits unset (provider.environment and what iam/roles.cjs adds per function), made local: the buckets, S3 endpoint, JWT issuer and keys are the local ones, and each secret the deployment reads from SSM at cold start (its *_PARAMETER) is given as the value itself, as the local stack does, so no SSM call is timed. The baseline gets provider.environment.`,
       `First requests: for an HTTP route, a real API Gateway event for it with a valid ES256 JWT (path parameters: a new file id, a share token no one issued; POST /uploads with a body); for the S3-triggered validator, an ObjectCreated event for an object that is not there; for the webhook deliverer, a file.validated message, which it signs and POSTs to a receiver on loopback in the bench's process (answering 204; ${receiver.received()} taken). Functions that call S3 go to the local stack's Ceph RGW with the admin keys, so their first request includes a loopback round trip; the baseline presigns without network.`,
-      `Bundle bytes ("KiB js") are the code a cold start loads: the handler's file and the chunks it imports statically (esbuild's code splitting), from an esbuild metafile of the same build; "lazy" is what its dynamic imports load only when called (the SSM client, the Lambda client, the SDK's other credential providers). Each zip also holds the other functions' chunks, never loaded (figure "code bytes in package"); source maps are counted apart. The last column is the ${LARGEST_INPUTS} largest packages of what a cold start loads.`,
+      `Bundle bytes ("KiB js") are the code a cold start loads: the handler's file and, were custom.esbuild to split code, the chunks it imports statically, from an esbuild metafile of the same build; "lazy" would be chunks its dynamic imports load only when called (none without splitting: a dynamic import of a bundled package is compiled with the handler, and run only when called). "code bytes in package" is every .js/.mjs file in the zip; source maps are counted apart. The last column is the ${LARGEST_INPUTS} largest packages of what a cold start loads.`,
     );
     return { section: 'cold', figures, rows, notes };
   } finally {

@@ -15,7 +15,7 @@ import { loadShareKey } from './shares/share-secret.js';
 import { createFileStore, type FileStore } from './store/file-store.js';
 import { createS3Client } from './store/s3-client.js';
 import { lambdaWebhookHandoff, type WebhookHandoff } from './webhooks/webhook-handoff.js';
-import type { WebhookSettings } from './webhooks/webhook-settings.js';
+import { parseWebhookSecret, parseWebhookUrl, type WebhookSettings } from './webhooks/webhook-settings.js';
 
 /** A function's settings and clients: built in this one place and passed to the code that uses them. */
 export interface Runtime {
@@ -105,7 +105,7 @@ export async function createRuntime(
       readParameter,
     ),
   ]);
-  const webhookDelivery = await webhookSettings(environment, webhookSecret);
+  const webhookDelivery = webhookSettings(environment, webhookSecret);
   return {
     environment,
     clock,
@@ -165,10 +165,7 @@ export async function createRuntime(
  * The deliverer's settings: a URL and a secret, both or neither. Throws naming
  * the variable that is missing or unusable.
  */
-async function webhookSettings(
-  environment: Environment,
-  secret: string | undefined,
-): Promise<WebhookSettings | undefined> {
+function webhookSettings(environment: Environment, secret: string | undefined): WebhookSettings | undefined {
   const url = environment.WEBHOOK_URL;
   if (!url && !secret) return undefined;
   if (!url) throw new Error('invalid configuration: WEBHOOK_URL is required with a webhook secret');
@@ -177,8 +174,6 @@ async function webhookSettings(
       'invalid configuration: WEBHOOK_SECRET or WEBHOOK_SECRET_PARAMETER is required with WEBHOOK_URL',
     );
   }
-  // Loaded here, in the deliverer alone: no other function's cold start compiles Standard Webhooks.
-  const { parseWebhookSecret, parseWebhookUrl } = await import('./webhooks/webhook-settings.js');
   const secretVariable = environment.WEBHOOK_SECRET ? 'WEBHOOK_SECRET' : 'WEBHOOK_SECRET_PARAMETER';
   return { url: parseWebhookUrl('WEBHOOK_URL', url), secret: parseWebhookSecret(secretVariable, secret) };
 }
