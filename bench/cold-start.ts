@@ -25,7 +25,7 @@ import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { type BuildOptions, build, type Metafile, type Plugin } from 'esbuild';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { ulid } from 'ulid';
@@ -161,10 +161,47 @@ function filesUnder(dir: string): string[] {
     .filter((file) => statSync(file).isFile());
 }
 
-/** Bytes per package (node_modules/<pkg>, or "(project)") in one output of an esbuild metafile. */
-function bytesByPackage(metafile: Metafile): Map<string, number> {
+/**
+ * The outputs of an esbuild metafile a cold start loads: the entry's and, with
+ * code splitting, the chunks it imports statically, transitively. Chunks
+ * reached only through a dynamic `import()` are left to the call that needs them.
+ * `entryPoint`: the source file (the metafile's paths are relative to the working directory).
+ */
+export function loadedAtStart(metafile: Metafile, entryPoint: string): string[] {
+  const outputs = metafile.outputs;
+  const entry = Object.keys(outputs).find((file) => {
+    const source = outputs[file]?.entryPoint;
+    return source !== undefined && resolve(source) === resolve(entryPoint) && !file.endsWith('.map');
+  });
+  if (!entry) throw new Error(`the metafile has no output for ${entryPoint}`);
+  const loaded = new Set<string>();
+  const pending = [entry];
+  while (pending.length > 0) {
+    const file = pending.pop() as string;
+    if (loaded.has(file)) continue;
+    loaded.add(file);
+    for (const { path, kind } of outputs[file]?.imports ?? []) {
+      if (kind === 'import-statement' && path in outputs) pending.push(path);
+    }
+  }
+  return [...loaded];
+}
+
+/** Bytes of code an esbuild metafile's outputs hold: those `outputFiles` names, or all. */
+function outputBytes(metafile: Metafile, outputFiles?: string[]): number {
+  return Object.entries(metafile.outputs)
+    .filter(([file]) => !file.endsWith('.map') && (!outputFiles || outputFiles.includes(file)))
+    .reduce((sum, [, output]) => sum + output.bytes, 0);
+}
+
+/**
+ * Bytes per package (node_modules/<pkg>, or "(project)") in the outputs of an
+ * esbuild metafile (`outputFiles`: only those, e.g. what a cold start loads).
+ */
+function bytesByPackage(metafile: Metafile, outputFiles?: string[]): Map<string, number> {
   const totals = new Map<string, number>();
-  for (const output of Object.values(metafile.outputs)) {
+  for (const [file, output] of Object.entries(metafile.outputs)) {
+    if (outputFiles && !outputFiles.includes(file)) continue;
     for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
       const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(
         input.replace(/.*node_modules\//, 'node_modules/'),
@@ -440,8 +477,13 @@ export async function run({ stack, samples = 7, quick }: ColdOptions): Promise<S
     );
 
     // The bundles osls built, unzipped: one per function of serverless.yml, each function's own zip.
-    const bundles: Record<string, { bundle: string; bytes: number; zipBytes: number; mapBytes: number }> = {};
-    for (const { name: fn } of functions) {
+    // `bytes`: the code a cold start loads (set from the metafile below); `codeBytes`: all the zip's code.
+    const bundles: Record<
+      string,
+      { bundle: string; bytes: number; codeBytes: number; zipBytes: number; mapBytes: number }
+    > = {};
+    const outputExtension = (config.custom.esbuild.outputFileExtension as string | undefined) ?? '.js';
+    for (const { name: fn, handler } of functions) {
       const zip = join(repo, '.serverless', `${fn}.zip`);
       const into = join(work, 'unzipped', fn);
       mkdirSync(into, { recursive: true });
@@ -450,11 +492,14 @@ export async function run({ stack, samples = 7, quick }: ColdOptions): Promise<S
       if (unzip.status !== 0) throw new Error(`unzip ${zip}: ${unzip.stderr}`);
       const files = filesUnder(into);
       const code = files.filter((file) => /\.m?js$/.test(file));
-      const bundle = code.find((file) => file.endsWith('.mjs')) ?? code[0];
-      if (!bundle) throw new Error(`no bundle in ${zip}`);
+      // The handler's own file (with code splitting, the zip would hold chunks too).
+      const bundle = join(into, `${handler.slice(0, handler.lastIndexOf('.'))}${outputExtension}`);
+      if (!code.includes(bundle)) throw new Error(`no bundle ${bundle} in ${zip}`);
+      const codeBytes = code.reduce((sum, file) => sum + statSync(file).size, 0);
       bundles[fn] = {
         bundle,
-        bytes: code.reduce((sum, file) => sum + statSync(file).size, 0),
+        bytes: codeBytes,
+        codeBytes,
         mapBytes: files
           .filter((file) => file.endsWith('.map'))
           .reduce((sum, file) => sum + statSync(file).size, 0),
@@ -472,19 +517,28 @@ export async function run({ stack, samples = 7, quick }: ColdOptions): Promise<S
       metafile: true,
       logLevel: 'silent',
     });
-    const baselineBundle = filesUnder(baselineDir).find((file) => file.endsWith('.mjs')) as string;
+    const baselineBundle = join(baselineDir, `cold-baseline${outputExtension}`);
     const baseName = 'baseline (client-s3 + presign)';
+    const baselineCode = filesUnder(baselineDir).filter((file) => /\.m?js$/.test(file));
     bundles[baseName] = {
       bundle: baselineBundle,
-      bytes: statSync(baselineBundle).size,
+      bytes: 0,
+      codeBytes: baselineCode.reduce((sum, file) => sum + statSync(file).size, 0),
       mapBytes: filesUnder(baselineDir)
         .filter((f) => f.endsWith('.map'))
         .reduce((s, f) => s + statSync(f).size, 0),
       zipBytes: 0,
     };
-    const attribution: Record<string, Map<string, number>> = {
-      [baseName]: bytesByPackage(baseline.metafile),
+    // What each cold start loads, and what is in it: from a metafile of the same build.
+    const attribution: Record<string, Map<string, number>> = {};
+    const account = (name: string, metafile: Metafile, entryPoint: string) => {
+      const loaded = loadedAtStart(metafile, entryPoint);
+      const bundle = bundles[name] as { bytes: number; lazyBytes?: number };
+      bundle.bytes = outputBytes(metafile, loaded);
+      bundle.lazyBytes = outputBytes(metafile) - bundle.bytes;
+      attribution[name] = bytesByPackage(metafile, loaded);
     };
+    account(baseName, baseline.metafile, join(import.meta.dirname, 'cold-baseline.ts'));
     for (const { name, source } of functions) {
       const built = await build({
         ...options,
@@ -493,7 +547,7 @@ export async function run({ stack, samples = 7, quick }: ColdOptions): Promise<S
         metafile: true,
         logLevel: 'silent',
       });
-      attribution[name] = bytesByPackage(built.metafile);
+      account(name, built.metafile, source as string);
     }
 
     // Fresh processes: every function and the baseline, round-robin, `samples` each.
@@ -576,13 +630,21 @@ export async function run({ stack, samples = 7, quick }: ColdOptions): Promise<S
     const over: string[] = [];
     let worst = 0;
     for (const name of names) {
-      const b = bundles[name] as { bytes: number; zipBytes: number; mapBytes: number };
+      const b = bundles[name] as {
+        bytes: number;
+        lazyBytes?: number;
+        codeBytes: number;
+        zipBytes: number;
+        mapBytes: number;
+      };
       const r = runs[name] ?? [];
       const importMs = median(r.map((x) => x.importMs));
       const firstMs = median(r.map((x) => x.firstRequestMs));
       const totalMs = median(r.map((x) => x.totalMs));
       const ratio = coldMs(name) / base;
       figures[`${name} bundle bytes`] = b.bytes;
+      figures[`${name} lazy chunk bytes`] = b.lazyBytes ?? 0;
+      figures[`${name} code bytes in package`] = b.codeBytes;
       figures[`${name} sourcemap bytes`] = b.mapBytes;
       if (b.zipBytes) figures[`${name} zip bytes`] = b.zipBytes;
       figures[`${name} import ms`] = round(importMs, 2);
@@ -605,7 +667,7 @@ export async function run({ stack, samples = 7, quick }: ColdOptions): Promise<S
         .join(', ');
       rows.push([
         name,
-        `${round(b.bytes / 1024)} KiB js, import ${round(importMs, 1)} ms + first ${round(firstMs, 1)} ms (${r[0]?.status})`,
+        `${round(b.bytes / 1024)} KiB js${b.lazyBytes ? ` (+${round(b.lazyBytes / 1024)} KiB lazy)` : ''}, import ${round(importMs, 1)} ms + first ${round(firstMs, 1)} ms (${r[0]?.status})`,
         name === baseName
           ? 'baseline'
           : `${round(ratio, 2)}× baseline${ratio <= GOAL_RATIO ? '' : ` (over ${GOAL_RATIO}×)`}`,
@@ -626,7 +688,7 @@ export async function run({ stack, samples = 7, quick }: ColdOptions): Promise<S
       `Functions: every function of serverless.yml (${names.length - 1}), each as osls packages it (custom.esbuild${config.custom.esbuild.plugins ? `, plugins ${String(config.custom.esbuild.plugins)}` : ''}); the baseline is bench/cold-baseline.ts built with the same esbuild options.`,
       `Environment: each function's variables in the packaged template of a stage with webhooks on and limits unset (provider.environment and what iam/roles.cjs adds per function), made local: the buckets, S3 endpoint, JWT issuer and keys are the local ones, and each secret the deployment reads from SSM at cold start (its *_PARAMETER) is given as the value itself, as the local stack does, so no SSM call is timed. The baseline gets provider.environment.`,
       `First requests: for an HTTP route, a real API Gateway event for it with a valid ES256 JWT (path parameters: a new file id, a share token no one issued; POST /uploads with a body); for the S3-triggered validator, an ObjectCreated event for an object that is not there; for the webhook deliverer, a file.validated message, which it signs and POSTs to a receiver on loopback in the bench's process (answering 204; ${receiver.received()} taken). Functions that call S3 go to the local stack's Ceph RGW with the admin keys, so their first request includes a loopback round trip; the baseline presigns without network.`,
-      `Bundle bytes are the .js/.mjs files in the function zip (source maps counted apart); the last column is the ${LARGEST_INPUTS} largest packages in an esbuild metafile of the same build. Packages serverless.yml's custom.esbuild.exclude leaves out (imported only when called, from the Lambda runtime's copy) are in no bundle and no figure.`,
+      `Bundle bytes ("KiB js") are the code a cold start loads: the handler's file and, were custom.esbuild to split code, the chunks it imports statically, from an esbuild metafile of the same build; "lazy" would be chunks its dynamic imports load only when called (none without splitting: a dynamic import of a bundled package is compiled with the handler, and run only when called). "code bytes in package" is every .js/.mjs file in the zip; source maps are counted apart. The last column is the ${LARGEST_INPUTS} largest packages of what a cold start loads.`,
     );
     return { section: 'cold', figures, rows, notes };
   } finally {

@@ -4,10 +4,9 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { logger } from '../lib/core/logger.js';
 import { metrics } from '../lib/core/metrics.js';
-import { requireWebhookDelivery, runtime } from '../lib/runtime.js';
 import { parseWebhookMessage } from '../lib/webhooks/file-validated-event.js';
 import { deliverWebhook } from '../lib/webhooks/webhook-delivery.js';
-import type { WebhookSettings } from '../lib/webhooks/webhook-settings.js';
+import { loadWebhookSettings, type WebhookSettings } from '../lib/webhooks/webhook-settings.js';
 
 /**
  * Invoked asynchronously by the validator with one `file.validated` message:
@@ -22,4 +21,5 @@ export const createHandler = (settings: WebhookSettings) =>
       await deliverWebhook(settings, parseWebhookMessage(event));
     });
 
-export const handler = createHandler(requireWebhookDelivery(await runtime()));
+// Its own settings only, not the whole runtime: the deliverer never calls S3 or checks a bearer token.
+export const handler = createHandler(await loadWebhookSettings(process.env));

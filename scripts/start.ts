@@ -305,6 +305,9 @@ function startOffline(
         VERDICT_PUBLIC_KEY: verdictKeys.publicKey,
         // osls hands every AWS_* variable on to the functions.
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        // The functions run in this process: their stack traces point into the sources. Deployed
+        // functions leave source maps off (a cold start would parse them); serverless.yml says why.
+        NODE_OPTIONS: [inherited.NODE_OPTIONS, '--enable-source-maps'].filter(Boolean).join(' '),
       },
     },
   );

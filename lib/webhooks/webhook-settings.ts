@@ -1,4 +1,6 @@
 import { Webhook } from 'standardwebhooks';
+import { loadEnvironment } from '../config/environment.js';
+import { type ParameterReader, readSecureString, resolveSecret } from '../config/secrets.js';
 
 /** Where and with what key the deliverer sends, read once at cold start. */
 export interface WebhookSettings {
@@ -54,4 +56,42 @@ export function parseWebhookSecret(variable: string, value: string): string {
   // The package's own reading of the key, so that what passes here is what it signs with.
   new Webhook(value);
   return value;
+}
+
+/**
+ * The deliverer's settings, read from environment variables at cold start:
+ * `WEBHOOK_URL`, and the key from `WEBHOOK_SECRET` or the SSM SecureString
+ * `WEBHOOK_SECRET_PARAMETER` names (read with `readParameter`). The whole
+ * environment is checked, as every function's is. Only these: the deliverer
+ * calls no AWS service but SSM, so its bundle carries no S3 client or JWT
+ * verifier. Throws naming the variable that is missing or unusable.
+ */
+export async function loadWebhookSettings(
+  variables: NodeJS.ProcessEnv,
+  readParameter: ParameterReader = readSecureString,
+): Promise<WebhookSettings> {
+  const environment = loadEnvironment(variables);
+  if (!environment.WEBHOOK_URL) {
+    throw new Error('invalid configuration: WEBHOOK_URL is required to deliver webhooks');
+  }
+  const secret = await resolveSecret(
+    {
+      variable: 'WEBHOOK_SECRET',
+      value: environment.WEBHOOK_SECRET,
+      parameterVariable: 'WEBHOOK_SECRET_PARAMETER',
+      parameter: environment.WEBHOOK_SECRET_PARAMETER,
+      minLength: 1,
+    },
+    readParameter,
+  );
+  if (!secret) {
+    throw new Error(
+      'invalid configuration: WEBHOOK_SECRET or WEBHOOK_SECRET_PARAMETER is required with WEBHOOK_URL',
+    );
+  }
+  const secretVariable = environment.WEBHOOK_SECRET ? 'WEBHOOK_SECRET' : 'WEBHOOK_SECRET_PARAMETER';
+  return {
+    url: parseWebhookUrl('WEBHOOK_URL', environment.WEBHOOK_URL),
+    secret: parseWebhookSecret(secretVariable, secret),
+  };
 }

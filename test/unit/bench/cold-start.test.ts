@@ -5,8 +5,14 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
+import type { Metafile } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { firstEvent, runnableEnvironment, SECRET_VARIABLES } from '../../../bench/cold-start.js';
+import {
+  firstEvent,
+  loadedAtStart,
+  runnableEnvironment,
+  SECRET_VARIABLES,
+} from '../../../bench/cold-start.js';
 import { functionsOf, loadServerlessYml } from '../../../bench/serverless-config.js';
 import { createRuntime, requireWebhookDelivery } from '../../../lib/runtime.js';
 import { parseWebhookMessage } from '../../../lib/webhooks/file-validated-event.js';
@@ -127,6 +133,56 @@ describe('the cold section', () => {
     // Act / Assert
     expect(() => runnableEnvironment('fn', { QUEUE_URL: { Ref: 'Queue' } }, LOCAL, SECRETS)).toThrow(
       /fn: QUEUE_URL is \{"Ref":"Queue"\}/,
+    );
+  });
+});
+
+describe('loadedAtStart', () => {
+  /** An esbuild metafile of one split build: the handler, a chunk it imports, one it imports only when called. */
+  const metafile = (): Metafile => ({
+    inputs: {},
+    outputs: {
+      'out/get-file.mjs': {
+        bytes: 100,
+        entryPoint: 'handlers/get-file.ts',
+        inputs: {},
+        exports: ['handler'],
+        imports: [
+          { path: 'out/chunk-SHARED00.mjs', kind: 'import-statement' },
+          { path: 'out/ssm-LAZY0000.mjs', kind: 'dynamic-import' },
+          { path: 'node:crypto', kind: 'import-statement', external: true },
+        ],
+      },
+      'out/get-file.mjs.map': { bytes: 400, inputs: {}, exports: [], imports: [] },
+      'out/chunk-SHARED00.mjs': {
+        bytes: 50,
+        inputs: {},
+        exports: [],
+        imports: [{ path: 'out/chunk-DEEP0000.mjs', kind: 'import-statement' }],
+      },
+      'out/chunk-DEEP0000.mjs': { bytes: 20, inputs: {}, exports: [], imports: [] },
+      'out/ssm-LAZY0000.mjs': {
+        bytes: 300,
+        entryPoint: 'node_modules/@aws-sdk/client-ssm/dist-es/index.js',
+        inputs: {},
+        exports: [],
+        imports: [{ path: 'out/chunk-SHARED00.mjs', kind: 'import-statement' }],
+      },
+    },
+  });
+
+  it('follows static imports from the entry, transitively, and leaves dynamic imports out', () => {
+    // Act
+    const loaded = loadedAtStart(metafile(), resolve('handlers/get-file.ts'));
+
+    // Assert
+    expect(loaded.sort()).toEqual(['out/chunk-DEEP0000.mjs', 'out/chunk-SHARED00.mjs', 'out/get-file.mjs']);
+  });
+
+  it('throws for a source the build has no output for', () => {
+    // Act + Assert
+    expect(() => loadedAtStart(metafile(), resolve('handlers/health.ts'))).toThrow(
+      /no output for .*handlers\/health\.ts/,
     );
   });
 });
