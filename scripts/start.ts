@@ -273,6 +273,30 @@ function relay(child: ChildProcess, logFile: WriteStream): () => string[] {
   return () => tail;
 }
 
+/**
+ * The params `osls offline` runs the functions with: the development identity provider (its
+ * inline JWKS comes from scripts/offline-settings.cjs), the page's origins, the verdict key, the
+ * malware check, and what `npm start` was given in QUOTA_BYTES_PER_OWNER,
+ * UPLOADS_PER_HOUR_PER_OWNER, UPLOAD_URL_TTL_SECONDS and PUBLIC_API_URL (unset: the param's default).
+ */
+function offlineParams(verdictKeys: VerdictKeys, malwareScan: MalwareScan): Record<string, string> {
+  const fromEnvironment = {
+    quotaBytesPerOwner: process.env.QUOTA_BYTES_PER_OWNER,
+    uploadsPerHourPerOwner: process.env.UPLOADS_PER_HOUR_PER_OWNER,
+    uploadUrlTtlSeconds: process.env.UPLOAD_URL_TTL_SECONDS,
+    publicApiUrl: process.env.PUBLIC_API_URL,
+  };
+  return {
+    authIssuer: DEV_ISSUER,
+    authAudience: DEV_AUDIENCE,
+    allowedOrigins: settings.allowedOrigins.join(','),
+    verdictPublicKey: verdictKeys.publicKey,
+    malwareScan,
+    // `--param name=` is refused by osls: an unset one keeps serverless.yml's default.
+    ...Object.fromEntries(Object.entries(fromEnvironment).filter(([, value]) => value)),
+  } as Record<string, string>;
+}
+
 function startOffline(
   s3Endpoint: string,
   credentials: RoleCredentials,
@@ -284,9 +308,19 @@ function startOffline(
 ): ChildProcess {
   // Handed on below to the functions that need them only (scripts/offline-role-env.cjs).
   const { WEBHOOK_URL: _url, WEBHOOK_SECRET: _secret, ...inherited } = process.env;
+  // The deploy-time settings, as a deployer passes them: serverless.yml's params.
+  const params = offlineParams(verdictKeys, malwareScan);
   const child = spawn(
     resolve(ROOT, 'node_modules/.bin/osls'),
-    ['offline', 'start', '--stage', settings.stage, '--region', FUNCTION_REGION],
+    [
+      'offline',
+      'start',
+      '--stage',
+      settings.stage,
+      '--region',
+      FUNCTION_REGION,
+      ...Object.entries(params).flatMap(([name, value]) => ['--param', `${name}=${value}`]),
+    ],
     {
       cwd: ROOT,
       detached: true,
@@ -297,15 +331,11 @@ function startOffline(
         LAMBDA_PORT: String(settings.lambdaPort),
         UPLOADS_BUCKET: settings.bucket,
         STATE_BUCKET: settings.stateBucket,
+        // The local stack's own wiring, which only `osls offline` reads (scripts/offline-settings.cjs).
         S3_ENDPOINT: s3Endpoint,
-        AUTH_ISSUER: DEV_ISSUER,
-        AUTH_AUDIENCE: DEV_AUDIENCE,
         AUTH_JWKS: JSON.stringify(jwks),
-        ALLOWED_ORIGINS: settings.allowedOrigins.join(','),
-        MALWARE_SCAN: malwareScan,
         PRESIGN_LOCAL_SHARE_SECRET: secrets.share,
         PRESIGN_LOCAL_OWNER_SECRET: secrets.owner,
-        VERDICT_PUBLIC_KEY: verdictKeys.publicKey,
         PRESIGN_LOCAL_VERDICT_SIGNING_KEY: verdictKeys.privateKey,
         PRESIGN_LOCAL_ROLE_CREDENTIALS: JSON.stringify(credentials),
         ...(webhooks

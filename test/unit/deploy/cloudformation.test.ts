@@ -16,6 +16,7 @@ import {
   functionPolicies,
   type PolicyStatement,
 } from '../../../scripts/function-policies.js';
+import { DEPLOY_PARAMS, paramArgs } from '../../support/package-copy.js';
 import { TEST_VERDICT_KEYS } from '../../support/verdict-keys.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
@@ -50,6 +51,28 @@ const PARTITION = '${AWS::Partition}';
 const REGION = '${AWS::Region}';
 // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation pseudo parameter.
 const ACCOUNT = '${AWS::AccountId}';
+/**
+ * What a shell that ran the local stack may still export: the functions read none of it (every
+ * deploy-time setting is a param), so none of it may reach the template.
+ */
+const STRAY_SHELL = {
+  UPLOADS_BUCKET: 'canary-stray-uploads-bucket',
+  STATE_BUCKET: 'canary-stray-state-bucket',
+  S3_ENDPOINT: 'http://canary-stray-endpoint.example:7481',
+  AUTH_ISSUER: 'https://canary-stray-issuer.example/',
+  AUTH_AUDIENCE: 'canary-stray-audience',
+  AUTH_JWKS_URL: 'https://canary-stray-issuer.example/jwks.json',
+  AUTH_JWKS: '{"keys":[{"kid":"canary-stray-jwks"}]}',
+  ALLOWED_ORIGINS: 'https://canary-stray-origin.example',
+  UPLOAD_URL_TTL_SECONDS: '777',
+  PUBLIC_API_URL: 'https://canary-stray-api.example',
+  QUOTA_BYTES_PER_OWNER: '7777777',
+  UPLOADS_PER_HOUR_PER_OWNER: '7777',
+  MALWARE_SCAN: 'guardduty',
+  UPLOAD_RATE_WINDOW_SECONDS: '77',
+  RESERVATION_GRACE_SECONDS: '77',
+  PRESIGN_LOCAL_FUNCTION_TIMEOUT: '77',
+};
 /** The limits a deployer sets (README: Limits), as `--param`s of the package run. */
 const LIMIT_PARAMS = {
   quotaBytesPerOwner: '10737418240',
@@ -435,7 +458,7 @@ beforeAll(async () => {
   cpSync(ROOT, workDir, { recursive: true, filter: (source) => !SKIPPED.has(basename(source)) });
   symlinkSync(join(ROOT, 'node_modules'), join(workDir, 'node_modules'), 'dir');
   // Only what a shell needs, plus planted secrets; no AWS_* and no local-stack settings.
-  const env = { PATH: process.env.PATH ?? '', HOME: workDir, VERDICT_PUBLIC_KEY, ...CANARY_SECRETS };
+  const env = { PATH: process.env.PATH ?? '', HOME: workDir, ...STRAY_SHELL, ...CANARY_SECRETS };
   await execFileAsync(
     join(workDir, 'node_modules', '.bin', 'osls'),
     [
@@ -444,9 +467,7 @@ beforeAll(async () => {
       STAGE,
       '--region',
       'eu-west-1',
-      '--param',
-      `webhookUrl=${WEBHOOK_URL}`,
-      ...Object.entries(LIMIT_PARAMS).flatMap(([name, value]) => ['--param', `${name}=${value}`]),
+      ...paramArgs({ ...DEPLOY_PARAMS, webhookUrl: WEBHOOK_URL, ...LIMIT_PARAMS }),
     ],
     { cwd: workDir, env, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 },
   );
@@ -567,6 +588,24 @@ describe('packaged functions', () => {
       FUNCTIONS.map((fn) => `/aws/lambda/presign-${STAGE}-${fn}`).sort(),
     );
     for (const group of groups) expect(group.RetentionInDays).toBe(30);
+  });
+
+  it('take nothing from the packaging shell: a stray local-stack variable reaches no function', () => {
+    // Assert
+    for (const value of Object.values(STRAY_SHELL)) expect(templateText).not.toContain(value);
+    for (const fn of FUNCTIONS) {
+      const properties = functionOf(fn).Properties;
+      const variables = (properties.Environment as JsonObject).Variables as JsonObject;
+      expect(variables.AUTH_ISSUER).toBe(DEPLOY_PARAMS.authIssuer);
+      expect(variables.AUTH_AUDIENCE).toBe(DEPLOY_PARAMS.authAudience);
+      expect(variables.AUTH_JWKS_URL).toBe(DEPLOY_PARAMS.authJwksUrl);
+      expect(variables.UPLOAD_URL_TTL_SECONDS).toBe('300');
+      expect(variables.PUBLIC_API_URL).toBe('');
+      expect(variables.MALWARE_SCAN).toBe('none');
+      expect(variables.UPLOAD_RATE_WINDOW_SECONDS).toBe('3600');
+      expect(variables.RESERVATION_GRACE_SECONDS).toBe('3600');
+      expect(properties.Timeout).not.toBe(77);
+    }
   });
 
   it('carry no secret in clear anywhere in the template', () => {
@@ -1118,7 +1157,7 @@ describe('uploads bucket', () => {
     // Assert
     expect(rules).toHaveLength(1);
     expect(rules[0]).toMatchObject({
-      AllowedOrigins: { 'Fn::Split': [',', 'http://localhost:3000'] },
+      AllowedOrigins: { 'Fn::Split': [',', DEPLOY_PARAMS.allowedOrigins] },
       AllowedMethods: ['POST', 'PUT', 'GET', 'HEAD'],
       AllowedHeaders: ['*'],
     });
