@@ -1738,3 +1738,117 @@ describe('limits', () => {
     expect(list(cors.ExposeHeaders as Json).map(String)).toContain('retry-after');
   });
 });
+
+describe('operations (deploy/operations.cjs)', () => {
+  const ALARM_TOPIC = { Ref: 'AlarmTopic' };
+  const alarms = () =>
+    Object.entries(template.Resources).filter(([, value]) => value.Type === 'AWS::CloudWatch::Alarm');
+  const alarmsOn = (metric: string, dimension: Json) =>
+    alarms().filter(
+      ([, alarm]) =>
+        alarm.Properties.MetricName === metric &&
+        JSON.stringify(alarm.Properties.Dimensions) === JSON.stringify([dimension]),
+    );
+  const lambdaFunctions = () =>
+    Object.keys(template.Resources).filter(
+      (name) => template.Resources[name]?.Type === 'AWS::Lambda::Function',
+    );
+
+  it.each(['Errors', 'Throttles'])(
+    'alarms on the %s of every function of the template, any in five minutes',
+    (metric) => {
+      // Arrange
+      const functions = lambdaFunctions();
+
+      // Assert
+      expect(functions.length).toBe(FUNCTIONS.length);
+      for (const logicalId of functions) {
+        const found = alarmsOn(metric, { Name: 'FunctionName', Value: { Ref: logicalId } });
+        expect(found, `${logicalId} ${metric}`).toHaveLength(1);
+        expect((found[0] as [string, Resource])[1].Properties).toMatchObject({
+          Namespace: 'AWS/Lambda',
+          Statistic: 'Sum',
+          Period: 300,
+          EvaluationPeriods: 1,
+          Threshold: 0,
+          ComparisonOperator: 'GreaterThanThreshold',
+          TreatMissingData: 'notBreaching',
+        });
+      }
+    },
+  );
+
+  it.each(['UploadValidationDlq', 'WebhookDeadLetterQueue'])(
+    'alarms as soon as %s holds a message',
+    (queue) => {
+      // Act
+      const found = alarmsOn('ApproximateNumberOfMessagesVisible', {
+        Name: 'QueueName',
+        Value: { 'Fn::GetAtt': [queue, 'QueueName'] },
+      });
+
+      // Assert
+      expect(found).toHaveLength(1);
+      expect((found[0] as [string, Resource])[1].Properties).toMatchObject({
+        Namespace: 'AWS/SQS',
+        Statistic: 'Maximum',
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+      });
+    },
+  );
+
+  it('alarms when the validator falls behind: the oldest upload event older than validatorBehindSeconds (300) for three minutes', () => {
+    // Act
+    const found = alarmsOn('ApproximateAgeOfOldestMessage', {
+      Name: 'QueueName',
+      Value: { 'Fn::GetAtt': ['UploadEventsQueue', 'QueueName'] },
+    });
+
+    // Assert
+    expect(found).toHaveLength(1);
+    expect((found[0] as [string, Resource])[1].Properties).toMatchObject({
+      Namespace: 'AWS/SQS',
+      Statistic: 'Maximum',
+      Period: 60,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      Threshold: 300,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+
+  it('sends every alarm, and its all-clear, to the topic the stack creates when alarmTopicArn is empty', () => {
+    // Arrange
+    const outputs = (JSON.parse(templateText) as { Outputs: Record<string, { Value: Json }> }).Outputs;
+
+    // Assert
+    expect(alarms()).toHaveLength(2 * FUNCTIONS.length + 3);
+    for (const [name, alarm] of alarms()) {
+      expect(alarm.Properties.AlarmActions, name).toEqual([ALARM_TOPIC]);
+      expect(alarm.Properties.OKActions, name).toEqual([ALARM_TOPIC]);
+    }
+    expect(resource('AlarmTopic').Type).toBe('AWS::SNS::Topic');
+    expect(outputs.AlarmTopicArn?.Value).toEqual(ALARM_TOPIC);
+  });
+
+  it('draws a dashboard of every function, the upload-events queue, both dead-letter queues and the API', () => {
+    // Arrange
+    const body = (resource('OperationsDashboard').Properties.DashboardBody as JsonObject)[
+      'Fn::Sub'
+    ] as string;
+    const substituted = body.replace(/\$\{([A-Za-z:]+)(\.QueueName)?\}/g, (_, name: string) => `<${name}>`);
+
+    // Act
+    const { widgets } = JSON.parse(substituted) as { widgets: { properties: { metrics: string[][] } }[] };
+    const named = new Set(widgets.flatMap((widget) => widget.properties.metrics.map((metric) => metric[3])));
+
+    // Assert
+    expect(resource('OperationsDashboard').Type).toBe('AWS::CloudWatch::Dashboard');
+    for (const fn of FUNCTIONS) expect(named).toContain(`presign-${STAGE}-${fn}`);
+    for (const queue of ['UploadEventsQueue', 'UploadValidationDlq', 'WebhookDeadLetterQueue']) {
+      expect(named).toContain(`<${queue}>`);
+    }
+    expect(named).toContain('<HttpApi>');
+  });
+});

@@ -234,5 +234,5 @@ describe('a bad partnerReaders param', () => {
     // Assert: osls prints the resolver's error on stdout.
     expect(failure?.code).toBe(1);
     expect(`${failure?.stdout}${failure?.stderr}`).toContain(message);
-  });
+  }, 60_000);
 });
