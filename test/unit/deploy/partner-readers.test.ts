@@ -224,15 +224,19 @@ describe('a bad partnerReaders param', () => {
       [{ principalArn: PARTNERS[0]?.principalArn, prefix: 'share-epochs/' }],
       'partnerReaders: entry 0: prefix must be uploads/ or uploads/<owner segment>/',
     ],
-  ])('fails packaging with what is wrong: %s', async (_, partners, message) => {
-    // Act
-    const failure = await osls(packageArgs({ partnerReaders: JSON.stringify(partners) })).then(
-      () => undefined,
-      (error: { code?: number; stdout?: string; stderr?: string }) => error,
-    );
+  ])(
+    'fails packaging with what is wrong: %s',
+    async (_, partners, message) => {
+      // Act
+      const failure = await osls(packageArgs({ partnerReaders: JSON.stringify(partners) })).then(
+        () => undefined,
+        (error: { code?: number; stdout?: string; stderr?: string }) => error,
+      );
 
-    // Assert: osls prints the resolver's error on stdout.
-    expect(failure?.code).toBe(1);
-    expect(`${failure?.stdout}${failure?.stderr}`).toContain(message);
-  }, 60_000);
+      // Assert: osls prints the resolver's error on stdout.
+      expect(failure?.code).toBe(1);
+      expect(`${failure?.stdout}${failure?.stderr}`).toContain(message);
+    },
+    60_000,
+  );
 });
