@@ -1,7 +1,8 @@
 // deploy/check-params.cjs, the plugin that checks every param before `osls package`: each
 // setting that would break the deployed stack fails the package, naming the param and the
-// `--param` that sets it. The checks one by one, then `osls package` itself with the broken
-// settings the issue names (a good package run is cloudformation.test.ts's).
+// `--param` that sets it. The checks one by one, then `osls package` itself with no JWKS, no
+// verdict key, bad origins, a malformed limit and an http: webhook URL (a good package run is
+// cloudformation.test.ts's).
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
@@ -208,7 +209,7 @@ describe('osls package', () => {
   }
 
   it('fails with no JWKS, no verdict key, bad origins, a malformed limit and an http: webhook URL, naming each param and how to set it, before building anything', async () => {
-    // Act: one run with the five settings the issue names broken at once (each alone: 'the checks' above)
+    // Act: one run with five broken settings at once (each alone: 'the checks' above)
     const output = await failureWithout(['authJwksUrl', 'verdictPublicKey'], {
       allowedOrigins: 'app.example.com',
       quotaBytesPerOwner: '10GB',
