@@ -118,8 +118,8 @@ function copyRepo(into: string): void {
 const STAGE = 'bench';
 
 /**
- * Settings serverless.yml reads from the environment that this section fixes instead: the stage it
- * measures has no per-owner limits and no malware scan (the defaults), whatever the shell sets.
+ * Settings of the local stack's shell this section leaves out: the stage it measures has no
+ * per-owner limits and no malware scan (the params' defaults), whatever the shell sets.
  */
 const FIXED_SETTINGS = ['QUOTA_BYTES_PER_OWNER', 'UPLOADS_PER_HOUR_PER_OWNER', 'MALWARE_SCAN'];
 
@@ -133,11 +133,31 @@ const cleanEnvironment = () =>
     ),
   );
 
-/** `osls package` of the copy in `dir`, with webhooks on: the deliverer posts to `webhookUrl`. */
-function osPackage(dir: string, webhookUrl: string): Promise<void> {
+/**
+ * What the stage is packaged with: the params every deploy needs (deploy/check-params.cjs), and
+ * webhooks on. The identity provider, origins and verdict key are placeholders `local` replaces;
+ * the webhook URL is an https: one (the only kind a deploy takes) the deliverer's run replaces with
+ * the receiver's.
+ */
+const PACKAGE_PARAMS = {
+  authIssuer: 'presign-bench',
+  authJwksUrl: 'https://issuer.bench.invalid/.well-known/jwks.json',
+  authAudience: 'presign-api',
+  allowedOrigins: 'http://127.0.0.1:3000',
+  webhookUrl: 'https://hooks.bench.invalid/presign',
+};
+
+/** `osls package` of the copy in `dir` with {@link PACKAGE_PARAMS} and the validator's public key. */
+function osPackage(dir: string, verdictPublicKey: string): Promise<void> {
   const env = cleanEnvironment();
   return new Promise((done, fail) => {
-    const args = ['package', '--stage', STAGE, '--param', `webhookUrl=${webhookUrl}`];
+    const params = { ...PACKAGE_PARAMS, verdictPublicKey };
+    const args = [
+      'package',
+      '--stage',
+      STAGE,
+      ...Object.entries(params).flatMap(([name, value]) => ['--param', `${name}=${value}`]),
+    ];
     const child = spawn(join(dir, 'node_modules/.bin/osls'), args, {
       cwd: dir,
       env: { ...env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
@@ -471,9 +491,9 @@ export async function run({ stack, samples = 7, quick }: ColdOptions): Promise<S
     if (missing.length > 0)
       throw new Error(`serverless.yml names handlers with no file: ${missing.join(', ')}`);
     const started = Date.now();
-    await osPackage(repo, receiver.url);
+    await osPackage(repo, devVerdictKeys().publicKey);
     notes.push(
-      `osls package --stage ${STAGE} --param webhookUrl=<a loopback receiver> (copy of the repo in ${work}, AWS_* unset) took ${round((Date.now() - started) / 1000)} s.`,
+      `osls package --stage ${STAGE} --param webhookUrl=https://hooks.bench.invalid/presign (the deliverer runs with a loopback receiver's URL instead; copy of the repo in ${work}, AWS_* unset) took ${round((Date.now() - started) / 1000)} s.`,
     );
 
     // The bundles osls built, unzipped: one per function of serverless.yml, each function's own zip.
@@ -570,6 +590,8 @@ export async function run({ stack, samples = 7, quick }: ColdOptions): Promise<S
       AUTH_ISSUER: 'presign-bench',
       AUTH_AUDIENCE: 'presign-api',
       AUTH_JWKS: JSON.stringify(jwks),
+      // The bench's own key set, inline: not the placeholder URL the stage was packaged with.
+      AUTH_JWKS_URL: '',
     };
     // The secrets each function's deployment reads from SSM, given as the local stack gives them.
     const secrets = {
@@ -588,6 +610,10 @@ export async function run({ stack, samples = 7, quick }: ColdOptions): Promise<S
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
     const deployed = deployedEnvironments(repo, config);
+    // The deliverer posts to the receiver here, not to the placeholder it was packaged with.
+    for (const variables of Object.values(deployed)) {
+      if ('WEBHOOK_URL' in variables) variables.WEBHOOK_URL = receiver.url;
+    }
     const envs: Record<string, NodeJS.ProcessEnv> = Object.fromEntries(
       functions.map(({ name }) => [
         name,

@@ -127,7 +127,7 @@ export async function localFunctionEnvironment(
     AUTH_AUDIENCE: DEV_AUDIENCE,
     AUTH_JWKS: JSON.stringify(await devJwks()),
   };
-  // What `npm start` resolved from its own environment (stack.json), not this shell's: the function
+  // What `npm start` passed its functions as params (stack.json), not this shell's: the function
   // in process runs with the limits and malware check of the same function in the stack.
   const stackSettings = {
     QUOTA_BYTES_PER_OWNER: String(stack.limits?.quotaBytesPerOwner ?? ''),
@@ -136,7 +136,8 @@ export async function localFunctionEnvironment(
   };
   const secretFile = join(LOCAL_DIR, 'share-secret');
   return {
-    ...providerEnvironment(config, { ...process.env, ...stackSettings, ...local }),
+    ...providerEnvironment(config, { ...process.env, ...local }),
+    ...stackSettings,
     ...local,
     ...(existsSync(secretFile) ? { SHARE_SECRET: readFileSync(secretFile, 'utf8').trim() } : {}),
     AWS_REGION: stack.region,

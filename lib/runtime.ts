@@ -135,7 +135,12 @@ export async function createRuntime(
     malwareScan: environment.MALWARE_SCAN,
     verifyBearer: createBearerVerifier({
       issuer: environment.AUTH_ISSUER,
-      audience: environment.AUTH_AUDIENCE,
+      audience: environment.AUTH_AUDIENCE ?? [],
+      ...(environment.AUTH_CLIENT_IDS ? { clientIds: environment.AUTH_CLIENT_IDS } : {}),
+      ...(environment.AUTH_AUTHORIZED_PARTIES
+        ? { authorizedParties: environment.AUTH_AUTHORIZED_PARTIES }
+        : {}),
+      ...(environment.AUTH_TOKEN_USE ? { tokenUse: environment.AUTH_TOKEN_USE } : {}),
       jwks: environment.AUTH_JWKS_URL
         ? new URL(environment.AUTH_JWKS_URL)
         : (environment.AUTH_JWKS as JSONWebKeySet),

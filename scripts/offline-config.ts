@@ -37,6 +37,12 @@ export interface LocalFunctionSettings {
   secrets: Record<string, string>;
   /** Unset: webhooks off (the webhook secret is `secrets.webhookSecretParameter`). */
   webhooks?: { url: string; deliverer: string; lambdaEndpoint: string };
+  /**
+   * The stack's own wiring, over serverless.yml's AWS values in every function's environment:
+   * its buckets, its S3 endpoint, the development JWKS, and the shorter windows a test stack
+   * runs with.
+   */
+  wiring?: Record<string, string>;
 }
 
 /**
@@ -100,7 +106,14 @@ export async function offlineConfig(
   return {
     ...config,
     plugins: [...(config.plugins ?? []), 'serverless-offline'],
-    provider: { ...config.provider, timeout: 30 },
+    provider: {
+      ...config.provider,
+      timeout: 30,
+      environment: {
+        ...((config.provider.environment as Record<string, unknown>) ?? {}),
+        ...settings.wiring,
+      },
+    },
     custom: {
       ...config.custom,
       'serverless-offline': {

@@ -276,33 +276,54 @@ function relay(child: ChildProcess, logFile: WriteStream): () => string[] {
   return () => tail;
 }
 
-function startOffline(
-  configFile: string,
-  s3Endpoint: string,
-  jwks: unknown,
-  verdictKeys: VerdictKeys,
-  malwareScan: MalwareScan,
-): ChildProcess {
+/**
+ * The params `osls offline` runs the functions with: the development identity provider (its
+ * inline JWKS is in the offline configuration's wiring), the page's origins, the verdict key, the
+ * malware check, and what `npm start` was given in QUOTA_BYTES_PER_OWNER,
+ * UPLOADS_PER_HOUR_PER_OWNER, UPLOAD_URL_TTL_SECONDS and PUBLIC_API_URL (unset: the param's default).
+ */
+function offlineParams(verdictKeys: VerdictKeys, malwareScan: MalwareScan): Record<string, string> {
+  const fromEnvironment = {
+    quotaBytesPerOwner: process.env.QUOTA_BYTES_PER_OWNER,
+    uploadsPerHourPerOwner: process.env.UPLOADS_PER_HOUR_PER_OWNER,
+    uploadUrlTtlSeconds: process.env.UPLOAD_URL_TTL_SECONDS,
+    publicApiUrl: process.env.PUBLIC_API_URL,
+  };
+  return {
+    authIssuer: DEV_ISSUER,
+    authAudience: DEV_AUDIENCE,
+    allowedOrigins: settings.allowedOrigins.join(','),
+    verdictPublicKey: verdictKeys.publicKey,
+    malwareScan,
+    // `--param name=` is refused by osls: an unset one keeps serverless.yml's default.
+    ...Object.fromEntries(Object.entries(fromEnvironment).filter(([, value]) => value)),
+  } as Record<string, string>;
+}
+
+function startOffline(configFile: string, verdictKeys: VerdictKeys, malwareScan: MalwareScan): ChildProcess {
   // What only some functions get is in the configuration file (scripts/offline-config.ts).
   const { WEBHOOK_URL: _url, WEBHOOK_SECRET: _secret, ...inherited } = process.env;
+  // The deploy-time settings, as a deployer passes them: serverless.yml's params.
+  const params = offlineParams(verdictKeys, malwareScan);
   const child = spawn(
     resolve(ROOT, 'node_modules/.bin/osls'),
-    ['offline', 'start', '--config', configFile, '--stage', settings.stage, '--region', FUNCTION_REGION],
+    [
+      'offline',
+      'start',
+      '--config',
+      configFile,
+      '--stage',
+      settings.stage,
+      '--region',
+      FUNCTION_REGION,
+      ...Object.entries(params).flatMap(([name, value]) => ['--param', `${name}=${value}`]),
+    ],
     {
       cwd: ROOT,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...inherited,
-        UPLOADS_BUCKET: settings.bucket,
-        STATE_BUCKET: settings.stateBucket,
-        S3_ENDPOINT: s3Endpoint,
-        AUTH_ISSUER: DEV_ISSUER,
-        AUTH_AUDIENCE: DEV_AUDIENCE,
-        AUTH_JWKS: JSON.stringify(jwks),
-        ALLOWED_ORIGINS: settings.allowedOrigins.join(','),
-        MALWARE_SCAN: malwareScan,
-        VERDICT_PUBLIC_KEY: verdictKeys.publicKey,
         // osls hands every AWS_* variable on to the functions.
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
         // The functions run in this process: their stack traces point into the sources. Deployed
@@ -529,10 +550,22 @@ async function main(): Promise<void> {
               },
             }
           : {}),
+        wiring: {
+          UPLOADS_BUCKET: settings.bucket,
+          STATE_BUCKET: settings.stateBucket,
+          S3_ENDPOINT: s3Endpoint,
+          AUTH_JWKS: JSON.stringify(jwks),
+          // Shorter windows, for the tests' stacks only.
+          ...Object.fromEntries(
+            ['UPLOAD_RATE_WINDOW_SECONDS', 'RESERVATION_GRACE_SECONDS'].flatMap((name) =>
+              process.env[name] ? [[name, process.env[name] as string]] : [],
+            ),
+          ),
+        },
       },
       { httpPort: settings.httpPort, lambdaPort: settings.lambdaPort },
     );
-    offline = startOffline(configFile, s3Endpoint, jwks, verdictKeys, malwareScan);
+    offline = startOffline(configFile, verdictKeys, malwareScan);
     await waitForHealth(`${apiUrl}/health`, 120);
     const earliest = Math.min(...Object.values(credentials).map((c) => Date.parse(c.expiration)));
     // Renew well before the sessions end: a URL never outlives its signer.

@@ -23,13 +23,29 @@ const jsonValue = z.string().transform((text, ctx) => {
   }
 });
 
+/** A comma-separated list of non-empty values (`a,b`); empty or unset: none. */
+const commaList = z
+  .string()
+  .transform((text) => text.split(',').map((item) => item.trim()))
+  .pipe(z.array(z.string().min(1, 'must not hold an empty item')));
+
+/** The `token_use` claims Amazon Cognito issues: `access` and `id` tokens. */
+export const TOKEN_USES = ['access', 'id'] as const;
+
 const environmentSchema = z.object({
   AWS_REGION: z.string().min(1).default('us-east-1'),
   UPLOADS_BUCKET: z.string().min(3),
   /** Set only off AWS (the local Ceph RGW); unset in AWS. */
   S3_ENDPOINT: z.url().optional(),
   AUTH_ISSUER: z.string().min(1),
-  AUTH_AUDIENCE: z.string().min(1),
+  /** Accepted `aud` values, comma-separated (OIDC, Auth0, Cognito ID tokens). */
+  AUTH_AUDIENCE: commaList.optional(),
+  /** Accepted `client_id` values, comma-separated (Amazon Cognito access tokens). */
+  AUTH_CLIENT_IDS: commaList.optional(),
+  /** Accepted `azp` values, comma-separated (Clerk session tokens: the frontend's origins). */
+  AUTH_AUTHORIZED_PARTIES: commaList.optional(),
+  /** The `token_use` every token must carry (Amazon Cognito); unset: not checked. */
+  AUTH_TOKEN_USE: z.enum(TOKEN_USES).optional(),
   /** Where the issuer publishes its JWKS (AWS: the identity provider's URL). */
   AUTH_JWKS_URL: z.url().optional(),
   /** The JWKS itself, inline JSON (an alternative to AUTH_JWKS_URL). */
@@ -96,6 +112,50 @@ const environmentSchema = z.object({
 export type Environment = z.infer<typeof environmentSchema>;
 
 /**
+ * The serverless.yml param each variable comes from: what a deployer sets
+ * (`--param name=value`), so a configuration error names that, not only the
+ * variable. Variables not here are set by the stack itself.
+ */
+export const PARAM_OF_VARIABLE: Readonly<Record<string, string>> = {
+  AUTH_ISSUER: 'authIssuer',
+  AUTH_AUDIENCE: 'authAudience',
+  AUTH_CLIENT_IDS: 'authClientIds',
+  AUTH_AUTHORIZED_PARTIES: 'authAuthorizedParties',
+  AUTH_TOKEN_USE: 'authTokenUse',
+  AUTH_JWKS_URL: 'authJwksUrl',
+  VERDICT_PUBLIC_KEY: 'verdictPublicKey',
+  UPLOAD_URL_TTL_SECONDS: 'uploadUrlTtlSeconds',
+  PUBLIC_API_URL: 'publicApiUrl',
+  UPLOAD_RULES: 'uploadRules',
+  QUOTA_BYTES_PER_OWNER: 'quotaBytesPerOwner',
+  UPLOADS_PER_HOUR_PER_OWNER: 'uploadsPerHourPerOwner',
+  MALWARE_SCAN: 'malwareScan',
+  SHARE_SECRET_PARAMETER: 'shareSecretParameter',
+  OWNER_SECRET_PARAMETER: 'ownerSecretParameter',
+  VERDICT_SIGNING_KEY_PARAMETER: 'verdictSigningKeyParameter',
+  WEBHOOK_URL: 'webhookUrl',
+  WEBHOOK_SECRET_PARAMETER: 'webhookSecretParameter',
+};
+
+/**
+ * How a configuration error names `variable`: with the param that sets it and
+ * how (`AUTH_JWKS_URL (param authJwksUrl: --param authJwksUrl=…)`), or alone
+ * when the stack sets it.
+ */
+export function describeSetting(variable: string): string {
+  const param = PARAM_OF_VARIABLE[variable];
+  return param ? `${variable} (param ${param}: --param ${param}=…)` : variable;
+}
+
+/** A zod issue in a deployer's words: "is missing" rather than "expected string, received undefined". */
+function problem(issue: z.core.$ZodIssue, given: Record<string, unknown>): string {
+  const variable = String(issue.path[0] ?? '');
+  const rest = issue.path.slice(1).join('.');
+  const message = given[variable] === undefined ? 'is missing' : issue.message;
+  return `${describeSetting(variable)}${rest ? ` ${rest}` : ''} ${message}`;
+}
+
+/**
  * Parses the process environment once. A missing or malformed variable throws
  * with its name, so a misconfigured function fails its cold start, not a request.
  */
@@ -105,11 +165,17 @@ export function loadEnvironment(env: NodeJS.ProcessEnv): Readonly<Environment> {
   // Parsed once per container: zod's compiled fast path for objects would be built to run once.
   const parsed = environmentSchema.safeParse(given, { jitless: true });
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`);
+    const problems = parsed.error.issues.map((issue) => problem(issue, given));
     throw new Error(`invalid configuration: ${problems.join('; ')}`);
   }
   if (!parsed.data.AUTH_JWKS_URL && !parsed.data.AUTH_JWKS) {
-    throw new Error('invalid configuration: set AUTH_JWKS_URL or AUTH_JWKS');
+    throw new Error(`invalid configuration: set ${describeSetting('AUTH_JWKS_URL')} or AUTH_JWKS`);
+  }
+  const { AUTH_AUDIENCE, AUTH_CLIENT_IDS, AUTH_AUTHORIZED_PARTIES } = parsed.data;
+  if (!AUTH_AUDIENCE && !AUTH_CLIENT_IDS && !AUTH_AUTHORIZED_PARTIES) {
+    throw new Error(
+      `invalid configuration: bind tokens to this API with ${describeSetting('AUTH_AUDIENCE')}, ${describeSetting('AUTH_CLIENT_IDS')} or ${describeSetting('AUTH_AUTHORIZED_PARTIES')}`,
+    );
   }
   return Object.freeze(parsed.data);
 }

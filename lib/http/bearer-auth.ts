@@ -4,6 +4,7 @@ import {
   createRemoteJWKSet,
   errors,
   type JSONWebKeySet,
+  type JWTPayload,
   type JWTVerifyGetKey,
   jwtVerify,
 } from 'jose';
@@ -23,9 +24,26 @@ const VERIFIED_TOKENS = 1000;
 const VERIFIED_TOKEN_TTL_MS = 60_000;
 const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/i;
 
-export interface AuthSettings {
+/**
+ * What binds a token to this API: at least one list is non-empty, and a token
+ * passes when its claims match every non-empty one. Identity providers differ
+ * in the claim: OIDC and Auth0 put the API in `aud` (a string or a list),
+ * Amazon Cognito's access tokens name the app client in `client_id` (and have
+ * no `aud`), Clerk's session tokens name the frontend's origin in `azp`.
+ */
+export interface TokenAudience {
+  /** Accepted `aud` values: one of them must be in the token's `aud`. */
+  audience: readonly string[];
+  /** Accepted `client_id` values (Amazon Cognito access tokens). */
+  clientIds?: readonly string[];
+  /** Accepted `azp` values (Clerk's session tokens: the frontend's origin). */
+  authorizedParties?: readonly string[];
+  /** The `token_use` a token must carry (Amazon Cognito: `access` or `id`); unset: not checked. */
+  tokenUse?: string;
+}
+
+export interface AuthSettings extends TokenAudience {
   issuer: string;
-  audience: string;
   /** The issuer's JWKS URL (fetched and cached) or the key set itself. */
   jwks: URL | JSONWebKeySet;
   /**
@@ -44,9 +62,26 @@ export const MISSING_OWNER_KEY =
 
 export type BearerVerifier = (authorization: string | undefined) => Promise<Owner>;
 
+/** A claim that must equal one of `accepted`: unchecked when none is accepted. */
+const matches = (claim: unknown, accepted: readonly string[] | undefined): boolean =>
+  !accepted?.length || (typeof claim === 'string' && accepted.includes(claim));
+
+/**
+ * Whether a verified token's claims bind it to this API as `settings` say:
+ * `client_id`, `azp` and `token_use` (jose has already checked `aud`).
+ */
+function boundToApi(payload: JWTPayload, settings: TokenAudience): boolean {
+  return (
+    matches(payload.client_id, settings.clientIds) &&
+    matches(payload.azp, settings.authorizedParties) &&
+    (settings.tokenUse === undefined || payload.token_use === settings.tokenUse)
+  );
+}
+
 /**
  * Builds the verifier for `Authorization: Bearer <JWT>`: signature against the
- * JWKS, algorithm allow-list, `exp`, `nbf`, `iss`, `aud` and a non-empty `sub`.
+ * JWKS, algorithm allow-list, `exp`, `nbf`, `iss`, the audience binding
+ * ({@link TokenAudience}: `aud`, `client_id`, `azp`, `token_use`) and a non-empty `sub`.
  * The returned function throws a 401 {@link ApiError} for anything else.
  *
  * Built without an owner key, the verifier throws a plain error (a 500 whose
@@ -55,6 +90,9 @@ export type BearerVerifier = (authorization: string | undefined) => Promise<Owne
  */
 export function createBearerVerifier(settings: AuthSettings): BearerVerifier {
   const { ownerKey, clock } = settings;
+  if (!settings.audience.length && !settings.clientIds?.length && !settings.authorizedParties?.length) {
+    throw new Error('invalid configuration: a token must be bound to this API by aud, client_id or azp');
+  }
   if (!ownerKey) {
     return async () => {
       throw new Error(MISSING_OWNER_KEY);
@@ -64,7 +102,7 @@ export function createBearerVerifier(settings: AuthSettings): BearerVerifier {
     settings.jwks instanceof URL ? createRemoteJWKSet(settings.jwks) : createLocalJWKSet(settings.jwks);
   const options = {
     issuer: settings.issuer,
-    audience: settings.audience,
+    ...(settings.audience.length ? { audience: [...settings.audience] } : {}),
     algorithms: ALLOWED_ALGORITHMS,
     clockTolerance: CLOCK_TOLERANCE_SECONDS,
     requiredClaims: ['exp', 'sub'],
@@ -81,17 +119,16 @@ export function createBearerVerifier(settings: AuthSettings): BearerVerifier {
     const now = clock();
     const known = verified.get(token);
     if (known && now.getTime() < known.expiresAt) return known.owner;
-    let sub: unknown;
-    let exp: unknown;
+    let payload: JWTPayload;
     try {
-      ({
-        payload: { sub, exp },
-      } = await jwtVerify(token, keys, { ...options, currentDate: now }));
+      ({ payload } = await jwtVerify(token, keys, { ...options, currentDate: now }));
     } catch (error) {
       // A JWKS endpoint that cannot be reached is our outage (5xx), not the caller's fault.
       if (error instanceof errors.JWKSTimeout || !(error instanceof errors.JOSEError)) throw error;
       throw unauthorized();
     }
+    if (!boundToApi(payload, settings)) throw unauthorized();
+    const { sub, exp } = payload;
     if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUBJECT_LENGTH) throw unauthorized();
     const owner = ownerFromSubject(sub, ownerKey);
     if (verified.size >= VERIFIED_TOKENS) verified.delete(verified.keys().next().value as string);

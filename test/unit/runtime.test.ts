@@ -85,11 +85,47 @@ describe('createRuntime', () => {
     ['STATE_BUCKET', { STATE_BUCKET: undefined }, /STATE_BUCKET/],
     ['VERDICT_PUBLIC_KEY', { VERDICT_PUBLIC_KEY: undefined }, /VERDICT_PUBLIC_KEY/],
     ['AUTH_ISSUER', { AUTH_ISSUER: undefined }, /AUTH_ISSUER/],
-    ['the JWKS', { AUTH_JWKS: undefined, AUTH_JWKS_URL: undefined }, /AUTH_JWKS_URL or AUTH_JWKS/],
+    ['the JWKS', { AUTH_JWKS: undefined, AUTH_JWKS_URL: undefined }, /AUTH_JWKS_URL .* or AUTH_JWKS/],
     ['UPLOAD_RULES', { UPLOAD_RULES: '{"image/png":0}' }, /UPLOAD_RULES/],
     ['UPLOAD_URL_TTL_SECONDS', { UPLOAD_URL_TTL_SECONDS: '901' }, /UPLOAD_URL_TTL_SECONDS/],
   ])('fails the cold start naming %s when it is missing or malformed', async (_, change, message) => {
     await expect(createRuntime({ ...base(), ...change })).rejects.toThrow(message);
+  });
+
+  it.each([
+    [
+      'a missing VERDICT_PUBLIC_KEY',
+      { VERDICT_PUBLIC_KEY: '' },
+      'VERDICT_PUBLIC_KEY (param verdictPublicKey: --param verdictPublicKey=…) is missing',
+    ],
+    [
+      'a missing AUTH_ISSUER',
+      { AUTH_ISSUER: undefined },
+      'AUTH_ISSUER (param authIssuer: --param authIssuer=…) is missing',
+    ],
+    [
+      'a JWKS URL that is no URL',
+      { AUTH_JWKS: undefined, AUTH_JWKS_URL: 'jwks.json' },
+      'AUTH_JWKS_URL (param authJwksUrl: --param authJwksUrl=…) ',
+    ],
+    [
+      'a TTL over 900 s',
+      { UPLOAD_URL_TTL_SECONDS: '901' },
+      'UPLOAD_URL_TTL_SECONDS (param uploadUrlTtlSeconds: --param uploadUrlTtlSeconds=…) ',
+    ],
+    [
+      'a quota that is no number',
+      { QUOTA_BYTES_PER_OWNER: '10GB' },
+      'QUOTA_BYTES_PER_OWNER (param quotaBytesPerOwner: --param quotaBytesPerOwner=…) ',
+    ],
+  ])('names the param a deployer sets, and how, for %s', async (_, change, message) => {
+    await expect(createRuntime({ ...base(), ...change })).rejects.toThrow(message);
+  });
+
+  it('names a variable the stack sets itself alone, saying it is missing rather than the validator’s words', async () => {
+    const failure = createRuntime({ ...base(), UPLOADS_BUCKET: undefined });
+    await expect(failure).rejects.toThrow('invalid configuration: UPLOADS_BUCKET is missing');
+    await expect(failure).rejects.not.toThrow(/expected string/);
   });
 
   it('fails the cold start naming STATE_BUCKET and VERDICT_PUBLIC_KEY when they are empty, as serverless renders unset settings', async () => {

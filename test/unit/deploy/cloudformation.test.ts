@@ -16,6 +16,7 @@ import {
   functionPolicies,
   type PolicyStatement,
 } from '../../../scripts/function-policies.js';
+import { DEPLOY_PARAMS, paramArgs } from '../../support/package-copy.js';
 import { TEST_VERDICT_KEYS } from '../../support/verdict-keys.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
@@ -50,6 +51,28 @@ const PARTITION = '${AWS::Partition}';
 const REGION = '${AWS::Region}';
 // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation pseudo parameter.
 const ACCOUNT = '${AWS::AccountId}';
+/**
+ * What a shell that ran the local stack may still export: the functions read none of it (every
+ * deploy-time setting is a param), so none of it may reach the template.
+ */
+const STRAY_SHELL = {
+  UPLOADS_BUCKET: 'canary-stray-uploads-bucket',
+  STATE_BUCKET: 'canary-stray-state-bucket',
+  S3_ENDPOINT: 'http://canary-stray-endpoint.example:7481',
+  AUTH_ISSUER: 'https://canary-stray-issuer.example/',
+  AUTH_AUDIENCE: 'canary-stray-audience',
+  AUTH_JWKS_URL: 'https://canary-stray-issuer.example/jwks.json',
+  AUTH_JWKS: '{"keys":[{"kid":"canary-stray-jwks"}]}',
+  ALLOWED_ORIGINS: 'https://canary-stray-origin.example',
+  UPLOAD_URL_TTL_SECONDS: '777',
+  PUBLIC_API_URL: 'https://canary-stray-api.example',
+  QUOTA_BYTES_PER_OWNER: '7777777',
+  UPLOADS_PER_HOUR_PER_OWNER: '7777',
+  MALWARE_SCAN: 'guardduty',
+  UPLOAD_RATE_WINDOW_SECONDS: '77',
+  RESERVATION_GRACE_SECONDS: '77',
+  PRESIGN_LOCAL_FUNCTION_TIMEOUT: '77',
+};
 /** The limits a deployer sets (README: Limits), as `--param`s of the package run. */
 const LIMIT_PARAMS = {
   quotaBytesPerOwner: '10737418240',
@@ -434,7 +457,7 @@ beforeAll(async () => {
   cpSync(ROOT, workDir, { recursive: true, filter: (source) => !SKIPPED.has(basename(source)) });
   symlinkSync(join(ROOT, 'node_modules'), join(workDir, 'node_modules'), 'dir');
   // Only what a shell needs, plus planted secrets; no AWS_* and no local-stack settings.
-  const env = { PATH: process.env.PATH ?? '', HOME: workDir, VERDICT_PUBLIC_KEY, ...CANARY_SECRETS };
+  const env = { PATH: process.env.PATH ?? '', HOME: workDir, ...STRAY_SHELL, ...CANARY_SECRETS };
   await execFileAsync(
     join(workDir, 'node_modules', '.bin', 'osls'),
     [
@@ -443,9 +466,7 @@ beforeAll(async () => {
       STAGE,
       '--region',
       'eu-west-1',
-      '--param',
-      `webhookUrl=${WEBHOOK_URL}`,
-      ...Object.entries(LIMIT_PARAMS).flatMap(([name, value]) => ['--param', `${name}=${value}`]),
+      ...paramArgs({ ...DEPLOY_PARAMS, webhookUrl: WEBHOOK_URL, ...LIMIT_PARAMS }),
     ],
     { cwd: workDir, env, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 },
   );
@@ -566,6 +587,31 @@ describe('packaged functions', () => {
       FUNCTIONS.map((fn) => `/aws/lambda/presign-${STAGE}-${fn}`).sort(),
     );
     for (const group of groups) expect(group.RetentionInDays).toBe(30);
+  });
+
+  it('take nothing from the packaging shell: a stray local-stack variable reaches no function', () => {
+    // Assert
+    // The canary texts appear nowhere; the numbers (too short to search for) in no function's settings.
+    for (const value of Object.values(STRAY_SHELL).filter((text) => text.length > 8)) {
+      expect(templateText).not.toContain(value);
+    }
+    for (const fn of FUNCTIONS) {
+      const properties = functionOf(fn).Properties;
+      const variables = (properties.Environment as JsonObject).Variables as JsonObject;
+      expect(variables.AUTH_ISSUER).toBe(DEPLOY_PARAMS.authIssuer);
+      expect(variables.AUTH_AUDIENCE).toBe(DEPLOY_PARAMS.authAudience);
+      expect(variables.AUTH_JWKS_URL).toBe(DEPLOY_PARAMS.authJwksUrl);
+      expect(variables.UPLOAD_URL_TTL_SECONDS).toBe('300');
+      expect(variables.PUBLIC_API_URL).toBe('');
+      expect(variables.MALWARE_SCAN).toBe('none');
+      expect(variables.UPLOAD_RATE_WINDOW_SECONDS).toBe('3600');
+      expect(variables.RESERVATION_GRACE_SECONDS).toBe('3600');
+      expect(variables.QUOTA_BYTES_PER_OWNER).toBe(LIMIT_PARAMS.quotaBytesPerOwner);
+      expect(variables.UPLOADS_PER_HOUR_PER_OWNER).toBe(LIMIT_PARAMS.uploadsPerHourPerOwner);
+      expect(properties.Timeout).toBe(
+        fn === 'completeUpload' ? 29 : ['validateUpload', 'deliverWebhook'].includes(fn) ? 30 : 10,
+      );
+    }
   });
 
   it('carry no secret in clear anywhere in the template', () => {
@@ -1117,7 +1163,7 @@ describe('uploads bucket', () => {
     // Assert
     expect(rules).toHaveLength(1);
     expect(rules[0]).toMatchObject({
-      AllowedOrigins: { 'Fn::Split': [',', 'http://localhost:3000'] },
+      AllowedOrigins: { 'Fn::Split': [',', DEPLOY_PARAMS.allowedOrigins] },
       AllowedMethods: ['POST', 'PUT', 'GET', 'HEAD'],
       AllowedHeaders: ['*'],
     });
@@ -1696,5 +1742,119 @@ describe('limits', () => {
 
     // Assert
     expect(list(cors.ExposeHeaders as Json).map(String)).toContain('retry-after');
+  });
+});
+
+describe('operations (deploy/operations.cjs)', () => {
+  const ALARM_TOPIC = { Ref: 'AlarmTopic' };
+  const alarms = () =>
+    Object.entries(template.Resources).filter(([, value]) => value.Type === 'AWS::CloudWatch::Alarm');
+  const alarmsOn = (metric: string, dimension: Json) =>
+    alarms().filter(
+      ([, alarm]) =>
+        alarm.Properties.MetricName === metric &&
+        JSON.stringify(alarm.Properties.Dimensions) === JSON.stringify([dimension]),
+    );
+  const lambdaFunctions = () =>
+    Object.keys(template.Resources).filter(
+      (name) => template.Resources[name]?.Type === 'AWS::Lambda::Function',
+    );
+
+  it.each(['Errors', 'Throttles'])(
+    'alarms on the %s of every function of the template, any in five minutes',
+    (metric) => {
+      // Arrange
+      const functions = lambdaFunctions();
+
+      // Assert
+      expect(functions.length).toBe(FUNCTIONS.length);
+      for (const logicalId of functions) {
+        const found = alarmsOn(metric, { Name: 'FunctionName', Value: { Ref: logicalId } });
+        expect(found, `${logicalId} ${metric}`).toHaveLength(1);
+        expect((found[0] as [string, Resource])[1].Properties).toMatchObject({
+          Namespace: 'AWS/Lambda',
+          Statistic: 'Sum',
+          Period: 300,
+          EvaluationPeriods: 1,
+          Threshold: 0,
+          ComparisonOperator: 'GreaterThanThreshold',
+          TreatMissingData: 'notBreaching',
+        });
+      }
+    },
+  );
+
+  it.each(['UploadValidationDlq', 'WebhookDeadLetterQueue'])(
+    'alarms as soon as %s holds a message',
+    (queue) => {
+      // Act
+      const found = alarmsOn('ApproximateNumberOfMessagesVisible', {
+        Name: 'QueueName',
+        Value: { 'Fn::GetAtt': [queue, 'QueueName'] },
+      });
+
+      // Assert
+      expect(found).toHaveLength(1);
+      expect((found[0] as [string, Resource])[1].Properties).toMatchObject({
+        Namespace: 'AWS/SQS',
+        Statistic: 'Maximum',
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+      });
+    },
+  );
+
+  it('alarms when the validator falls behind: the oldest upload event older than validatorBehindSeconds (300) for three minutes', () => {
+    // Act
+    const found = alarmsOn('ApproximateAgeOfOldestMessage', {
+      Name: 'QueueName',
+      Value: { 'Fn::GetAtt': ['UploadEventsQueue', 'QueueName'] },
+    });
+
+    // Assert
+    expect(found).toHaveLength(1);
+    expect((found[0] as [string, Resource])[1].Properties).toMatchObject({
+      Namespace: 'AWS/SQS',
+      Statistic: 'Maximum',
+      Period: 60,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      Threshold: 300,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+
+  it('sends every alarm, and its all-clear, to the topic the stack creates when alarmTopicArn is empty', () => {
+    // Arrange
+    const outputs = (JSON.parse(templateText) as { Outputs: Record<string, { Value: Json }> }).Outputs;
+
+    // Assert
+    expect(alarms()).toHaveLength(2 * FUNCTIONS.length + 3);
+    for (const [name, alarm] of alarms()) {
+      expect(alarm.Properties.AlarmActions, name).toEqual([ALARM_TOPIC]);
+      expect(alarm.Properties.OKActions, name).toEqual([ALARM_TOPIC]);
+    }
+    expect(resource('AlarmTopic').Type).toBe('AWS::SNS::Topic');
+    expect(outputs.AlarmTopicArn?.Value).toEqual(ALARM_TOPIC);
+  });
+
+  it('draws a dashboard of every function, the upload-events queue, both dead-letter queues and the API', () => {
+    // Arrange
+    const body = (resource('OperationsDashboard').Properties.DashboardBody as JsonObject)[
+      'Fn::Sub'
+    ] as string;
+    const substituted = body.replace(/\$\{([A-Za-z:]+)(\.QueueName)?\}/g, (_, name: string) => `<${name}>`);
+
+    // Act
+    const { widgets } = JSON.parse(substituted) as { widgets: { properties: { metrics: string[][] } }[] };
+    const named = new Set(widgets.flatMap((widget) => widget.properties.metrics.map((metric) => metric[3])));
+
+    // Assert
+    expect(resource('OperationsDashboard').Type).toBe('AWS::CloudWatch::Dashboard');
+    for (const fn of FUNCTIONS) expect(named).toContain(`presign-${STAGE}-${fn}`);
+    for (const queue of ['UploadEventsQueue', 'UploadValidationDlq', 'WebhookDeadLetterQueue']) {
+      expect(named).toContain(`<${queue}>`);
+    }
+    expect(named).toContain('<HttpApi>');
   });
 });

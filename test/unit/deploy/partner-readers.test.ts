@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_VERDICT_KEYS } from '../../support/verdict-keys.js';
+import { packageArgs } from '../../support/package-copy.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const SKIPPED = new Set(['node_modules', '.local', '.serverless', '.esbuild', '.git', '.build', 'coverage']);
@@ -47,11 +47,7 @@ let template: { Resources: Record<string, Resource>; Outputs: Record<string, { V
 const execFileAsync = promisify(execFile);
 
 function osls(args: string[]) {
-  const env = {
-    PATH: process.env.PATH ?? '',
-    HOME: workDir,
-    VERDICT_PUBLIC_KEY: TEST_VERDICT_KEYS.publicKey,
-  };
+  const env = { PATH: process.env.PATH ?? '', HOME: workDir };
   return execFileAsync(join(workDir, 'node_modules', '.bin', 'osls'), args, {
     cwd: workDir,
     env,
@@ -96,15 +92,7 @@ beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'presign-partners-'));
   cpSync(ROOT, workDir, { recursive: true, filter: (source) => !SKIPPED.has(basename(source)) });
   symlinkSync(join(ROOT, 'node_modules'), join(workDir, 'node_modules'), 'dir');
-  await osls([
-    'package',
-    '--stage',
-    'prod',
-    '--region',
-    'eu-west-1',
-    '--param',
-    `partnerReaders=${JSON.stringify(PARTNERS)}`,
-  ]);
+  await osls(packageArgs({ partnerReaders: JSON.stringify(PARTNERS) }));
   template = JSON.parse(
     readFileSync(join(workDir, '.serverless', 'cloudformation-template-update-stack.json'), 'utf8'),
   );
@@ -236,21 +224,19 @@ describe('a bad partnerReaders param', () => {
       [{ principalArn: PARTNERS[0]?.principalArn, prefix: 'share-epochs/' }],
       'partnerReaders: entry 0: prefix must be uploads/ or uploads/<owner segment>/',
     ],
-  ])('fails packaging with what is wrong: %s', async (_, partners, message) => {
-    // Act
-    const failure = await osls([
-      'package',
-      '--stage',
-      'prod',
-      '--param',
-      `partnerReaders=${JSON.stringify(partners)}`,
-    ]).then(
-      () => undefined,
-      (error: { code?: number; stdout?: string; stderr?: string }) => error,
-    );
+  ])(
+    'fails packaging with what is wrong: %s',
+    async (_, partners, message) => {
+      // Act
+      const failure = await osls(packageArgs({ partnerReaders: JSON.stringify(partners) })).then(
+        () => undefined,
+        (error: { code?: number; stdout?: string; stderr?: string }) => error,
+      );
 
-    // Assert: osls prints the resolver's error on stdout.
-    expect(failure?.code).toBe(1);
-    expect(`${failure?.stdout}${failure?.stderr}`).toContain(message);
-  });
+      // Assert: osls prints the resolver's error on stdout.
+      expect(failure?.code).toBe(1);
+      expect(`${failure?.stdout}${failure?.stderr}`).toContain(message);
+    },
+    60_000,
+  );
 });

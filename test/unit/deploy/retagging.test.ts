@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GUARDDUTY_SCAN_TAG } from '../../../lib/core/file-checks.js';
 import { TAG } from '../../../lib/store/object-encoding.js';
 import { type SimulatedTemplate, templateSimulator } from '../../support/iam-simulation.js';
-import { packageCopy } from '../../support/package-copy.js';
+import { packageArgs, packageCopy } from '../../support/package-copy.js';
 
 const SETTINGS = ['none', 'guardduty'] as const;
 type Setting = (typeof SETTINGS)[number];
@@ -67,15 +67,7 @@ beforeAll(async () => {
     SETTINGS.map(async (setting) => {
       const copy = packageCopy(`presign-retagging-${setting}-`);
       copies.push(copy);
-      await copy.osls([
-        'package',
-        '--stage',
-        'prod',
-        '--region',
-        'eu-west-1',
-        '--param',
-        `malwareScan=${setting}`,
-      ]);
+      await copy.osls(packageArgs({ malwareScan: setting }));
       simulators[setting] = templateSimulator(copy.template<SimulatedTemplate>());
     }),
   );

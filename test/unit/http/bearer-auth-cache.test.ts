@@ -9,7 +9,7 @@ import { signTestToken, TEST_AUDIENCE, TEST_ISSUER, testJwks } from '../../suppo
 const verifier = (clock = { now: TEST_NOW }) =>
   createBearerVerifier({
     issuer: TEST_ISSUER,
-    audience: TEST_AUDIENCE,
+    audience: [TEST_AUDIENCE],
     jwks: testJwks,
     ownerKey: ownerKeyFrom(TEST_OWNER_SECRET),
     clock: () => clock.now,

@@ -7,7 +7,7 @@ import { testClock } from '../../support/clock.js';
 import { TEST_OWNER_SECRET } from '../../support/owners.js';
 import { signTestToken, TEST_AUDIENCE, TEST_ISSUER, testJwks } from '../../support/tokens.js';
 
-const SETTINGS = { issuer: TEST_ISSUER, audience: TEST_AUDIENCE, jwks: testJwks, clock: testClock };
+const SETTINGS = { issuer: TEST_ISSUER, audience: [TEST_AUDIENCE], jwks: testJwks, clock: testClock };
 const OTHER_SECRET = 'another-deployment-owner-secret-0123456789abcdef';
 const unkeyed = (sub: string) => createHash('sha256').update(sub, 'utf8').digest('hex').slice(0, 32);
 

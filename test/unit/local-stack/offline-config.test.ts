@@ -113,12 +113,23 @@ describe('each function’s local environment', () => {
 describe('the configuration serverless offline runs with', () => {
   it('is serverless.yml with the local environment, the offline plugin on the stack’s ports, and a longer timeout', async () => {
     // Act
-    const config = await offlineConfig(stackSettings(false), { httpPort: 4100, lambdaPort: 4102 });
+    const wiring = { UPLOADS_BUCKET: 'presign-local-uploads', S3_ENDPOINT: 'http://127.0.0.1:7481' };
+    const config = await offlineConfig(
+      { ...stackSettings(false), wiring },
+      { httpPort: 4100, lambdaPort: 4102 },
+    );
 
     // Assert
-    expect(config.plugins).toEqual(['serverless-esbuild', 'serverless-offline']);
+    expect(config.plugins).toEqual([
+      './deploy/check-params.cjs',
+      './deploy/operations.cjs',
+      'serverless-esbuild',
+      'serverless-offline',
+    ]);
     expect(config.custom?.['serverless-offline']).toMatchObject({ httpPort: 4100, lambdaPort: 4102 });
     expect(config.provider.timeout).toBe(30);
+    expect(config.provider.environment).toMatchObject(wiring);
+    expect(config.provider.environment).toMatchObject({ UPLOAD_RATE_WINDOW_SECONDS: '3600' });
     expect(config.functions.createUpload).toMatchObject({
       handler: 'handlers/create-upload.handler',
       environment: { AWS_ACCESS_KEY_ID: 'key-createUpload', OWNER_SECRET: SECRETS.ownerSecretParameter },
