@@ -151,14 +151,21 @@ function putPart(
 
 /**
  * The client's way to S3 for the bench: {@link putPart} (node:http), timing
- * each part PUT and the span from the first sent to the last answered.
+ * each part PUT and the span from the first sent to the last answered. The
+ * client hands it a slice of the Blob it uploads; it sends the same bytes as a
+ * view of `data`, the buffer that Blob was made of (at the part's offset),
+ * instead of copying the slice out of the Blob: lib-storage, the baseline, is
+ * given that buffer too.
  */
-function timedPartTransport(agent: Agent) {
+function timedPartTransport(agent: Agent, data: Buffer<ArrayBuffer>, partSize: number) {
   const timings = { putMs: [] as number[], first: Number.POSITIVE_INFINITY, last: 0 };
   const transport: StorageTransport = async (request) => {
-    if (request.method !== 'PUT' || !(request.body instanceof Blob))
+    const url = new URL(request.url);
+    const partNumber = Number(url.searchParams.get('partNumber'));
+    if (request.method !== 'PUT' || !(request.body instanceof Blob) || !(partNumber >= 1))
       throw new RouteError('the bench uploads in parts only');
-    const body = Buffer.from(await request.body.arrayBuffer());
+    const start = (partNumber - 1) * partSize;
+    const body = data.subarray(start, start + request.body.size);
     const started = performance.now();
     timings.first = Math.min(timings.first, started);
     const answer = await putPart(request.url, request.headers ?? {}, body, agent);
@@ -173,7 +180,10 @@ function timedPartTransport(agent: Agent) {
 
 interface ApiUploadOptions {
   apiUrl: string;
+  /** What the client uploads. */
   data: Blob;
+  /** The buffer `data` was made of, or its start: what the part PUTs send views of. */
+  bytes: Buffer<ArrayBuffer>;
   partSize: number;
   parallelism: number;
   /** The keep-alive agent part PUTs go through. */
@@ -191,6 +201,7 @@ interface ApiUploadOptions {
 async function uploadThroughApi({
   apiUrl,
   data,
+  bytes,
   partSize,
   parallelism,
   agent,
@@ -220,7 +231,7 @@ async function uploadThroughApi({
     }
     return response;
   };
-  const { transport, timings } = timedPartTransport(agent);
+  const { transport, timings } = timedPartTransport(agent, bytes, partSize);
   const client = createClient({
     apiUrl,
     getToken: () => token,
@@ -422,12 +433,13 @@ export async function run({
     const problem = collectGarbage();
     if (problem) gcProblems.add(problem);
   };
-  const runApi = async (bytes: Blob) => {
+  const runApi = async (blobOfData: Blob) => {
     let fileId: string | undefined;
     try {
       const result = await uploadThroughApi({
         apiUrl,
-        data: bytes,
+        data: blobOfData,
+        bytes: data,
         partSize,
         parallelism,
         agent: partAgent,
