@@ -54,9 +54,10 @@ describe("the client's part sizing", () => {
     expect(choosePartSize(64 * MiB, partSizeFor(64 * MiB, 8 * MiB))).toBe(8 * MiB);
   });
 
-  it('refuses a preferred size outside 5 MiB..5 GiB, and a file over 5 TiB', () => {
+  it('refuses a preferred size outside 5 MiB..5 GiB, and a file that needs parts over 5 GiB', () => {
     expect(() => partSizeFor(10, 4 * MiB)).toThrow(RangeError);
     expect(() => partSizeFor(10, 6 * GiB)).toThrow(RangeError);
-    expect(() => partSizeFor(5 * 1024 * GiB + 10 * GiB)).toThrow(RangeError);
+    expect(partSizeFor(10_000 * 5 * GiB)).toBe(5 * GiB);
+    expect(() => partSizeFor(10_000 * 5 * GiB + 1)).toThrow(RangeError);
   });
 });
