@@ -11,11 +11,21 @@ const { pageScriptVitePlugin } = createRequire(import.meta.url)(
 // the function bundles, so tests import the text that is served.
 const plugins = [pageScriptVitePlugin()];
 
+// Unit tests run the packages built on the client (packages/*/src) on the client's sources, as
+// they run the client itself: no build first, one PresignApiError class. The integration tests
+// use the built packages, as an app would.
+const clientSources = {
+  alias: [
+    { find: /^@presign\/client$/, replacement: new URL('./client/src/index.ts', import.meta.url).pathname },
+  ],
+};
+
 export default defineConfig({
   test: {
     projects: [
       {
         plugins,
+        resolve: clientSources,
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],

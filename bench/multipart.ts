@@ -1,7 +1,8 @@
 /**
- * Section `multipart`: 1 GiB (256 MiB with --quick) uploaded through the
- * API's multipart routes (POST /uploads/multipart, part URLs signed in
- * batches, parts PUT straight to S3 in parallel, POST …/complete), against the
+ * Section `multipart`: 1 GiB (256 MiB with --quick) uploaded by
+ * `@presign/client` through the API's multipart routes (POST
+ * /uploads/multipart, part URLs signed in batches, parts PUT straight to S3 in
+ * parallel, POST …/complete), against the
  * same bytes uploaded by `@aws-sdk/lib-storage`'s `Upload` straight to the same
  * S3 endpoint, with the same part size and parallelism, in alternating order, in the
  * same run. Everything it creates is deleted afterwards (every version), and
@@ -21,6 +22,12 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import {
+  createClient,
+  memoryResumeStore,
+  type StorageResponse,
+  type StorageTransport,
+} from '@presign/client';
 import { ulid } from 'ulid';
 import { devToken } from '../scripts/dev-keys.js';
 import { adminS3Client } from '../scripts/provision.js';
@@ -31,8 +38,6 @@ import { type Figure, median, round, type SectionResult } from './stats.js';
 
 const MiB = 1024 * 1024;
 const GOAL_RATIO = 0.9;
-/** The most part numbers POST /uploads/{fileId}/parts signs in one call. */
-const SIGN_BATCH = 100;
 /** A part PUT with no socket activity this long fails the run instead of hanging it. */
 const PUT_IDLE_TIMEOUT_MS = 120_000;
 /** Where the baseline's objects go: outside uploads/, so the stack's validator never sees them. */
@@ -83,8 +88,6 @@ interface ApiRun extends Timed {
   key: string;
   createMs: number;
   signMs: number[];
-  /** Summed time workers waited for a URL of a part beyond the first batch (signed ahead of need: ideally 0). */
-  lateUrlWaitMs: number;
   putMs: number[];
   /** From the first part PUT sent to the last one answered. */
   putPhaseMs: number;
@@ -103,127 +106,84 @@ class RouteError extends Error {
   override name = 'RouteError';
 }
 
-async function expectStatus(response: Response, status: number, what: string): Promise<unknown> {
-  const text = await response.text();
-  if (response.status !== status)
-    throw new RouteError(`${what}: HTTP ${response.status} (expected ${status}): ${text.slice(0, 500)}`);
-  return text ? JSON.parse(text) : undefined;
-}
-
-interface SignedPart {
-  partNumber: number;
-  url: string;
-  headers: Record<string, string>;
-}
-
-/**
- * Part URLs from POST /uploads/{fileId}/parts, signed ahead of need and never
- * two calls at once. The first call asks for `firstBatch` parts (as many as go
- * out at once, so the first PUTs start after a short call), every later one
- * for SIGN_BATCH; the next call starts when a part of the previous call's
- * batch is taken, so URLs are at most two batches ahead of the PUTs (they
- * live 15 minutes). Concurrent calls would each start another worker in
- * serverless offline, a cold start of the function.
- */
-function partSigner(
-  apiUrl: string,
-  fileId: string,
-  partCount: number,
-  authorization: string,
-  firstBatch: number,
-) {
-  const batches = new Map<number, Promise<Map<number, SignedPart>>>();
-  const signMs: number[] = [];
-  const batchOf = (n: number) => (n <= firstBatch ? 0 : 1 + Math.floor((n - firstBatch - 1) / SIGN_BATCH));
-  const firstOf = (batch: number) => (batch === 0 ? 1 : firstBatch + 1 + (batch - 1) * SIGN_BATCH);
-  const request = (batch: number) => {
-    let pending = batches.get(batch);
-    if (!pending && firstOf(batch) <= partCount) {
-      const first = firstOf(batch);
-      const last = Math.min(partCount, firstOf(batch + 1) - 1);
-      const parts = Array.from({ length: last - first + 1 }, (_, i) => ({ partNumber: first + i }));
-      const started = performance.now();
-      pending = fetch(`${apiUrl}/uploads/${fileId}/parts`, {
-        method: 'POST',
-        headers: { authorization, 'content-type': 'application/json' },
-        body: JSON.stringify({ parts }),
-      })
-        .then((response) => expectStatus(response, 200, `POST /uploads/${fileId}/parts ${first}..${last}`))
-        .then((body) => {
-          signMs.push(performance.now() - started);
-          const signed = (body as { parts: SignedPart[] }).parts;
-          if (signed.length !== parts.length)
-            throw new RouteError(`POST …/parts ${first}..${last} returned ${signed.length} URLs`);
-          return new Map(signed.map((part) => [part.partNumber, part]));
-        });
-      pending.catch(() => undefined);
-      batches.set(batch, pending);
-    }
-    return pending;
-  };
-  return {
-    signMs,
-    /** Starts signing the first batch. */
-    start: () => request(0),
-    /** The URL of part `n` (1-based); once its batch is signed, asks for the next one. */
-    async url(n: number): Promise<SignedPart> {
-      const batch = batchOf(n);
-      const part = (await request(batch))?.get(n);
-      request(batch + 1);
-      if (!part) throw new RouteError(`no URL for part ${n}`);
-      return part;
-    },
-  };
-}
-
 /**
  * PUTs `body` to a presigned part URL with the headers it was signed with and
- * exactly its length; returns the ETag. Plain node:http on a keep-alive agent:
- * Node 20's fetch took 5 to 10 times its CPU per byte sent, CPU the local RGW
- * needs on 2 cores.
+ * exactly its length, and resolves with S3's answer. Plain node:http on a
+ * keep-alive agent: Node 20's fetch took 5 to 10 times its CPU per byte sent,
+ * CPU the local RGW needs on 2 cores.
  */
-function putPart(part: SignedPart, body: Buffer<ArrayBuffer>, agent: Agent): Promise<string> {
-  const signed = Object.entries(part.headers ?? {});
+function putPart(
+  target: string,
+  signedHeaders: Record<string, string>,
+  body: Buffer,
+  agent: Agent,
+): Promise<StorageResponse> {
+  const signed = Object.entries(signedHeaders);
   const signedLength = signed.find(([name]) => name.toLowerCase() === 'content-length');
   if (signedLength && Number(signedLength[1]) !== body.length)
-    throw new RouteError(
-      `part ${part.partNumber}: signed Content-Length ${signedLength[1]}, part is ${body.length} B`,
-    );
+    throw new RouteError(`signed Content-Length ${signedLength[1]}, part is ${body.length} B`);
   const headers = {
     ...Object.fromEntries(
       signed.filter(([name]) => !['host', 'content-length'].includes(name.toLowerCase())),
     ),
     'content-length': String(body.length),
   };
-  const url = new URL(part.url);
   return new Promise((done, fail) => {
-    const request = httpRequest(url, { method: 'PUT', headers, agent }, (response) => {
+    const request = httpRequest(new URL(target), { method: 'PUT', headers, agent }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('error', fail);
-      response.on('end', () => {
-        const etag = response.headers.etag;
-        if (response.statusCode === 200 && etag) return done(etag);
-        fail(
-          new RouteError(
-            `PUT part ${part.partNumber}: HTTP ${response.statusCode}${etag ? '' : ', no ETag'}: ${Buffer.concat(chunks).toString('utf8').slice(0, 300)}`,
-          ),
-        );
-      });
+      response.on('end', () =>
+        done({
+          status: response.statusCode ?? 0,
+          etag: response.headers.etag ?? null,
+          text: Buffer.concat(chunks).toString('utf8'),
+        }),
+      );
     });
     request.on('error', fail);
     request.setTimeout(PUT_IDLE_TIMEOUT_MS, () =>
-      request.destroy(
-        new RouteError(`PUT part ${part.partNumber}: no progress for ${PUT_IDLE_TIMEOUT_MS / 1000} s`),
-      ),
+      request.destroy(new RouteError(`part PUT: no progress for ${PUT_IDLE_TIMEOUT_MS / 1000} s`)),
     );
     request.end(body);
   });
 }
 
+/**
+ * The client's way to S3 for the bench: {@link putPart} (node:http), timing
+ * each part PUT and the span from the first sent to the last answered. The
+ * client hands it a slice of the Blob it uploads; it sends the same bytes as a
+ * view of `data`, the buffer that Blob was made of (at the part's offset),
+ * instead of copying the slice out of the Blob: lib-storage, the baseline, is
+ * given that buffer too.
+ */
+function timedPartTransport(agent: Agent, data: Buffer<ArrayBuffer>, partSize: number) {
+  const timings = { putMs: [] as number[], first: Number.POSITIVE_INFINITY, last: 0 };
+  const transport: StorageTransport = async (request) => {
+    const url = new URL(request.url);
+    const partNumber = Number(url.searchParams.get('partNumber'));
+    if (request.method !== 'PUT' || !(request.body instanceof Blob) || !(partNumber >= 1))
+      throw new RouteError('the bench uploads in parts only');
+    const start = (partNumber - 1) * partSize;
+    const body = data.subarray(start, start + request.body.size);
+    const started = performance.now();
+    timings.first = Math.min(timings.first, started);
+    const answer = await putPart(request.url, request.headers ?? {}, body, agent);
+    const ended = performance.now();
+    timings.last = Math.max(timings.last, ended);
+    timings.putMs.push(ended - started);
+    request.onProgress?.(body.length, body.length);
+    return answer;
+  };
+  return { transport, timings };
+}
+
 interface ApiUploadOptions {
   apiUrl: string;
-  data: Buffer<ArrayBuffer>;
+  /** What the client uploads. */
+  data: Blob;
+  /** The buffer `data` was made of, or its start: what the part PUTs send views of. */
+  bytes: Buffer<ArrayBuffer>;
   partSize: number;
   parallelism: number;
   /** The keep-alive agent part PUTs go through. */
@@ -232,84 +192,75 @@ interface ApiUploadOptions {
   onCreated: (fileId: string, authorization: string) => void;
 }
 
+/**
+ * Uploads `data` with `@presign/client` (the one upload engine: part URLs
+ * signed in batches ahead of need, `parallelism` parts in flight), its API
+ * calls timed by the fetch it is given and its part PUTs sent by
+ * {@link timedPartTransport}. No retries: a failure fails the run.
+ */
 async function uploadThroughApi({
   apiUrl,
   data,
+  bytes,
   partSize,
   parallelism,
   agent,
   onCreated,
 }: ApiUploadOptions): Promise<ApiRun> {
-  const authorization = `Bearer ${await devToken(`bench|multipart|${ulid()}`, 3600)}`;
-  const started = performance.now();
-  const created = (await fetch(`${apiUrl}/uploads/multipart`, {
-    method: 'POST',
-    headers: { authorization, 'content-type': 'application/json' },
-    body: JSON.stringify({ filename: 'bench.mp4', contentType: 'video/mp4', size: data.length, partSize }),
-  }).then((response) => expectStatus(response, 201, 'POST /uploads/multipart'))) as {
-    fileId: string;
-    key: string;
-    partSize: number;
-    partCount: number;
-  };
-  const createMs = performance.now() - started;
-  onCreated(created.fileId, authorization);
-  if (created.partSize !== partSize || created.partCount !== Math.ceil(data.length / partSize))
-    throw new RouteError(
-      `POST /uploads/multipart chose partSize ${created.partSize} × ${created.partCount} for ${partSize} asked`,
-    );
-  const signer = partSigner(
-    apiUrl,
-    created.fileId,
-    created.partCount,
-    authorization,
-    Math.min(parallelism, SIGN_BATCH),
-  );
-  signer.start();
-
-  const etags: { partNumber: number; etag: string }[] = [];
-  const putMs: number[] = [];
-  let lateUrlWaitMs = 0;
-  let next = 1;
-  const putStart = performance.now();
-  await Promise.all(
-    Array.from({ length: Math.min(parallelism, created.partCount) }, async () => {
-      while (next <= created.partCount) {
-        const n = next++;
-        const waitStart = performance.now();
-        const part = await signer.url(n);
-        const sendStart = performance.now();
-        if (n > parallelism) lateUrlWaitMs += sendStart - waitStart;
-        const body = data.subarray((n - 1) * partSize, Math.min(data.length, n * partSize));
-        etags.push({ partNumber: n, etag: await putPart(part, body, agent) });
-        putMs.push(performance.now() - sendStart);
+  const token = await devToken(`bench|multipart|${ulid()}`, 3600);
+  const authorization = `Bearer ${token}`;
+  const calls = { createMs: 0, signMs: [] as number[], completeMs: 0 };
+  let created: { fileId: string; key: string; partSize: number; partCount: number } | undefined;
+  let completedStatus: unknown;
+  const timedFetch: typeof fetch = async (input, init) => {
+    const started = performance.now();
+    const response = await fetch(input, init);
+    const answer = response.ok ? await response.clone().json() : undefined;
+    const ms = performance.now() - started;
+    const path = new URL(String(input)).pathname;
+    if (path === '/uploads/multipart') {
+      calls.createMs = ms;
+      if (answer) {
+        created = answer;
+        onCreated(answer.fileId, authorization);
       }
-    }),
-  );
-  const putPhaseMs = performance.now() - putStart;
-
-  const completeStart = performance.now();
-  etags.sort((a, b) => a.partNumber - b.partNumber);
-  const completed = (await fetch(`${apiUrl}/uploads/${created.fileId}/complete`, {
-    method: 'POST',
-    headers: { authorization, 'content-type': 'application/json' },
-    body: JSON.stringify({ parts: etags }),
-  }).then((response) => expectStatus(response, 200, `POST /uploads/${created.fileId}/complete`))) as {
-    status?: string;
+    } else if (path.endsWith('/parts')) calls.signMs.push(ms);
+    else if (path.endsWith('/complete')) {
+      calls.completeMs = ms;
+      completedStatus = answer?.status;
+    }
+    return response;
   };
-  const completeMs = performance.now() - completeStart;
-  if (completed.status !== 'pending')
-    throw new RouteError(`POST …/complete answered status ${JSON.stringify(completed.status)}, not pending`);
+  const { transport, timings } = timedPartTransport(agent, bytes, partSize);
+  const client = createClient({
+    apiUrl,
+    getToken: () => token,
+    fetch: timedFetch,
+    transport,
+    multipartThreshold: 0,
+    partSize,
+    concurrency: parallelism,
+    retry: { retries: 0 },
+    resumeStore: memoryResumeStore(),
+  });
+  const started = performance.now();
+  const fileId = await client.upload({ data, name: 'bench.mp4', type: 'video/mp4' });
+  const ms = performance.now() - started;
+  if (!created || created.partSize !== partSize || created.partCount !== Math.ceil(data.size / partSize))
+    throw new RouteError(
+      `POST /uploads/multipart chose partSize ${created?.partSize} × ${created?.partCount} for ${partSize} asked`,
+    );
+  if (completedStatus !== 'pending')
+    throw new RouteError(`POST …/complete answered status ${JSON.stringify(completedStatus)}, not pending`);
   return {
-    ms: performance.now() - started,
-    fileId: created.fileId,
+    ms,
+    fileId,
     key: created.key,
-    createMs,
-    signMs: signer.signMs,
-    lateUrlWaitMs,
-    putMs,
-    putPhaseMs,
-    completeMs,
+    createMs: calls.createMs,
+    signMs: calls.signMs,
+    putMs: timings.putMs,
+    putPhaseMs: timings.last - timings.first,
+    completeMs: calls.completeMs,
   };
 }
 
@@ -463,6 +414,8 @@ export async function run({
 
   const generated = performance.now();
   const data = benchBytes(size);
+  // The client's side reads the same bytes as a Blob (one copy, made once, before any timing).
+  const blob = new Blob([data]);
   const generateMs = performance.now() - generated;
 
   const apiKeys: string[] = [];
@@ -480,12 +433,13 @@ export async function run({
     const problem = collectGarbage();
     if (problem) gcProblems.add(problem);
   };
-  const runApi = async (bytes: Buffer<ArrayBuffer>) => {
+  const runApi = async (blobOfData: Blob) => {
     let fileId: string | undefined;
     try {
       const result = await uploadThroughApi({
         apiUrl,
-        data: bytes,
+        data: blobOfData,
+        bytes: data,
         partSize,
         parallelism,
         agent: partAgent,
@@ -519,12 +473,12 @@ export async function run({
   try {
     // Warm-up, untimed: serverless offline loads each route's function once, both sides open connections.
     const warm = data.subarray(0, Math.min(size, 2 * partSize));
-    await runApi(warm);
+    await runApi(blob.slice(0, warm.length));
     await runBaseline(warm);
     await cleanUp();
     for (let round = 0; round < rounds; round++) {
       for (const side of round % 2 === 0 ? ['api', 'lib'] : ['lib', 'api']) {
-        if (side === 'api') api.push(await runApi(data));
+        if (side === 'api') api.push(await runApi(blob));
         else lib.push(await runBaseline(data));
         await cleanUp();
       }
@@ -579,7 +533,6 @@ export async function run({
     'multipart ours create ms': round(median(api.map((r) => r.createMs)), 1),
     'multipart ours sign call ms': round(median(allSign), 1),
     'multipart ours sign calls per upload': api[0]?.signMs.length ?? 0,
-    'multipart ours URL wait after the first batch ms': round(median(api.map((r) => r.lateUrlWaitMs)), 1),
     'multipart ours part PUT p50 ms': round(median(api.flatMap((r) => r.putMs)), 1),
     'multipart ours PUT phase MiB/s': round(median(api.map((r) => mibPerSecond(size, r.putPhaseMs))), 1),
     'multipart ours complete ms': round(median(api.map((r) => r.completeMs)), 1),
@@ -612,7 +565,7 @@ export async function run({
       'multipart through the API: where time goes',
       `create ${ms(figures['multipart ours create ms'] as number)}, sign ${ms(figures['multipart ours sign call ms'] as number)} ×${figures['multipart ours sign calls per upload']}, complete ${ms(figures['multipart ours complete ms'] as number)}`,
       `part PUT p50 ${ms(figures['multipart ours part PUT p50 ms'] as number)}`,
-      `waited for URLs after the first batch ${ms(figures['multipart ours URL wait after the first batch ms'] as number)}`,
+      '',
     ],
     [
       'lib-storage: where time goes',
@@ -640,7 +593,7 @@ export async function run({
     rows,
     notes: [
       `${label}: the same ${sizeMiB} MiB (AES-CTR keystream of a fixed key behind an MP4 ftyp box, generated once in ${round(generateMs, 0)} ms, one buffer both sides send views of) uploaded ${rounds} times by each side, alternating which goes first, median throughput (bytes / time from the first request to the completed upload). One untimed upload of ${Math.min(sizeMiB, 2 * partSizeMiB)} MiB per side first.`,
-      `Through the API (${apiUrl}, serverless offline): POST /uploads/multipart (video/mp4, partSize given), part URLs from POST /uploads/{fileId}/parts, ${parallelism} in the first call (so the first PUTs start early), then up to ${SIGN_BATCH} per call, one call at a time, the next asked for as soon as a part of the previous one's batch is taken; ${parallelism} parts in flight, each a PUT with node:http (keep-alive agent) of exactly the part's bytes and the headers it was signed with (no md5), to the URL as signed (${stack.s3Endpoint}, the stack's S3 endpoint); then POST …/complete. Each upload under a new development token's owner.`,
+      `Through the API (${apiUrl}, serverless offline) with @presign/client, the one upload engine (createClient with partSize ${partSizeMiB} MiB, concurrency ${parallelism}, no retries, every file multipart): POST /uploads/multipart, part URLs from POST /uploads/{fileId}/parts in the client's batches (twice the concurrency per call, signed when a part needs one), ${parallelism} parts in flight, each a PUT with node:http (keep-alive agent, the client's transport option) of exactly the part's bytes (a view of the buffer the client's Blob was made of, at the part's offset) and the headers it was signed with (no md5), to the URL as signed (${stack.s3Endpoint}, the stack's S3 endpoint); then POST …/complete. API calls timed by the fetch the client is given. Each upload under a new development token's owner.`,
       `Baseline: \`new Upload({ client, params: { Body: <the same buffer> }, partSize: ${partSizeMiB} MiB, queueSize: ${parallelism} })\` from @aws-sdk/lib-storage to ${stack.s3Endpoint} (the same S3 endpoint) with the local RGW's admin keys, key under ${BASELINE_PREFIX} (the validator ignores it), \`requestChecksumCalculation: 'WHEN_REQUIRED'\` (no CRC32 per part, as the part URLs carry none; SigV4 over plain HTTP still hashes each part's payload). Command timings come from a middleware on its client.`,
       `Afterwards every version of every key is deleted (the API's after its verdict: ${[...verdicts].map(([v, n]) => `${v} ×${n}`).join(', ') || 'none'}), open uploads aborted, and RGW's garbage collector run (radosgw-admin gc process --include-all) so the in-memory OSD gets the space back${gcProblems.size ? `; it could not: ${[...gcProblems].join('; ')}` : ''}.`,
     ],

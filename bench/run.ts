@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --only upload,download,cold,validator,requests,verdicts,load,multipart,limits] [--json] [--markdown] [--quick]`
+ * `npm run bench [-- --only upload,download,cold,validator,requests,verdicts,load,multipart,limits,bundle] [--json] [--markdown] [--quick]`
  *
  * Runs each section in a fresh child process (each configures the function it
  * drives through the environment before importing its handler), then prints
@@ -227,6 +227,9 @@ for (const [section, module] of [
 ] as const) {
   if (args.only.has(section)) plan.push({ section, module, options: {}, needsStack: true });
 }
+// Bundle: the client's browser bundle, built and measured here; no stack.
+if (args.only.has('bundle'))
+  plan.push({ section: 'bundle', module: 'bundle-size', options: {}, needsStack: false });
 const stackSections = plan.filter((step) => step.needsStack).map((step) => step.section);
 
 let stack: LocalStack | undefined;

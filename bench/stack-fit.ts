@@ -23,6 +23,7 @@ export const SECTIONS = [
   'load',
   'multipart',
   'limits',
+  'bundle',
 ] as const;
 export type Section = (typeof SECTIONS)[number];
 

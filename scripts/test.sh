@@ -18,8 +18,8 @@ bash scripts/install-test-tools.sh
 # releases will need 22; Lambda runs nodejs22.x. Not a test result: silenced.
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 
-# The client package's dist/ (ESM and .d.ts): the tests and examples import it as @presign/client.
-node_modules/.bin/tsc -p client
+# The packages' dist/ (ESM and .d.ts): the tests and examples import them as @presign/client, @presign/uppy, @presign/react.
+node_modules/.bin/tsc -p client && node_modules/.bin/tsc -p packages/uppy && node_modules/.bin/tsc -p packages/react
 node_modules/.bin/tsc --noEmit
 node_modules/.bin/biome check .
 node_modules/.bin/vitest run --project unit

@@ -3,6 +3,7 @@ import { type BatchMember, MAX_BATCH_FILES, runPool, uploadBatch } from './batch
 import { PresignApiError, VerdictTimeoutError } from './errors.js';
 import { uploadWithForm } from './form-upload.js';
 import { uploadInParts } from './multipart-upload.js';
+import { DEFAULT_MULTIPART_THRESHOLD, MAX_FORM_BYTES } from './part-sizing.js';
 import {
   defaultResumeStore,
   isResumeKey,
@@ -25,12 +26,6 @@ import type {
 } from './types.js';
 import { filePath, type UploadContext, uploadPath } from './upload-context.js';
 import { type SourceOverrides, type UploadSource, uploadFileOf } from './upload-source.js';
-
-const MiB = 1024 * 1024;
-/** Above this many bytes a file goes multipart (Uppy's and the upload page's threshold too). */
-export const DEFAULT_MULTIPART_THRESHOLD = 100 * MiB;
-/** One form POST carries at most 5 GiB (S3's limit). */
-const MAX_FORM_BYTES = 5 * 1024 * MiB;
 
 export interface ClientOptions {
   /** The API's base URL, e.g. `https://api.example.com` (a trailing slash is ignored). */

@@ -7,7 +7,6 @@ export {
   type BatchOptions,
   type ClientOptions,
   createClient,
-  DEFAULT_MULTIPART_THRESHOLD,
   type PendingUpload,
   type PresignClient,
   type UploadOptions,
@@ -22,6 +21,17 @@ export {
   PresignStorageError,
   VerdictTimeoutError,
 } from './errors.js';
+export {
+  DEFAULT_MULTIPART_THRESHOLD,
+  DEFAULT_PART_SIZE,
+  MAX_FORM_BYTES,
+  MAX_PART_SIZE,
+  MAX_PARTS,
+  MAX_PARTS_PER_SIGNING,
+  MIN_PART_SIZE,
+  partRange,
+  partSizeFor,
+} from './part-sizing.js';
 export {
   memoryResumeStore,
   type ResumeStore,

@@ -1,4 +1,5 @@
 import { isTransient, PresignApiError, PresignError, PresignStorageError } from './errors.js';
+import { MAX_PARTS_PER_SIGNING, partRange } from './part-sizing.js';
 import { parseResumeRecord, type ResumeRecord, resumeKey } from './resume-store.js';
 import { backoffDelay, sleep } from './retry.js';
 import { storageRefusal } from './storage-transport.js';
@@ -7,16 +8,8 @@ import { describeUpload, filePath, type UploadContext, uploadPath } from './uplo
 
 /** A part URL is used only while at least this long is left of it; else it is signed again. */
 export const PART_URL_MARGIN_MS = 30_000;
-/** The most part URLs one `POST /uploads/{fileId}/parts` may ask for. */
-const MAX_PARTS_PER_SIGNING = 100;
 
 type SignedPart = PartUrls['parts'][number];
-
-/** The byte range `[start, end)` of part `partNumber` (from 1). */
-export function partRange(partNumber: number, partSize: number, size: number): [number, number] {
-  const start = (partNumber - 1) * partSize;
-  return [start, Math.min(size, start + partSize)];
-}
 
 const unquoted = (etag: string) => etag.replace(/^"|"$/g, '');
 

@@ -18,10 +18,11 @@ export default async function setup(): Promise<() => Promise<void>> {
   // Test workers start after the global setup and inherit this: the SDK's
   // "future releases need Node 22" warning is no test result (Lambda runs 22).
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  // The client tests use the built package (@presign/client → client/dist), as an app would: built
-  // here too, so that a run of some integration files alone never tests a stale build.
+  // The client, Uppy and React tests use the built packages (@presign/client → client/dist…), as an
+  // app would: built here too, so that a run of some integration files alone never tests a stale build.
   const root = resolve(import.meta.dirname, '..', '..');
-  execFileSync(resolve(root, 'node_modules/.bin/tsc'), ['-p', 'client'], { cwd: root, stdio: 'inherit' });
+  for (const project of ['client', 'packages/uppy', 'packages/react'])
+    execFileSync(resolve(root, 'node_modules/.bin/tsc'), ['-p', project], { cwd: root, stdio: 'inherit' });
   const port = stackSettings().webhookTestPort;
   const receiver = await startWebhookReceiver(port, TEST_WEBHOOK_SECRET);
   try {

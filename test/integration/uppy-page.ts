@@ -1,11 +1,12 @@
-import AwsS3 from '@uppy/aws-s3';
+import { createClient } from '@presign/client';
+import { PresignUpload } from '@presign/uppy';
 import Uppy, { type Body, type Meta } from '@uppy/core';
-import { presignAwsS3Options } from '../../integrations/uppy/presign-aws-s3.js';
 
 /**
  * The script of the page `uppy.test.ts` opens in Chromium (bundled by esbuild at
- * test time): Uppy with `@uppy/aws-s3` configured by `presignAwsS3Options`,
- * driven from the test through `window.uppyTest`.
+ * test time from the built packages, as an app would): Uppy with the
+ * `@presign/uppy` uploader on a `@presign/client` client, driven from the test
+ * through `window.uppyTest`.
  */
 
 export interface UploadRequest {
@@ -17,7 +18,7 @@ export interface UploadRequest {
   content: { kind: 'mp4'; size: number } | { kind: 'base64'; base64: string };
   multipartThreshold: number;
   partSize: number;
-  /** How many requests Uppy runs at once. */
+  /** How many parts the client sends at once. */
   limit: number;
 }
 
@@ -26,10 +27,8 @@ export interface UploadOutcome {
   sha256: string;
   successful: number;
   errors: string[];
-  /** The body Uppy reported on success (`completeMultipartUpload`'s answer, or the form POST's). */
+  /** The body Uppy reported on success: `{ fileId, status }`. */
   body: Record<string, unknown> | undefined;
-  /** Part numbers in the order Uppy reported them uploaded (`s3-multipart:part-uploaded`). */
-  partsUploaded: number[];
 }
 
 /** An ISO base media `ftyp` box (major brand `isom`) followed by random bytes, `size` in all. */
@@ -59,25 +58,20 @@ async function upload(request: UploadRequest): Promise<UploadOutcome> {
       : Uint8Array.from(atob(request.content.base64), (c) => c.charCodeAt(0));
   const sha256 = hex(await crypto.subtle.digest('SHA-256', bytes));
 
+  const client = createClient({
+    apiUrl: request.apiUrl,
+    getToken: () => request.token,
+    multipartThreshold: request.multipartThreshold,
+    partSize: request.partSize,
+    concurrency: request.limit,
+  });
   const uppy = new Uppy<Meta, Body>({ autoProceed: false });
-  uppy.use(AwsS3, {
-    ...presignAwsS3Options({
-      apiUrl: request.apiUrl,
-      getToken: () => request.token,
-      multipartThreshold: request.multipartThreshold,
-      partSize: request.partSize,
-    }),
-    limit: request.limit,
-  });
-  const partsUploaded: number[] = [];
+  uppy.use(PresignUpload, { client });
   const errors: string[] = [];
-  uppy.on('s3-multipart:part-uploaded', (_file, part) => partsUploaded.push(part.PartNumber));
   uppy.on('upload-error', (_file, error) => errors.push(String(error?.message ?? error)));
-  const fileId = uppy.addFile({
-    name: request.name,
-    type: request.type,
-    data: new Blob([bytes], { type: request.type }),
-  });
+  // A File, as a picker or a drop gives: its lastModified lets the client resume it after a pause.
+  const data = new File([bytes], request.name, { type: request.type, lastModified: Date.now() });
+  const fileId = uppy.addFile({ name: request.name, type: request.type, data });
   current = { uppy, fileId };
 
   const result = await uppy.upload();
@@ -87,7 +81,6 @@ async function upload(request: UploadRequest): Promise<UploadOutcome> {
     successful: result?.successful?.length ?? 0,
     errors,
     body: done?.response?.body as Record<string, unknown> | undefined,
-    partsUploaded,
   };
 }
 

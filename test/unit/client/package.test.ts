@@ -39,9 +39,56 @@ describe('the client package', () => {
   });
 
   it.each(['client/examples/browser-upload.ts', 'client/examples/node-upload.mjs'])(
-    'is shown in docs/client.md by %s, word for word',
+    'is shown in its README by %s, word for word',
     (example) => {
-      expect(read('docs/client.md')).toContain(read(example).trim());
+      expect(read('client/README.md')).toContain(read(example).trim());
     },
   );
+
+  it('is introduced by docs/client.md, which points to its README', () => {
+    expect(read('docs/client.md')).toContain('](../client/README.md)');
+  });
+});
+
+describe.each(['client', 'packages/react', 'packages/uppy'])('the manifest of %s', (folder) => {
+  const manifest = () =>
+    JSON.parse(read(`${folder}/package.json`)) as {
+      name: string;
+      private?: boolean;
+      license?: string;
+      repository?: { url?: string; directory?: string };
+      exports: Record<string, { types?: string; default?: string }>;
+      files?: string[];
+      scripts?: Record<string, string>;
+      dependencies?: Record<string, string>;
+    };
+
+  it('is ready to publish: public, MIT, its repository folder, a build before packing', () => {
+    const { private: isPrivate, license, repository, scripts, files } = manifest();
+    expect(isPrivate).toBeUndefined();
+    expect(license).toBe('MIT');
+    expect(repository?.directory).toBe(folder);
+    expect(scripts?.prepack).toBe('npm run build');
+    expect(files).toEqual(['dist', 'src', 'README.md', 'LICENSE']);
+    expect(read(`${folder}/LICENSE`)).toMatch(/^MIT License/);
+    expect(read(`${folder}/README.md`)).toMatch(/^# @presign\//);
+  });
+
+  it('has types, before the code, for every entry point', () => {
+    for (const [entry, target] of Object.entries(manifest().exports)) {
+      expect(Object.keys(target), entry).toEqual(['types', 'default']);
+      expect(target.types, entry).toBe(String(target.default).replace(/\.js$/, '.d.ts'));
+    }
+  });
+});
+
+describe.each(['packages/react', 'packages/uppy'])('%s', (folder) => {
+  it('depends on the client at the version of the client, and on its framework as a peer', () => {
+    const manifest = JSON.parse(read(`${folder}/package.json`)) as Record<string, Record<string, string>>;
+    const client = JSON.parse(read('client/package.json')) as { version: string };
+    expect(manifest.dependencies).toEqual({ '@presign/client': client.version });
+    expect(Object.keys(manifest.peerDependencies ?? {})).toEqual([
+      folder === 'packages/react' ? 'react' : '@uppy/core',
+    ]);
+  });
 });
