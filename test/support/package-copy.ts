@@ -51,7 +51,8 @@ export function packageCopy(prefix: string, env: Readonly<Record<string, string>
     execFileAsync(join(workDir, 'node_modules', '.bin', 'osls'), args, {
       cwd: workDir,
       env: { PATH: process.env.PATH ?? '', HOME: workDir, ...env },
-      timeout: 120_000,
+      // Under the whole unit suite on two cores, several packages build at once: give each its time.
+      timeout: 230_000,
       maxBuffer: 16 * 1024 * 1024,
     });
   return {
