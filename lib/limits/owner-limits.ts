@@ -155,15 +155,33 @@ async function readTidied(
   };
 }
 
-/** Every shard of the owner's usage, read at once and tidied: a constant 64 GETs, whatever the owner holds. */
+/** Full reads in flight in this process, by owner segment: concurrent requests of one owner share one. */
+const fullReadsInFlight = new Map<string, { startedAt: number; read: Promise<ShardView[]> }>();
+
+/**
+ * Every shard of the owner's usage, read at once and tidied: a constant 64
+ * GETs, whatever the owner holds. Requests of one owner in this process that
+ * need a full read while one is on its way share it, if it started after
+ * their own last write (`notBefore`, from `performance.now()`; the views are
+ * never changed in place), so a burst's refusals cost one full read, not one each.
+ */
 function readAllShards(
   dependencies: LimitsDependencies,
   owner: OwnerRef,
   landedCache: Map<string, Promise<boolean>>,
+  notBefore = 0,
 ): Promise<ShardView[]> {
-  return Promise.all(
+  const inFlight = fullReadsInFlight.get(owner.segment);
+  // Only a read that started after the caller's own last write sees that write.
+  if (inFlight && inFlight.startedAt >= notBefore) return inFlight.read;
+  const startedAt = performance.now();
+  const read = Promise.all(
     Array.from({ length: USAGE_SHARDS }, (_, shard) => readTidied(dependencies, owner, shard, landedCache)),
-  );
+  ).finally(() => {
+    if (fullReadsInFlight.get(owner.segment)?.read === read) fullReadsInFlight.delete(owner.segment);
+  });
+  fullReadsInFlight.set(owner.segment, { startedAt, read });
+  return read;
 }
 
 /** One reservation to write: the file it is for, its bytes on this shard, its lapse. */
@@ -446,15 +464,17 @@ async function reserveOne(
   let views: ShardView[] = [];
   // What to read before the next try: every shard, or only those written since the last read.
   let reread: number[] | 'all' = 'all';
+  // When this request last wrote (it gave back parts, or lost a write): a shared read must be younger.
+  let wroteAt = 0;
   for (let attempt = 0; Date.now() < deadline; attempt++) {
     let fullRead = reread === 'all' || attempt % FULL_READ_EVERY === 0;
     views = fullRead
-      ? await readAllShards(dependencies, owner, landedCache)
+      ? await readAllShards(dependencies, owner, landedCache, wroteAt)
       : await readAgain(dependencies, owner, views, reread as number[], landedCache);
     let refused = refusalOf(views, bytes, dependencies.clock().getTime(), limits);
     if (refused instanceof Error && !fullRead) {
       // Refused only on a full read.
-      views = await readAllShards(dependencies, owner, landedCache);
+      views = await readAllShards(dependencies, owner, landedCache, wroteAt);
       fullRead = true;
       refused = refusalOf(views, bytes, dependencies.clock().getTime(), limits);
     }
@@ -476,6 +496,7 @@ async function reserveOne(
             return fileId;
           }
           reread = [lease.shard];
+          wroteAt = performance.now();
         } finally {
           lease.release();
         }
@@ -486,6 +507,7 @@ async function reserveOne(
           return gathered;
         }
         reread = gathered;
+        wroteAt = performance.now();
       }
     }
     // Lost a write, or others' parts may come back: a short random pause, then read again.
