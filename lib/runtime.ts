@@ -15,7 +15,12 @@ import { loadShareKey } from './shares/share-secret.js';
 import { createFileStore, type FileStore } from './store/file-store.js';
 import { createS3Client } from './store/s3-client.js';
 import { lambdaWebhookHandoff, type WebhookHandoff } from './webhooks/webhook-handoff.js';
-import { parseWebhookSecret, parseWebhookUrl, type WebhookSettings } from './webhooks/webhook-settings.js';
+import {
+  parseWebhookSecret,
+  parseWebhookUrl,
+  readWebhookSecret,
+  type WebhookSettings,
+} from './webhooks/webhook-settings.js';
 
 /** A function's settings and clients: built in this one place and passed to the code that uses them. */
 export interface Runtime {
@@ -94,16 +99,7 @@ export async function createRuntime(
     environment.SHARE_SECRET || environment.SHARE_SECRET_PARAMETER
       ? loadShareKey(environment, readParameter)
       : undefined,
-    resolveSecret(
-      {
-        variable: 'WEBHOOK_SECRET',
-        value: environment.WEBHOOK_SECRET,
-        parameterVariable: 'WEBHOOK_SECRET_PARAMETER',
-        parameter: environment.WEBHOOK_SECRET_PARAMETER,
-        minLength: 1,
-      },
-      readParameter,
-    ),
+    readWebhookSecret(environment, readParameter),
   ]);
   const webhookDelivery = webhookSettings(environment, webhookSecret);
   return {
