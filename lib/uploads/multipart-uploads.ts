@@ -69,6 +69,8 @@ type MultipartStore = Pick<
   | 'releaseClosing'
   | 'readUsage'
   | 'tryWriteUsage'
+  | 'claimGathering'
+  | 'releaseGathering'
   | 'changeUsage'
   | 'uploadLanded'
 >;

@@ -25,7 +25,14 @@ export interface IssuedUpload {
 export interface UploadDependencies {
   store: Pick<
     FileStore,
-    'credentials' | 'presignUpload' | 'readUsage' | 'tryWriteUsage' | 'changeUsage' | 'uploadLanded'
+    | 'credentials'
+    | 'presignUpload'
+    | 'readUsage'
+    | 'tryWriteUsage'
+    | 'claimGathering'
+    | 'releaseGathering'
+    | 'changeUsage'
+    | 'uploadLanded'
   >;
   rules: UploadRules;
   limits: LimitSettings;

@@ -43,6 +43,8 @@ export interface ValidatorDependencies {
     | 'deleteVersion'
     | 'readUsage'
     | 'tryWriteUsage'
+    | 'claimGathering'
+    | 'releaseGathering'
     | 'changeUsage'
     | 'uploadLanded'
   >;
