@@ -443,8 +443,8 @@ async function reserveOne(
   const landedCache = new Map<string, Promise<boolean>>();
   const avoid = new Set<number>();
   // A size beyond one shard's share is always gathered: straight to the full read.
-  const quickTries =
-    limits.quotaBytes === undefined || bytes <= shareOf(limits.quotaBytes, 0) ? QUICK_TRIES : 0;
+  const large = limits.quotaBytes !== undefined && bytes > shareOf(limits.quotaBytes, 0);
+  const quickTries = large ? 0 : QUICK_TRIES;
   for (let quick = 0; quick < quickTries; quick++) {
     const lease = leaseShard(owner.segment, avoid);
     if (!lease) break;
@@ -503,10 +503,25 @@ async function reserveOne(
         } finally {
           lease.release();
         }
+      } else if (!large) {
+        // Parts of a small size: gathers at once rarely meet.
+        const gathered = await gather(dependencies, owner, views, bytes, until);
+        if (typeof gathered === 'string') {
+          await writeTidied(dependencies, owner, views);
+          return gathered;
+        }
+        reread = gathered;
+        wroteAt = performance.now();
       } else {
-        // One gather at a time per owner: gathers at once keep taking parts from each other.
-        const claim = await claimGathering(dependencies, owner, deadline);
-        if (claim === undefined) break;
+        // A size beyond a shard's share, one gather at a time per owner: such gathers at once
+        // keep taking parts from each other.
+        // Waiting a while at most, then reading again: the room may be spent by then (a 403 needs no claim).
+        const claim = await claimGathering(
+          dependencies,
+          owner,
+          Math.min(deadline, Date.now() + CLAIM_WAIT_MS),
+        );
+        if (claim === undefined) continue;
         try {
           // Read afresh now that no other gather runs: the decision is made on what is there.
           views = await readAllShards(dependencies, owner, landedCache, performance.now());
@@ -534,6 +549,9 @@ async function reserveOne(
   throw rateLimited('too many changes at once to this owner’s usage: try again', 1);
 }
 
+/** How long a request waits for the gathering claim before it reads all shards again. */
+const CLAIM_WAIT_MS = 2_000;
+
 /** How long a gathering claim holds before others may take it over: a gather takes a few round trips. */
 const GATHERING_HOLD_MS = 5_000;
 
@@ -554,7 +572,7 @@ async function claimGathering(
       GATHERING_HOLD_MS,
     );
     if (claim !== undefined) return claim;
-    await sleep(50 + Math.random() * 150);
+    await sleep(200 + Math.random() * 400);
   }
   return undefined;
 }

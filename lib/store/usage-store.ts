@@ -91,7 +91,7 @@ export interface UsageDecision<T> {
  * dozens of tries, and a request that loses that often is better told to
  * come back than kept until its function times out.
  */
-const CHANGE_DEADLINE_MS = 3000;
+const CHANGE_DEADLINE_MS = 10_000;
 /** Backoff between tries: a random wait up to `BASE · 2^try`, never above `CAP` (full jitter). */
 const BACKOFF_BASE_MS = 20;
 const BACKOFF_CAP_MS = 2000;
@@ -156,7 +156,7 @@ export function createUsageStore({ s3, bucket, writer }: UsageStoreSettings) {
    * `decide` gets the record as stored and returns the record to write (or
    * none, and nothing is written) and a result. When another write came
    * first, the shard is read again and `decide` runs again on it, with a
-   * jittered backoff, for up to 3 s or until `giveUpAt` (ms since the epoch:
+   * jittered backoff, for up to 10 s or until `giveUpAt` (ms since the epoch:
    * the request's own deadline); then it gives up with ChangeContended
    * (retry after 1 s) rather than write on a stale view, or time out.
    * Errors `decide` throws pass through, nothing written.
