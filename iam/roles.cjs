@@ -37,6 +37,7 @@ const FLAGS = [
   'invokedByBucket',
   'deliversWebhooks',
   'sendsWebhooks',
+  'invokesValidator',
 ];
 /** What a statement may hold besides the IAM fields it passes on as they are. */
 const AWS_ONLY_CONDITION = 'ConditionInAws';
@@ -151,6 +152,13 @@ function verdictSigner(declarations) {
 /** The deliverer's name as osls names it (`<service>-<stage>-<fn>`): a Ref would tie the validator to it. */
 const delivererName = (settings, fn) => `${settings.service}-${settings.stage}-${fn}`;
 
+/** The validator's name, as osls names it: the function whose entry says verdictSigningKey. */
+const validatorName = (settings, declarations) => {
+  const validator = verdictSigner(declarations);
+  if (!validator) throw new Error('iam/function-policies.json: a function invokes the validator, but none signs verdicts');
+  return `${settings.service}-${settings.stage}-${validator}`;
+};
+
 function roleStatements(fn, declaration, settings, deliverer) {
   const webhooks = Boolean(settings.webhookUrl);
   // The notification target cannot refer to the bucket: the bucket refers to it.
@@ -208,6 +216,21 @@ function roleStatements(fn, declaration, settings, deliverer) {
           },
         ]
       : []),
+    ...(declaration.invokesValidator
+      ? [
+          {
+            Sid: 'HandPendingUploadsToTheValidator',
+            Effect: 'Allow',
+            Action: ['lambda:InvokeFunction'],
+            Resource: {
+              'Fn::Sub': [
+                'arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${Name}',
+                { Name: settings.validatorName },
+              ],
+            },
+          },
+        ]
+      : []),
     ...(declaration.sendsWebhooks && webhooks
       ? [
           {
@@ -238,6 +261,10 @@ function build(declarations, settings) {
   const entries = Object.entries(declarations);
   const deliverer = webhookDeliverer(declarations);
   const webhooks = Boolean(settings.webhookUrl);
+  const invokesValidator = entries.some(([, declaration]) => declaration.invokesValidator);
+  const withValidator = invokesValidator
+    ? { ...settings, validatorName: validatorName(settings, declarations) }
+    : settings;
   const roles = Object.fromEntries(
     entries.map(([fn, declaration]) => [
       `${logicalName(fn)}Role`,
@@ -250,7 +277,7 @@ function build(declarations, settings) {
               PolicyName: fn,
               PolicyDocument: {
                 Version: '2012-10-17',
-                Statement: roleStatements(fn, declaration, settings, deliverer),
+                Statement: roleStatements(fn, declaration, withValidator, deliverer),
               },
             },
           ],
@@ -276,6 +303,7 @@ function build(declarations, settings) {
       ...(declaration.sendsWebhooks && webhooks
         ? { WEBHOOK_DELIVERER_FUNCTION: delivererName(settings, deliverer) }
         : {}),
+      ...(declaration.invokesValidator ? { VALIDATOR_FUNCTION: withValidator.validatorName } : {}),
     };
     if (Object.keys(variables).length === 0) continue;
     functionSettings[`${logicalName(fn)}LambdaFunction`] = {

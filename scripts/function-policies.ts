@@ -24,6 +24,7 @@ export interface FunctionEntry {
   invokedByBucket?: boolean;
   deliversWebhooks?: boolean;
   sendsWebhooks?: boolean;
+  invokesValidator?: boolean;
 }
 
 export type FunctionPolicies = Record<string, PolicyStatement[]>;

@@ -6,7 +6,8 @@
 // it in AWS: the owner secret (owner segments), the share-link key, the
 // validator's verdict signing key; and, when `npm start` was given WEBHOOK_URL,
 // the webhook URL and secret to the deliverer only, and the deliverer's name
-// and the local asynchronous invocation endpoint to the validator only.
+// and the local asynchronous invocation endpoint to the validator only; the
+// validator's name and that endpoint to the pending-uploads sweep.
 // Unset (packaging for AWS), every function gets nothing from here.
 const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
@@ -34,6 +35,12 @@ module.exports = () => {
           ...(entry.sendsWebhooks && webhooks
             ? {
                 WEBHOOK_DELIVERER_FUNCTION: process.env.PRESIGN_LOCAL_WEBHOOK_DELIVERER,
+                LAMBDA_ENDPOINT: process.env.PRESIGN_LOCAL_LAMBDA_ENDPOINT,
+              }
+            : {}),
+          ...(entry.invokesValidator
+            ? {
+                VALIDATOR_FUNCTION: process.env.PRESIGN_LOCAL_VALIDATOR_FUNCTION,
                 LAMBDA_ENDPOINT: process.env.PRESIGN_LOCAL_LAMBDA_ENDPOINT,
               }
             : {}),

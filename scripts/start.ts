@@ -39,6 +39,7 @@ import {
   devVerdictKeys,
   type VerdictKeys,
 } from './dev-keys.js';
+import { eventFaults } from './event-faults.js';
 import { emulatorEnvironment, guardDutyEmulator } from './guardduty-emulator.js';
 import { localPartnerReaders } from './partner-readers.js';
 import { type AdminAccess, adminS3Client, provision, SCANNER_SESSION } from './provision.js';
@@ -55,12 +56,20 @@ import {
   START_LOG,
   type StackInfo,
   stackSettings,
+  VALIDATOR_DLQ_FILE,
   WEBHOOK_DLQ_FILE,
 } from './stack-settings.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const settings = stackSettings();
 const delivererFunction = `presign-${settings.stage}-deliverWebhook`;
+const validatorFunction = `presign-${settings.stage}-validateUpload`;
+const sweepFunction = `presign-${settings.stage}-sweepPendingUploads`;
+/**
+ * How often the supervisor runs the pending-uploads sweep, as the schedule does in AWS (serverless
+ * offline runs no schedule): every PRESIGN_LOCAL_SWEEP_SECONDS (tests shorten it), default 60.
+ */
+const SWEEP_PERIOD_MS = Number(process.env.PRESIGN_LOCAL_SWEEP_SECONDS || 60) * 1000;
 /** The region the functions sign for; RGW accepts any region in a SigV4 scope, osls only AWS's names. */
 const FUNCTION_REGION = 'us-east-1';
 
@@ -313,10 +322,12 @@ function startOffline(
               PRESIGN_LOCAL_WEBHOOK_URL: webhooks.url,
               PRESIGN_LOCAL_WEBHOOK_SECRET: webhooks.secret,
               PRESIGN_LOCAL_WEBHOOK_DELIVERER: delivererFunction,
-              // The validator invokes the deliverer through the bridge's stand-in for Lambda's async invoke.
-              PRESIGN_LOCAL_LAMBDA_ENDPOINT: `http://127.0.0.1:${settings.bridgePort}`,
             }
           : {}),
+        // The validator invokes the deliverer, and the sweep the validator, through the bridge's
+        // stand-in for Lambda's asynchronous invocation.
+        PRESIGN_LOCAL_LAMBDA_ENDPOINT: `http://127.0.0.1:${settings.bridgePort}`,
+        PRESIGN_LOCAL_VALIDATOR_FUNCTION: validatorFunction,
         // Offline runs every concurrent request in one process (noTimeout: it never kills one): the
         // functions' own sense of their time left (middy answers 500 just before it) follows suit.
         PRESIGN_LOCAL_FUNCTION_TIMEOUT: '30',
@@ -381,6 +392,26 @@ function cephRgw(command: 'start' | 'stop'): void {
   }
 }
 
+/**
+ * Runs the pending-uploads sweep every {@link SWEEP_PERIOD_MS}, one run at a time, through serverless
+ * offline's Invoke API: a run that fails is logged, and the next one goes on.
+ */
+function sweepPeriodically(invokeUrl: string): void {
+  const sweep = async () => {
+    try {
+      const answer = await fetch(invokeUrl, { method: 'POST', body: '{}' });
+      const text = await answer.text();
+      if (!answer.ok || answer.headers.has('x-amz-function-error')) {
+        warn(`the pending-uploads sweep failed (${answer.status}): ${text.slice(0, 300)}`);
+      }
+    } catch (error) {
+      if (!stopping) warn(`the pending-uploads sweep could not run: ${(error as Error).message}`);
+    }
+    if (!stopping) setTimeout(() => void sweep(), SWEEP_PERIOD_MS).unref();
+  };
+  setTimeout(() => void sweep(), SWEEP_PERIOD_MS).unref();
+}
+
 async function shutdown(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
@@ -436,13 +467,12 @@ async function main(): Promise<void> {
   });
   const s3Endpoint = `http://127.0.0.1:${settings.s3Port}`;
 
-  const validatorFunction = `presign-${settings.stage}-validateUpload`;
   const lambdaUrl = `http://127.0.0.1:${settings.lambdaPort}`;
   const validatorInvokeUrl = `${lambdaUrl}/2015-03-31/functions/${validatorFunction}/invocations`;
   // With MALWARE_SCAN=guardduty, once its role exists: told of each created object by the bridge.
   let emulator: ReturnType<typeof guardDutyEmulator> | undefined;
   const invocations = asyncInvocations({
-    deadLetterFiles: { [delivererFunction]: WEBHOOK_DLQ_FILE },
+    deadLetterFiles: { [delivererFunction]: WEBHOOK_DLQ_FILE, [validatorFunction]: VALIDATOR_DLQ_FILE },
     invokeUrl: (name) => `${lambdaUrl}/2015-03-31/functions/${name}/invocations`,
     region: FUNCTION_REGION,
     log: record,
@@ -476,6 +506,7 @@ async function main(): Promise<void> {
     created: (created) => emulator?.scan(created),
     beforeValidation: async (created) => emulator?.contentHeld(created),
     batches: VALIDATOR_BATCHES,
+    faults: eventFaults({ log: record }),
   });
 
   log(`provisioning bucket ${settings.bucket}, roles, bucket policy and notifications…`);
@@ -536,6 +567,7 @@ async function main(): Promise<void> {
     }, renewIn).unref();
   };
   await launch();
+  sweepPeriodically(`${lambdaUrl}/2015-03-31/functions/${sweepFunction}/invocations`);
 
   const info: StackInfo = {
     apiUrl,

@@ -44,6 +44,7 @@ import {
   withScanResult,
 } from './object-encoding.js';
 import { multipartRecordKey, objectKey, parseObjectKey, shareEpochKey } from './object-key.js';
+import { createPendingMarkers } from './pending-markers.js';
 import { classifyS3Error } from './s3-errors.js';
 import { readStateObject } from './state-object.js';
 import { createUsageStore } from './usage-store.js';
@@ -837,6 +838,7 @@ export function createFileStore(settings: FileStoreSettings) {
     bucket,
     ...createMultipartStore({ s3, bucket, stateBucket }),
     ...createUsageStore({ s3, bucket, stateBucket, conditionalETag: settings.conditionalETag }),
+    ...createPendingMarkers({ s3, stateBucket }),
     listFileIds: fileIndex.listFileIds,
     deleteFile,
     /** The signing credentials, whose expiration bounds every presigned URL's life. */

@@ -66,6 +66,7 @@ type MultipartStore = Pick<
   | 'claimClosing'
   | 'readClosing'
   | 'releaseClosing'
+  | 'markPending'
   | 'changeUsage'
   | 'uploadLanded'
 >;
@@ -125,10 +126,12 @@ export async function startMultipartUpload(
   const key = objectKey(owner, fileId);
   const limited = limitsSet(limits);
   const usage = { store, limits, clock, ...(giveUpAt ? { giveUpAt } : {}) };
-  if (limited) {
-    const until = new Date(now.getTime() + MULTIPART_RESERVATION_MS);
-    await reserveUpload(usage, owner, { fileId, bytes: request.size, until });
-  }
+  const until = new Date(now.getTime() + MULTIPART_RESERVATION_MS);
+  // The pending marker beside the reservation, not after it: one more write, no longer a wait.
+  await Promise.all([
+    store.markPending(owner, fileId, { until }),
+    limited ? reserveUpload(usage, owner, { fileId, bytes: request.size, until }) : undefined,
+  ]);
   let uploadId: string;
   try {
     uploadId = await store.startMultipartUpload(

@@ -22,7 +22,7 @@ export interface IssuedUpload {
 
 /** What issuing an upload needs: the store that signs, the rules, the limits, and the form's lifetime. */
 export interface UploadDependencies {
-  store: Pick<FileStore, 'credentials' | 'presignUpload' | 'changeUsage' | 'uploadLanded'>;
+  store: Pick<FileStore, 'credentials' | 'presignUpload' | 'changeUsage' | 'uploadLanded' | 'markPending'>;
   rules: UploadRules;
   limits: LimitSettings;
   /** When the request must have answered: a reservation that keeps conflicting gives up (429) before. */
@@ -66,6 +66,8 @@ export function admitUpload(
  * else; it lives `uploadTtlSeconds`, never past the signing credentials.
  * With limits set, the declared size is reserved first, until the form
  * expires: 403 `quota_exceeded` or 429 `rate_limited` refuse it unsigned.
+ * A pending marker is written meanwhile, so the sweep judges the file even
+ * if its upload event is lost.
  */
 export async function issueUpload(
   { store, rules, limits, giveUpAt, uploadTtlSeconds, clock }: UploadDependencies,
@@ -76,13 +78,17 @@ export async function issueUpload(
   const fileId = newFileId();
   const key = objectKey(owner, fileId);
   const { expiresAt, expiresIn } = await effectiveExpiry(store.credentials, uploadTtlSeconds, clock());
-  if (limitsSet(limits)) {
-    await reserveUpload({ store, limits, clock, ...(giveUpAt ? { giveUpAt } : {}) }, owner, {
-      fileId,
-      bytes: request.size,
-      until: expiresAt,
-    });
-  }
+  // The pending marker beside the reservation, not after it: one more write, no longer a wait.
+  await Promise.all([
+    store.markPending(owner, fileId, { until: expiresAt }),
+    limitsSet(limits)
+      ? reserveUpload({ store, limits, clock, ...(giveUpAt ? { giveUpAt } : {}) }, owner, {
+          fileId,
+          bytes: request.size,
+          until: expiresAt,
+        })
+      : undefined,
+  ]);
   const { url, fields } = await store.presignUpload({
     key,
     contentType,
