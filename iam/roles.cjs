@@ -155,7 +155,8 @@ const delivererName = (settings, fn) => `${settings.service}-${settings.stage}-$
 /** The validator's name, as osls names it: the function whose entry says verdictSigningKey. */
 const validatorName = (settings, declarations) => {
   const validator = verdictSigner(declarations);
-  if (!validator) throw new Error('iam/function-policies.json: a function invokes the validator, but none signs verdicts');
+  if (!validator)
+    throw new Error('iam/function-policies.json: a function invokes the validator, but none signs verdicts');
   return `${settings.service}-${settings.stage}-${validator}`;
 };
 

@@ -1525,9 +1525,11 @@ describe('the pending-uploads sweep', () => {
   it('runs every two minutes, on a schedule of its own, and invokes nothing but the validator', () => {
     // Act
     const rules = resourcesOfType('AWS::Events::Rule');
-    const variables = (functionOf('sweepPendingUploads').Properties.Environment as {
-      Variables: Record<string, string>;
-    }).Variables;
+    const variables = (
+      functionOf('sweepPendingUploads').Properties.Environment as {
+        Variables: Record<string, string>;
+      }
+    ).Variables;
 
     // Assert
     expect(rules).toHaveLength(1);
