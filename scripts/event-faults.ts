@@ -39,12 +39,24 @@ async function readBody(request: IncomingMessage): Promise<string> {
  * The local stack's event faults, for the fault tests only: armed per key over
  * the bridge's loopback port (`POST /faults/events {"key","fault"}`; `POST
  * /faults/releases {"key"}` delivers what was held), each applied to the next
- * event of that key once. Nothing like it exists in AWS, where the queue's own
- * losses, duplicates and reorderings are what these stand for.
+ * event of that key once; and S3 writes failed (`POST /faults/writes
+ * {"prefix","failing"}`: every PUT under the path prefix answers 500 until
+ * turned off), so a function dies between two of its writes. Nothing like it
+ * exists in AWS, where the queue's own losses, duplicates and reorderings, and
+ * a Lambda that dies mid-run, are what these stand for.
  */
 export function eventFaults(settings: { log: (line: string) => void }) {
   const armed = new Map<string, EventFault>();
   const held = new Map<string, S3EventRecord[]>();
+  /** Path prefixes (path-style: `/<bucket>/<key prefix>`) whose writes the S3 front door fails. */
+  const failedWrites = new Set<string>();
+
+  /** Whether the S3 front door fails this request (a PUT under an armed prefix) as S3 fails one: 500. */
+  function failsWrite(request: Pick<IncomingMessage, 'method' | 'url'>): boolean {
+    if (request.method !== 'PUT') return false;
+    const path = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
+    return [...failedWrites].some((prefix) => path.startsWith(prefix));
+  }
 
   /** Applies the faults armed for the records' keys (each fault once). */
   function route(records: S3EventRecord[]): FaultRouting {
@@ -82,14 +94,25 @@ export function eventFaults(settings: { log: (line: string) => void }) {
       return true;
     };
     const action = url.pathname.slice(CONTROL_PREFIX.length);
-    if (request.method !== 'POST' || (action !== 'events' && action !== 'releases')) {
+    if (request.method !== 'POST' || !['events', 'releases', 'writes'].includes(action)) {
       return answer(404, { message: 'no such control' });
     }
-    let parsed: { key?: unknown; fault?: unknown };
+    let parsed: { key?: unknown; fault?: unknown; prefix?: unknown; failing?: unknown };
     try {
       parsed = JSON.parse(await readBody(request)) as typeof parsed;
     } catch {
       return answer(400, { message: 'the body must be JSON: {"key", "fault"}' });
+    }
+    if (action === 'writes') {
+      if (typeof parsed.prefix !== 'string' || !parsed.prefix.startsWith('/') || parsed.prefix.length < 3) {
+        return answer(400, { message: 'prefix must be a path prefix: /<bucket>/<key prefix>' });
+      }
+      if (parsed.failing === true) failedWrites.add(parsed.prefix);
+      else failedWrites.delete(parsed.prefix);
+      settings.log(
+        `event faults: writes under ${parsed.prefix} ${parsed.failing === true ? 'fail' : 'pass'}`,
+      );
+      return answer(204);
     }
     if (typeof parsed.key !== 'string' || parsed.key.length === 0) {
       return answer(400, { message: 'key must be an object key' });
@@ -106,7 +129,7 @@ export function eventFaults(settings: { log: (line: string) => void }) {
     return answer(204);
   }
 
-  return { route, control };
+  return { route, control, failsWrite };
 }
 
 export type EventFaults = ReturnType<typeof eventFaults>;

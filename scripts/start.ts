@@ -458,9 +458,16 @@ async function main(): Promise<void> {
   log('starting Ceph RGW (real S3 + STS)…');
   cephRgw('start');
   const admin = JSON.parse(readFileSync(ADMIN_FILE, 'utf8')) as AdminAccess;
+  // The fault tests' controls, on the bridge's port: events lost, duplicated or held; S3 writes failed.
+  const faults = eventFaults({ log: record });
   const adminS3 = adminS3Client(admin);
   // What every S3 client of the stack uses, the functions' and the browser's: RGW behind its front door.
-  frontDoor = await startS3FrontDoor({ port: settings.s3Port, rgwEndpoint: admin.endpoint, log: warn });
+  frontDoor = await startS3FrontDoor({
+    port: settings.s3Port,
+    rgwEndpoint: admin.endpoint,
+    log: warn,
+    fails: faults.failsWrite,
+  });
   frontDoor.server.on('error', (error) => {
     warn(`the S3 front door failed: ${error.message}; stopping the stack.`);
     void shutdown(1);
@@ -506,7 +513,7 @@ async function main(): Promise<void> {
     created: (created) => emulator?.scan(created),
     beforeValidation: async (created) => emulator?.contentHeld(created),
     batches: VALIDATOR_BATCHES,
-    faults: eventFaults({ log: record }),
+    faults,
   });
 
   log(`provisioning bucket ${settings.bucket}, roles, bucket policy and notifications…`);

@@ -4,6 +4,7 @@
 // PENDING_SWEEP_AFTER_SECONDS old (test/integration/global-setup.ts shortens both).
 import { GetObjectTaggingCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
+import { fileIndexKey } from '../../lib/store/object-key.js';
 import { pendingMarkerKey } from '../../lib/store/pending-markers.js';
 import { stackSettings } from '../../scripts/stack-settings.js';
 import { TEST_SWEEP } from '../support/limits.js';
@@ -48,6 +49,23 @@ async function uploadWith(fault: 'drop' | 'duplicate' | 'hold') {
   return { sub, token, issued, landedAt: Date.now() };
 }
 
+/** Makes the S3 front door fail every PUT under `prefix` (`/<bucket>/<key prefix>`), or stop failing them. */
+async function failWrites(prefix: string, failing: boolean): Promise<void> {
+  const answer = await fetch(`${BRIDGE}/faults/writes`, {
+    method: 'POST',
+    body: JSON.stringify({ prefix, failing }),
+  });
+  expect(answer.status).toBe(204);
+}
+
+/** Whether the state bucket holds `key`. */
+async function stateHolds(Key: string): Promise<boolean> {
+  return adminS3
+    .send(new HeadObjectCommand({ Bucket: stack.stateBucket, Key }))
+    .then(() => true)
+    .catch(() => false);
+}
+
 /** The version's tags, as the bucket owner reads them. */
 async function tagsOf(key: string): Promise<Record<string, string>> {
   const { TagSet = [] } = await adminS3.send(new GetObjectTaggingCommand({ Bucket: stack.bucket, Key: key }));
@@ -55,13 +73,7 @@ async function tagsOf(key: string): Promise<Record<string, string>> {
 }
 
 /** Whether the file's pending marker is still in the state bucket. */
-async function markerLeft(sub: string, fileId: string): Promise<boolean> {
-  const Key = pendingMarkerKey(ownerOf(sub), fileId);
-  return adminS3
-    .send(new HeadObjectCommand({ Bucket: stack.stateBucket, Key }))
-    .then(() => true)
-    .catch(() => false);
-}
+const markerLeft = (sub: string, fileId: string) => stateHolds(pendingMarkerKey(ownerOf(sub), fileId));
 
 /** The owner's usage once the file's verdict has settled (its bytes used, nothing reserved). */
 async function settledUsage(token: string) {
@@ -112,6 +124,49 @@ describe('faults: an upload event lost, duplicated or late', () => {
     expect(await settledUsage(token)).toMatchObject({ usedBytes: SIZE, reservedBytes: 0 });
     expect((await api('GET', `/files/${issued.fileId}`, { token })).body).toEqual(verdict);
     expect(await webhookIds(issued.fileId)).toHaveLength(1);
+    expect(await markerLeft(sub, issued.fileId)).toBe(false);
+  }, 180_000);
+
+  it('finishes a file whose validator died between its verdict on the tags and the record, with the same verdict', async () => {
+    // Arrange: every write of this owner's file records fails, as if the validator died right after
+    // tagging its verdict; the bridge's tries all die there, and give the event up.
+    const { sub, token } = await newOwner('fault-crash');
+    const owner = ownerOf(sub);
+    const records = `/${stack.stateBucket}/file-index/${owner.segment}/`;
+    await failWrites(records, true);
+    let tags: Record<string, string> = {};
+    let recovered = 0;
+    let issued: Awaited<ReturnType<typeof requestUpload>>;
+    try {
+      issued = await requestUpload(token, { filename: 'crash.png', contentType: 'image/png', size: SIZE });
+      const posted = await postForm(issued.upload, pngOfSize(SIZE), { fileContentType: 'image/png' });
+      expect(posted.status).toBe(204);
+      const deadline = Date.now() + 30_000;
+      while (tags['validation-status'] !== 'passed' && Date.now() < deadline) {
+        await sleep(250);
+        tags = await tagsOf(issued.key);
+      }
+      // Past the bridge's three tries (1 s and 2 s apart).
+      await sleep(8000);
+      expect(tags['validation-status']).toBe('passed');
+      expect(await stateHolds(fileIndexKey(owner, issued.fileId))).toBe(false);
+    } finally {
+      await failWrites(records, false);
+      recovered = Date.now();
+    }
+
+    // Act
+    const verdict = await waitForVerdict(token, issued.fileId, DECIDED_WITHIN_S);
+    const decidedAfterS = (Date.now() - recovered) / 1000;
+
+    // Assert
+    expect(verdict.status).toBe('passed');
+    console.info(
+      `validator died after its tags: decided ${decidedAfterS.toFixed(1)} s after writes recovered`,
+    );
+    expect(await stateHolds(fileIndexKey(owner, issued.fileId))).toBe(true);
+    expect(await tagsOf(issued.key)).toEqual(tags);
+    expect(await settledUsage(token)).toMatchObject({ usedBytes: SIZE, reservedBytes: 0 });
     expect(await markerLeft(sub, issued.fileId)).toBe(false);
   }, 180_000);
 
