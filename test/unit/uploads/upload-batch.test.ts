@@ -39,6 +39,7 @@ function fakeStore() {
       inFlight -= 1;
       return { url: 'https://bucket.test/', fields: { key: form.key } };
     }),
+    markPending: vi.fn(async (_owner: unknown, _fileId: string, _terms: { until: Date }) => undefined),
   };
   return {
     store,
@@ -108,6 +109,22 @@ describe('issueUploads', () => {
       [issued[0]?.fileId as string]: { bytes: 100, until: TEST_NOW.getTime() + 300_000 },
       [issued[1]?.fileId as string]: { bytes: 200, until: TEST_NOW.getTime() + 300_000 },
     });
+  });
+
+  it('writes each file’s pending marker at the id the ledger chose, until its form expires', async () => {
+    // Arrange
+    const fake = fakeStore();
+    const limits = { ...NO_LIMITS, quotaBytes: 64_000, uploadsPerHour: 640 };
+
+    // Act
+    const issued = await issueUploads(dependencies(fake.store, limits), OWNER, [
+      file('a.png', 100),
+      file('b.png', 200),
+    ]);
+
+    // Assert
+    const until = new Date(TEST_NOW.getTime() + 300_000);
+    expect(fake.store.markPending.mock.calls).toEqual(issued.map(({ fileId }) => [OWNER, fileId, { until }]));
   });
 
   it.each([
