@@ -18,7 +18,6 @@ export const createHandler = ({
       event.owner,
       event.input.path.fileId,
     );
-    // event.owner, event.input.path.fileId);
     return routeNoContent<'abortUpload'>(204);
   });
 

@@ -17,7 +17,12 @@ import { createS3Client } from './store/s3-client.js';
 import type { ValidationHandoff } from './validation/pending-sweep.js';
 import { lambdaValidationHandoff } from './validation/validation-handoff.js';
 import { lambdaWebhookHandoff, type WebhookHandoff } from './webhooks/webhook-handoff.js';
-import { parseWebhookSecret, parseWebhookUrl, type WebhookSettings } from './webhooks/webhook-settings.js';
+import {
+  parseWebhookSecret,
+  parseWebhookUrl,
+  readWebhookSecret,
+  type WebhookSettings,
+} from './webhooks/webhook-settings.js';
 
 /** A function's settings and clients: built in this one place and passed to the code that uses them. */
 export interface Runtime {
@@ -98,16 +103,7 @@ export async function createRuntime(
     environment.SHARE_SECRET || environment.SHARE_SECRET_PARAMETER
       ? loadShareKey(environment, readParameter)
       : undefined,
-    resolveSecret(
-      {
-        variable: 'WEBHOOK_SECRET',
-        value: environment.WEBHOOK_SECRET,
-        parameterVariable: 'WEBHOOK_SECRET_PARAMETER',
-        parameter: environment.WEBHOOK_SECRET_PARAMETER,
-        minLength: 1,
-      },
-      readParameter,
-    ),
+    readWebhookSecret(environment, readParameter),
   ]);
   const webhookDelivery = webhookSettings(environment, webhookSecret);
   return {

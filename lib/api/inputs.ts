@@ -88,24 +88,28 @@ const partNumber = z
 const distinctParts = <Part extends { partNumber: number }>(parts: readonly Part[]) =>
   new Set(parts.map((part) => part.partNumber)).size === parts.length;
 
+/** A list of 1..`max` parts, each named once by its `partNumber`, with `fields` beside it. */
+const partList = <Fields extends z.ZodRawShape>(fields: Fields, max: number) =>
+  z
+    .array(z.strictObject({ partNumber, ...fields }))
+    .min(1)
+    .max(max)
+    .refine((parts) => distinctParts(parts as { partNumber: number }[]), 'must name each part number once');
+
 /** POST /uploads/{fileId}/parts. */
 export const signUploadPartsInput = z.object({
   path: uploadPath,
   body: z.strictObject({
-    parts: z
-      .array(
-        z.strictObject({
-          partNumber,
-          md5: z
-            .string()
-            .regex(/^[A-Za-z0-9+/]{22}==$/, 'must be the base64 of an MD5 digest (24 characters)')
-            .optional()
-            .meta({ description: "The base64 MD5 of the part's bytes: S3 then refuses any other bytes." }),
-        }),
-      )
-      .min(1)
-      .max(MAX_PARTS_PER_SIGNING)
-      .refine(distinctParts, 'must name each part number once'),
+    parts: partList(
+      {
+        md5: z
+          .string()
+          .regex(/^[A-Za-z0-9+/]{22}==$/, 'must be the base64 of an MD5 digest (24 characters)')
+          .optional()
+          .meta({ description: "The base64 MD5 of the part's bytes: S3 then refuses any other bytes." }),
+      },
+      MAX_PARTS_PER_SIGNING,
+    ),
   }),
 });
 
@@ -116,19 +120,15 @@ export const uploadInput = z.object({ path: uploadPath });
 export const completeUploadInput = z.object({
   path: uploadPath,
   body: z.strictObject({
-    parts: z
-      .array(
-        z.strictObject({
-          partNumber,
-          etag: z
-            .string()
-            .regex(/^"?[0-9A-Za-z-]{1,100}"?$/, 'must be an ETag')
-            .meta({ description: 'The ETag S3 answered the part with, quoted or not.' }),
-        }),
-      )
-      .min(1)
-      .max(MAX_PARTS)
-      .refine(distinctParts, 'must name each part number once'),
+    parts: partList(
+      {
+        etag: z
+          .string()
+          .regex(/^"?[0-9A-Za-z-]{1,100}"?$/, 'must be an ETag')
+          .meta({ description: 'The ETag S3 answered the part with, quoted or not.' }),
+      },
+      MAX_PARTS,
+    ),
   }),
 });
 

@@ -9,7 +9,14 @@ import { FileNotFound } from '../store/store-errors.js';
 export interface FileDeletionDependencies {
   store: Pick<
     FileStore,
-    'deleteFile' | 'readFileTags' | 'readUsage' | 'tryWriteUsage' | 'changeUsage' | 'uploadLanded'
+    | 'deleteFile'
+    | 'readFileTags'
+    | 'readUsage'
+    | 'tryWriteUsage'
+    | 'claimGathering'
+    | 'releaseGathering'
+    | 'changeUsage'
+    | 'uploadLanded'
   >;
   limits: LimitSettings;
   /** When the request must have answered: a change of usage that keeps conflicting gives up (429) before. */

@@ -29,7 +29,10 @@ import {
 type OwnerRef = Pick<Owner, 'segment'>;
 
 /** The store's part the limits use: the shards of each owner's usage, and whether an upload landed. */
-export type LimitsStore = Pick<UsageStore, 'readUsage' | 'tryWriteUsage' | 'changeUsage' | 'uploadLanded'>;
+export type LimitsStore = Pick<
+  UsageStore,
+  'readUsage' | 'tryWriteUsage' | 'changeUsage' | 'claimGathering' | 'releaseGathering' | 'uploadLanded'
+>;
 
 /** What the limits need: the store's usage shards, and the limits in force. */
 export interface LimitsDependencies {
@@ -501,19 +504,59 @@ async function reserveOne(
           lease.release();
         }
       } else {
-        const gathered = await gather(dependencies, owner, views, bytes, until);
-        if (typeof gathered === 'string') {
-          await writeTidied(dependencies, owner, views);
-          return gathered;
+        // One gather at a time per owner: gathers at once keep taking parts from each other.
+        const claim = await claimGathering(dependencies, owner, deadline);
+        if (claim === undefined) break;
+        try {
+          // Read afresh now that no other gather runs: the decision is made on what is there.
+          views = await readAllShards(dependencies, owner, landedCache, performance.now());
+          const decision = refusalOf(views, bytes, dependencies.clock().getTime(), limits);
+          if (decision instanceof Error) {
+            await writeTidied(dependencies, owner, views);
+            throw decision;
+          }
+          const gathered =
+            decision === undefined ? await gather(dependencies, owner, views, bytes, until) : undefined;
+          if (typeof gathered === 'string') {
+            await writeTidied(dependencies, owner, views);
+            return gathered;
+          }
+          if (gathered) reread = gathered;
+          wroteAt = performance.now();
+        } finally {
+          await dependencies.store.releaseGathering(owner, claim).catch(() => undefined);
         }
-        reread = gathered;
-        wroteAt = performance.now();
       }
     }
     // Lost a write, or others' parts may come back: a short random pause, then read again.
     await sleep(Math.random() * Math.min(500, 20 * 2 ** attempt));
   }
   throw rateLimited('too many changes at once to this owner’s usage: try again', 1);
+}
+
+/** How long a gathering claim holds before others may take it over: a gather takes a few round trips. */
+const GATHERING_HOLD_MS = 5_000;
+
+/**
+ * Waits for the owner's gathering claim ({@link UsageStore.claimGathering}),
+ * asking again after a jittered pause while another request holds it; its
+ * token, or `undefined` once `deadline` (ms since the epoch) has passed.
+ */
+async function claimGathering(
+  dependencies: LimitsDependencies,
+  owner: OwnerRef,
+  deadline: number,
+): Promise<string | undefined> {
+  while (Date.now() < deadline) {
+    const claim = await dependencies.store.claimGathering(
+      owner,
+      dependencies.clock().getTime(),
+      GATHERING_HOLD_MS,
+    );
+    if (claim !== undefined) return claim;
+    await sleep(50 + Math.random() * 150);
+  }
+  return undefined;
 }
 
 /** Writes back shards whose tidying released or marked reservations, so the next read need not ask S3 again. */

@@ -76,6 +76,11 @@ export function usageKey(owner: Pick<Owner, 'segment'>, shard: number): string {
   return `${USAGE_PREFIX}${owner.segment}/${shard}`;
 }
 
+/** The key of an owner's gathering claim, beside its usage shards: `usage/<owner-segment>/gathering`. */
+export function gatheringClaimKey(owner: Pick<Owner, 'segment'>): string {
+  return `${USAGE_PREFIX}${owner.segment}/gathering`;
+}
+
 /** The prefix of an owner's entries in the file index. */
 export function fileIndexPrefix(owner: Pick<Owner, 'segment'>): string {
   return `${FILE_INDEX_PREFIX}${owner.segment}/`;

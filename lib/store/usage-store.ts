@@ -1,8 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
 import type { Owner } from '../core/owner.js';
 import { type ConditionalWriter, swapStateObject } from './conditional-write.js';
-import { objectKey, usageKey } from './object-key.js';
+import { gatheringClaimKey, objectKey, usageKey } from './object-key.js';
 import type { StateObject } from './state-object.js';
 import { ChangeContended } from './store-errors.js';
 
@@ -61,6 +62,19 @@ const recordSchema = z.object({
   released: z.record(z.string(), z.number().int()),
   issued: z.array(z.tuple([z.number().int(), z.number().int().positive()])),
 });
+
+/** A gathering claim as stored; anything unreadable reads as free. */
+function claimOf(object: StateObject): { token?: string; until: number } {
+  try {
+    const claim = JSON.parse(object.text) as { token?: unknown; until?: unknown };
+    return {
+      ...(typeof claim.token === 'string' ? { token: claim.token } : {}),
+      until: typeof claim.until === 'number' ? claim.until : 0,
+    };
+  } catch {
+    return { until: 0 };
+  }
+}
 
 /** The usage of an owner nothing was ever counted for. */
 export const emptyUsage = (): UsageRecord => ({ usedBytes: 0, open: {}, released: {}, issued: [] });
@@ -179,6 +193,42 @@ export function createUsageStore({ s3, bucket, writer }: UsageStoreSettings) {
   }
 
   /**
+   * Claims the owner's gathering, so that one request at a time takes parts
+   * of a reservation from several shards (requests doing it at once would keep
+   * taking parts from each other). The claim is an object holding a random
+   * token and when it lapses (`now + holdMs`), written only over a free or
+   * lapsed claim, so a request that died holding it blocks no one for long.
+   * The token when this request holds it now, `undefined` when another does.
+   * Only a liveness aid: each shard's own compare-and-swap keeps the quota.
+   */
+  async function claimGathering(owner: OwnerRef, now: number, holdMs: number): Promise<string | undefined> {
+    const key = gatheringClaimKey(owner);
+    const current = await writer.read(key);
+    if (current && claimOf(current).until > now) return undefined;
+    const token = randomUUID();
+    const outcome = await writer.writeIfUnchanged({
+      key,
+      body: JSON.stringify({ token, until: now + holdMs }),
+      contentType: 'application/json',
+      over: current?.eTag ? { eTag: current.eTag } : 'absent',
+    });
+    return outcome === 'written' ? token : undefined;
+  }
+
+  /** Frees the owner's gathering claim if `token`'s is still the one there (a lapsed one may have been taken over). */
+  async function releaseGathering(owner: OwnerRef, token: string): Promise<void> {
+    const key = gatheringClaimKey(owner);
+    const current = await writer.read(key);
+    if (!current?.eTag || claimOf(current).token !== token) return;
+    await writer.writeIfUnchanged({
+      key,
+      body: JSON.stringify({ until: 0 }),
+      contentType: 'application/json',
+      over: { eTag: current.eTag },
+    });
+  }
+
+  /**
    * Whether anything (a version or a delete marker) is stored under the key
    * of an owner's file: a reservation whose form expired is released only
    * when nothing is.
@@ -189,7 +239,7 @@ export function createUsageStore({ s3, bucket, writer }: UsageStoreSettings) {
     return [...(listed.Versions ?? []), ...(listed.DeleteMarkers ?? [])].some((entry) => entry.Key === key);
   }
 
-  return { readUsage, tryWriteUsage, changeUsage, uploadLanded };
+  return { readUsage, tryWriteUsage, changeUsage, claimGathering, releaseGathering, uploadLanded };
 }
 
 export type UsageStore = ReturnType<typeof createUsageStore>;

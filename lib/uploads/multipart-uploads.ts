@@ -70,6 +70,8 @@ type MultipartStore = Pick<
   | 'markPending'
   | 'readUsage'
   | 'tryWriteUsage'
+  | 'claimGathering'
+  | 'releaseGathering'
   | 'changeUsage'
   | 'uploadLanded'
 >;

@@ -30,6 +30,8 @@ export interface UploadDependencies {
     | 'markPending'
     | 'readUsage'
     | 'tryWriteUsage'
+    | 'claimGathering'
+    | 'releaseGathering'
     | 'changeUsage'
     | 'uploadLanded'
   >;

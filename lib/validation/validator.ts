@@ -44,6 +44,8 @@ export interface ValidatorDependencies {
     | 'deleteVersion'
     | 'readUsage'
     | 'tryWriteUsage'
+    | 'claimGathering'
+    | 'releaseGathering'
     | 'changeUsage'
     | 'uploadLanded'
     | 'clearPending'

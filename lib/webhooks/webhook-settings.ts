@@ -59,6 +59,30 @@ export function parseWebhookSecret(variable: string, value: string): string {
 }
 
 /**
+ * The webhook key: `WEBHOOK_SECRET` itself, or the SSM SecureString
+ * `WEBHOOK_SECRET_PARAMETER` names (read with `readParameter`); `undefined`
+ * when neither is set.
+ */
+export function readWebhookSecret(
+  environment: {
+    readonly WEBHOOK_SECRET?: string | undefined;
+    readonly WEBHOOK_SECRET_PARAMETER?: string | undefined;
+  },
+  readParameter: ParameterReader,
+): Promise<string | undefined> {
+  return resolveSecret(
+    {
+      variable: 'WEBHOOK_SECRET',
+      value: environment.WEBHOOK_SECRET,
+      parameterVariable: 'WEBHOOK_SECRET_PARAMETER',
+      parameter: environment.WEBHOOK_SECRET_PARAMETER,
+      minLength: 1,
+    },
+    readParameter,
+  );
+}
+
+/**
  * The deliverer's settings, read from environment variables at cold start:
  * `WEBHOOK_URL`, and the key from `WEBHOOK_SECRET` or the SSM SecureString
  * `WEBHOOK_SECRET_PARAMETER` names (read with `readParameter`). The whole
@@ -74,16 +98,7 @@ export async function loadWebhookSettings(
   if (!environment.WEBHOOK_URL) {
     throw new Error('invalid configuration: WEBHOOK_URL is required to deliver webhooks');
   }
-  const secret = await resolveSecret(
-    {
-      variable: 'WEBHOOK_SECRET',
-      value: environment.WEBHOOK_SECRET,
-      parameterVariable: 'WEBHOOK_SECRET_PARAMETER',
-      parameter: environment.WEBHOOK_SECRET_PARAMETER,
-      minLength: 1,
-    },
-    readParameter,
-  );
+  const secret = await readWebhookSecret(environment, readParameter);
   if (!secret) {
     throw new Error(
       'invalid configuration: WEBHOOK_SECRET or WEBHOOK_SECRET_PARAMETER is required with WEBHOOK_URL',

@@ -38,9 +38,25 @@ export function memoryUsageShards(landed: (fileId: string) => boolean = () => fa
     shards.set(shard, { record: structuredClone(record), eTag: `e${writes}` });
     return true;
   };
+  let gathering: { token: string; until: number } | undefined;
+  let gatherings = 0;
   return {
     readUsage,
     tryWriteUsage,
+    /** The owner's gathering claim, as the store keeps it: one holder until it lapses. */
+    claimGathering: async (_owner: unknown, now: number, holdMs: number): Promise<string | undefined> => {
+      await pause();
+      if (gathering && gathering.until > now) return undefined;
+      gatherings += 1;
+      gathering = { token: `g${gatherings}`, until: now + holdMs };
+      return gathering.token;
+    },
+    releaseGathering: async (_owner: unknown, token: string): Promise<void> => {
+      await pause();
+      if (gathering?.token === token) gathering = undefined;
+    },
+    /** How many times the gathering was claimed. */
+    gatherings: () => gatherings,
     changeUsage: async <T>(
       owner: unknown,
       shard: number,
