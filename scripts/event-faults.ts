@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { S3EventRecord } from 'aws-lambda';
+import { answer } from './async-invocations.js';
 
 /**
  * What the local event bridge can be made to do to the next event of one key,
@@ -88,45 +89,44 @@ export function eventFaults(settings: { log: (line: string) => void }) {
   ): Promise<boolean> {
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (!url.pathname.startsWith(CONTROL_PREFIX)) return false;
-    const answer = (status: number, body?: unknown) => {
-      response.writeHead(status, body === undefined ? {} : { 'content-type': 'application/json' });
-      response.end(body === undefined ? undefined : JSON.stringify(body));
+    const reply = (status: number, body?: unknown) => {
+      answer(response, status, body);
       return true;
     };
     const action = url.pathname.slice(CONTROL_PREFIX.length);
     if (request.method !== 'POST' || !['events', 'releases', 'writes'].includes(action)) {
-      return answer(404, { message: 'no such control' });
+      return reply(404, { message: 'no such control' });
     }
     let parsed: { key?: unknown; fault?: unknown; prefix?: unknown; failing?: unknown };
     try {
       parsed = JSON.parse(await readBody(request)) as typeof parsed;
     } catch {
-      return answer(400, { message: 'the body must be JSON: {"key", "fault"}' });
+      return reply(400, { message: 'the body must be JSON: {"key", "fault"}' });
     }
     if (action === 'writes') {
       if (typeof parsed.prefix !== 'string' || !parsed.prefix.startsWith('/') || parsed.prefix.length < 3) {
-        return answer(400, { message: 'prefix must be a path prefix: /<bucket>/<key prefix>' });
+        return reply(400, { message: 'prefix must be a path prefix: /<bucket>/<key prefix>' });
       }
       if (parsed.failing === true) failedWrites.add(parsed.prefix);
       else failedWrites.delete(parsed.prefix);
       settings.log(
         `event faults: writes under ${parsed.prefix} ${parsed.failing === true ? 'fail' : 'pass'}`,
       );
-      return answer(204);
+      return reply(204);
     }
     if (typeof parsed.key !== 'string' || parsed.key.length === 0) {
-      return answer(400, { message: 'key must be an object key' });
+      return reply(400, { message: 'key must be an object key' });
     }
     if (action === 'releases') {
       const records = held.get(parsed.key) ?? [];
       held.delete(parsed.key);
       release(records);
-      return answer(200, { released: records.length });
+      return reply(200, { released: records.length });
     }
     const fault = EVENT_FAULTS.find((known) => known === parsed.fault);
-    if (!fault) return answer(400, { message: `fault must be one of ${EVENT_FAULTS.join(', ')}` });
+    if (!fault) return reply(400, { message: `fault must be one of ${EVENT_FAULTS.join(', ')}` });
     armed.set(parsed.key, fault);
-    return answer(204);
+    return reply(204);
   }
 
   return { route, control, failsWrite };

@@ -91,7 +91,7 @@ describe('issueUploads', () => {
     );
   });
 
-  it('reserves the whole batch before signing, each file on the shard its answered fileId names', async () => {
+  it('reserves the whole batch before signing, each file on the shard its answered fileId names and marked pending at it', async () => {
     // Arrange: every shard's share of the quota (a 64th) holds either file whole
     const fake = fakeStore();
     const limits = { ...NO_LIMITS, quotaBytes: 64_000, uploadsPerHour: 640 };
@@ -109,20 +109,6 @@ describe('issueUploads', () => {
       [issued[0]?.fileId as string]: { bytes: 100, until: TEST_NOW.getTime() + 300_000 },
       [issued[1]?.fileId as string]: { bytes: 200, until: TEST_NOW.getTime() + 300_000 },
     });
-  });
-
-  it('writes each file’s pending marker at the id the ledger chose, until its form expires', async () => {
-    // Arrange
-    const fake = fakeStore();
-    const limits = { ...NO_LIMITS, quotaBytes: 64_000, uploadsPerHour: 640 };
-
-    // Act
-    const issued = await issueUploads(dependencies(fake.store, limits), OWNER, [
-      file('a.png', 100),
-      file('b.png', 200),
-    ]);
-
-    // Assert
     const until = new Date(TEST_NOW.getTime() + 300_000);
     expect(fake.store.markPending.mock.calls).toEqual(issued.map(({ fileId }) => [OWNER, fileId, { until }]));
   });
