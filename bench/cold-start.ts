@@ -466,8 +466,22 @@ export function firstEvent(
       },
     };
   }
+  if (entry?.invokesValidator) {
+    // The pending-uploads sweep: EventBridge's scheduled event.
+    return {
+      version: '0',
+      id: randomBytes(16).toString('hex'),
+      'detail-type': 'Scheduled Event',
+      source: 'aws.events',
+      account: '123456789012',
+      time: new Date().toISOString(),
+      region: 'us-east-1',
+      resources: ['arn:aws:events:us-east-1:123456789012:rule/sweep-pending-uploads'],
+      detail: {},
+    };
+  }
   throw new Error(
-    `the cold section has no first event for ${fn.name} (no HTTP route, not invoked by the bucket, not the webhook deliverer): give it one in bench/cold-start.ts`,
+    `the cold section has no first event for ${fn.name} (no HTTP route, not invoked by the bucket, not the webhook deliverer, not the sweep): give it one in bench/cold-start.ts`,
   );
 }
 

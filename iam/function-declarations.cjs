@@ -47,6 +47,7 @@ const FLAGS = [
   'invokedByBucket',
   'deliversWebhooks',
   'sendsWebhooks',
+  'invokesValidator',
 ];
 
 /** A statement of iam/statements.json (or written in an entry), checked: S3 actions, listed resources. */
@@ -139,10 +140,11 @@ const verdictSigner = (declarations) => onlyFunctionWith(declarations, 'verdictS
 /**
  * The environment a declaration's flags call for. `secret(spec)` gives each secret it reads as
  * its variable and value (in AWS the SSM parameter's name, locally the secret itself);
- * `webhooks` ({ url, deliverer, extra }) is unset when webhooks are off, else the URL (and
- * secret) go to the deliverer and the deliverer's name (and `extra`) to the senders.
+ * `webhooks` ({ url, deliverer, senderExtras }) is unset when webhooks are off, else the URL (and
+ * secret) go to the deliverer and the deliverer's name (and `senderExtras`) to the senders;
+ * `validator` ({ name, invokerExtras }) goes to the functions that hand files to the validator.
  */
-function flagEnvironment(declaration, { secret, webhooks }) {
+function flagEnvironment(declaration, { secret, webhooks, validator }) {
   return {
     ...Object.assign(
       {},
@@ -155,6 +157,9 @@ function flagEnvironment(declaration, { secret, webhooks }) {
       : {}),
     ...(declaration.sendsWebhooks && webhooks
       ? { WEBHOOK_DELIVERER_FUNCTION: webhooks.deliverer, ...webhooks.senderExtras }
+      : {}),
+    ...(declaration.invokesValidator && validator
+      ? { VALIDATOR_FUNCTION: validator.name, ...validator.invokerExtras }
       : {}),
   };
 }

@@ -73,10 +73,35 @@ function secretStatements(sid, parameterName) {
   ];
 }
 
-/** The deliverer's name as osls names it (`<service>-<stage>-<fn>`): a Ref would tie the validator to it. */
-const delivererName = (settings, fn) => `${settings.service}-${settings.stage}-${fn}`;
+/** A function's name as osls names it (`<service>-<stage>-<fn>`): a Ref would tie its invoker to it. */
+const functionName = (settings, fn) => `${settings.service}-${settings.stage}-${fn}`;
 
-function roleStatements(fn, declaration, settings, deliverer) {
+/** The lambda:InvokeFunction grant of one function, by its name. */
+const invokeStatement = (sid, name) => ({
+  Sid: sid,
+  Effect: 'Allow',
+  Action: ['lambda:InvokeFunction'],
+  Resource: {
+    'Fn::Sub': [
+      'arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${Name}',
+      { Name: name },
+    ],
+  },
+});
+
+/** The validator, for the functions that hand files to it: the one that signs verdicts. */
+function validatorOf(declarations) {
+  const invokers = Object.keys(declarations).filter((fn) => declarations[fn].invokesValidator);
+  const validator = verdictSigner(declarations);
+  if (invokers.length > 0 && !validator) {
+    throw new Error(
+      `iam/function-policies.json: ${invokers.join(', ')} invokes the validator, but no function signs verdicts`,
+    );
+  }
+  return validator;
+}
+
+function roleStatements(fn, declaration, settings, { deliverer, validator }) {
   const webhooks = Boolean(settings.webhookUrl);
   // The notification target cannot refer to the bucket: the bucket refers to it.
   const buckets = {
@@ -132,19 +157,10 @@ function roleStatements(fn, declaration, settings, deliverer) {
         ]
       : []),
     ...(declaration.sendsWebhooks && webhooks
-      ? [
-          {
-            Sid: 'HandWebhooksToTheDeliverer',
-            Effect: 'Allow',
-            Action: ['lambda:InvokeFunction'],
-            Resource: {
-              'Fn::Sub': [
-                'arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${Name}',
-                { Name: delivererName(settings, deliverer) },
-              ],
-            },
-          },
-        ]
+      ? [invokeStatement('HandWebhooksToTheDeliverer', functionName(settings, deliverer))]
+      : []),
+    ...(declaration.invokesValidator
+      ? [invokeStatement('HandPendingUploadsToTheValidator', functionName(settings, validator))]
       : []),
   ];
 }
@@ -153,13 +169,14 @@ function roleStatements(fn, declaration, settings, deliverer) {
  * Everything serverless.yml takes from the file, for `settings` ({ bucketName,
  * ownerSecretParameter, shareSecretParameter, verdictSigningKeyParameter,
  * webhookUrl, webhookSecretParameter }, the stage's params; service and stage,
- * which name the deliverer; and partnerReaders, the entries parsePartnerReaders
+ * which name the deliverer and the validator; and partnerReaders, the entries parsePartnerReaders
  * made of its param). An empty webhookUrl grants and names nothing of webhooks
  * but the deliverer's own queue: the validator invokes nothing.
  */
 function build(declarations, settings) {
   const entries = Object.entries(declarations);
   const deliverer = webhookDeliverer(declarations);
+  const validator = validatorOf(declarations);
   const webhooks = Boolean(settings.webhookUrl);
   const roles = Object.fromEntries(
     entries.map(([fn, declaration]) => [
@@ -173,7 +190,7 @@ function build(declarations, settings) {
               PolicyName: fn,
               PolicyDocument: {
                 Version: '2012-10-17',
-                Statement: roleStatements(fn, declaration, settings, deliverer),
+                Statement: roleStatements(fn, declaration, settings, { deliverer, validator }),
               },
             },
           ],
@@ -191,8 +208,9 @@ function build(declarations, settings) {
       ...flagEnvironment(declaration, {
         secret: (secret) => ({ [secret.parameterVariable]: settings[secret.param] }),
         webhooks: webhooks
-          ? { url: settings.webhookUrl, deliverer: delivererName(settings, deliverer) }
+          ? { url: settings.webhookUrl, deliverer: functionName(settings, deliverer) }
           : undefined,
+        validator: validator ? { name: functionName(settings, validator) } : undefined,
       }),
     };
     if (Object.keys(variables).length === 0) continue;

@@ -14,6 +14,8 @@ import type { LimitSettings } from './limits/usage-ledger.js';
 import { loadShareKey } from './shares/share-secret.js';
 import { createFileStore, type FileStore } from './store/file-store.js';
 import { createS3Client } from './store/s3-client.js';
+import type { ValidationHandoff } from './validation/pending-sweep.js';
+import { lambdaValidationHandoff } from './validation/validation-handoff.js';
 import { lambdaWebhookHandoff, type WebhookHandoff } from './webhooks/webhook-handoff.js';
 import {
   parseWebhookSecret,
@@ -44,6 +46,8 @@ export interface Runtime {
   webhookDelivery?: WebhookSettings;
   /** Hands verdicts' webhooks to the deliverer: the validator's, when a deliverer is configured. */
   handOffWebhook?: WebhookHandoff;
+  /** Hands files left pending to the validator: the pending-uploads sweep's, when its validator is configured. */
+  handOffValidation?: ValidationHandoff;
   /** What every date the function compares or issues is read from: the system clock, or a test's. */
   clock: Clock;
 }
@@ -154,6 +158,15 @@ export async function createRuntime(
       ? {
           handOffWebhook: lambdaWebhookHandoff({
             functionName: environment.WEBHOOK_DELIVERER_FUNCTION,
+            region: environment.AWS_REGION,
+            ...(environment.LAMBDA_ENDPOINT ? { endpoint: environment.LAMBDA_ENDPOINT } : {}),
+          }),
+        }
+      : {}),
+    ...(environment.VALIDATOR_FUNCTION
+      ? {
+          handOffValidation: lambdaValidationHandoff({
+            functionName: environment.VALIDATOR_FUNCTION,
             region: environment.AWS_REGION,
             ...(environment.LAMBDA_ENDPOINT ? { endpoint: environment.LAMBDA_ENDPOINT } : {}),
           }),

@@ -107,7 +107,8 @@ async function run(
   settings.log(`${functionName}: retries exhausted, dead letter appended to ${file}`);
 }
 
-const answer = (response: ServerResponse, status: number, body?: unknown) => {
+/** Answers a request of the local stack's control ports: a status, and a JSON body if any. */
+export const answer = (response: ServerResponse, status: number, body?: unknown) => {
   response.writeHead(status, body === undefined ? {} : { 'content-type': 'application/json' });
   response.end(body === undefined ? undefined : JSON.stringify(body));
 };

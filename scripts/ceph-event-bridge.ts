@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { S3Event } from 'aws-lambda';
+import type { EventFaults } from './event-faults.js';
 
 /**
  * Encodes an object key as AWS writes it into S3 event notifications:
@@ -137,6 +138,8 @@ export interface BridgeSettings {
   beforeValidation?: (created: CreatedObject[]) => Promise<void>;
   /** How events are batched to the validator (default: one invocation per push, none waiting). */
   batches?: BatchSettings;
+  /** The fault tests' controls (scripts/event-faults.ts): events lost, duplicated or held. */
+  faults?: EventFaults;
 }
 
 /**
@@ -221,7 +224,11 @@ export function startEventBridge(settings: BridgeSettings): Promise<Server> {
     laneOf: keyLane,
     run: (records) => invokeWithRetries(settings, { Records: records }),
   });
+  const deliver = (records: S3Event['Records']) => {
+    if (records.length > 0) void invokeWithRetries(settings, { Records: records });
+  };
   const server = createServer(async (request, response) => {
+    if (settings.faults && (await settings.faults.control(request, response, deliver))) return;
     if (settings.invocations && (await settings.invocations(request, response))) return;
     const chunks: Buffer[] = [];
     let size = 0;
@@ -255,7 +262,13 @@ export function startEventBridge(settings: BridgeSettings): Promise<Server> {
     }
     for (const object of created) settings.created?.(object);
     await settings.beforeValidation?.(created);
-    queue.push(event.Records);
+    if (!settings.faults) {
+      queue.push(event.Records);
+      return;
+    }
+    const { queued, duplicated } = settings.faults.route(event.Records);
+    queue.push(queued);
+    deliver(duplicated);
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

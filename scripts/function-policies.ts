@@ -26,6 +26,7 @@ export interface FunctionEntry {
   invokedByBucket?: boolean;
   deliversWebhooks?: boolean;
   sendsWebhooks?: boolean;
+  invokesValidator?: boolean;
 }
 
 /** How a flag's secret is named: the stack param, the variable naming it in AWS, the variable holding it locally. */
@@ -45,7 +46,8 @@ interface FunctionDeclarations {
     declaration: FunctionEntry,
     options: {
       secret: (spec: SecretSpec) => Record<string, string>;
-      webhooks?: { url: string; deliverer: string; senderExtras?: Record<string, string> };
+      webhooks?: { url: string; deliverer: string; senderExtras?: Record<string, string> } | undefined;
+      validator?: { name: string; invokerExtras?: Record<string, string> } | undefined;
     },
   ): Record<string, string>;
 }

@@ -37,6 +37,8 @@ export interface LocalFunctionSettings {
   secrets: Record<string, string>;
   /** Unset: webhooks off (the webhook secret is `secrets.webhookSecretParameter`). */
   webhooks?: { url: string; deliverer: string; lambdaEndpoint: string };
+  /** The validator, for the functions that hand it files (the pending-uploads sweep): its name, and the local invoke. */
+  validator?: { name: string; lambdaEndpoint: string };
   /**
    * The stack's own wiring, over serverless.yml's AWS values in every function's environment:
    * its buckets, its S3 endpoint, the development JWKS, and the shorter windows a test stack
@@ -48,14 +50,15 @@ export interface LocalFunctionSettings {
 /**
  * Each function's local environment, from its declaration as in AWS: the secrets its flags
  * grant (their values: there is no SSM), the webhook settings of the deliverer and of its
- * senders (these also get the local stand-in for Lambda's asynchronous invoke), and its own
+ * senders, the validator's name for the functions that invoke it (the senders and these also
+ * get the local stand-in for Lambda's asynchronous invoke), and its own
  * role session's credentials, so that locally each function signs as itself.
  */
 export function functionEnvironments(
   settings: LocalFunctionSettings,
   entries: Record<string, FunctionEntry> = functionEntries(),
 ): Record<string, Record<string, string>> {
-  const { webhooks } = settings;
+  const { webhooks, validator } = settings;
   return Object.fromEntries(
     Object.entries(entries).map(([fn, entry]) => {
       const credentials = settings.credentials[fn];
@@ -66,6 +69,10 @@ export function functionEnvironments(
             url: webhooks.url,
             deliverer: webhooks.deliverer,
             senderExtras: { LAMBDA_ENDPOINT: webhooks.lambdaEndpoint },
+          },
+          validator: validator && {
+            name: validator.name,
+            invokerExtras: { LAMBDA_ENDPOINT: validator.lambdaEndpoint },
           },
         }),
         ...(credentials

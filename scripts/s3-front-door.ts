@@ -171,6 +171,8 @@ export interface FrontDoorSettings {
   /** RGW's address, e.g. `http://127.0.0.1:7480`. */
   rgwEndpoint: string;
   log: (line: string) => void;
+  /** The fault tests' S3 failures (scripts/event-faults.ts): a request it names is answered 500, unsent. */
+  fails?: (request: IncomingMessage) => boolean;
 }
 
 export interface FrontDoor {
@@ -207,6 +209,13 @@ export async function startS3FrontDoor(settings: FrontDoorSettings): Promise<Fro
       // Its body is never read, so the connection ends with the answer.
       response.shouldKeepAlive = false;
       response.writeHead(refusal.status, { 'content-type': 'text/plain' }).end(`${refusal.reason}\n`);
+      return;
+    }
+    if (settings.fails?.(request)) {
+      request.resume();
+      response
+        .writeHead(500, { 'content-type': 'application/xml' })
+        .end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code></Error>');
       return;
     }
     const preflight = isPreflight(request);

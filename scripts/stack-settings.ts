@@ -28,6 +28,8 @@ export const EVENTS_LOG = resolve(LOCAL_DIR, 'events.jsonl');
  * delivery failed every retry, as Lambda's on-failure record (kept across restarts).
  */
 export const WEBHOOK_DLQ_FILE = resolve(LOCAL_DIR, 'webhook-dlq.jsonl');
+/** The validator's asynchronous invocations (the pending-uploads sweep's) that exhausted their retries. */
+export const VALIDATOR_DLQ_FILE = resolve(LOCAL_DIR, 'validator-dlq.jsonl');
 
 const port = (name: string, fallback: number): number => {
   const value = Number(process.env[name] ?? fallback);

@@ -39,6 +39,7 @@ import {
   devVerdictKeys,
   type VerdictKeys,
 } from './dev-keys.js';
+import { eventFaults } from './event-faults.js';
 import { emulatorEnvironment, guardDutyEmulator } from './guardduty-emulator.js';
 import { writeOfflineConfig } from './offline-config.js';
 import { localPartnerReaders } from './partner-readers.js';
@@ -56,12 +57,20 @@ import {
   START_LOG,
   type StackInfo,
   stackSettings,
+  VALIDATOR_DLQ_FILE,
   WEBHOOK_DLQ_FILE,
 } from './stack-settings.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const settings = stackSettings();
 const delivererFunction = `presign-${settings.stage}-deliverWebhook`;
+const validatorFunction = `presign-${settings.stage}-validateUpload`;
+const sweepFunction = `presign-${settings.stage}-sweepPendingUploads`;
+/**
+ * How often the supervisor runs the pending-uploads sweep, as the schedule does in AWS (serverless
+ * offline runs no schedule): every PRESIGN_LOCAL_SWEEP_SECONDS (tests shorten it), default 60.
+ */
+const SWEEP_PERIOD_MS = Number(process.env.PRESIGN_LOCAL_SWEEP_SECONDS || 60) * 1000;
 /** The region the functions sign for; RGW accepts any region in a SigV4 scope, osls only AWS's names. */
 const FUNCTION_REGION = 'us-east-1';
 
@@ -388,6 +397,26 @@ function cephRgw(command: 'start' | 'stop'): void {
   }
 }
 
+/**
+ * Runs the pending-uploads sweep every {@link SWEEP_PERIOD_MS}, one run at a time, through serverless
+ * offline's Invoke API: a run that fails is logged, and the next one goes on.
+ */
+function sweepPeriodically(invokeUrl: string): void {
+  const sweep = async () => {
+    try {
+      const answer = await fetch(invokeUrl, { method: 'POST', body: '{}' });
+      const text = await answer.text();
+      if (!answer.ok || answer.headers.has('x-amz-function-error')) {
+        warn(`the pending-uploads sweep failed (${answer.status}): ${text.slice(0, 300)}`);
+      }
+    } catch (error) {
+      if (!stopping) warn(`the pending-uploads sweep could not run: ${(error as Error).message}`);
+    }
+    if (!stopping) setTimeout(() => void sweep(), SWEEP_PERIOD_MS).unref();
+  };
+  setTimeout(() => void sweep(), SWEEP_PERIOD_MS).unref();
+}
+
 async function shutdown(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
@@ -435,22 +464,28 @@ async function main(): Promise<void> {
   log('starting Ceph RGW (real S3 + STS)…');
   cephRgw('start');
   const admin = JSON.parse(readFileSync(ADMIN_FILE, 'utf8')) as AdminAccess;
+  // The fault tests' controls, on the bridge's port: events lost, duplicated or held; S3 writes failed.
+  const faults = eventFaults({ log: record });
   const adminS3 = adminS3Client(admin);
   // What every S3 client of the stack uses, the functions' and the browser's: RGW behind its front door.
-  frontDoor = await startS3FrontDoor({ port: settings.s3Port, rgwEndpoint: admin.endpoint, log: warn });
+  frontDoor = await startS3FrontDoor({
+    port: settings.s3Port,
+    rgwEndpoint: admin.endpoint,
+    log: warn,
+    fails: faults.failsWrite,
+  });
   frontDoor.server.on('error', (error) => {
     warn(`the S3 front door failed: ${error.message}; stopping the stack.`);
     void shutdown(1);
   });
   const s3Endpoint = `http://127.0.0.1:${settings.s3Port}`;
 
-  const validatorFunction = `presign-${settings.stage}-validateUpload`;
   const lambdaUrl = `http://127.0.0.1:${settings.lambdaPort}`;
   const validatorInvokeUrl = `${lambdaUrl}/2015-03-31/functions/${validatorFunction}/invocations`;
   // With MALWARE_SCAN=guardduty, once its role exists: told of each created object by the bridge.
   let emulator: ReturnType<typeof guardDutyEmulator> | undefined;
   const invocations = asyncInvocations({
-    deadLetterFiles: { [delivererFunction]: WEBHOOK_DLQ_FILE },
+    deadLetterFiles: { [delivererFunction]: WEBHOOK_DLQ_FILE, [validatorFunction]: VALIDATOR_DLQ_FILE },
     invokeUrl: (name) => `${lambdaUrl}/2015-03-31/functions/${name}/invocations`,
     region: FUNCTION_REGION,
     log: record,
@@ -484,6 +519,7 @@ async function main(): Promise<void> {
     created: (created) => emulator?.scan(created),
     beforeValidation: async (created) => emulator?.contentHeld(created),
     batches: VALIDATOR_BATCHES,
+    faults,
   });
 
   log(`provisioning bucket ${settings.bucket}, roles, bucket policy and notifications…`);
@@ -550,6 +586,8 @@ async function main(): Promise<void> {
               },
             }
           : {}),
+        // The sweep invokes the validator through the same stand-in.
+        validator: { name: validatorFunction, lambdaEndpoint: `http://127.0.0.1:${settings.bridgePort}` },
         wiring: {
           UPLOADS_BUCKET: settings.bucket,
           STATE_BUCKET: settings.stateBucket,
@@ -557,9 +595,11 @@ async function main(): Promise<void> {
           AUTH_JWKS: JSON.stringify(jwks),
           // Shorter windows, for the tests' stacks only.
           ...Object.fromEntries(
-            ['UPLOAD_RATE_WINDOW_SECONDS', 'RESERVATION_GRACE_SECONDS'].flatMap((name) =>
-              process.env[name] ? [[name, process.env[name] as string]] : [],
-            ),
+            [
+              'UPLOAD_RATE_WINDOW_SECONDS',
+              'RESERVATION_GRACE_SECONDS',
+              'PENDING_SWEEP_AFTER_SECONDS',
+            ].flatMap((name) => (process.env[name] ? [[name, process.env[name] as string]] : [])),
           ),
         },
       },
@@ -579,6 +619,7 @@ async function main(): Promise<void> {
     }, renewIn).unref();
   };
   await launch();
+  sweepPeriodically(`${lambdaUrl}/2015-03-31/functions/${sweepFunction}/invocations`);
 
   const info: StackInfo = {
     apiUrl,

@@ -100,6 +100,16 @@ const environmentSchema = z.object({
    * tagged its version NO_THREATS_FOUND; `none` (default): the content check alone decides.
    */
   MALWARE_SCAN: z.enum(MALWARE_SCAN_MODES as [MalwareScanMode, ...MalwareScanMode[]]).default('none'),
+  /** The validator's function name: the pending-uploads sweep hands the files it finds to it. */
+  VALIDATOR_FUNCTION: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a Lambda function name')
+    .optional(),
+  /**
+   * How long after an upload is issued the sweep looks at it, if it is not judged by then (5
+   * minutes unless set: the local stack's tests shorten it).
+   */
+  PENDING_SWEEP_AFTER_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   /** Set only off AWS: where the Lambda API is (the local stack's asynchronous invocation). */
   LAMBDA_ENDPOINT: z.url().optional(),
   /** Set to `true` by `serverless offline`; unset in AWS. */

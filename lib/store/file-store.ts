@@ -6,6 +6,7 @@ import { createFileIndex } from './file-index.js';
 import { createFileRecords } from './file-records.js';
 import { createFileVersions } from './file-versions.js';
 import { createMultipartStore } from './multipart-store.js';
+import { createPendingMarkers } from './pending-markers.js';
 import { createPresigner } from './presigning.js';
 import { createShareEpochs } from './share-epochs.js';
 import { createUsageStore } from './usage-store.js';
@@ -83,6 +84,7 @@ export function createFileStore(settings: FileStoreSettings) {
     ...createShareEpochs(writer),
     ...createMultipartStore({ s3, bucket, stateBucket, writer }),
     ...createUsageStore({ s3, bucket, writer }),
+    ...createPendingMarkers({ s3, stateBucket }),
     ...createPresigner({ s3, bucket }),
   };
 }

@@ -67,6 +67,7 @@ type MultipartStore = Pick<
   | 'claimClosing'
   | 'readClosing'
   | 'releaseClosing'
+  | 'markPending'
   | 'readUsage'
   | 'tryWriteUsage'
   | 'claimGathering'
@@ -134,19 +135,23 @@ export async function startMultipartUpload(
   const key = objectKey(owner, fileId);
   let uploadId: string;
   try {
-    uploadId = await store.startMultipartUpload(
-      {
-        key,
-        contentType,
-        size: request.size,
-        partSize,
-        filename: request.filename,
-        owner,
-        clientMetadata: request.clientMetadata,
-      },
-      fileId,
-      now,
-    );
+    // The pending marker beside the start, not after it: one more write, no longer a wait.
+    [uploadId] = await Promise.all([
+      store.startMultipartUpload(
+        {
+          key,
+          contentType,
+          size: request.size,
+          partSize,
+          filename: request.filename,
+          owner,
+          clientMetadata: request.clientMetadata,
+        },
+        fileId,
+        now,
+      ),
+      store.markPending(owner, fileId, { until }),
+    ]);
   } catch (error) {
     // Nothing can land under this key: give the bytes back now (else they lapse with the reservation).
     if (limited) await releaseReservation(usage, owner, fileId).catch(() => undefined);

@@ -27,6 +27,7 @@ export interface UploadDependencies {
     FileStore,
     | 'credentials'
     | 'presignUpload'
+    | 'markPending'
     | 'readUsage'
     | 'tryWriteUsage'
     | 'claimGathering'
@@ -114,7 +115,8 @@ function admitAll(
  * With limits set, the declared sizes are reserved in one step until the
  * forms expire: 403 `quota_exceeded` (on the total) or 429 `rate_limited`
  * refuse them all unsigned. The forms are signed concurrently and returned in
- * the request's order.
+ * the request's order; each file's pending marker is written as its form is
+ * signed, so the sweep judges the file even if its upload event is lost.
  */
 export async function issueUploads(
   { store, rules, limits, giveUpAt, uploadTtlSeconds, clock }: UploadDependencies,
@@ -135,15 +137,19 @@ export async function issueUploads(
     admitted.map(async ({ request, contentType }, index): Promise<IssuedUpload> => {
       const fileId = fileIds[index] as string;
       const key = objectKey(owner, fileId);
-      const { url, fields } = await store.presignUpload({
-        key,
-        contentType,
-        size: request.size,
-        filename: request.filename,
-        owner,
-        clientMetadata: request.clientMetadata,
-        expiresIn,
-      });
+      // The pending marker beside the signing, not after it: one more write, no longer a wait.
+      const [{ url, fields }] = await Promise.all([
+        store.presignUpload({
+          key,
+          contentType,
+          size: request.size,
+          filename: request.filename,
+          owner,
+          clientMetadata: request.clientMetadata,
+          expiresIn,
+        }),
+        store.markPending(owner, fileId, { until: expiresAt }),
+      ]);
       return {
         fileId,
         key,

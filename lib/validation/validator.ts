@@ -21,6 +21,7 @@ import { parseObjectKey, UPLOADS_PREFIX } from '../store/object-key.js';
 import { classifyS3Error } from '../store/s3-errors.js';
 import { fileValidatedEvent, type WebhookMessage, webhookId } from '../webhooks/file-validated-event.js';
 import type { WebhookHandoff } from '../webhooks/webhook-handoff.js';
+import { parsePendingUploadsEvent } from './pending-uploads-event.js';
 import { parseS3Event, type QueuedS3Message, type S3ObjectRecord } from './s3-event.js';
 import { parseScanResultEvent, type ScanResult } from './scan-result-event.js';
 import { SNIFF_BYTES, sniffSample } from './sniff-type.js';
@@ -47,6 +48,7 @@ export interface ValidatorDependencies {
     | 'releaseGathering'
     | 'changeUsage'
     | 'uploadLanded'
+    | 'clearPending'
   >;
   rules: UploadRules;
   /** The limits in force: a verdict settles the file's reservation in its owner's usage. */
@@ -546,6 +548,10 @@ async function validateOne(
   // After the verdict is recorded, and outside the S3 error reading above: a handoff that fails
   // fails the invocation, whose retry finds the verdict recorded and hands its webhook off again.
   if (webhook && dependencies.handOffWebhook) await dependencies.handOffWebhook(webhook);
+  // Last: a run that fails before this leaves the marker, and the sweep hands the file back.
+  if (outcome.status !== 'skipped' || outcome.skip === 'already_decided') {
+    await dependencies.store.clearPending(key);
+  }
   if (outcome.status === 'skipped') {
     logger.info('validation skipped', { key, skip: outcome.skip, eTag: record.eTag });
   } else {
@@ -662,8 +668,22 @@ function outcomesOf(records: S3ObjectRecord[], settled: PromiseSettledResult<Rec
 }
 
 /**
+ * The record the sweep's event stands for: an upload whose own event may be
+ * lost. It names no version, ETag or sequencer, so the file's first version is
+ * judged as the key's one listing (or its record) names it, and a verdict
+ * already made settles and sends its webhook again, the same id.
+ */
+const pendingRecord = (dependencies: ValidatorDependencies, key: string): S3ObjectRecord => ({
+  eventName: 'ObjectCreated:PendingSweep',
+  bucket: dependencies.store.bucket,
+  key,
+  size: 0,
+});
+
+/**
  * Validates every object record of an S3 event (as the bucket or the local
- * bridge delivers it) with {@link validateRecords}. Once all were attempted,
+ * bridge delivers it), or every upload of the sweep's pending-uploads event,
+ * with {@link validateRecords}. Once all were attempted,
  * any unexpected error is rethrown (an `AggregateError`) so the invocation
  * fails and is retried: decided objects are then skipped.
  */
@@ -673,7 +693,8 @@ export async function validateUploadEvent(
 ): Promise<RecordOutcome[]> {
   const scan = parseScanResultEvent(event);
   if (scan) return [await validateScanResult(dependencies, scan)];
-  const records = parseS3Event(event);
+  const pending = parsePendingUploadsEvent(event);
+  const records = pending ? pending.map((key) => pendingRecord(dependencies, key)) : parseS3Event(event);
   const { outcomes, errors } = outcomesOf(records, await validateRecords(dependencies, records));
   if (errors.length > 0) {
     throw new AggregateError(errors, `${errors.length} of ${records.length} records could not be validated`);

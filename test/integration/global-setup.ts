@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { ensureLocalStack } from '../../scripts/local-stack.js';
 import { stackSettings } from '../../scripts/stack-settings.js';
-import { TEST_LIMITS } from '../support/limits.js';
+import { TEST_LIMITS, TEST_SWEEP } from '../support/limits.js';
 import { TEST_WEBHOOK_PATH, TEST_WEBHOOK_SECRET } from '../support/webhooks.js';
 import { startWebhookReceiver, stopWebhookReceiver } from './webhook-receiver.js';
 
@@ -33,6 +33,8 @@ export default async function setup(): Promise<() => Promise<void>> {
         WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
         QUOTA_BYTES_PER_OWNER: String(TEST_LIMITS.QUOTA_BYTES_PER_OWNER),
         UPLOADS_PER_HOUR_PER_OWNER: String(TEST_LIMITS.UPLOADS_PER_HOUR_PER_OWNER),
+        PRESIGN_LOCAL_SWEEP_SECONDS: String(TEST_SWEEP.PRESIGN_LOCAL_SWEEP_SECONDS),
+        PENDING_SWEEP_AFTER_SECONDS: String(TEST_SWEEP.PENDING_SWEEP_AFTER_SECONDS),
       },
     });
     return async () => {

@@ -4,6 +4,7 @@ import {
   GetObjectTaggingCommand,
   HeadObjectCommand,
   ListBucketsCommand,
+  ListObjectsV2Command,
   PutBucketPolicyCommand,
   PutObjectCommand,
   PutObjectTaggingCommand,
@@ -34,6 +35,7 @@ const FUNCTIONS = [
   'createShare',
   'openShare',
   'revokeShares',
+  'sweepPendingUploads',
 ] as const;
 type Fn = (typeof FUNCTIONS)[number];
 
@@ -287,5 +289,46 @@ describe('every function role on the real gateway', () => {
     ).toMatchObject({
       status: 404,
     });
+  });
+
+  it('sweepPendingUploads: reads, tags and writes no upload and no file record, but keeps pending markers (the grants exist)', async () => {
+    // Arrange
+    const client = clients.sweepPendingUploads;
+    const marker = `pending/2026-11-23T09:00:00.000Z/${'0'.repeat(32)}/${ulid()}`;
+
+    // Act
+    const readUpload = await outcome(client, new GetObjectCommand({ Bucket: stack.bucket, Key: passedKey }));
+    const tagUpload = await outcome(
+      client,
+      new PutObjectTaggingCommand({
+        Bucket: stack.bucket,
+        Key: passedKey,
+        Tagging: { TagSet: [{ Key: 'validation-status', Value: 'passed' }] },
+      }),
+    );
+    const writeRecord = await outcome(
+      client,
+      new PutObjectCommand({ Bucket: stack.stateBucket, Key: `file-index/${'0'.repeat(32)}/x`, Body: '{}' }),
+    );
+    const writeMarker = await outcome(
+      client,
+      new PutObjectCommand({ Bucket: stack.stateBucket, Key: marker, Body: '{}' }),
+    );
+    const listMarkers = await outcome(
+      client,
+      new ListObjectsV2Command({ Bucket: stack.stateBucket, Prefix: 'pending/', MaxKeys: 1 }),
+    );
+    const dropMarker = await outcome(
+      client,
+      new DeleteObjectCommand({ Bucket: stack.stateBucket, Key: marker }),
+    );
+
+    // Assert
+    expect([readUpload, tagUpload, writeRecord]).toEqual([DENIED, DENIED, DENIED]);
+    expect([writeMarker, listMarkers, dropMarker]).toEqual([
+      { status: 200, code: 'OK' },
+      { status: 200, code: 'OK' },
+      { status: 200, code: 'OK' },
+    ]);
   });
 });

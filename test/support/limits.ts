@@ -8,3 +8,14 @@ export const TEST_LIMITS = {
   QUOTA_BYTES_PER_OWNER: 2_000_000_000,
   UPLOADS_PER_HOUR_PER_OWNER: 250,
 } as const;
+
+/**
+ * The pending-uploads sweep of the stack the integration tests start: it runs
+ * every 10 s and hands over uploads 20 s old that are still pending (in AWS:
+ * every 2 minutes, 5 minutes), so the fault tests see a lost event's file
+ * decided within a minute.
+ */
+export const TEST_SWEEP = {
+  PRESIGN_LOCAL_SWEEP_SECONDS: 10,
+  PENDING_SWEEP_AFTER_SECONDS: 20,
+} as const;

@@ -29,6 +29,7 @@ const WEBHOOK_SECRET_PARAMETER = `/presign/${STAGE}/webhook-secret`;
 /** The stage is packaged with webhooks on (param webhookUrl); roles.test.ts shows what an empty one leaves out. */
 const WEBHOOK_URL = 'https://hooks.example.com/presign';
 const DELIVERER = `presign-${STAGE}-deliverWebhook`;
+const VALIDATOR = `presign-${STAGE}-validateUpload`;
 /** How `render` writes the state bucket's Ref: CloudFormation names that bucket. */
 const STATE_BUCKET = '<Ref StateBucket>';
 /** Planted in the packaging environment: none of it may reach the template. */
@@ -71,6 +72,7 @@ const STRAY_SHELL = {
   MALWARE_SCAN: 'guardduty',
   UPLOAD_RATE_WINDOW_SECONDS: '77',
   RESERVATION_GRACE_SECONDS: '77',
+  PENDING_SWEEP_AFTER_SECONDS: '77',
   PRESIGN_LOCAL_FUNCTION_TIMEOUT: '77',
 };
 /** The limits a deployer sets (README: Limits), as `--param`s of the package run. */
@@ -103,6 +105,7 @@ const FUNCTIONS = [
   'revokeShares',
   'validateUpload',
   'deliverWebhook',
+  'sweepPendingUploads',
 ] as const;
 type FunctionName = (typeof FUNCTIONS)[number];
 /** Handler files are kebab-case: `createUpload` lives in handlers/create-upload.ts. */
@@ -254,9 +257,22 @@ const EXPECTED_ACTIONS: Record<FunctionName, string[]> = {
     ...SECRET_READ,
     // Hands each verdict's webhook to the deliverer, and nothing else of Lambda.
     'lambda:InvokeFunction',
+    // Drops a file's pending marker once its verdict is recorded.
+    's3:DeleteObject',
   ],
   // No S3 at all: reads its secret, and sends what it could not deliver to its queue.
   deliverWebhook: [...LOGS, ...SECRET_READ, 'sqs:SendMessage'],
+  // Lists, reads, moves and drops the pending markers due; reads file records (ListBucket tells a
+  // missing one from a forbidden one) and whether anything landed; hands files to the validator.
+  sweepPendingUploads: [
+    ...LOGS,
+    's3:ListBucket',
+    's3:GetObject',
+    's3:PutObject',
+    's3:DeleteObject',
+    's3:ListBucketVersions',
+    'lambda:InvokeFunction',
+  ],
 };
 const unique = (values: string[]) => [...new Set(values)];
 const MULTIPART_STEPS: readonly FunctionName[] = [
@@ -431,6 +447,7 @@ const EXTRAS = {
     { Sid: 'SendUndeliveredWebhooksToDlq', Action: ['sqs:SendMessage'] },
   ],
   sendsWebhooks: [{ Sid: 'HandWebhooksToTheDeliverer', Action: ['lambda:InvokeFunction'] }],
+  invokesValidator: [{ Sid: 'HandPendingUploadsToTheValidator', Action: ['lambda:InvokeFunction'] }],
 };
 
 const isS3 = (statement: Statement) => list(statement.Action).some((action) => action.startsWith('s3:'));
@@ -606,11 +623,16 @@ describe('packaged functions', () => {
       expect(variables.MALWARE_SCAN).toBe('none');
       expect(variables.UPLOAD_RATE_WINDOW_SECONDS).toBe('3600');
       expect(variables.RESERVATION_GRACE_SECONDS).toBe('3600');
+      expect(variables.PENDING_SWEEP_AFTER_SECONDS).toBe('300');
       expect(variables.QUOTA_BYTES_PER_OWNER).toBe(LIMIT_PARAMS.quotaBytesPerOwner);
       expect(variables.UPLOADS_PER_HOUR_PER_OWNER).toBe(LIMIT_PARAMS.uploadsPerHourPerOwner);
-      expect(properties.Timeout).toBe(
-        fn === 'completeUpload' ? 29 : ['validateUpload', 'deliverWebhook'].includes(fn) ? 30 : 10,
-      );
+      const timeouts: Record<string, number> = {
+        completeUpload: 29,
+        validateUpload: 30,
+        deliverWebhook: 30,
+        sweepPendingUploads: 60,
+      };
+      expect(properties.Timeout).toBe(timeouts[fn] ?? 10);
     }
   });
 
@@ -731,6 +753,7 @@ describe('least privilege', () => {
           `arn:${PARTITION}:s3:::${STATE_BUCKET}/file-index/*`,
           `arn:${PARTITION}:s3:::${STATE_BUCKET}/multipart-closing/*`,
           `arn:${PARTITION}:s3:::${STATE_BUCKET}/usage/*`,
+          `arn:${PARTITION}:s3:::${STATE_BUCKET}/pending/*`,
         ]).toContain(arn);
         const actions = list(statement.Action);
         if (arn.endsWith('/uploads/*')) {
@@ -744,6 +767,17 @@ describe('least privilege', () => {
           // Owners' usage: read and written back (compare-and-swap) by the functions that move bytes.
           expect(USAGE_WRITERS).toContain(fn);
           expect(actions).toEqual(['s3:GetObject', 's3:PutObject']);
+        } else if (arn.endsWith('/pending/*')) {
+          // Pending markers: written when an upload is issued, dropped by the validator once it is
+          // judged; the sweep reads, moves and drops the ones due.
+          expect(actions).toEqual(
+            {
+              createUpload: ['s3:PutObject'],
+              createMultipartUpload: ['s3:PutObject'],
+              validateUpload: ['s3:DeleteObject'],
+              sweepPendingUploads: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+            }[fn as string],
+          );
         } else if (arn.endsWith('/file-index/*')) {
           // File records: the validator creates them once and changes them by compare-and-swap (and
           // tags a tombstone for the lifecycle); the delete function removes them, or leaves a
@@ -759,6 +793,7 @@ describe('least privilege', () => {
             'createShare',
             'openShare',
             'revokeShares',
+            'sweepPendingUploads',
           ];
           if (readers.includes(fn)) expect(actions).toEqual(['s3:GetObject']);
           else expect(writers[fn]).toContainEqual(actions);
@@ -795,6 +830,7 @@ describe('least privilege', () => {
             'createDownloadUrl',
             ...MULTIPART_STEPS,
             ...USAGE_WRITERS,
+            'sweepPendingUploads',
           ]).toContain(fn);
           expect(actions).toEqual(['s3:ListBucket']);
         } else if (actions.includes('s3:ListBucketVersions')) {
@@ -829,6 +865,7 @@ describe('least privilege', () => {
         ...(entry.consumesUploadEvents ? EXTRAS.consumesUploadEvents : []),
         ...(entry.deliversWebhooks ? EXTRAS.deliversWebhooks : []),
         ...(entry.sendsWebhooks ? EXTRAS.sendsWebhooks : []),
+        ...(entry.invokesValidator ? EXTRAS.invokesValidator : []),
       ];
 
       // Act
@@ -924,6 +961,7 @@ describe('least privilege', () => {
     revokeShares: [OWNER_SECRET_PARAMETER],
     validateUpload: [VERDICT_SIGNING_KEY_PARAMETER],
     deliverWebhook: [WEBHOOK_SECRET_PARAMETER],
+    sweepPendingUploads: [],
   };
 
   it.each(FUNCTIONS)('%s reads only its secret parameters, each decrypted through SSM only', (fn) => {
@@ -1032,6 +1070,16 @@ describe('least privilege', () => {
         actions: ['s3:DeleteObjectVersion'],
         resources: [`arn:${PARTITION}:s3:::${BUCKET}/uploads/*`],
       },
+      {
+        fn: 'validateUpload',
+        actions: ['s3:DeleteObject'],
+        resources: [`arn:${PARTITION}:s3:::${STATE_BUCKET}/pending/*`],
+      },
+      {
+        fn: 'sweepPendingUploads',
+        actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+        resources: [`arn:${PARTITION}:s3:::${STATE_BUCKET}/pending/*`],
+      },
     ]);
   });
 
@@ -1059,7 +1107,7 @@ describe('least privilege', () => {
     expect(list(sqs[0]?.Resource).map(render)).toEqual(['<UploadValidationDlq.Arn>']);
   });
 
-  it('lets only the deliverer near the webhook secret, and only the validator invoke it, that function only', () => {
+  it('lets only the deliverer near the webhook secret, only the validator invoke it and only the sweep invoke the validator, each that function only', () => {
     // Act
     const near = (text: string) =>
       FUNCTIONS.filter((fn) =>
@@ -1083,6 +1131,11 @@ describe('least privilege', () => {
         fn: 'validateUpload',
         actions: ['lambda:InvokeFunction'],
         resources: [`arn:${PARTITION}:lambda:${REGION}:${ACCOUNT}:function:${DELIVERER}`],
+      },
+      {
+        fn: 'sweepPendingUploads',
+        actions: ['lambda:InvokeFunction'],
+        resources: [`arn:${PARTITION}:lambda:${REGION}:${ACCOUNT}:function:${VALIDATOR}`],
       },
     ]);
     expect(render(functionOf('deliverWebhook').Properties.FunctionName as Json)).toBe(DELIVERER);
@@ -1506,12 +1559,38 @@ describe('malware scanning, with malwareScan at its default (none)', () => {
       '',
     );
     expect(text).not.toMatch(/GuardDuty|MalwareProtection|aws\.guardduty/);
-    expect(resourcesOfType('AWS::Events::Rule')).toEqual([]);
+    // The one rule is the pending-uploads sweep's schedule.
+    expect(
+      resourcesOfType('AWS::Events::Rule').filter(([, rule]) => !rule.Properties.ScheduleExpression),
+    ).toEqual([]);
     for (const fn of FUNCTIONS) {
       expect(
         (functionOf(fn).Properties.Environment as { Variables?: Record<string, string> } | undefined)
           ?.Variables?.MALWARE_SCAN,
       ).toBe('none');
+    }
+  });
+});
+
+describe('the pending-uploads sweep', () => {
+  it('runs every two minutes, on a schedule of its own, and invokes nothing but the validator', () => {
+    // Act
+    const rules = resourcesOfType('AWS::Events::Rule');
+    const variables = (
+      functionOf('sweepPendingUploads').Properties.Environment as {
+        Variables: Record<string, string>;
+      }
+    ).Variables;
+
+    // Assert
+    expect(rules).toHaveLength(1);
+    const rule = (rules[0] as [string, Resource])[1].Properties;
+    expect(rule.ScheduleExpression).toBe('rate(2 minutes)');
+    expect(JSON.stringify(rule.Targets)).toContain('SweepPendingUploadsLambdaFunction');
+    expect(variables.VALIDATOR_FUNCTION).toBe(VALIDATOR);
+    for (const fn of FUNCTIONS.filter((name) => name !== 'sweepPendingUploads')) {
+      const others = functionOf(fn).Properties.Environment as { Variables?: Record<string, string> };
+      expect(others?.Variables?.VALIDATOR_FUNCTION).toBeUndefined();
     }
   });
 });

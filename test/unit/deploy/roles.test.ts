@@ -100,6 +100,7 @@ describe('reading iam/function-policies.json', () => {
       invokedByBucket: false,
       deliversWebhooks: false,
       sendsWebhooks: false,
+      invokesValidator: false,
     });
   });
 
@@ -786,6 +787,7 @@ describe('the local Ceph policies (scripts/function-policies.ts)', () => {
       'ChangeOwnersUsage',
       'TellMissingUsageFromForbidden',
       'CheckWhetherLapsedUploadsLanded',
+      'MarkUploadsPending',
     ]);
     expect(issue).toEqual({
       Sid: 'IssueUploadsUnderUploadsPrefix',

@@ -108,6 +108,24 @@ describe('each function’s local environment', () => {
     expect(off.deliverWebhook).toEqual({});
     expect(JSON.stringify(off)).not.toMatch(/WEBHOOK|LAMBDA_ENDPOINT/);
   });
+
+  it('tells the functions that invoke the validator its name and the local invoke, and no other function', () => {
+    // Act
+    const environments = functionEnvironments({
+      ...stackSettings(false),
+      validator: { name: 'presign-local-validateUpload', lambdaEndpoint: 'http://127.0.0.1:8' },
+    });
+
+    // Assert
+    const told = Object.entries(environments)
+      .filter(([, environment]) => 'VALIDATOR_FUNCTION' in environment || 'LAMBDA_ENDPOINT' in environment)
+      .map(([fn]) => fn);
+    expect(told).toEqual(['sweepPendingUploads']);
+    expect(environments.sweepPendingUploads).toMatchObject({
+      VALIDATOR_FUNCTION: 'presign-local-validateUpload',
+      LAMBDA_ENDPOINT: 'http://127.0.0.1:8',
+    });
+  });
 });
 
 describe('the configuration serverless offline runs with', () => {

@@ -1,8 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { createHandler } from '../../../handlers/create-upload.js';
 import { MAX_BODY_DEPTH, MAX_UPLOAD_BODY_BYTES } from '../../../lib/http/route.js';
+import { pendingMarkerKey } from '../../../lib/store/pending-markers.js';
 import { MAX_BATCH_FILES } from '../../../lib/uploads/upload-request.js';
 import { apiEvent, lambdaContext } from '../../support/api-event.js';
+import { testOwner } from '../../support/owners.js';
 import { signTestToken } from '../../support/tokens.js';
 
 type Json = Record<string, unknown>;
@@ -14,7 +17,22 @@ interface Issued {
 }
 
 /** The function as deployed, on the unit tests' clock: signing forms needs no call to S3. */
-const handler = createHandler(await (await import('../../support/runtime.js')).unitRuntime());
+const runtime = await (await import('../../support/runtime.js')).unitRuntime();
+const handler = createHandler(runtime);
+
+/** The only writes issuing forms makes: the files' pending markers (by key); any other call to S3 fails. */
+let markers: Set<string>;
+
+beforeEach(() => {
+  markers = new Set();
+  vi.spyOn(runtime.s3, 'send').mockImplementation(async (command: object) => {
+    if (command instanceof PutObjectCommand && command.input.Bucket === 'unit-test-state') {
+      markers.add(command.input.Key ?? '');
+      return {};
+    }
+    throw new Error(`unexpected S3 call ${command.constructor.name}`);
+  });
+});
 
 async function post(body: unknown) {
   const event = apiEvent({
@@ -49,6 +67,8 @@ describe('POST /uploads with a batch', () => {
     expect(uploads.map((upload) => upload.maxBytes)).toEqual([1000, 1001, 1002]);
     expect(uploads.map((upload) => upload.upload.fields.key)).toEqual(uploads.map((upload) => upload.key));
     expect(new Set(uploads.map((upload) => upload.fileId)).size).toBe(3);
+    const owner = testOwner('auth0|batcher');
+    expect(markers).toEqual(new Set(uploads.map(({ fileId }) => pendingMarkerKey(owner, fileId))));
   });
 
   it(`lets ${MAX_BATCH_FILES} files at their largest through the body limit to the rules`, async () => {

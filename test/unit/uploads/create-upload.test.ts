@@ -1,8 +1,10 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { generateKeyPair, SignJWT, UnsecuredJWT } from 'jose';
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { createHandler } from '../../../handlers/create-upload.js';
 import { MAX_BODY_BYTES, MAX_BODY_DEPTH, MAX_UPLOAD_BODY_BYTES } from '../../../lib/http/route.js';
 import { decodeMetaValue, PENDING_TAGGING } from '../../../lib/store/object-encoding.js';
+import { pendingMarkerKey } from '../../../lib/store/pending-markers.js';
 import { apiEvent, lambdaContext } from '../../support/api-event.js';
 import { TEST_NOW } from '../../support/clock.js';
 import { testOwner } from '../../support/owners.js';
@@ -12,7 +14,22 @@ import { signTestToken, TEST_AUDIENCE, TEST_ISSUER } from '../../support/tokens.
 type Json = Record<string, unknown>;
 
 /** The function as deployed, on the unit tests' clock: signing a form needs no call to S3. */
-const handler = createHandler(await unitRuntime());
+const runtime = await unitRuntime();
+const handler = createHandler(runtime);
+
+/** The one write issuing a form makes: its pending marker (bodies by key); any other call to S3 fails. */
+let markers: Map<string, string>;
+
+beforeEach(() => {
+  markers = new Map();
+  vi.spyOn(runtime.s3, 'send').mockImplementation(async (command: object) => {
+    if (command instanceof PutObjectCommand && command.input.Bucket === 'unit-test-state') {
+      markers.set(command.input.Key ?? '', String(command.input.Body));
+      return {};
+    }
+    throw new Error(`unexpected S3 call ${command.constructor.name}`);
+  });
+});
 
 async function post(body: unknown, authorization?: string | null, headers: Record<string, string> = {}) {
   const token = authorization === undefined ? `Bearer ${await signTestToken('auth0|alice')}` : authorization;
@@ -59,6 +76,10 @@ describe('POST /uploads', () => {
     expect(lifetime).toBeGreaterThan(290_000);
     expect(lifetime).toBeLessThanOrEqual(300_000);
     expect(Date.parse(String(body.expiresAt))).toBe(TEST_NOW.getTime() + 300_000);
+    // Marked pending until the form expires, under the time its id was issued.
+    expect([...markers]).toEqual([
+      [pendingMarkerKey(owner, String(body.fileId)), JSON.stringify({ until: body.expiresAt })],
+    ]);
   });
 
   it('pins clientMetadata as metadata in the policy, base64url of its JSON', async () => {

@@ -53,6 +53,7 @@ function storeHolding(parts: UploadedPart[]) {
     claimClosing: vi.fn(async () => undefined),
     readClosing: vi.fn(async (): Promise<'complete' | 'abort' | undefined> => undefined),
     releaseClosing: vi.fn(async () => undefined),
+    markPending: vi.fn(async () => undefined),
   };
 }
 
@@ -131,6 +132,10 @@ describe('startMultipartUpload', () => {
       started.fileId,
       new Date('2026-11-27T10:00:00.000Z'),
     );
+    // Marked pending until its reservation would end: the sweep judges it should its event be lost.
+    expect(store.markPending).toHaveBeenCalledWith(ALICE, started.fileId, {
+      until: new Date('2026-11-29T10:00:00.000Z'),
+    });
   });
 
   it.each([

@@ -39,6 +39,7 @@ function fakeStore() {
       inFlight -= 1;
       return { url: 'https://bucket.test/', fields: { key: form.key } };
     }),
+    markPending: vi.fn(async (_owner: unknown, _fileId: string, _terms: { until: Date }) => undefined),
   };
   return {
     store,
@@ -90,7 +91,7 @@ describe('issueUploads', () => {
     );
   });
 
-  it('reserves the whole batch before signing, each file on the shard its answered fileId names', async () => {
+  it('reserves the whole batch before signing, each file on the shard its answered fileId names and marked pending at it', async () => {
     // Arrange: every shard's share of the quota (a 64th) holds either file whole
     const fake = fakeStore();
     const limits = { ...NO_LIMITS, quotaBytes: 64_000, uploadsPerHour: 640 };
@@ -108,6 +109,8 @@ describe('issueUploads', () => {
       [issued[0]?.fileId as string]: { bytes: 100, until: TEST_NOW.getTime() + 300_000 },
       [issued[1]?.fileId as string]: { bytes: 200, until: TEST_NOW.getTime() + 300_000 },
     });
+    const until = new Date(TEST_NOW.getTime() + 300_000);
+    expect(fake.store.markPending.mock.calls).toEqual(issued.map(({ fileId }) => [OWNER, fileId, { until }]));
   });
 
   it.each([

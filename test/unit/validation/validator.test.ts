@@ -18,6 +18,7 @@ import { parseUploadRules } from '../../../lib/config/upload-rules.js';
 import { type VerdictClaims, verdictVerifier } from '../../../lib/core/verdict-signature.js';
 import { encodeMetaValue, META, TAG } from '../../../lib/store/object-encoding.js';
 import { fileIndexKey, parseObjectKey } from '../../../lib/store/object-key.js';
+import { pendingMarkerKey } from '../../../lib/store/pending-markers.js';
 import { createS3Client } from '../../../lib/store/s3-client.js';
 import { parseQueueEvent } from '../../../lib/validation/s3-event.js';
 import {
@@ -398,7 +399,7 @@ describe('validateUploadEvent', () => {
     ]);
   });
 
-  it('decides a new upload with five S3 requests: its record, one listing, one ranged GET, its tags and its record again', async () => {
+  it('decides a new upload with six S3 requests: its record, one listing, one ranged GET, its tags, its record again and its pending marker dropped', async () => {
     // Arrange
     bucket.put(KEY, PNG);
 
@@ -412,7 +413,15 @@ describe('validateUploadEvent', () => {
       'GetObjectCommand',
       'PutObjectTaggingCommand',
       'PutObjectCommand',
+      'DeleteObjectCommand',
     ]);
+    const [marker] = send.mock.calls
+      .map(([command]) => command)
+      .filter((c) => c instanceof DeleteObjectCommand);
+    expect((marker as DeleteObjectCommand).input).toEqual({
+      Bucket: STATE_BUCKET,
+      Key: pendingMarkerKey(parseObjectKey(KEY) as { segment: string }, '01JDQ7ZJ8W3N4T6X9Y2B5C7D8E'),
+    });
   });
 
   it('signs for the version HEAD reports when the event names none', async () => {
