@@ -1,23 +1,13 @@
 import type { Clock } from '../core/clock.js';
 import type { Owner } from '../core/owner.js';
-import { releaseDeletedFile } from '../limits/owner-limits.js';
+import { type LimitsStore, releaseDeletedFile } from '../limits/owner-limits.js';
 import { type LimitSettings, limitsSet } from '../limits/usage-ledger.js';
 import type { FileStore } from '../store/file-store.js';
 import { FileNotFound } from '../store/store-errors.js';
 
 /** What deleting a file needs: the store, and the limits its owner's usage is tidied by. */
 export interface FileDeletionDependencies {
-  store: Pick<
-    FileStore,
-    | 'deleteFile'
-    | 'readFileTags'
-    | 'readUsage'
-    | 'tryWriteUsage'
-    | 'claimGathering'
-    | 'releaseGathering'
-    | 'changeUsage'
-    | 'uploadLanded'
-  >;
+  store: Pick<FileStore, 'deleteFile' | 'readFileTags'> & LimitsStore;
   limits: LimitSettings;
   /** When the request must have answered: a change of usage that keeps conflicting gives up (429) before. */
   giveUpAt?: number;

@@ -4,7 +4,7 @@ import { ApiError, incompleteUpload, invalidRequest, uploadClosed } from '../cor
 import { MAX_PARTS, PART_MAX_BYTES, PART_MIN_BYTES } from '../core/object-limits.js';
 import type { Owner } from '../core/owner.js';
 import { effectiveExpiry } from '../core/url-expiry.js';
-import { releaseReservation, reserveUpload } from '../limits/owner-limits.js';
+import { type LimitsStore, releaseReservation, reserveUpload } from '../limits/owner-limits.js';
 import { type LimitSettings, limitsSet } from '../limits/usage-ledger.js';
 import type { FileStore } from '../store/file-store.js';
 import type { MultipartUpload, UploadedPart } from '../store/multipart-store.js';
@@ -68,13 +68,8 @@ type MultipartStore = Pick<
   | 'readClosing'
   | 'releaseClosing'
   | 'markPending'
-  | 'readUsage'
-  | 'tryWriteUsage'
-  | 'claimGathering'
-  | 'releaseGathering'
-  | 'changeUsage'
-  | 'uploadLanded'
->;
+> &
+  LimitsStore;
 
 /** What multipart uploads need: the store, the upload rules and the limits. */
 export interface MultipartDependencies {

@@ -5,7 +5,7 @@ import { normalizeContentType } from '../core/media-types.js';
 import { POST_OBJECT_MAX_BYTES } from '../core/object-limits.js';
 import type { Owner } from '../core/owner.js';
 import { effectiveExpiry } from '../core/url-expiry.js';
-import { reserveUploads } from '../limits/owner-limits.js';
+import { type LimitsStore, reserveUploads } from '../limits/owner-limits.js';
 import { type LimitSettings, limitsSet } from '../limits/usage-ledger.js';
 import type { FileStore } from '../store/file-store.js';
 import { uploadMetadata } from '../store/object-encoding.js';
@@ -23,18 +23,7 @@ export interface IssuedUpload {
 
 /** What issuing an upload needs: the store that signs, the rules, the limits, and the form's lifetime. */
 export interface UploadDependencies {
-  store: Pick<
-    FileStore,
-    | 'credentials'
-    | 'presignUpload'
-    | 'markPending'
-    | 'readUsage'
-    | 'tryWriteUsage'
-    | 'claimGathering'
-    | 'releaseGathering'
-    | 'changeUsage'
-    | 'uploadLanded'
-  >;
+  store: Pick<FileStore, 'credentials' | 'presignUpload' | 'markPending'> & LimitsStore;
   rules: UploadRules;
   limits: LimitSettings;
   /** When the request must have answered: a reservation that keeps conflicting gives up (429) before. */

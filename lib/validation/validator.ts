@@ -12,7 +12,7 @@ import {
 } from '../core/file-checks.js';
 import { logger } from '../core/logger.js';
 import { countMetric } from '../core/metrics.js';
-import { settleVerdict } from '../limits/owner-limits.js';
+import { type LimitsStore, settleVerdict } from '../limits/owner-limits.js';
 import { type LimitSettings, limitsSet } from '../limits/usage-ledger.js';
 import type { FileStore } from '../store/file-store.js';
 import type { FileState, UploadSnapshot } from '../store/file-versions.js';
@@ -42,14 +42,9 @@ export interface ValidatorDependencies {
     | 'recordScanResult'
     | 'recordDeleted'
     | 'deleteVersion'
-    | 'readUsage'
-    | 'tryWriteUsage'
-    | 'claimGathering'
-    | 'releaseGathering'
-    | 'changeUsage'
-    | 'uploadLanded'
     | 'clearPending'
-  >;
+  > &
+    LimitsStore;
   rules: UploadRules;
   /** The limits in force: a verdict settles the file's reservation in its owner's usage. */
   limits: LimitSettings;
