@@ -95,6 +95,8 @@ interface Judgment {
   webhook?: WebhookMessage;
   /** The file's record as read, when this record's judgment left it as it was (the next event of the key may reuse it). */
   state?: FileState;
+  /** Another run judged the file and clears its pending marker: this one (a duplicate, a re-post's event) leaves it. */
+  leavesMarker?: true;
 }
 
 /** What a file's upload pinned, as the file index lists it and its webhook carries it. */
@@ -324,7 +326,8 @@ async function alreadyDecided(
     }),
     state,
   );
-  if (recorded !== 'recorded' || !again) return { outcome: skipped(key, 'already_decided') };
+  if (recorded !== 'recorded' || !again)
+    return { outcome: skipped(key, 'already_decided'), leavesMarker: true };
   // Settled again, which changes nothing once done: the first try may have failed after tagging.
   await settle({ store, limits, clock }, key, status);
   const webhook = verdictWebhook(
@@ -539,12 +542,12 @@ async function validateOne(
     if (!skip) throw error;
     judgment = { outcome: skipped(key, skip) };
   }
-  const { outcome, webhook } = judgment;
+  const { outcome, webhook, leavesMarker } = judgment;
   // After the verdict is recorded, and outside the S3 error reading above: a handoff that fails
   // fails the invocation, whose retry finds the verdict recorded and hands its webhook off again.
   if (webhook && dependencies.handOffWebhook) await dependencies.handOffWebhook(webhook);
   // Last: a run that fails before this leaves the marker, and the sweep hands the file back.
-  if (outcome.status !== 'skipped' || outcome.skip === 'already_decided') {
+  if (!leavesMarker && (outcome.status !== 'skipped' || outcome.skip === 'already_decided')) {
     await dependencies.store.clearPending(key);
   }
   if (outcome.status === 'skipped') {

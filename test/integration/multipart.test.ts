@@ -13,6 +13,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ulid } from 'ulid';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRuntime } from '../../lib/runtime.js';
+import { UploadIncomplete } from '../../lib/store/store-errors.js';
 import { completeUpload } from '../../lib/uploads/multipart-uploads.js';
 import { mp4OfSize } from '../support/sample-files.js';
 import { signTestToken } from '../support/tokens.js';
@@ -445,7 +446,8 @@ describe('closing an upload: complete, abort, and their races', () => {
       started.fileId,
       parts,
     );
-    await expect(completing).rejects.toMatchObject({ statusCode: 422, code: 'incomplete_upload' });
+    // The store's refusal, which the route answers 422 incomplete_upload (lib/http/store-refusals.ts).
+    await expect(completing).rejects.toBeInstanceOf(UploadIncomplete);
     const listing = await api('GET', `/uploads/${started.fileId}/parts`, { token });
     const aborted = await api('DELETE', `/uploads/${started.fileId}`, { token });
     const usageAfter = await api<{ reservedBytes: number }>('GET', '/usage', { token });
