@@ -2,6 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { asyncInvokeSettings } from '../lib/core/async-invoke.js';
 import { logger } from '../lib/core/logger.js';
 import { metrics } from '../lib/core/metrics.js';
 import { type Runtime, runtime } from '../lib/runtime.js';
@@ -10,16 +11,18 @@ import {
   type SweepReport,
   sweepPendingUploads,
 } from '../lib/validation/pending-sweep.js';
+import { lambdaValidationHandoff } from '../lib/validation/validation-handoff.js';
 
 /** The sweep's dependencies from a runtime; throws (a failed cold start) without a validator to hand files to. */
 export function sweepDependencies(runtime: Runtime): SweepDependencies {
-  if (!runtime.handOffValidation) {
+  const validator = asyncInvokeSettings(runtime.environment, runtime.environment.VALIDATOR_FUNCTION);
+  if (!validator) {
     throw new Error('invalid configuration: VALIDATOR_FUNCTION is required to sweep pending uploads');
   }
   return {
     store: runtime.store,
     clock: runtime.clock,
-    handOff: runtime.handOffValidation,
+    handOff: lambdaValidationHandoff(validator),
     sweepAfterMs: runtime.environment.PENDING_SWEEP_AFTER_SECONDS * 1000,
     landingGraceMs: runtime.limits.landingGraceMs,
   };

@@ -2,9 +2,10 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, S3Event, SQSEvent } from 'aws-lambda';
+import { asyncInvokeSettings } from '../lib/core/async-invoke.js';
 import { logger } from '../lib/core/logger.js';
 import { metrics } from '../lib/core/metrics.js';
-import { runtime } from '../lib/runtime.js';
+import { type Runtime, runtime } from '../lib/runtime.js';
 import { parseQueueEvent } from '../lib/validation/s3-event.js';
 import {
   type QueueBatchResponse,
@@ -12,6 +13,16 @@ import {
   validateQueueBatch,
   validateUploadEvent,
 } from '../lib/validation/validator.js';
+import { lambdaWebhookHandoff } from '../lib/webhooks/webhook-handoff.js';
+
+/**
+ * The validator's dependencies from a runtime: with a deliverer configured,
+ * verdicts' webhooks are handed to it (only this function loads the Lambda client).
+ */
+export function validatorDependencies(runtime: Runtime): ValidatorDependencies {
+  const deliverer = asyncInvokeSettings(runtime.environment, runtime.environment.WEBHOOK_DELIVERER_FUNCTION);
+  return { ...runtime, ...(deliverer ? { handOffWebhook: lambdaWebhookHandoff(deliverer) } : {}) };
+}
 
 /**
  * S3 `ObjectCreated:*` under `uploads/`, through the upload-events queue in
@@ -31,4 +42,4 @@ export const createHandler = (validator: ValidatorDependencies) =>
       return undefined;
     });
 
-export const handler = createHandler(await runtime());
+export const handler = createHandler(validatorDependencies(await runtime()));

@@ -14,9 +14,6 @@ import type { LimitSettings } from './limits/usage-ledger.js';
 import { loadShareKey } from './shares/share-secret.js';
 import { createFileStore, type FileStore } from './store/file-store.js';
 import { createS3Client } from './store/s3-client.js';
-import type { ValidationHandoff } from './validation/pending-sweep.js';
-import { lambdaValidationHandoff } from './validation/validation-handoff.js';
-import { lambdaWebhookHandoff, type WebhookHandoff } from './webhooks/webhook-handoff.js';
 import {
   parseWebhookSecret,
   parseWebhookUrl,
@@ -44,10 +41,6 @@ export interface Runtime {
   shareKey?: KeyObject;
   /** Where and how to send webhooks: the deliverer's, when a webhook URL is configured. */
   webhookDelivery?: WebhookSettings;
-  /** Hands verdicts' webhooks to the deliverer: the validator's, when a deliverer is configured. */
-  handOffWebhook?: WebhookHandoff;
-  /** Hands files left pending to the validator: the pending-uploads sweep's, when its validator is configured. */
-  handOffValidation?: ValidationHandoff;
   /** What every date the function compares or issues is read from: the system clock, or a test's. */
   clock: Clock;
 }
@@ -154,24 +147,6 @@ export async function createRuntime(
     },
     ...(shareKey ? { shareKey } : {}),
     ...(webhookDelivery ? { webhookDelivery } : {}),
-    ...(environment.WEBHOOK_DELIVERER_FUNCTION
-      ? {
-          handOffWebhook: lambdaWebhookHandoff({
-            functionName: environment.WEBHOOK_DELIVERER_FUNCTION,
-            region: environment.AWS_REGION,
-            ...(environment.LAMBDA_ENDPOINT ? { endpoint: environment.LAMBDA_ENDPOINT } : {}),
-          }),
-        }
-      : {}),
-    ...(environment.VALIDATOR_FUNCTION
-      ? {
-          handOffValidation: lambdaValidationHandoff({
-            functionName: environment.VALIDATOR_FUNCTION,
-            region: environment.AWS_REGION,
-            ...(environment.LAMBDA_ENDPOINT ? { endpoint: environment.LAMBDA_ENDPOINT } : {}),
-          }),
-        }
-      : {}),
   };
 }
 

@@ -1,5 +1,7 @@
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 
+import type { Environment } from '../config/environment.js';
+
 export interface AsyncInvokeSettings {
   /** The function's name. */
   functionName: string;
@@ -40,5 +42,21 @@ export function asyncInvoker(
       }),
     );
     return answer.StatusCode;
+  };
+}
+
+/**
+ * The settings to invoke `functionName` from this function: its region and,
+ * off AWS, the local stack's endpoint; none when no function is named.
+ */
+export function asyncInvokeSettings(
+  environment: Pick<Environment, 'AWS_REGION' | 'LAMBDA_ENDPOINT'>,
+  functionName: string | undefined,
+): AsyncInvokeSettings | undefined {
+  if (!functionName) return undefined;
+  return {
+    functionName,
+    region: environment.AWS_REGION,
+    ...(environment.LAMBDA_ENDPOINT ? { endpoint: environment.LAMBDA_ENDPOINT } : {}),
   };
 }

@@ -453,7 +453,6 @@ describe('createRuntime: webhooks', () => {
 
     // Assert
     expect(runtime.webhookDelivery).toBeUndefined();
-    expect(runtime.handOffWebhook).toBeUndefined();
     expect(readParameter).not.toHaveBeenCalled();
     expect(() => requireWebhookDelivery(runtime)).toThrow(/WEBHOOK_URL is required to deliver webhooks/);
   });
@@ -528,54 +527,5 @@ describe('createRuntime: webhooks', () => {
     await expect(built).rejects.toThrow(
       /^invalid configuration: WEBHOOK_SECRET_PARAMETER must hold 24 to 64 bytes$/,
     );
-  });
-
-  it('gives the validator a handoff that invokes the deliverer asynchronously, at the configured endpoint', async () => {
-    // Arrange
-    const { LambdaClient, InvokeCommand } = await import('@aws-sdk/client-lambda');
-    const send = vi.spyOn(LambdaClient.prototype, 'send').mockImplementation(async function (
-      this: InstanceType<typeof LambdaClient>,
-    ) {
-      return { StatusCode: 202, endpoint: await this.config.endpoint?.() };
-    } as never);
-    const runtime = await createRuntime({
-      ...base(),
-      WEBHOOK_DELIVERER_FUNCTION: 'presign-unit-deliverWebhook',
-      LAMBDA_ENDPOINT: 'http://127.0.0.1:3010',
-    });
-    const message = { id: `msg_${'a'.repeat(43)}`, event: { type: 'file.validated' } } as never;
-
-    // Act
-    await runtime.handOffWebhook?.(message);
-
-    // Assert
-    expect(send).toHaveBeenCalledTimes(1);
-    const command = send.mock.calls[0]?.[0] as InstanceType<typeof InvokeCommand>;
-    expect(command).toBeInstanceOf(InvokeCommand);
-    expect(command.input.FunctionName).toBe('presign-unit-deliverWebhook');
-    expect(command.input.InvocationType).toBe('Event');
-    expect(JSON.parse(new TextDecoder().decode(command.input.Payload as Uint8Array))).toEqual(message);
-    expect((await send.mock.results[0]?.value)?.endpoint).toMatchObject({
-      hostname: '127.0.0.1',
-      port: 3010,
-    });
-    send.mockRestore();
-  });
-
-  it('fails the handoff when Lambda does not queue the event', async () => {
-    // Arrange
-    const { LambdaClient } = await import('@aws-sdk/client-lambda');
-    const send = vi.spyOn(LambdaClient.prototype, 'send').mockResolvedValue({ StatusCode: 200 } as never);
-    const runtime = await createRuntime({
-      ...base(),
-      WEBHOOK_DELIVERER_FUNCTION: 'presign-unit-deliverWebhook',
-    });
-
-    // Act
-    const handed = runtime.handOffWebhook?.({ id: 'msg_x', event: {} } as never);
-
-    // Assert
-    await expect(handed).rejects.toThrow(/did not accept webhook msg_x \(status 200\)/);
-    send.mockRestore();
   });
 });

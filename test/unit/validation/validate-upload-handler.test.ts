@@ -13,7 +13,8 @@ import {
 } from '@aws-sdk/client-s3';
 import type { S3Event } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from 'vitest';
-import { createHandler } from '../../../handlers/validate-upload.js';
+import { createHandler, validatorDependencies } from '../../../handlers/validate-upload.js';
+import type { Environment } from '../../../lib/config/environment.js';
 import { verdictVerifier } from '../../../lib/core/verdict-signature.js';
 import { META, TAG } from '../../../lib/store/object-encoding.js';
 import { lambdaContext } from '../../support/api-event.js';
@@ -162,5 +163,61 @@ describe('validateUpload handler', () => {
 
     // Assert
     expect(send).not.toHaveBeenCalled();
+  });
+});
+
+describe('validatorDependencies', () => {
+  /** The validator's dependencies in a function whose environment adds `variables`. */
+  const withDeliverer = (variables: Partial<Environment>) =>
+    validatorDependencies({ ...runtime, environment: { ...runtime.environment, ...variables } });
+
+  it('hands no webhook off without a deliverer', () => {
+    // Act + Assert
+    expect(withDeliverer({}).handOffWebhook).toBeUndefined();
+  });
+
+  it('hands webhooks to the deliverer by an asynchronous invocation, at the configured endpoint', async () => {
+    // Arrange
+    const { LambdaClient, InvokeCommand } = await import('@aws-sdk/client-lambda');
+    const send = vi.spyOn(LambdaClient.prototype, 'send').mockImplementation(async function (
+      this: InstanceType<typeof LambdaClient>,
+    ) {
+      return { StatusCode: 202, endpoint: await this.config.endpoint?.() };
+    } as never);
+    const { handOffWebhook } = withDeliverer({
+      WEBHOOK_DELIVERER_FUNCTION: 'presign-unit-deliverWebhook',
+      LAMBDA_ENDPOINT: 'http://127.0.0.1:3010',
+    });
+    const message = { id: `msg_${'a'.repeat(43)}`, event: { type: 'file.validated' } } as never;
+
+    // Act
+    await handOffWebhook?.(message);
+
+    // Assert
+    expect(send).toHaveBeenCalledTimes(1);
+    const command = send.mock.calls[0]?.[0] as InstanceType<typeof InvokeCommand>;
+    expect(command).toBeInstanceOf(InvokeCommand);
+    expect(command.input.FunctionName).toBe('presign-unit-deliverWebhook');
+    expect(command.input.InvocationType).toBe('Event');
+    expect(JSON.parse(new TextDecoder().decode(command.input.Payload as Uint8Array))).toEqual(message);
+    expect((await send.mock.results[0]?.value)?.endpoint).toMatchObject({
+      hostname: '127.0.0.1',
+      port: 3010,
+    });
+    send.mockRestore();
+  });
+
+  it('fails the handoff when Lambda does not queue the event', async () => {
+    // Arrange
+    const { LambdaClient } = await import('@aws-sdk/client-lambda');
+    const send = vi.spyOn(LambdaClient.prototype, 'send').mockResolvedValue({ StatusCode: 200 } as never);
+    const { handOffWebhook } = withDeliverer({ WEBHOOK_DELIVERER_FUNCTION: 'presign-unit-deliverWebhook' });
+
+    // Act
+    const handed = handOffWebhook?.({ id: 'msg_x', event: {} } as never);
+
+    // Assert
+    await expect(handed).rejects.toThrow(/did not accept webhook msg_x \(status 200\)/);
+    send.mockRestore();
   });
 });
