@@ -1,7 +1,5 @@
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 
-import type { Environment } from '../config/environment.js';
-
 export interface AsyncInvokeSettings {
   /** The function's name. */
   functionName: string;
@@ -50,7 +48,7 @@ export function asyncInvoker(
  * off AWS, the local stack's endpoint; none when no function is named.
  */
 export function asyncInvokeSettings(
-  environment: Pick<Environment, 'AWS_REGION' | 'LAMBDA_ENDPOINT'>,
+  environment: { AWS_REGION: string; LAMBDA_ENDPOINT?: string | undefined },
   functionName: string | undefined,
 ): AsyncInvokeSettings | undefined {
   if (!functionName) return undefined;
