@@ -2,10 +2,17 @@
 # Local single-node Ceph cluster + RADOS Gateway (real S3/STS/IAM/SNS-topics)
 # on loopback, all state under $STATE_DIR. See docs/rgw-notes.md.
 #
-#   scripts/ceph-rgw.sh start|stop|status|wipe
+#   scripts/ceph-rgw.sh start|stop|status|wipe|kill-rgw|start-rgw
+#
+# kill-rgw and start-rgw are for the fault tests: kill the running cluster's
+# gateway (SIGKILL, as a crash) and start it again with the same arguments and
+# ceph.conf; the monitor and the memstore OSD keep running, so every bucket,
+# object, role, topic and session survives.
 #
 # Env: STATE_DIR (default <repo>/.local/ceph), CEPH_MON_PORT (46789),
-#      RGW_PORT (7480), RGW_START_TIMEOUT (60).
+#      RGW_PORT (7480), RGW_START_TIMEOUT (60), RGW_STS_MIN_SESSION_SECONDS
+#      (unset: RGW's own minimum, 900 s as in AWS; the integration tests' stack
+#      lowers it to expire role sessions within a test).
 #
 # Every `start` builds a FRESH cluster (new mon store, new memstore OSD):
 # memstore data does not survive a stop anyway, so buckets/objects/roles/topics
@@ -189,6 +196,11 @@ rgw init timeout = 120
 rgw enable usage log = false
 rgw max put size = 5368709120
 EOF
+  if [[ -n "${RGW_STS_MIN_SESSION_SECONDS:-}" ]]; then
+    [[ "$RGW_STS_MIN_SESSION_SECONDS" =~ ^[1-9][0-9]*$ ]] ||
+      die "RGW_STS_MIN_SESSION_SECONDS must be a whole number of seconds"
+    echo "rgw sts min session duration = $RGW_STS_MIN_SESSION_SECONDS" >>"$CONF"
+  fi
 }
 
 wait_for() { # seconds desc cmd...
@@ -286,14 +298,7 @@ do_start() {
   wait_for 30 "osd" osd_up || fail_with_log "osd.0 did not come up" "$LOG/osd.0.log"
 
   # --- radosgw -------------------------------------------------------------
-  spawn radosgw "$RUN/rgw.pid" "$LOG/client.rgw.a.stdout" \
-    radosgw --cluster "$CLUSTER" -c "$CONF" -n client.rgw.a -f
-  local end=$((SECONDS + RGW_START_TIMEOUT))
-  until rgw_answers; do
-    pid_alive "$RUN/rgw.pid" || fail_with_log "radosgw exited during startup" "$LOG/client.rgw.a.log"
-    ((SECONDS < end)) || fail_with_log "radosgw did not answer HTTP on $RGW_URL within ${RGW_START_TIMEOUT}s" "$LOG/client.rgw.a.log"
-    sleep 0.5
-  done
+  start_radosgw fail_with_log
 
   # --- admin user ----------------------------------------------------------
   if ! rgw_admin user info --uid "$ADMIN_UID" >/dev/null 2>&1; then
@@ -308,6 +313,56 @@ do_start() {
   write_admin_json
   log "ready at $RGW_URL (state $STATE_DIR, ${SECONDS}s)"
   echo "$STATE_DIR/admin.json"
+}
+
+# Starts radosgw on the cluster of $CONF and waits until it answers HTTP; when
+# it does not, calls $1 with a message and the gateway's log.
+start_radosgw() { # on_failure
+  local on_failure="$1" end
+  spawn radosgw "$RUN/rgw.pid" "$LOG/client.rgw.a.stdout" \
+    radosgw --cluster "$CLUSTER" -c "$CONF" -n client.rgw.a -f
+  end=$((SECONDS + RGW_START_TIMEOUT))
+  until rgw_answers; do
+    pid_alive "$RUN/rgw.pid" || "$on_failure" "radosgw exited during startup" "$LOG/client.rgw.a.log"
+    ((SECONDS < end)) || "$on_failure" "radosgw did not answer HTTP on $RGW_URL within ${RGW_START_TIMEOUT}s" "$LOG/client.rgw.a.log"
+    sleep 0.5
+  done
+}
+
+# A failure of the gateway alone: its log's tail; the monitor and the OSD stay up.
+fail_rgw_only() { # msg logfile
+  log "$1"
+  if [[ -f "$2" ]]; then tail -n 25 "$2" >&2 || true; fi
+  exit 1
+}
+
+cluster_running() { pid_alive "$RUN/mon.pid" && pid_alive "$RUN/osd.pid"; }
+
+# The fault tests' crash: SIGKILL to the gateway alone, nothing flushed or released.
+do_kill_rgw() {
+  cluster_running || die "no cluster of $STATE_DIR is running"
+  pid_alive "$RUN/rgw.pid" || die "radosgw of $STATE_DIR is not running"
+  local p i
+  p="$(cat "$RUN/rgw.pid")"
+  kill -KILL "$p"
+  for ((i = 0; i < 40; i++)); do
+    kill -0 "$p" 2>/dev/null || break
+    sleep 0.25
+  done
+  kill -0 "$p" 2>/dev/null && die "radosgw (pid $p) survived SIGKILL"
+  rm -f "$RUN/rgw.pid" "$RUN/client.rgw.a.daemon.pid" "$RUN/client.rgw.a.asok"
+  log "killed radosgw (pid $p)"
+}
+
+# The gateway again, on the running cluster, with the arguments and ceph.conf `start` gave it.
+do_start_rgw() {
+  cluster_running || die "no cluster of $STATE_DIR is running"
+  if pid_alive "$RUN/rgw.pid"; then die "radosgw of $STATE_DIR is already running"; fi
+  if port_in_use "$RGW_PORT"; then
+    die "port $HOST:$RGW_PORT (RGW_PORT) is already in use by another process" 2
+  fi
+  start_radosgw fail_rgw_only
+  log "radosgw answers again at $RGW_URL"
 }
 
 stop_one() { # name pidfile
@@ -372,5 +427,7 @@ case "${1:-}" in
   stop) do_stop ;;
   status) do_status ;;
   wipe) do_wipe ;;
-  *) echo "usage: $0 start|stop|status|wipe" >&2; exit 64 ;;
+  kill-rgw) do_kill_rgw ;;
+  start-rgw) do_start_rgw ;;
+  *) echo "usage: $0 start|stop|status|wipe|kill-rgw|start-rgw" >&2; exit 64 ;;
 esac

@@ -1,6 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { LOCAL_DIR, type StackInfo } from './stack-settings.js';
 
 /**
@@ -138,3 +139,34 @@ export async function ensureLocalStack(options: LocalStackOptions = {}): Promise
     },
   };
 }
+
+/**
+ * Runs scripts/ceph-rgw.sh `command` on the gateway of the stack in `localDir` (its Ceph state and
+ * RGW's port, as the stack's supervisor runs it), without blocking this process: a test's own
+ * requests stay under way meanwhile. Throws with the script's output when it fails.
+ */
+async function gatewayCommand(command: 'kill-rgw' | 'start-rgw', localDir: string): Promise<void> {
+  const dir = resolve(ROOT, localDir);
+  const info = readStackInfo(dir);
+  if (!info) throw new Error(`no local stack described in ${relative(resolve(dir, 'stack.json'))}`);
+  try {
+    await promisify(execFile)('bash', [resolve(ROOT, 'scripts/ceph-rgw.sh'), command], {
+      env: { ...process.env, STATE_DIR: resolve(dir, 'ceph'), RGW_PORT: new URL(info.rgwEndpoint).port },
+    });
+  } catch (error) {
+    const { stderr = '' } = error as { stderr?: string };
+    throw new Error(`scripts/ceph-rgw.sh ${command} failed: ${stderr.trim()}`, { cause: error });
+  }
+}
+
+/**
+ * Kills the running stack's Ceph RGW as a crash does (SIGKILL to radosgw alone: its monitor and
+ * OSD, so every bucket, object, role and topic, stay); resolves once it is gone. For the fault tests.
+ */
+export const killRgw = (localDir = LOCAL_DIR): Promise<void> => gatewayCommand('kill-rgw', localDir);
+
+/**
+ * Starts the running stack's Ceph RGW again after {@link killRgw}, with the arguments and
+ * ceph.conf the stack started it with; resolves once it answers HTTP.
+ */
+export const startRgw = (localDir = LOCAL_DIR): Promise<void> => gatewayCommand('start-rgw', localDir);

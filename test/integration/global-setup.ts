@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { ensureLocalStack } from '../../scripts/local-stack.js';
 import { stackSettings } from '../../scripts/stack-settings.js';
-import { TEST_LIMITS, TEST_SWEEP } from '../support/limits.js';
+import { TEST_LIMITS, TEST_STS, TEST_SWEEP } from '../support/limits.js';
 import { TEST_WEBHOOK_PATH, TEST_WEBHOOK_SECRET } from '../support/webhooks.js';
 import { startWebhookReceiver, stopWebhookReceiver } from './webhook-receiver.js';
 
@@ -12,7 +12,8 @@ import { startWebhookReceiver, stopWebhookReceiver } from './webhook-receiver.js
  * output stays in .local/) and stop it after. When the real S3 cannot be
  * started the run fails; it never skips. A stack started here sends its
  * webhooks to the tests' receiver, which runs for the whole run, and runs
- * with the per-owner limits the limit tests are designed around.
+ * with the per-owner limits the limit tests are designed around, on a gateway
+ * that issues role sessions short enough for the fault tests to see one expire.
  */
 export default async function setup(): Promise<() => Promise<void>> {
   // Test workers start after the global setup and inherit this: the SDK's
@@ -35,6 +36,7 @@ export default async function setup(): Promise<() => Promise<void>> {
         UPLOADS_PER_HOUR_PER_OWNER: String(TEST_LIMITS.UPLOADS_PER_HOUR_PER_OWNER),
         PRESIGN_LOCAL_SWEEP_SECONDS: String(TEST_SWEEP.PRESIGN_LOCAL_SWEEP_SECONDS),
         PENDING_SWEEP_AFTER_SECONDS: String(TEST_SWEEP.PENDING_SWEEP_AFTER_SECONDS),
+        RGW_STS_MIN_SESSION_SECONDS: String(TEST_STS.RGW_STS_MIN_SESSION_SECONDS),
       },
     });
     return async () => {

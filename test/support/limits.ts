@@ -19,3 +19,12 @@ export const TEST_SWEEP = {
   PRESIGN_LOCAL_SWEEP_SECONDS: 10,
   PENDING_SWEEP_AFTER_SECONDS: 20,
 } as const;
+
+/**
+ * The shortest role session the integration tests' gateway issues (`rgw sts min session duration`;
+ * RGW's own minimum, as AWS's, is 900 s), so that the fault tests see a function's credentials
+ * expire within a test. Functions still get sessions of an hour.
+ */
+export const TEST_STS = {
+  RGW_STS_MIN_SESSION_SECONDS: 5,
+} as const;
