@@ -11,7 +11,7 @@
  * validator hands them to the deliverer and moves on.
  */
 import type { StackInfo } from '../scripts/stack-settings.js';
-import { stackSettings } from '../scripts/stack-settings.js';
+import { portsBeside } from '../scripts/stack-settings.js';
 
 export const SECTIONS = [
   'upload',
@@ -100,19 +100,7 @@ export const BENCH_STACK_SETTINGS: Readonly<Record<string, string>> = {
  * Ports for a stack of the bench's own next to the one on the configured
  * ports, clear of the second stack the malware tests start (+20, +10).
  */
-export function benchStackPorts(
-  settings: Pick<
-    ReturnType<typeof stackSettings>,
-    'httpPort' | 'lambdaPort' | 'bridgePort' | 'rgwPort'
-  > = stackSettings(),
-  monitor = Number(process.env.CEPH_MON_PORT || 46789),
-): Record<string, string> {
-  return {
-    HTTP_PORT: String(settings.httpPort + 40),
-    LAMBDA_PORT: String(settings.lambdaPort + 40),
-    BRIDGE_PORT: String(settings.bridgePort + 40),
-    RGW_PORT: String(settings.rgwPort + 20),
-    S3_PORT: String(settings.rgwPort + 21),
-    CEPH_MON_PORT: String(monitor + 20),
-  };
-}
+export const benchStackPorts = (
+  settings?: Parameters<typeof portsBeside>[1],
+  monitor?: number,
+): Record<string, string> => portsBeside({ api: 40, rgw: 20 }, settings, monitor);

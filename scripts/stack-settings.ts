@@ -62,6 +62,30 @@ export const stackSettings = () => ({
   sessionSeconds: Number(process.env.ROLE_SESSION_SECONDS ?? 3600),
 });
 
+/**
+ * Ports for a second stack beside the one on the configured ports: the API's, Lambda's and the
+ * bridge's `shift.api` above, RGW's, the front door's and the monitor's `shift.rgw` above. The
+ * bench's own stack takes 40 and 20, the integration tests' own 60 and 30; the malware tests' second
+ * stack, 20 and 10 above whichever stack they run beside.
+ */
+export function portsBeside(
+  shift: { api: number; rgw: number },
+  settings: Pick<
+    ReturnType<typeof stackSettings>,
+    'httpPort' | 'lambdaPort' | 'bridgePort' | 'rgwPort'
+  > = stackSettings(),
+  monitor = Number(process.env.CEPH_MON_PORT || 46789),
+): Record<string, string> {
+  return {
+    HTTP_PORT: String(settings.httpPort + shift.api),
+    LAMBDA_PORT: String(settings.lambdaPort + shift.api),
+    BRIDGE_PORT: String(settings.bridgePort + shift.api),
+    RGW_PORT: String(settings.rgwPort + shift.rgw),
+    S3_PORT: String(settings.rgwPort + shift.rgw + 1),
+    CEPH_MON_PORT: String(monitor + shift.rgw),
+  };
+}
+
 /** What `npm start` writes for scripts and tests once the stack answers. */
 export interface StackInfo {
   apiUrl: string;

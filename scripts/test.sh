@@ -4,8 +4,8 @@
 # chromium for the browser test and faketime), then builds the client package,
 # type-checks, lints, runs the unit tests twice (today, and with the clock a year
 # ahead, so that a test that only passes on the day it was written fails at
-# once), and runs the integration tests against the real local stack (reused
-# when `npm start` already runs it, otherwise started and stopped by the tests).
+# once), and runs the integration tests against a real local stack of their own
+# (started and stopped by the tests, beside any stack `npm start` runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -2,12 +2,12 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { devOwnerSecret } from '../../scripts/dev-keys.js';
-import { OFFLINE_LOG } from '../../scripts/stack-settings.js';
+import { LOCAL_DIR, OFFLINE_LOG } from '../../scripts/stack-settings.js';
 import { pngOfSize } from '../support/sample-files.js';
 import { TEST_WEBHOOK_SECRET } from '../support/webhooks.js';
 import { api, newOwner, postForm, requestUpload, waitForVerdict } from './stack.js';
 
-const SHARE_SECRET_FILE = resolve(import.meta.dirname, '..', '..', '.local', 'share-secret');
+const SHARE_SECRET_FILE = resolve(LOCAL_DIR, 'share-secret');
 
 /**
  * serverless offline's own request line (`GET /s/<token> (λ: openShare)`), its
