@@ -73,6 +73,9 @@ const ssmName = z
     'must be an SSM parameter name starting with / (letters, digits, _ . - /)',
   );
 
+/** A param that names an SSM parameter: set, and a name SSM takes. */
+const ssmParameter = required('an SSM parameter name').pipe(ssmName);
+
 const uploadRules = z.string().refine((value) => {
   try {
     const rules = JSON.parse(value);
@@ -133,15 +136,15 @@ const PARAMS = {
     hint: 'acme-presign-prod-uploads',
   },
   shareSecretParameter: {
-    schema: required('an SSM parameter name').pipe(ssmName),
+    schema: ssmParameter,
     hint: '/presign/prod/share-secret',
   },
   ownerSecretParameter: {
-    schema: required('an SSM parameter name').pipe(ssmName),
+    schema: ssmParameter,
     hint: '/presign/prod/owner-secret',
   },
   verdictSigningKeyParameter: {
-    schema: required('an SSM parameter name').pipe(ssmName),
+    schema: ssmParameter,
     hint: '/presign/prod/verdict-signing-key',
   },
   verdictPublicKey: {
@@ -159,7 +162,7 @@ const PARAMS = {
   accessLogExpiryDays: { schema: text.pipe(wholeNumber(1, 36500)), hint: '365' },
   webhookUrl: { schema: optional(httpsUrl), hint: 'https://hooks.example.com/presign' },
   webhookSecretParameter: {
-    schema: required('an SSM parameter name').pipe(ssmName),
+    schema: ssmParameter,
     hint: '/presign/prod/webhook-secret',
   },
   quotaBytesPerOwner: { schema: optional(wholeNumber(1, Number.MAX_SAFE_INTEGER)), hint: '10737418240' },
