@@ -12,6 +12,7 @@ import {
 import { MAX_OPEN_RESERVATIONS, shardOf, shareOf, USAGE_SHARDS } from '../../../lib/limits/usage-ledger.js';
 import { fileIdSchema } from '../../../lib/store/object-key.js';
 import { movableClock } from '../../support/clock.js';
+import { refusal } from '../../support/refusals.js';
 import { memoryUsageShards } from '../../support/usage-shards.js';
 
 const OWNER = { segment: '0123456789abcdef0123456789abcdef' };
@@ -25,15 +26,6 @@ const limitsOf = (limits: Partial<LimitsDependencies['limits']>) => ({
   landingGraceMs: HOUR,
   ...limits,
 });
-
-async function refusal(promise: Promise<unknown>): Promise<ApiError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  if (!(error instanceof ApiError)) throw new Error(`expected an ApiError, got ${String(error)}`);
-  return error;
-}
 
 beforeEach(() => clock.set(NOW));
 

@@ -1,11 +1,11 @@
 import { describe, expect, it, vi } from 'vitest';
-import { ApiError } from '../../../lib/core/errors.js';
 import { type LimitSettings, shardOf } from '../../../lib/limits/usage-ledger.js';
 import type { FileStore } from '../../../lib/store/file-store.js';
 import { issueUploads, type UploadDependencies } from '../../../lib/uploads/upload-issuer.js';
 import type { CreateUploadRequest } from '../../../lib/uploads/upload-request.js';
 import { TEST_NOW, testClock } from '../../support/clock.js';
 import { testOwner } from '../../support/owners.js';
+import { refusal } from '../../support/refusals.js';
 import { memoryUsageShards } from '../../support/usage-shards.js';
 
 /** What the store signs a form from. */
@@ -60,15 +60,6 @@ const file = (name: string, size = 100, contentType = 'image/png'): CreateUpload
   contentType,
   size,
 });
-
-async function refusal(promise: Promise<unknown>): Promise<ApiError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  if (!(error instanceof ApiError)) throw new Error(`expected an ApiError, got ${String(error)}`);
-  return error;
-}
 
 describe('issueUploads', () => {
   it('answers a form per file in the request’s order, each at its own key, signed concurrently', async () => {
