@@ -1,5 +1,5 @@
-import * as z from 'zod';
 import { MAX_PARTS } from '../core/object-limits.js';
+import * as z from '../core/zod.js';
 import { DOWNLOAD_TTL_DEFAULT, DOWNLOAD_TTL_MAX } from '../downloads/download-url.js';
 import { SHARE_TTL_DEFAULT, SHARE_TTL_MAX } from '../shares/shares.js';
 import { fileIdSchema } from '../store/object-key.js';
@@ -14,7 +14,7 @@ export { createMultipartUploadInput, createUploadInput } from '../uploads/upload
  */
 
 const filePath = z.object({
-  fileId: fileIdSchema.meta({ description: 'The file id POST /uploads returned.' }),
+  fileId: fileIdSchema.check(z.meta({ description: 'The file id POST /uploads returned.' })),
 });
 
 /** GET /files/{fileId}. */
@@ -26,14 +26,12 @@ export const deleteFileInput = z.object({ path: filePath });
 /** GET /files?limit&cursor. */
 export const listFilesInput = z.object({
   query: z.strictObject({
-    limit: z.coerce
-      .number()
-      .int()
-      .min(1)
-      .max(100)
-      .default(50)
-      .meta({ description: 'Files per page, 1 to 100.', type: 'integer' }),
-    cursor: z.string().max(200).optional().meta({ description: "The previous page's `nextCursor`." }),
+    limit: z
+      ._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(100)), 50)
+      .check(z.meta({ description: 'Files per page, 1 to 100.', type: 'integer' })),
+    cursor: z
+      .optional(z.string().check(z.maxLength(200)))
+      .check(z.meta({ description: "The previous page's `nextCursor`." })),
   }),
 });
 
@@ -41,12 +39,18 @@ export const listFilesInput = z.object({
 export const createDownloadUrlInput = z.object({
   path: filePath,
   body: z.strictObject({
-    expiresIn: z.number().int().min(1).max(DOWNLOAD_TTL_MAX).default(DOWNLOAD_TTL_DEFAULT).meta({
-      description: 'Lifetime of the URL in seconds; it never outlives the credentials that sign it.',
-    }),
-    disposition: z.enum(['attachment', 'inline']).default('attachment').meta({
-      description: 'inline is honoured for images only: every other type is served as an attachment.',
-    }),
+    expiresIn: z
+      ._default(z.number().check(z.int(), z.minimum(1), z.maximum(DOWNLOAD_TTL_MAX)), DOWNLOAD_TTL_DEFAULT)
+      .check(
+        z.meta({
+          description: 'Lifetime of the URL in seconds; it never outlives the credentials that sign it.',
+        }),
+      ),
+    disposition: z._default(z.enum(['attachment', 'inline']), 'attachment').check(
+      z.meta({
+        description: 'inline is honoured for images only: every other type is served as an attachment.',
+      }),
+    ),
   }),
 });
 
@@ -55,12 +59,8 @@ export const createShareInput = z.object({
   path: filePath,
   body: z.strictObject({
     expiresIn: z
-      .number()
-      .int()
-      .min(1)
-      .max(SHARE_TTL_MAX)
-      .default(SHARE_TTL_DEFAULT)
-      .meta({ description: 'Lifetime of the share link in seconds.' }),
+      ._default(z.number().check(z.int(), z.minimum(1), z.maximum(SHARE_TTL_MAX)), SHARE_TTL_DEFAULT)
+      .check(z.meta({ description: 'Lifetime of the share link in seconds.' })),
   }),
 });
 
@@ -70,31 +70,33 @@ export const revokeSharesInput = z.object({ path: filePath });
 /** GET /s/{token}. */
 // The token's length and format are checked by the share-token verifier: any bad token is a 404.
 export const openShareInput = z.object({
-  path: z.object({ token: z.string().meta({ description: 'The token of a share link.' }) }),
+  path: z.object({ token: z.string().check(z.meta({ description: 'The token of a share link.' })) }),
 });
 
 const uploadPath = z.object({
-  fileId: fileIdSchema.meta({ description: 'The file id POST /uploads/multipart returned.' }),
+  fileId: fileIdSchema.check(z.meta({ description: 'The file id POST /uploads/multipart returned.' })),
 });
 
 const partNumber = z
   .number()
-  .int()
-  .min(1)
-  .max(MAX_PARTS)
-  .meta({ description: "A part number, from 1 to the upload's `partCount`." });
+  .check(
+    z.int(),
+    z.minimum(1),
+    z.maximum(MAX_PARTS),
+    z.meta({ description: "A part number, from 1 to the upload's `partCount`." }),
+  );
 
 /** Each part number at most once. */
 const distinctParts = <Part extends { partNumber: number }>(parts: readonly Part[]) =>
   new Set(parts.map((part) => part.partNumber)).size === parts.length;
 
 /** A list of 1..`max` parts, each named once by its `partNumber`, with `fields` beside it. */
-const partList = <Fields extends z.ZodRawShape>(fields: Fields, max: number) =>
-  z
-    .array(z.strictObject({ partNumber, ...fields }))
-    .min(1)
-    .max(max)
-    .refine((parts) => distinctParts(parts as { partNumber: number }[]), 'must name each part number once');
+const partList = <Fields extends z.core.$ZodLooseShape>(fields: Fields, max: number) =>
+  z.array(z.strictObject({ partNumber, ...fields })).check(
+    z.minLength(1),
+    z.maxLength(max),
+    z.refine((parts) => distinctParts(parts as { partNumber: number }[]), 'must name each part number once'),
+  );
 
 /** POST /uploads/{fileId}/parts. */
 export const signUploadPartsInput = z.object({
@@ -103,10 +105,14 @@ export const signUploadPartsInput = z.object({
     parts: partList(
       {
         md5: z
-          .string()
-          .regex(/^[A-Za-z0-9+/]{22}==$/, 'must be the base64 of an MD5 digest (24 characters)')
-          .optional()
-          .meta({ description: "The base64 MD5 of the part's bytes: S3 then refuses any other bytes." }),
+          .optional(
+            z
+              .string()
+              .check(z.regex(/^[A-Za-z0-9+/]{22}==$/, 'must be the base64 of an MD5 digest (24 characters)')),
+          )
+          .check(
+            z.meta({ description: "The base64 MD5 of the part's bytes: S3 then refuses any other bytes." }),
+          ),
       },
       MAX_PARTS_PER_SIGNING,
     ),
@@ -124,8 +130,10 @@ export const completeUploadInput = z.object({
       {
         etag: z
           .string()
-          .regex(/^"?[0-9A-Za-z-]{1,100}"?$/, 'must be an ETag')
-          .meta({ description: 'The ETag S3 answered the part with, quoted or not.' }),
+          .check(
+            z.regex(/^"?[0-9A-Za-z-]{1,100}"?$/, 'must be an ETag'),
+            z.meta({ description: 'The ETag S3 answered the part with, quoted or not.' }),
+          ),
       },
       MAX_PARTS,
     ),

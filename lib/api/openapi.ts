@@ -8,6 +8,7 @@ import {
 } from 'zod-openapi';
 import { version } from '../../package.json';
 import type { ErrorCode } from '../core/errors.js';
+import type { ZodMiniObject } from '../core/zod.js';
 import { MAX_BODY_BYTES, MAX_COMPLETE_BODY_BYTES, MAX_UPLOAD_BODY_BYTES } from '../http/route.js';
 import { filenameSchema, uploadRequestSchema } from '../uploads/upload-request.js';
 import { FILE_VALIDATED, fileValidatedSchema } from '../webhooks/file-validated-event.js';
@@ -67,9 +68,9 @@ function errorResponses(route: RouteContract): ZodOpenApiResponsesObject {
 
 function operation(route: RouteContract): ZodOpenApiOperationObject {
   const { path, query, body } = (route.input?.shape ?? {}) as {
-    path?: z.ZodObject;
-    query?: z.ZodObject;
-    body?: z.ZodType;
+    path?: ZodMiniObject;
+    query?: ZodMiniObject;
+    body?: z.core.$ZodType;
   };
   const { success } = route;
   return {

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import type { ErrorCode } from '../core/errors.js';
+import type { ZodMiniObject } from '../core/zod.js';
 import { MAX_COMPLETE_BODY_BYTES, MAX_UPLOAD_BODY_BYTES } from '../http/route.js';
 import {
   completeUploadInput,
@@ -59,7 +60,7 @@ export interface RouteContract {
   /** Bodies above this are refused (413); 16 KiB unless set. */
   maxBodyBytes?: number;
   /** What `httpRoute` validates as `{ path, query, body }`. */
-  input?: z.ZodObject;
+  input?: ZodMiniObject;
   success: SuccessResponse;
   /** Errors of this route's own logic; {@link routeErrorCodes} adds those of the HTTP chain. */
   errors: readonly ErrorCode[];

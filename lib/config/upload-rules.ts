@@ -1,14 +1,14 @@
-import * as z from 'zod';
 import { browserExecutes, DEFAULT_UPLOAD_RULES, MEDIA_TYPE_PATTERN } from '../core/media-types.js';
 import { OBJECT_MAX_BYTES } from '../core/object-limits.js';
+import * as z from '../core/zod.js';
 
 /** Allowed content types, each with its maximum size in bytes. */
 export type UploadRules = ReadonlyMap<string, number>;
 
 const rulesSchema = z.record(
-  z.string().regex(MEDIA_TYPE_PATTERN, 'must be a lowercase type/subtype'),
+  z.string().check(z.regex(MEDIA_TYPE_PATTERN, 'must be a lowercase type/subtype')),
   // Above 5 GiB a file can only arrive as a multipart upload: S3 stores at most 5 TiB.
-  z.number().int().positive().max(OBJECT_MAX_BYTES),
+  z.number().check(z.int(), z.positive(), z.maximum(OBJECT_MAX_BYTES)),
 );
 
 /**

@@ -3,10 +3,10 @@ import middy, { type MiddlewareObj, type MiddyfiedHandler } from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type * as z from 'zod';
 import { ApiError, invalidRequest, requestTooLarge, unsupportedMediaType } from '../core/errors.js';
 import { logger } from '../core/logger.js';
 import type { Owner } from '../core/owner.js';
+import type * as z from '../core/zod.js';
 import type { BearerVerifier } from './bearer-auth.js';
 import { errorResponse } from './responses.js';
 import { apiErrorOfStoreRefusal } from './store-refusals.js';
@@ -47,7 +47,7 @@ export const answerBy = (context: Pick<Context, 'getRemainingTimeInMillis'>): nu
 /** What a route handler receives: the raw event plus its validated input and caller. */
 export type RouteEvent<Input, Caller> = APIGatewayProxyEventV2 & { input: Input; owner: Caller };
 
-export interface RouteOptions<Schema extends z.ZodType> {
+export interface RouteOptions<Schema extends z.ZodMiniType> {
   /** Validates `{ path, query, body }`; a failure is a 400 naming the field. */
   input: Schema;
   /** Whether the route takes a JSON body; `optional` treats an empty body as `{}`. */
@@ -92,7 +92,7 @@ export function nestsDeeperThan(value: unknown, limit: number): boolean {
 
 /** Refuses oversized bodies unparsed, then parses JSON with middy's parser and refuses deep nesting. */
 function jsonBody<Event extends AnyRouteEvent>(
-  mode: RouteOptions<z.ZodType>['body'],
+  mode: RouteOptions<z.ZodMiniType>['body'],
   maxBytes: number,
 ): Middleware<Event> {
   return {
@@ -171,7 +171,7 @@ function formatIssues(issues: readonly z.core.$ZodIssue[], prefix: readonly Prop
   });
 }
 
-function validateInput<Event extends AnyRouteEvent>(schema: z.ZodType): Middleware<Event> {
+function validateInput<Event extends AnyRouteEvent>(schema: z.ZodMiniType): Middleware<Event> {
   return {
     before: async (request) => {
       const { event } = request;
@@ -210,7 +210,7 @@ function errorResponder<Event extends AnyRouteEvent>(): Middleware<Event> {
  * normalisation, body limit and JSON parsing, optional bearer authentication,
  * input validation, and the error envelope. Finish it with `.handler(fn)`.
  */
-export function httpRoute<Schema extends z.ZodType, Caller extends Owner | undefined = undefined>(
+export function httpRoute<Schema extends z.ZodMiniType, Caller extends Owner | undefined = undefined>(
   options: RouteOptions<Schema> & { verify?: BearerVerifier },
 ) {
   const chain = middy<RouteEvent<z.output<Schema>, Caller>, HttpResult, Error, Context>()

@@ -1,8 +1,8 @@
 import { DeleteObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import * as z from 'zod';
 import type { ClientMetadata } from '../core/client-metadata.js';
 import { GUARDDUTY_SCAN_RESULTS, type GuardDutyScanResult } from '../core/file-checks.js';
 import type { Owner } from '../core/owner.js';
+import * as z from '../core/zod.js';
 import type { ConditionalWriter } from './conditional-write.js';
 import { fileIndexKey, fileIndexPrefix, newestFirstId } from './object-key.js';
 
@@ -67,22 +67,22 @@ export const isTombstone = (entry: IndexEntry | undefined): entry is FileTombsto
 
 const verdictSchema = z.object({
   status: z.enum(['passed', 'failed']),
-  reason: z.string().optional(),
-  detectedType: z.string().optional(),
+  reason: z.optional(z.string()),
+  detectedType: z.optional(z.string()),
   signature: z.string(),
 });
 
 const entrySchema = z.object({
   filename: z.string(),
   contentType: z.string(),
-  size: z.number().int().nonnegative(),
+  size: z.number().check(z.int(), z.nonnegative()),
   uploadedAt: z.string(),
-  clientMetadata: z.record(z.string(), z.json()).nullable(),
-  versionId: z.string().min(1),
+  clientMetadata: z.nullable(z.record(z.string(), z.json())),
+  versionId: z.string().check(z.minLength(1)),
   eTag: z.string(),
-  verdict: verdictSchema.optional(),
-  malware: z.enum(GUARDDUTY_SCAN_RESULTS).optional(),
-  judgedBy: z.string().optional(),
+  verdict: z.optional(verdictSchema),
+  malware: z.optional(z.enum(GUARDDUTY_SCAN_RESULTS)),
+  judgedBy: z.optional(z.string()),
 });
 
 const tombstoneSchema = z.object({ deleted: z.literal(true) });

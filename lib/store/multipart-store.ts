@@ -9,11 +9,11 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import * as z from 'zod';
 import type { ClientMetadata } from '../core/client-metadata.js';
 import { logger } from '../core/logger.js';
 import { MAX_PARTS } from '../core/object-limits.js';
 import type { Owner } from '../core/owner.js';
+import * as z from '../core/zod.js';
 import type { ConditionalWriter } from './conditional-write.js';
 import { PENDING_TAG_QUERY, unquotedETag, uploadMetadata } from './object-encoding.js';
 import { multipartClosingKey, multipartRecordKey, objectKey, parseObjectKey } from './object-key.js';
@@ -74,9 +74,9 @@ export interface PartRequest {
 
 /** The record kept in the state bucket while an upload is open: the server's own terms for it. */
 const recordSchema = z.object({
-  uploadId: z.string().min(1),
-  size: z.number().int().positive(),
-  partSize: z.number().int().positive(),
+  uploadId: z.string().check(z.minLength(1)),
+  size: z.number().check(z.int(), z.positive()),
+  partSize: z.number().check(z.int(), z.positive()),
   startedAt: z.string(),
 });
 

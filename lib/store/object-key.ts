@@ -1,6 +1,6 @@
 import { ulid } from 'ulid';
-import * as z from 'zod';
 import type { Owner } from '../core/owner.js';
+import * as z from '../core/zod.js';
 
 /** Every upload lives under this prefix; the validator, the trigger and the bucket policy key on it. */
 export const UPLOADS_PREFIX = 'uploads/';
@@ -47,7 +47,7 @@ const FILE_ID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 const KEY_PATTERN = /^uploads\/([0-9a-f]{32})\/([0-9A-HJKMNP-TV-Z]{26})$/;
 
 /** A file id as it appears in a path: a ULID (Crockford base32, 26 characters). */
-export const fileIdSchema = z.string().regex(FILE_ID_PATTERN, 'must be a file id');
+export const fileIdSchema = z.string().check(z.regex(FILE_ID_PATTERN, 'must be a file id'));
 
 /**
  * A new server-chosen file id: a ULID, sortable by creation time, whose 80

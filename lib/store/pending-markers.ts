@@ -5,8 +5,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { decodeTime } from 'ulid';
-import * as z from 'zod';
 import type { Owner } from '../core/owner.js';
+import * as z from '../core/zod.js';
 import { objectKey, parseObjectKey } from './object-key.js';
 import { readStateObject } from './state-object.js';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
-import * as z from 'zod';
 import type { Owner } from '../core/owner.js';
+import * as z from '../core/zod.js';
 import { type ConditionalWriter, swapStateObject } from './conditional-write.js';
 import { gatheringClaimKey, objectKey, usageKey } from './object-key.js';
 import type { StateObject } from './state-object.js';
@@ -48,19 +48,19 @@ export interface UsageRecord {
 }
 
 const recordSchema = z.object({
-  usedBytes: z.number().int(),
+  usedBytes: z.number().check(z.int()),
   open: z.record(
     z.string(),
     z.object({
-      bytes: z.number().int().nonnegative(),
-      until: z.number().int(),
-      landed: z.literal(true).optional(),
-      pieces: z.record(z.string(), z.number().int().positive()).optional(),
-      pieceOf: z.number().int().optional(),
+      bytes: z.number().check(z.int(), z.nonnegative()),
+      until: z.number().check(z.int()),
+      landed: z.optional(z.literal(true)),
+      pieces: z.optional(z.record(z.string(), z.number().check(z.int(), z.positive()))),
+      pieceOf: z.optional(z.number().check(z.int())),
     }),
   ),
-  released: z.record(z.string(), z.number().int()),
-  issued: z.array(z.tuple([z.number().int(), z.number().int().positive()])),
+  released: z.record(z.string(), z.number().check(z.int())),
+  issued: z.array(z.tuple([z.number().check(z.int()), z.number().check(z.int(), z.positive())])),
 });
 
 /** A gathering claim as stored; anything unreadable reads as free. */

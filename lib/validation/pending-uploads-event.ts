@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../core/zod.js';
 import { parseObjectKey } from '../store/object-key.js';
 
 /** The `source` of the event the sweep hands the validator: the uploads found pending too long. */
@@ -10,9 +10,8 @@ export const MAX_PENDING_KEYS = 10;
 const pendingUploadsEventSchema = z.object({
   source: z.literal(PENDING_UPLOADS_SOURCE),
   keys: z
-    .array(z.string().refine((key) => parseObjectKey(key) !== undefined, 'must be an upload key'))
-    .min(1)
-    .max(MAX_PENDING_KEYS),
+    .array(z.string().check(z.refine((key) => parseObjectKey(key) !== undefined, 'must be an upload key')))
+    .check(z.minLength(1), z.maxLength(MAX_PENDING_KEYS)),
 });
 
 /** The event that asks the validator to judge uploads whose own events may be lost. */

@@ -1,5 +1,5 @@
-import * as z from 'zod';
 import { GUARDDUTY_SCAN_RESULTS, type GuardDutyScanResult } from '../core/file-checks.js';
+import * as z from '../core/zod.js';
 
 /** The EventBridge `detail-type` of GuardDuty Malware Protection for S3's result on one object. */
 export const SCAN_RESULT_DETAIL_TYPE = 'GuardDuty Malware Protection Object Scan Result';
@@ -11,12 +11,12 @@ const scanResultEventSchema = z.object({
     scanStatus: z.string(),
     resourceType: z.literal('S3_OBJECT'),
     s3ObjectDetails: z.object({
-      bucketName: z.string().min(1),
-      objectKey: z.string().min(1),
-      eTag: z.string().optional(),
-      versionId: z.string().optional(),
+      bucketName: z.string().check(z.minLength(1)),
+      objectKey: z.string().check(z.minLength(1)),
+      eTag: z.optional(z.string()),
+      versionId: z.optional(z.string()),
     }),
-    scanResultDetails: z.object({ scanResultStatus: z.string().nullish() }).nullish(),
+    scanResultDetails: z.nullish(z.object({ scanResultStatus: z.nullish(z.string()) })),
   }),
 });
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import * as z from 'zod';
+import * as z from '../core/zod.js';
 
 /** The one event type this backend sends. */
 export const FILE_VALIDATED = 'file.validated';
@@ -10,17 +10,17 @@ export const fileValidatedSchema = z
     type: z.literal(FILE_VALIDATED),
     timestamp: z.iso.datetime(),
     data: z.object({
-      fileId: z.string().min(1),
+      fileId: z.string().check(z.minLength(1)),
       status: z.enum(['passed', 'failed']),
-      reason: z.string().nullable(),
-      detectedType: z.string().nullable(),
-      size: z.number().int().nonnegative(),
+      reason: z.nullable(z.string()),
+      detectedType: z.nullable(z.string()),
+      size: z.number().check(z.int(), z.nonnegative()),
       contentType: z.string(),
       filename: z.string(),
-      clientMetadata: z.record(z.string(), z.unknown()).nullable(),
+      clientMetadata: z.nullable(z.record(z.string(), z.unknown())),
     }),
   })
-  .meta({ id: 'FileValidatedEvent' });
+  .register(z.globalRegistry, { id: 'FileValidatedEvent' });
 
 /** The body of a `file.validated` webhook: one verdict on one file. */
 export type FileValidatedEvent = z.infer<typeof fileValidatedSchema>;
@@ -30,7 +30,7 @@ export type FileValidatedEvent = z.infer<typeof fileValidatedSchema>;
  * fixed once for the verdict, so every retry of the delivery carries both unchanged.
  */
 export const webhookMessageSchema = z.object({
-  id: z.string().regex(/^msg_[A-Za-z0-9_-]{22,}$/),
+  id: z.string().check(z.regex(/^msg_[A-Za-z0-9_-]{22,}$/)),
   event: fileValidatedSchema,
 });
 
