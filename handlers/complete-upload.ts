@@ -1,11 +1,12 @@
 import { completeUploadInput as input } from '../lib/api/inputs.js';
 import { routeJson } from '../lib/api/route-responses.js';
-import { routes } from '../lib/api/routes.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
+import { MAX_COMPLETE_BODY_BYTES } from '../lib/http/route.js';
 import { type Runtime, runtime } from '../lib/runtime.js';
 import { completeUpload } from '../lib/uploads/multipart-uploads.js';
 
-const { maxBodyBytes } = routes.completeUpload;
+// The limit lib/api/routes.ts declares for this route (see handlers/create-upload.ts).
+const maxBodyBytes = MAX_COMPLETE_BODY_BYTES;
 
 /** POST /uploads/{fileId}/complete: completes the caller's multipart upload once every part is in. */
 export const createHandler = ({

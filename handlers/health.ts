@@ -1,5 +1,5 @@
-import * as z from 'zod';
 import { routeJson } from '../lib/api/route-responses.js';
+import * as z from '../lib/core/zod.js';
 import { httpRoute } from '../lib/http/route.js';
 
 /** GET /health: liveness, no auth, no AWS calls. */

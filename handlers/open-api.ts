@@ -1,5 +1,5 @@
-import * as z from 'zod';
 import { buildOpenApiDocument } from '../lib/api/openapi.js';
+import * as z from '../lib/core/zod.js';
 import { httpRoute } from '../lib/http/route.js';
 
 /** The document changes only with a deployment: caches may keep it a few minutes. */

@@ -1,6 +1,6 @@
-import * as z from 'zod';
 import { loadEnvironment } from '../lib/config/environment.js';
 import { parseUploadRules } from '../lib/config/upload-rules.js';
+import * as z from '../lib/core/zod.js';
 import { httpRoute } from '../lib/http/route.js';
 import { configuredWebPage, webPageResponse } from '../lib/web/web-page.js';
 

@@ -42,6 +42,28 @@ function libImports(file: string): string[] {
 
 const topOf = (pathInLib: string): string => pathInLib.split('/')[0] ?? '';
 
+/** The modules a file loads when it runs (type-only imports left out): relative paths resolved, packages as named. */
+function runtimeImports(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const specifiers = [
+    ...text.matchAll(/^(?:import|export)\s+(?!type\s)(?:[^;]*?\sfrom\s+)?'([^']+)'/gms),
+    ...text.matchAll(/\bimport\(\s*'([^']+)'\s*\)/g),
+  ].map((match) => match[1] ?? '');
+  return specifiers.map((specifier) =>
+    specifier.startsWith('.') ? resolve(dirname(file), specifier.replace(/\.js$/, '.ts')) : specifier,
+  );
+}
+
+/** Every module `entry` loads, itself included, following the project's own files. */
+function loadedModules(entry: string, seen = new Set<string>()): Set<string> {
+  seen.add(entry);
+  for (const target of runtimeImports(entry)) {
+    if (!seen.has(target) && target.startsWith(ROOT)) loadedModules(target, seen);
+    else seen.add(target);
+  }
+  return seen;
+}
+
 describe('the layout of lib/', () => {
   const files = sourceFiles(LIB);
 
@@ -82,5 +104,32 @@ describe('the layout of lib/', () => {
         /\b\w+Command\b.*from '@aws-sdk\/client-s3'/s.test(readFileSync(file, 'utf8')),
     );
     expect(outside.map((file) => relative(ROOT, file))).toEqual([]);
+  });
+});
+
+describe('what a function loads', () => {
+  const handlers = readdirSync(join(ROOT, 'handlers')).filter((name) => name.endsWith('.ts'));
+
+  // zod's classic API builds the OpenAPI document (lib/api/routes.ts and responses.ts); at run time
+  // every schema comes from lib/core/zod.ts, zod/mini, which bundles only what it uses.
+  it.each(handlers.filter((name) => name !== 'open-api.ts'))(
+    "handlers/%s loads no schema of zod's classic API",
+    (name) => {
+      const loaded = loadedModules(join(ROOT, 'handlers', name));
+      const classic = [...loaded].filter(
+        (module) =>
+          module === 'zod' || module.endsWith('lib/api/routes.ts') || module.endsWith('lib/api/responses.ts'),
+      );
+      expect(classic.map((module) => (module.startsWith(ROOT) ? relative(ROOT, module) : module))).toEqual(
+        [],
+      );
+    },
+  );
+
+  it('sees a classic zod import where there is one', () => {
+    const openApi = loadedModules(join(ROOT, 'handlers', 'open-api.ts'));
+    expect([...openApi].filter((module) => module === 'zod' || module.endsWith('lib/api/routes.ts'))).toEqual(
+      expect.arrayContaining(['zod', join(LIB, 'api', 'routes.ts')]),
+    );
   });
 });
