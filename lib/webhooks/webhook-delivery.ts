@@ -1,6 +1,7 @@
 import { Webhook } from 'standardwebhooks';
 import { logger } from '../core/logger.js';
 import type { WebhookMessage } from './file-validated-event.js';
+import { type PostWebhook, postOverHttp } from './webhook-post.js';
 import type { WebhookSettings } from './webhook-settings.js';
 
 /** How long one POST may take, answer included, before it counts as failed. */
@@ -15,13 +16,13 @@ export const RETRY_DELAYS_MS: readonly number[] = [1_000, 4_000];
 
 /** What the deliverer uses besides its settings; tests pass their own clock and transport. */
 export interface DeliveryTools {
-  fetch: typeof fetch;
+  post: PostWebhook;
   sleep: (ms: number) => Promise<void>;
   now: () => Date;
 }
 
 const defaultTools: DeliveryTools = {
-  fetch: (...args) => fetch(...args),
+  post: postOverHttp,
   sleep: (ms) => new Promise((done) => setTimeout(done, ms)),
   now: () => new Date(),
 };
@@ -31,7 +32,7 @@ export class WebhookDeliveryError extends Error {
   override readonly name = 'WebhookDeliveryError';
   constructor(
     readonly webhookId: string,
-    /** Why each try failed, in order: `status 503`, `timeout`, or a network error's name. */
+    /** Why each try failed, in order: `status 503`, `timeout`, or a network error's code (`ECONNREFUSED`). */
     readonly failures: readonly string[],
   ) {
     super(`webhook ${webhookId} not delivered after ${failures.length} tries: ${failures.join(', ')}`);
@@ -68,19 +69,17 @@ async function attempt(
     ATTEMPT_TIMEOUT_MS,
   );
   try {
-    const response = await tools.fetch(settings.url, {
-      method: 'POST',
+    // The answer is read to its end within the same limit; a redirect is an answer like any other.
+    const status = await tools.post(settings.url, {
       headers: signedHeaders(settings.secret, message, body, tools.now()),
       body,
-      redirect: 'manual',
       signal: controller.signal,
     });
-    // The answer's body is no part of the contract: drained (bounded by the same timeout) and dropped.
-    await response.arrayBuffer().catch(() => undefined);
-    return response.status >= 200 && response.status < 300 ? undefined : `status ${response.status}`;
+    return status >= 200 && status < 300 ? undefined : `status ${status}`;
   } catch (error) {
-    const name = error instanceof Error ? error.name : 'Error';
-    return name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : name;
+    const { code, name } = error instanceof Error ? (error as Error & { code?: unknown }) : { name: 'Error' };
+    if (name === 'TimeoutError' || name === 'AbortError') return 'timeout';
+    return typeof code === 'string' ? code : name;
   } finally {
     clearTimeout(timer);
   }
