@@ -270,27 +270,38 @@ function probe(bundle: string, event: unknown, env: NodeJS.ProcessEnv): Promise<
 }
 
 /**
- * A loopback webhook receiver for the deliverer's first request: it takes
- * every POST with a 204, as a receiver that got the event does.
+ * The peers a deployed function talks to besides AWS, on loopback: the
+ * identity provider's JWKS URL (`GET /jwks`, the key set `jwks` gives), which
+ * every API function's key set fetches on its first request as in AWS, and
+ * a webhook receiver for the deliverer's first request (`POST /hooks`: a 204,
+ * as a receiver that got the event answers).
  */
-async function webhookReceiver(): Promise<{
-  url: string;
-  received: () => number;
+async function loopbackPeers(jwks: object): Promise<{
+  jwksUrl: string;
+  webhookUrl: string;
+  received: () => { webhooks: number; jwks: number };
   close: () => Promise<void>;
 }> {
-  let received = 0;
+  const received = { webhooks: 0, jwks: 0 };
+  const keySet = JSON.stringify(jwks);
   const server = createServer((request, response) => {
     request.resume();
     request.on('end', () => {
-      received++;
+      if (request.method === 'GET' && request.url === '/jwks') {
+        received.jwks++;
+        response.writeHead(200, { 'content-type': 'application/json' }).end(keySet);
+        return;
+      }
+      received.webhooks++;
       response.writeHead(204).end();
     });
   });
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}/hooks`,
-    received: () => received,
+    jwksUrl: `http://127.0.0.1:${port}/jwks`,
+    webhookUrl: `http://127.0.0.1:${port}/hooks`,
+    received: () => ({ ...received }),
     close: () =>
       new Promise((done) => {
         server.closeAllConnections();
@@ -494,7 +505,9 @@ export interface ColdOptions {
 export async function run({ stack, samples = 7, quick }: ColdOptions): Promise<SectionResult> {
   const work = mkdtempSync(join(tmpdir(), 'presign-bench-cold-'));
   const notes: string[] = [];
-  const receiver = await webhookReceiver();
+  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+  const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: 'cold', alg: 'ES256', use: 'sig' }] };
+  const peers = await loopbackPeers(jwks);
   try {
     const repo = join(work, 'repo');
     mkdirSync(repo);
@@ -586,8 +599,6 @@ export async function run({ stack, samples = 7, quick }: ColdOptions): Promise<S
 
     // Fresh processes: every function and the baseline, round-robin, `samples` each.
     const admin = localAdmin();
-    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
-    const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: 'cold', alg: 'ES256', use: 'sig' }] };
     const token = await new SignJWT({})
       .setProtectedHeader({ alg: 'ES256', kid: 'cold' })
       .setSubject('auth0|cold-start')
@@ -603,9 +614,9 @@ export async function run({ stack, samples = 7, quick }: ColdOptions): Promise<S
       S3_ENDPOINT: stack.s3Endpoint,
       AUTH_ISSUER: 'presign-bench',
       AUTH_AUDIENCE: 'presign-api',
-      AUTH_JWKS: JSON.stringify(jwks),
-      // The bench's own key set, inline: not the placeholder URL the stage was packaged with.
-      AUTH_JWKS_URL: '',
+      // As in AWS, where authJwksUrl is required: the key set is fetched from its URL, here the
+      // bench's own on loopback instead of the placeholder the stage was packaged with.
+      AUTH_JWKS_URL: peers.jwksUrl,
     };
     // The secrets each function's deployment reads from SSM, given as the local stack gives them.
     const secrets = {
@@ -626,7 +637,7 @@ export async function run({ stack, samples = 7, quick }: ColdOptions): Promise<S
     const deployed = deployedEnvironments(repo, config);
     // The deliverer posts to the receiver here, not to the placeholder it was packaged with.
     for (const variables of Object.values(deployed)) {
-      if ('WEBHOOK_URL' in variables) variables.WEBHOOK_URL = receiver.url;
+      if ('WEBHOOK_URL' in variables) variables.WEBHOOK_URL = peers.webhookUrl;
     }
     const envs: Record<string, NodeJS.ProcessEnv> = Object.fromEntries(
       functions.map(({ name }) => [
@@ -727,12 +738,12 @@ export async function run({ stack, samples = 7, quick }: ColdOptions): Promise<S
       `Cold = import of the unzipped bundle + first request, in a fresh \`node\` (NODE_OPTIONS=${JSON.stringify(nodeOptions)} as serverless.yml's provider.environment sets it, for the baseline too) per sample (${count} samples each, round-robin, median; one unmeasured run each first to warm the file cache). "process start to response" adds Node's own boot.`,
       `Functions: every function of serverless.yml (${names.length - 1}), each as osls packages it (custom.esbuild${config.custom.esbuild.plugins ? `, plugins ${String(config.custom.esbuild.plugins)}` : ''}); the baseline is bench/cold-baseline.ts built with the same esbuild options.`,
       `Environment: each function's variables in the packaged template of a stage with webhooks on and limits unset (provider.environment and what iam/roles.cjs adds per function), made local: the buckets, S3 endpoint, JWT issuer and keys are the local ones, and each secret the deployment reads from SSM at cold start (its *_PARAMETER) is given as the value itself, as the local stack does, so no SSM call is timed. The baseline gets provider.environment.`,
-      `First requests: for an HTTP route, a real API Gateway event for it with a valid ES256 JWT (path parameters: a new file id, a share token no one issued; POST /uploads with a body); for the S3-triggered validator, an ObjectCreated event for an object that is not there; for the webhook deliverer, a file.validated message, which it signs and POSTs to a receiver on loopback in the bench's process (answering 204; ${receiver.received()} taken). Functions that call S3 go to the local stack's Ceph RGW with the admin keys, so their first request includes a loopback round trip; the baseline presigns without network.`,
+      `First requests: for an HTTP route, a real API Gateway event for it with a valid ES256 JWT (path parameters: a new file id, a share token no one issued; POST /uploads with a body); for the S3-triggered validator, an ObjectCreated event for an object that is not there; for the webhook deliverer, a file.validated message, which it signs and POSTs to a receiver on loopback in the bench's process (answering 204; ${peers.received().webhooks} taken). Every API function is given its JWKS as in AWS, by URL (AUTH_JWKS_URL, a server on loopback in the bench's process: ${peers.received().jwks} fetches served), so its cold start includes building the remote key set and its first request the fetch; in AWS that fetch goes to the identity provider. Functions that call S3 go to the local stack's Ceph RGW with the admin keys, so their first request includes a loopback round trip; the baseline presigns without network.`,
       `Bundle bytes ("KiB js") are the code a cold start loads: the handler's file and, were custom.esbuild to split code, the chunks it imports statically, from an esbuild metafile of the same build; "lazy" would be chunks its dynamic imports load only when called (none without splitting: a dynamic import of a bundled package is compiled with the handler, and run only when called). "code bytes in package" is every .js/.mjs file in the zip; source maps are counted apart. The last column is the ${LARGEST_INPUTS} largest packages of what a cold start loads.`,
     );
     return { section: 'cold', figures, rows, notes };
   } finally {
-    await receiver.close();
+    await peers.close();
     rmSync(work, { recursive: true, force: true });
   }
 }

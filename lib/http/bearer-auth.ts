@@ -1,7 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import {
   createLocalJWKSet,
-  createRemoteJWKSet,
   errors,
   type JSONWebKeySet,
   type JWTPayload,
@@ -11,6 +10,7 @@ import {
 import type { Clock } from '../core/clock.js';
 import { unauthorized } from '../core/errors.js';
 import { type Owner, ownerFromSubject } from '../core/owner.js';
+import { remoteKeySet } from './remote-key-set.js';
 
 /** Asymmetric algorithms only: `none` and HMAC (`HS*`) are never accepted. */
 export const ALLOWED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'EdDSA'];
@@ -99,7 +99,7 @@ export function createBearerVerifier(settings: AuthSettings): BearerVerifier {
     };
   }
   const keys: JWTVerifyGetKey =
-    settings.jwks instanceof URL ? createRemoteJWKSet(settings.jwks) : createLocalJWKSet(settings.jwks);
+    settings.jwks instanceof URL ? remoteKeySet(settings.jwks) : createLocalJWKSet(settings.jwks);
   const options = {
     issuer: settings.issuer,
     ...(settings.audience.length ? { audience: [...settings.audience] } : {}),
