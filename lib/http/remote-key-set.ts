@@ -28,7 +28,12 @@ export const readKeySetOverHttp = (url: URL, timeoutMs = KEY_SET_TIMEOUT_MS): Pr
       reject(signal.aborted ? new errors.JWKSTimeout(undefined, { cause: error }) : error);
     const request = send(
       url,
-      { method: 'GET', headers: { accept: 'application/json, application/jwk-set+json' }, signal },
+      {
+        method: 'GET',
+        // Some providers' edges refuse a request that names no client.
+        headers: { accept: 'application/json, application/jwk-set+json', 'user-agent': 'presign' },
+        signal,
+      },
       (response) => {
         if (response.statusCode !== 200) {
           response.resume();

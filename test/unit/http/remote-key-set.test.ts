@@ -145,17 +145,20 @@ describe('remoteKeySet', () => {
 });
 
 describe('readKeySetOverHttp', () => {
-  it('reads the JSON of a 200, asking for a key set', async () => {
+  it('reads the JSON of a 200, asking for a key set and naming itself', async () => {
     // Arrange
-    let accept: string | undefined;
+    let asked: IncomingMessage['headers'] = {};
     const { url } = await issuer((request, response) => {
-      accept = request.headers.accept;
+      asked = request.headers;
       response.writeHead(200, { 'content-type': 'application/json' }).end('{"keys":[]}');
     });
 
     // Act + Assert
     await expect(readKeySetOverHttp(url)).resolves.toEqual({ keys: [] });
-    expect(accept).toBe('application/json, application/jwk-set+json');
+    expect(asked).toMatchObject({
+      accept: 'application/json, application/jwk-set+json',
+      'user-agent': 'presign',
+    });
   });
 
   it.each([
