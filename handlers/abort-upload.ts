@@ -1,4 +1,4 @@
-import { uploadInput as input } from '../lib/api/inputs.js';
+import { uploadInput as input } from '../lib/api/inputs/multipart.js';
 import { routeNoContent } from '../lib/api/route-responses.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
 import { answerBy } from '../lib/http/route.js';

@@ -1,4 +1,4 @@
-import { completeUploadInput as input } from '../lib/api/inputs.js';
+import { completeUploadInput as input } from '../lib/api/inputs/multipart.js';
 import { routeJson } from '../lib/api/route-responses.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
 import { MAX_COMPLETE_BODY_BYTES } from '../lib/http/route.js';

@@ -1,4 +1,4 @@
-import { createDownloadUrlInput as input } from '../lib/api/inputs.js';
+import { createDownloadUrlInput as input } from '../lib/api/inputs/downloads.js';
 import { routeJson } from '../lib/api/route-responses.js';
 import { issueDownloadUrl } from '../lib/downloads/download-url.js';
 import { ownerRoute } from '../lib/http/owner-route.js';

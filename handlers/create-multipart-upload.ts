@@ -1,4 +1,4 @@
-import { createMultipartUploadInput as input } from '../lib/api/inputs.js';
+import { createMultipartUploadInput as input } from '../lib/api/inputs/uploads.js';
 import { routeJson } from '../lib/api/route-responses.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
 import { answerBy } from '../lib/http/route.js';

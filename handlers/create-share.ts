@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { createShareInput as input } from '../lib/api/inputs.js';
+import { createShareInput as input } from '../lib/api/inputs/shares.js';
 import { routeJson } from '../lib/api/route-responses.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
 import { publicBaseUrl } from '../lib/http/public-url.js';

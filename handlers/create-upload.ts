@@ -1,4 +1,4 @@
-import { createUploadInput as input } from '../lib/api/inputs.js';
+import { createUploadInput as input } from '../lib/api/inputs/uploads.js';
 import { routeJson } from '../lib/api/route-responses.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
 import { answerBy, MAX_UPLOAD_BODY_BYTES } from '../lib/http/route.js';

@@ -1,4 +1,4 @@
-import { deleteFileInput as input } from '../lib/api/inputs.js';
+import { deleteFileInput as input } from '../lib/api/inputs/files.js';
 import { routeNoContent } from '../lib/api/route-responses.js';
 import { deleteOwnedFile } from '../lib/files/file-deletion.js';
 import { ownerRoute } from '../lib/http/owner-route.js';

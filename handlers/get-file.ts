@@ -1,4 +1,4 @@
-import { getFileInput as input } from '../lib/api/inputs.js';
+import { getFileInput as input } from '../lib/api/inputs/files.js';
 import { routeJson } from '../lib/api/route-responses.js';
 import { describeFile } from '../lib/files/file-view.js';
 import { ownerRoute } from '../lib/http/owner-route.js';

@@ -1,4 +1,4 @@
-import { getUsageInput as input } from '../lib/api/inputs.js';
+import { getUsageInput as input } from '../lib/api/inputs/usage.js';
 import { routeJson } from '../lib/api/route-responses.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
 import { answerBy } from '../lib/http/route.js';

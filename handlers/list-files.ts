@@ -1,4 +1,4 @@
-import { listFilesInput as input } from '../lib/api/inputs.js';
+import { listFilesInput as input } from '../lib/api/inputs/files.js';
 import { routeJson } from '../lib/api/route-responses.js';
 import { listFiles } from '../lib/files/file-list.js';
 import { ownerRoute } from '../lib/http/owner-route.js';

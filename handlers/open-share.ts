@@ -1,4 +1,4 @@
-import { openShareInput as input } from '../lib/api/inputs.js';
+import { openShareInput as input } from '../lib/api/inputs/shares.js';
 import { httpRoute } from '../lib/http/route.js';
 import { requireShareKey, runtime } from '../lib/runtime.js';
 import { openShare, type ShareDependencies } from '../lib/shares/shares.js';

@@ -1,4 +1,4 @@
-import { revokeSharesInput as input } from '../lib/api/inputs.js';
+import { revokeSharesInput as input } from '../lib/api/inputs/shares.js';
 import { routeNoContent } from '../lib/api/route-responses.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
 import { type Runtime, runtime } from '../lib/runtime.js';

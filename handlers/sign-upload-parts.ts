@@ -1,4 +1,4 @@
-import { signUploadPartsInput as input } from '../lib/api/inputs.js';
+import { signUploadPartsInput as input } from '../lib/api/inputs/multipart.js';
 import { routeJson } from '../lib/api/route-responses.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
 import { type Runtime, runtime } from '../lib/runtime.js';

@@ -2,21 +2,12 @@ import * as z from 'zod';
 import type { ErrorCode } from '../core/errors.js';
 import type { ZodMiniObject } from '../core/zod.js';
 import { MAX_COMPLETE_BODY_BYTES, MAX_UPLOAD_BODY_BYTES } from '../http/route.js';
-import {
-  completeUploadInput,
-  createDownloadUrlInput,
-  createMultipartUploadInput,
-  createShareInput,
-  createUploadInput,
-  deleteFileInput,
-  getFileInput,
-  getUsageInput,
-  listFilesInput,
-  openShareInput,
-  revokeSharesInput,
-  signUploadPartsInput,
-  uploadInput,
-} from './inputs.js';
+import { createDownloadUrlInput } from './inputs/downloads.js';
+import { deleteFileInput, getFileInput, listFilesInput } from './inputs/files.js';
+import { completeUploadInput, signUploadPartsInput, uploadInput } from './inputs/multipart.js';
+import { createShareInput, openShareInput, revokeSharesInput } from './inputs/shares.js';
+import { createMultipartUploadInput, createUploadInput } from './inputs/uploads.js';
+import { getUsageInput } from './inputs/usage.js';
 import {
   completedUploadBody,
   downloadUrlBody,

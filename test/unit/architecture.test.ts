@@ -126,6 +126,18 @@ describe('what a function loads', () => {
     },
   );
 
+  // Each group of routes has its input schemas in a module of lib/api/inputs/ (their shared
+  // paths in paths.ts): a function that loaded another group's would build its schemas too.
+  it.each(handlers.filter((name) => name !== 'open-api.ts'))(
+    'handlers/%s loads the input schemas of one group of routes at most',
+    (name) => {
+      const inputs = [...loadedModules(join(ROOT, 'handlers', name))].filter(
+        (module) => module.startsWith(join(LIB, 'api', 'inputs')) && !module.endsWith('paths.ts'),
+      );
+      expect(inputs.length).toBeLessThanOrEqual(1);
+    },
+  );
+
   it('sees a classic zod import where there is one', () => {
     const openApi = loadedModules(join(ROOT, 'handlers', 'open-api.ts'));
     expect([...openApi].filter((module) => module === 'zod' || module.endsWith('lib/api/routes.ts'))).toEqual(
