@@ -556,45 +556,6 @@ export async function run({ stack, samples = 7, quick }: ColdOptions): Promise<S
 
     // The baseline, built with the same esbuild options, plus metafiles of our handlers for attribution.
     const options = esbuildOptions(config, repo);
-    const baselineDir = join(work, 'baseline');
-    const baseline = await build({
-      ...options,
-      entryPoints: [join(import.meta.dirname, 'cold-baseline.ts')],
-      outdir: baselineDir,
-      metafile: true,
-      logLevel: 'silent',
-    });
-    const baselineBundle = join(baselineDir, `cold-baseline${outputExtension}`);
-    const baseName = 'baseline (client-s3 + presign)';
-    // A reference, not the goal's baseline: the same bundle whose first request also reads S3 once.
-    const readDir = join(work, 'baseline-read');
-    const read = await build({
-      ...options,
-      entryPoints: [join(import.meta.dirname, 'cold-baseline-read.ts')],
-      outdir: readDir,
-      metafile: true,
-      logLevel: 'silent',
-    });
-    const readName = 'reference (baseline + one S3 read)';
-    bundles[readName] = {
-      bundle: join(readDir, `cold-baseline-read${outputExtension}`),
-      bytes: 0,
-      codeBytes: filesUnder(readDir)
-        .filter((file) => /\.m?js$/.test(file))
-        .reduce((sum, file) => sum + statSync(file).size, 0),
-      mapBytes: 0,
-      zipBytes: 0,
-    };
-    const baselineCode = filesUnder(baselineDir).filter((file) => /\.m?js$/.test(file));
-    bundles[baseName] = {
-      bundle: baselineBundle,
-      bytes: 0,
-      codeBytes: baselineCode.reduce((sum, file) => sum + statSync(file).size, 0),
-      mapBytes: filesUnder(baselineDir)
-        .filter((f) => f.endsWith('.map'))
-        .reduce((s, f) => s + statSync(f).size, 0),
-      zipBytes: 0,
-    };
     // What each cold start loads, and what is in it: from a metafile of the same build.
     const attribution: Record<string, Map<string, number>> = {};
     const account = (name: string, metafile: Metafile, entryPoint: string) => {
@@ -604,8 +565,32 @@ export async function run({ stack, samples = 7, quick }: ColdOptions): Promise<S
       bundle.lazyBytes = outputBytes(metafile) - bundle.bytes;
       attribution[name] = bytesByPackage(metafile, loaded);
     };
-    account(baseName, baseline.metafile, join(import.meta.dirname, 'cold-baseline.ts'));
-    account(readName, read.metafile, join(import.meta.dirname, 'cold-baseline-read.ts'));
+    /** Builds bench/<file>.ts as a bundle of its own to probe beside the functions, as `name`. */
+    const buildReference = async (file: string, name: string) => {
+      const dir = join(work, file);
+      const entryPoint = join(import.meta.dirname, `${file}.ts`);
+      const built = await build({
+        ...options,
+        entryPoints: [entryPoint],
+        outdir: dir,
+        metafile: true,
+        logLevel: 'silent',
+      });
+      const files = filesUnder(dir);
+      bundles[name] = {
+        bundle: join(dir, `${file}${outputExtension}`),
+        bytes: 0,
+        codeBytes: files.filter((f) => /\.m?js$/.test(f)).reduce((sum, f) => sum + statSync(f).size, 0),
+        mapBytes: files.filter((f) => f.endsWith('.map')).reduce((sum, f) => sum + statSync(f).size, 0),
+        zipBytes: 0,
+      };
+      account(name, built.metafile, entryPoint);
+    };
+    const baseName = 'baseline (client-s3 + presign)';
+    await buildReference('cold-baseline', baseName);
+    // A reference, not the goal's baseline: the same bundle whose first request also reads S3 once.
+    const readName = 'reference (baseline + one S3 read)';
+    await buildReference('cold-baseline-read', readName);
     for (const { name, source } of functions) {
       const built = await build({
         ...options,

@@ -1,5 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errors, exportJWK, generateKeyPair, type JWK, jwtVerify, SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -9,20 +8,18 @@ import {
   readKeySetOverHttp,
   remoteKeySet,
 } from '../../../lib/http/remote-key-set.js';
+import { loopbackServers } from '../../support/loopback-servers.js';
 
-const servers: Server[] = [];
+const servers = loopbackServers();
 
 /** An issuer's JWKS URL on loopback, answering as `answer` says; counts the fetches. */
 async function issuer(answer: (request: IncomingMessage, response: ServerResponse) => void) {
   let fetches = 0;
-  const server = createServer((request, response) => {
+  const origin = await servers.listen((request, response) => {
     fetches++;
     answer(request, response);
   });
-  servers.push(server);
-  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
-  const { port } = server.address() as AddressInfo;
-  return { url: new URL(`http://127.0.0.1:${port}/.well-known/jwks.json`), fetches: () => fetches };
+  return { url: new URL(`${origin}/.well-known/jwks.json`), fetches: () => fetches };
 }
 
 /** A signing key with its public JWK under `kid`. */
@@ -38,14 +35,7 @@ async function signingKey(kid: string) {
 const serving = (keys: () => JWK[]) => (_: IncomingMessage, response: ServerResponse) =>
   response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: keys() }));
 
-afterEach(async () => {
-  await Promise.all(
-    servers.splice(0).map((server) => {
-      server.closeAllConnections();
-      return new Promise((closed) => server.close(closed));
-    }),
-  );
-});
+afterEach(() => servers.closeAll());
 
 describe('remoteKeySet', () => {
   it('fetches the key set on first use, once for concurrent requests, and then serves from it', async () => {
@@ -206,7 +196,7 @@ describe('readKeySetOverHttp', () => {
   it('rejects with the network’s own error (not a JOSEError: our outage, 500) when nothing listens', async () => {
     // Arrange
     const { url } = await issuer(() => undefined);
-    await new Promise((closed) => servers.pop()?.close(closed));
+    await servers.closeLatest();
 
     // Act
     const read = readKeySetOverHttp(url);

@@ -1,14 +1,14 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { postOverHttp } from '../../../lib/webhooks/webhook-post.js';
+import { loopbackServers } from '../../support/loopback-servers.js';
 
-const servers: Server[] = [];
+const servers = loopbackServers();
 
 /** A receiver on loopback answering with `answer`; what it was sent is recorded. */
 async function receiver(answer: (request: IncomingMessage, response: ServerResponse) => void) {
   const received: { method?: string; headers: IncomingMessage['headers']; body: string }[] = [];
-  const server = createServer((request, response) => {
+  const origin = await servers.listen((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
@@ -20,10 +20,7 @@ async function receiver(answer: (request: IncomingMessage, response: ServerRespo
       answer(request, response);
     });
   });
-  servers.push(server);
-  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
-  const { port } = server.address() as AddressInfo;
-  return { url: new URL(`http://127.0.0.1:${port}/hooks`), received };
+  return { url: new URL(`${origin}/hooks`), received };
 }
 
 const post = (signal = new AbortController().signal) => ({
@@ -32,14 +29,7 @@ const post = (signal = new AbortController().signal) => ({
   signal,
 });
 
-afterEach(async () => {
-  await Promise.all(
-    servers.splice(0).map((server) => {
-      server.closeAllConnections();
-      return new Promise((closed) => server.close(closed));
-    }),
-  );
-});
+afterEach(() => servers.closeAll());
 
 describe('postOverHttp', () => {
   it('POSTs the body with its headers and resolves with the status once the answer is read', async () => {
@@ -113,7 +103,7 @@ describe('postOverHttp', () => {
   it('rejects with the network error’s code when nothing listens', async () => {
     // Arrange
     const { url } = await receiver(() => undefined);
-    await new Promise((closed) => servers.pop()?.close(closed));
+    await servers.closeLatest();
 
     // Act + Assert
     await expect(postOverHttp(url, post())).rejects.toMatchObject({ code: 'ECONNREFUSED' });
