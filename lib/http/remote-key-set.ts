@@ -35,12 +35,12 @@ export const readKeySetOverHttp = (url: URL, timeoutMs = KEY_SET_TIMEOUT_MS): Pr
         signal,
       },
       (response) => {
+        response.on('error', fail);
         if (response.statusCode !== 200) {
           response.resume();
           reject(new errors.JOSEError('Expected 200 OK from the JSON Web Key Set HTTP response'));
           return;
         }
-        response.on('error', fail);
         const chunks: Buffer[] = [];
         let bytes = 0;
         response.on('data', (chunk: Buffer) => {
