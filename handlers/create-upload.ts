@@ -6,8 +6,9 @@ import { type Runtime, runtime } from '../lib/runtime.js';
 import { issueUpload, issueUploads } from '../lib/uploads/upload-issuer.js';
 import { isBatch } from '../lib/uploads/upload-request.js';
 
-// The limit lib/api/routes.ts declares for this route; the declarations themselves stay out of the
-// bundle, since their response schemas are the OpenAPI document's, built with zod's classic API.
+// The limit lib/api/routes.ts declares for this route (test/unit/api/responses.test.ts holds each handler
+// to its declaration); the declarations stay out of the bundle, since their response schemas are the
+// OpenAPI document's, built with zod's classic API.
 const maxBodyBytes = MAX_UPLOAD_BODY_BYTES;
 
 /** POST /uploads: a presigned POST for one new file of the caller's, or one for each file of a batch. */

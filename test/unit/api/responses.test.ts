@@ -48,7 +48,7 @@ import { type RouteContract, type RouteName, routeErrorBodies, routes } from '..
 import type { issueDownloadUrl } from '../../../lib/downloads/download-url.js';
 import type { FileList } from '../../../lib/files/file-list.js';
 import type { FileView } from '../../../lib/files/file-view.js';
-import { MAX_COMPLETE_BODY_BYTES, MAX_UPLOAD_BODY_BYTES } from '../../../lib/http/route.js';
+import { MAX_BODY_BYTES, MAX_COMPLETE_BODY_BYTES, MAX_UPLOAD_BODY_BYTES } from '../../../lib/http/route.js';
 import { shareKeyFrom } from '../../../lib/shares/share-secret.js';
 import { signShareToken } from '../../../lib/shares/share-token.js';
 import type { issueShare } from '../../../lib/shares/shares.js';
@@ -585,6 +585,36 @@ describe('real responses match the documented schemas', () => {
     expect(contentType).toBe('application/json');
     expect(schema?.safeParse(JSON.parse(response.body ?? '')).error).toBeUndefined();
   });
+
+  // The declarations are kept out of the handlers' bundles: each handler names its body limit
+  // itself, and this holds every one of them to its route's declaration.
+  const bodyRoutes = (Object.keys(HANDLERS) as RouteName[]).filter(
+    (name) => HANDLERS[name] && (routes[name] as RouteContract).body !== 'none',
+  );
+  it.each(bodyRoutes)(
+    '%s refuses a body one byte over its declared limit, and reads one at it',
+    async (name) => {
+      // Arrange: a JSON body of exactly `bytes` bytes (`{"pad":""}` is 10)
+      const route: RouteContract = routes[name];
+      const limit = route.maxBodyBytes ?? MAX_BODY_BYTES;
+      const path = route.path.replace('{fileId}', FILE_ID);
+      const request = (bytes: number) => ({
+        method: route.method.toUpperCase(),
+        path,
+        pathParameters: { fileId: FILE_ID },
+        body: JSON.stringify({ pad: 'x'.repeat(bytes - 10) }),
+      });
+
+      // Act
+      const over = await call(name, request(limit + 1));
+      const at = await call(name, request(limit));
+
+      // Assert
+      expect(over.statusCode).toBe(413);
+      expect(JSON.parse(over.body ?? '').error.code).toBe('request_too_large');
+      expect(at.statusCode).not.toBe(413);
+    },
+  );
 
   it('types the success bodies as the code that builds them does', () => {
     // Assert: compiled by tsc; a mismatch does not type-check.
