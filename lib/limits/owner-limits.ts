@@ -3,7 +3,7 @@ import type { Clock } from '../core/clock.js';
 import { quotaExceeded, rateLimited } from '../core/errors.js';
 import type { Owner } from '../core/owner.js';
 import { newFileId } from '../store/object-key.js';
-import type { StoredShard, UsageRecord, UsageStore } from '../store/usage-store.js';
+import { emptyUsage, type StoredShard, type UsageRecord, type UsageStore } from '../store/usage-store.js';
 import { isLeased, leaseShard, leaseShards, rememberWon } from './shard-choice.js';
 import {
   byteRoom,
@@ -31,7 +31,13 @@ type OwnerRef = Pick<Owner, 'segment'>;
 /** The store's part the limits use: the shards of each owner's usage, and whether an upload landed. */
 export type LimitsStore = Pick<
   UsageStore,
-  'readUsage' | 'tryWriteUsage' | 'changeUsage' | 'claimGathering' | 'releaseGathering' | 'uploadLanded'
+  | 'readUsage'
+  | 'listUsageShards'
+  | 'tryWriteUsage'
+  | 'changeUsage'
+  | 'claimGathering'
+  | 'releaseGathering'
+  | 'uploadLanded'
 >;
 
 /** What the limits need: the store's usage shards, and the limits in force. */
@@ -161,12 +167,23 @@ async function readTidied(
 /** Full reads in flight in this process, by owner segment: concurrent requests of one owner share one. */
 const fullReadsInFlight = new Map<string, { startedAt: number; read: Promise<ShardView[]> }>();
 
+/** A shard that is not stored, as a read of it would give it: empty, no ETag (a write creates it). */
+function unstoredView(shard: number): ShardView {
+  const record = emptyUsage();
+  return { shard, record, stored: JSON.stringify(record) };
+}
+
 /**
- * Every shard of the owner's usage, read at once and tidied: a constant 64
- * GETs, whatever the owner holds. Requests of one owner in this process that
- * need a full read while one is on its way share it, if it started after
- * their own last write (`notBefore`, from `performance.now()`; the views are
- * never changed in place), so a burst's refusals cost one full read, not one each.
+ * Every shard of the owner's usage, tidied: one listing of the owner's usage
+ * prefix (one page of at most 65 keys, whatever the owner holds), then a GET
+ * of each shard it names, at once. A shard it does not name reads as empty,
+ * as a GET of it would have just before: one created since is seen as it was
+ * before that write, and a write over the empty view asks for nothing to be
+ * there yet, so it loses, never overwrites. Requests of one owner in this
+ * process that need a full read while one is on its way share it, if it
+ * started after their own last write (`notBefore`, from `performance.now()`;
+ * the views are never changed in place), so a burst's refusals cost one full
+ * read, not one each.
  */
 function readAllShards(
   dependencies: LimitsDependencies,
@@ -178,13 +195,26 @@ function readAllShards(
   // Only a read that started after the caller's own last write sees that write.
   if (inFlight && inFlight.startedAt >= notBefore) return inFlight.read;
   const startedAt = performance.now();
-  const read = Promise.all(
-    Array.from({ length: USAGE_SHARDS }, (_, shard) => readTidied(dependencies, owner, shard, landedCache)),
-  ).finally(() => {
+  const read = readStoredShards(dependencies, owner, landedCache).finally(() => {
     if (fullReadsInFlight.get(owner.segment)?.read === read) fullReadsInFlight.delete(owner.segment);
   });
   fullReadsInFlight.set(owner.segment, { startedAt, read });
   return read;
+}
+
+/** The listing, then the shards it names (every shard when the listing came back cut short). */
+async function readStoredShards(
+  dependencies: LimitsDependencies,
+  owner: OwnerRef,
+  landedCache: Map<string, Promise<boolean>>,
+): Promise<ShardView[]> {
+  const listed = await dependencies.store.listUsageShards(owner, USAGE_SHARDS);
+  const stored = new Set(listed ?? Array.from({ length: USAGE_SHARDS }, (_, shard) => shard));
+  return Promise.all(
+    Array.from({ length: USAGE_SHARDS }, (_, shard) =>
+      stored.has(shard) ? readTidied(dependencies, owner, shard, landedCache) : unstoredView(shard),
+    ),
+  );
 }
 
 /** One reservation to write: the file it is for, its bytes on this shard, its lapse. */

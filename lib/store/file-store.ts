@@ -83,7 +83,7 @@ export function createFileStore(settings: FileStoreSettings) {
     }),
     ...createShareEpochs(writer),
     ...createMultipartStore({ s3, bucket, stateBucket, writer }),
-    ...createUsageStore({ s3, bucket, writer }),
+    ...createUsageStore({ s3, bucket, stateBucket, writer }),
     ...createPendingMarkers({ s3, stateBucket }),
     ...createPresigner({ s3, bucket }),
   };

@@ -71,14 +71,27 @@ export function multipartRecordKey(owner: Pick<Owner, 'segment'>, fileId: string
   return `${MULTIPART_UPLOADS_PREFIX}${owner.segment}/${fileId}`;
 }
 
+/** The prefix of an owner's usage: its shards and its gathering claim. */
+export function usagePrefix(owner: Pick<Owner, 'segment'>): string {
+  return `${USAGE_PREFIX}${owner.segment}/`;
+}
+
 /** The key of one shard of an owner's usage: `usage/<owner-segment>/<shard>`. */
 export function usageKey(owner: Pick<Owner, 'segment'>, shard: number): string {
-  return `${USAGE_PREFIX}${owner.segment}/${shard}`;
+  return `${usagePrefix(owner)}${shard}`;
+}
+
+/** The shard a key under the owner's usage prefix holds; `undefined` for anything else there. */
+export function shardOfUsageKey(owner: Pick<Owner, 'segment'>, key: string): number | undefined {
+  const prefix = usagePrefix(owner);
+  if (!key.startsWith(prefix)) return undefined;
+  const name = key.slice(prefix.length);
+  return /^(0|[1-9][0-9]{0,5})$/.test(name) ? Number(name) : undefined;
 }
 
 /** The key of an owner's gathering claim, beside its usage shards: `usage/<owner-segment>/gathering`. */
 export function gatheringClaimKey(owner: Pick<Owner, 'segment'>): string {
-  return `${USAGE_PREFIX}${owner.segment}/gathering`;
+  return `${usagePrefix(owner)}gathering`;
 }
 
 /** The prefix of an owner's entries in the file index. */

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Owner } from '../core/owner.js';
 import * as z from '../core/zod.js';
 import { type ConditionalWriter, swapStateObject } from './conditional-write.js';
-import { gatheringClaimKey, objectKey, usageKey } from './object-key.js';
+import { gatheringClaimKey, objectKey, shardOfUsageKey, usageKey, usagePrefix } from './object-key.js';
 import type { StateObject } from './state-object.js';
 import { ChangeContended } from './store-errors.js';
 
@@ -100,6 +100,8 @@ export interface UsageStoreSettings {
   s3: S3Client;
   /** The uploads bucket: whether something landed under a reservation's key. */
   bucket: string;
+  /** The state bucket, where the shards are: which of an owner's are stored. */
+  stateBucket: string;
   /** Every write of a shard: create-once, or over exactly the shard read. */
   writer: ConditionalWriter;
 }
@@ -118,7 +120,7 @@ export interface StoredShard {
  * 409 when two reach S3 at once) writes nothing; the caller reads again, or
  * turns to another shard.
  */
-export function createUsageStore({ s3, bucket, writer }: UsageStoreSettings) {
+export function createUsageStore({ s3, bucket, stateBucket, writer }: UsageStoreSettings) {
   /** A shard's record as stored (a shard never written reads as empty). */
   function recordOf(object: StateObject | undefined): UsageRecord {
     // Only the state bucket's writers could make it unreadable: refuse rather than count from zero.
@@ -129,6 +131,22 @@ export function createUsageStore({ s3, bucket, writer }: UsageStoreSettings) {
   async function readUsage(owner: OwnerRef, shard: number): Promise<StoredShard> {
     const object = await writer.read(usageKey(owner, shard));
     return { record: recordOf(object), ...(object?.eTag ? { eTag: object.eTag } : {}) };
+  }
+
+  /**
+   * Which of the owner's first `shardCount` shards are stored, from one
+   * listing of its usage prefix: it holds at most the shards and the
+   * gathering claim, so one page of `shardCount + 1` keys has them all.
+   * `undefined` when the page came back cut short (something other than this
+   * store wrote under the prefix): the caller reads every shard instead.
+   */
+  async function listUsageShards(owner: OwnerRef, shardCount: number): Promise<number[] | undefined> {
+    const listed = await s3.send(
+      new ListObjectsV2Command({ Bucket: stateBucket, Prefix: usagePrefix(owner), MaxKeys: shardCount + 1 }),
+    );
+    if (listed.IsTruncated) return undefined;
+    const shards = (listed.Contents ?? []).map(({ Key }) => (Key ? shardOfUsageKey(owner, Key) : undefined));
+    return shards.filter((shard): shard is number => shard !== undefined && shard < shardCount);
   }
 
   /**
@@ -239,7 +257,15 @@ export function createUsageStore({ s3, bucket, writer }: UsageStoreSettings) {
     return [...(listed.Versions ?? []), ...(listed.DeleteMarkers ?? [])].some((entry) => entry.Key === key);
   }
 
-  return { readUsage, tryWriteUsage, changeUsage, claimGathering, releaseGathering, uploadLanded };
+  return {
+    readUsage,
+    listUsageShards,
+    tryWriteUsage,
+    changeUsage,
+    claimGathering,
+    releaseGathering,
+    uploadLanded,
+  };
 }
 
 export type UsageStore = ReturnType<typeof createUsageStore>;

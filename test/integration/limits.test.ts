@@ -3,7 +3,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../../lib/core/errors.js';
 import { createRuntime } from '../../lib/runtime.js';
-import { usageKey } from '../../lib/store/object-key.js';
+import { gatheringClaimKey, usageKey } from '../../lib/store/object-key.js';
 import { classifyS3Error } from '../../lib/store/s3-errors.js';
 import { apiEvent, lambdaContext } from '../support/api-event.js';
 import { TEST_LIMITS } from '../support/limits.js';
@@ -540,6 +540,36 @@ describe('the usage object on Ceph RGW', () => {
     // Assert
     expect(tries).toHaveLength(40);
     expect((await store.readUsage(owner, 7)).record.usedBytes).toBe(40);
+  }, 60_000);
+
+  it('a full read lists the owner’s shards in one page: every one of the 64 and the claim, and nothing else counted', async () => {
+    // Arrange: GET /usage's store, with its role; the owner's 64 shards piled up by hand.
+    const session = await assumeFunctionRole('getUsage', 'limits-list');
+    const { store } = await createRuntime(await functionEnvironment(session), { s3: roleS3Client(session) });
+    const { sub, token } = await newOwner('usage-piled');
+    const owner = ownerOf(sub);
+    const put = (Key: string, usedBytes: number) =>
+      adminS3.send(
+        new PutObjectCommand({
+          Bucket: stack.stateBucket,
+          Key,
+          Body: JSON.stringify({ usedBytes, open: {}, released: {}, issued: [] }),
+        }),
+      );
+    await Promise.all([put(usageKey(owner, 5), 7), put(usageKey(owner, 63), 11)]);
+    await put(gatheringClaimKey(owner), 0);
+
+    // Act + Assert: two shards and the claim, then all 64 and the claim
+    expect((await store.listUsageShards(owner, 64))?.sort((a, b) => a - b)).toEqual([5, 63]);
+    expect(await usage(token)).toMatchObject({ usedBytes: 18 });
+    await Promise.all(Array.from({ length: 64 }, (_, shard) => put(usageKey(owner, shard), 1)));
+    expect(await store.listUsageShards(owner, 64)).toHaveLength(64);
+    expect(await usage(token)).toMatchObject({ usedBytes: 64 });
+
+    // A key no store writes there makes the page too short: every shard is read instead.
+    await put(`${usageKey(owner, 0)}x`, 1000);
+    expect(await store.listUsageShards(owner, 64)).toBeUndefined();
+    expect(await usage(token)).toMatchObject({ usedBytes: 64 });
   }, 60_000);
 
   it('RGW takes If-Match unquoted only, and refuses a stale ETag with 412', async () => {

@@ -40,8 +40,16 @@ export function memoryUsageShards(landed: (fileId: string) => boolean = () => fa
   };
   let gathering: { token: string; until: number } | undefined;
   let gatherings = 0;
+  /** Which shards are stored, as one listing of the owner's prefix names them. */
+  const listUsageShards = vi.fn(
+    async (_owner: unknown, shardCount: number): Promise<number[] | undefined> => {
+      await pause();
+      return [...shards.keys()].filter((shard) => shard < shardCount);
+    },
+  );
   return {
-    readUsage,
+    readUsage: vi.fn(readUsage),
+    listUsageShards,
     tryWriteUsage,
     /** The owner's gathering claim, as the store keeps it: one holder until it lapses. */
     claimGathering: async (_owner: unknown, now: number, holdMs: number): Promise<string | undefined> => {

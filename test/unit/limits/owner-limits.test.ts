@@ -403,3 +403,73 @@ describe('moving bytes, each move once', () => {
     expect(store.writes()).toBe(afterFirst);
   });
 });
+
+describe('a full read', () => {
+  it('lists the owner’s shards once and reads only those stored, and counts what they hold', async () => {
+    // Arrange: reservations land on a few shards of the 64.
+    const store = memoryUsageShards();
+    const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 10 ** 9 }) };
+    const fileIds = await reserveUploads(
+      dependencies,
+      OWNER,
+      Array.from({ length: 3 }, () => ({ bytes: 10, until: new Date(NOW + 300_000) })),
+    );
+    const stored = store.shardsWritten();
+    store.readUsage.mockClear();
+    store.listUsageShards.mockClear();
+
+    // Act
+    const view = await usageOf(dependencies, OWNER);
+
+    // Assert
+    expect(view).toMatchObject({ reservedBytes: 30, uploadsThisHour: 3 });
+    expect(store.listUsageShards).toHaveBeenCalledTimes(1);
+    expect(store.readUsage).toHaveBeenCalledTimes(stored);
+    expect(new Set(store.readUsage.mock.calls.map(([, shard]) => shard))).toEqual(
+      new Set(fileIds.map((fileId) => shardOf(fileId))),
+    );
+  });
+
+  it('reads nothing but the listing for an owner never counted', async () => {
+    const store = memoryUsageShards();
+    const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 100 }) };
+
+    expect(await usageOf(dependencies, OWNER)).toMatchObject({ usedBytes: 0, reservedBytes: 0 });
+    expect(store.readUsage).not.toHaveBeenCalled();
+    expect(store.writes()).toBe(0);
+  });
+
+  it('reads every shard when the listing came back cut short', async () => {
+    const store = memoryUsageShards();
+    const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 100 }) };
+    await reserveUpload(dependencies, OWNER, { bytes: 10, until: new Date(NOW + 300_000) });
+    store.readUsage.mockClear();
+    store.listUsageShards.mockResolvedValueOnce(undefined);
+
+    expect((await usageOf(dependencies, OWNER)).reservedBytes).toBe(10);
+    expect(store.readUsage).toHaveBeenCalledTimes(USAGE_SHARDS);
+  });
+
+  it('a listing that leaves out stored shards never lets a reservation past the quota', async () => {
+    // Arrange: the quota spent on many shards, then every listing stale (it names none of them).
+    const store = memoryUsageShards();
+    const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 6400, uploadsPerHour: 5000 }) };
+    const until = new Date(NOW + 300_000);
+    await Promise.all(
+      Array.from({ length: 64 }, () => reserveUpload(dependencies, OWNER, { bytes: 100, until })),
+    );
+    expect(store.shardsWritten()).toBeGreaterThan(1);
+    store.listUsageShards.mockResolvedValue([]);
+
+    // Act: each request believes every shard empty until its write over one loses.
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 10 }, () =>
+        reserveUpload({ ...dependencies, giveUpAt: Date.now() + 1000 }, OWNER, { bytes: 100, until }),
+      ),
+    );
+
+    // Assert: none granted; what the shards hold is the quota, no more.
+    expect(statusesOf(outcomes).filter((status) => status === 201)).toEqual([]);
+    expect(Object.values(store.open()).reduce((sum, entry) => sum + entry.bytes, 0)).toBe(6400);
+  });
+});
