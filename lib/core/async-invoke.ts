@@ -1,4 +1,4 @@
-import type { LambdaClient } from '@aws-sdk/client-lambda';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 
 export interface AsyncInvokeSettings {
   /** The function's name. */
@@ -11,27 +11,19 @@ export interface AsyncInvokeSettings {
 /**
  * Invokes one function asynchronously (`InvocationType: 'Event'`): Lambda
  * queues the payload and answers 202 at once; its retries and the function's
- * on-failure destination own the rest. The Lambda client is loaded and built
- * on first use. Resolves with Lambda's status code, which the caller checks.
+ * on-failure destination own the rest. The Lambda client is built on first
+ * use; it is imported statically, as a bundled dynamic import would keep every
+ * command of it. Resolves with Lambda's status code, which the caller checks.
  */
 export function asyncInvoker(
   settings: AsyncInvokeSettings,
 ): (payload: unknown) => Promise<number | undefined> {
-  let client: Promise<{
-    lambda: LambdaClient;
-    InvokeCommand: typeof import('@aws-sdk/client-lambda').InvokeCommand;
-  }>;
-  const connect = async () => {
-    const { LambdaClient, InvokeCommand } = await import('@aws-sdk/client-lambda');
-    const lambda = new LambdaClient({
+  let lambda: LambdaClient | undefined;
+  return async (payload) => {
+    lambda ??= new LambdaClient({
       region: settings.region,
       ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
     });
-    return { lambda, InvokeCommand };
-  };
-  return async (payload) => {
-    client ??= connect();
-    const { lambda, InvokeCommand } = await client;
     const answer = await lambda.send(
       new InvokeCommand({
         FunctionName: settings.functionName,
