@@ -10,6 +10,7 @@ import { MIN_OWNER_SECRET_LENGTH, ownerKeyFrom } from './core/owner.js';
 import { verdictSigner, verdictVerifier } from './core/verdict-signature.js';
 import { type BearerVerifier, createBearerVerifier } from './http/bearer-auth.js';
 import type { PublicUrlSettings } from './http/public-url.js';
+import { remoteKeySet } from './http/remote-key-set.js';
 import type { LimitSettings } from './limits/usage-ledger.js';
 import { loadShareKey } from './shares/share-secret.js';
 import { createFileStore, type FileStore } from './store/file-store.js';
@@ -69,6 +70,13 @@ export async function createRuntime(
       region: environment.AWS_REGION,
       ...(environment.S3_ENDPOINT ? { endpoint: environment.S3_ENDPOINT } : {}),
     });
+  // A function that authenticates callers fetches its issuer's key set while it reads its secrets:
+  // in AWS, the identity provider's round trip and SSM's are waited for at once, not one after the other.
+  const keySet =
+    environment.AUTH_JWKS_URL && (environment.OWNER_SECRET || environment.OWNER_SECRET_PARAMETER)
+      ? remoteKeySet(new URL(environment.AUTH_JWKS_URL))
+      : undefined;
+  keySet?.prefetch();
   // Read concurrently: a function configured with several secrets waits for SSM once.
   const [signingKey, ownerSecret, shareKey, webhookSecret] = await Promise.all([
     resolveSecret(
@@ -134,9 +142,11 @@ export async function createRuntime(
         ? { authorizedParties: environment.AUTH_AUTHORIZED_PARTIES }
         : {}),
       ...(environment.AUTH_TOKEN_USE ? { tokenUse: environment.AUTH_TOKEN_USE } : {}),
-      jwks: environment.AUTH_JWKS_URL
-        ? new URL(environment.AUTH_JWKS_URL)
-        : (environment.AUTH_JWKS as JSONWebKeySet),
+      jwks:
+        keySet ??
+        (environment.AUTH_JWKS_URL
+          ? new URL(environment.AUTH_JWKS_URL)
+          : (environment.AUTH_JWKS as JSONWebKeySet)),
       ownerKey:
         ownerSecret === undefined ? undefined : configured('OWNER_SECRET', () => ownerKeyFrom(ownerSecret)),
       clock,

@@ -10,7 +10,7 @@ import {
 import type { Clock } from '../core/clock.js';
 import { unauthorized } from '../core/errors.js';
 import { type Owner, ownerFromSubject } from '../core/owner.js';
-import { remoteKeySet } from './remote-key-set.js';
+import { type RemoteKeySet, remoteKeySet } from './remote-key-set.js';
 
 /** Asymmetric algorithms only: `none` and HMAC (`HS*`) are never accepted. */
 export const ALLOWED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'EdDSA'];
@@ -44,8 +44,8 @@ export interface TokenAudience {
 
 export interface AuthSettings extends TokenAudience {
   issuer: string;
-  /** The issuer's JWKS URL (fetched and cached) or the key set itself. */
-  jwks: URL | JSONWebKeySet;
+  /** The issuer's JWKS URL (fetched and cached), its {@link remoteKeySet} already made, or the key set itself. */
+  jwks: URL | RemoteKeySet | JSONWebKeySet;
   /**
    * The key owner segments are derived with (from `OWNER_SECRET` or the SSM
    * parameter `OWNER_SECRET_PARAMETER` names); `undefined` in a function
@@ -98,8 +98,9 @@ export function createBearerVerifier(settings: AuthSettings): BearerVerifier {
       throw new Error(MISSING_OWNER_KEY);
     };
   }
+  const { jwks } = settings;
   const keys: JWTVerifyGetKey =
-    settings.jwks instanceof URL ? remoteKeySet(settings.jwks) : createLocalJWKSet(settings.jwks);
+    typeof jwks === 'function' ? jwks : jwks instanceof URL ? remoteKeySet(jwks) : createLocalJWKSet(jwks);
   const options = {
     issuer: settings.issuer,
     ...(settings.audience.length ? { audience: [...settings.audience] } : {}),

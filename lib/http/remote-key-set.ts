@@ -66,9 +66,19 @@ export const readKeySetOverHttp = (url: URL, timeoutMs = KEY_SET_TIMEOUT_MS): Pr
     request.end();
   });
 
+/** An issuer's key set for jose's `jwtVerify`, which can also be fetched ahead of its first use. */
+export interface RemoteKeySet extends JWTVerifyGetKey {
+  /**
+   * Starts fetching the key set now, unless it is held or on its way: a cold
+   * start fetches it while it does its other work. A fetch that fails is
+   * only forgotten; the first verification fetches it again.
+   */
+  prefetch(): void;
+}
+
 /**
  * The key set an issuer publishes at `url`, for jose's `jwtVerify`: fetched on
- * first use, shared by concurrent requests, fetched again once older than
+ * first use (or {@link RemoteKeySet.prefetch}), shared by concurrent requests, fetched again once older than
  * {@link KEY_SET_MAX_AGE_MS}, or for a token whose `kid` it lacks when the last
  * fetch is older than {@link KEY_SET_COOLDOWN_MS}. jose's own local key set
  * picks and imports the key.
@@ -81,7 +91,7 @@ export const readKeySetOverHttp = (url: URL, timeoutMs = KEY_SET_TIMEOUT_MS): Pr
 export function remoteKeySet(
   url: URL,
   { read = readKeySetOverHttp, now = Date.now }: { read?: KeySetReader; now?: () => number } = {},
-): JWTVerifyGetKey {
+): RemoteKeySet {
   let keys: ReturnType<typeof createLocalJWKSet> | undefined;
   let fetchedAt = Number.NEGATIVE_INFINITY;
   let pending: Promise<ReturnType<typeof createLocalJWKSet>> | undefined;
@@ -99,7 +109,7 @@ export function remoteKeySet(
     return pending;
   };
 
-  return async (header, token) => {
+  const getKey: JWTVerifyGetKey = async (header, token) => {
     const current = keys && now() - fetchedAt < KEY_SET_MAX_AGE_MS ? keys : await reload();
     try {
       return await current(header, token);
@@ -109,4 +119,8 @@ export function remoteKeySet(
       return (await reload())(header, token);
     }
   };
+  const prefetch = () => {
+    if (!keys) reload().catch(() => undefined);
+  };
+  return Object.assign(getKey, { prefetch });
 }

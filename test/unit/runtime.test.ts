@@ -14,8 +14,9 @@ import { TAG } from '../../lib/store/object-encoding.js';
 import { createS3Client } from '../../lib/store/s3-client.js';
 import { apiEvent, lambdaContext } from '../support/api-event.js';
 import { testClock } from '../support/clock.js';
+import { loopbackServers } from '../support/loopback-servers.js';
 import { TEST_OWNER_SECRET, testOwner } from '../support/owners.js';
-import { signTestToken } from '../support/tokens.js';
+import { signTestToken, testJwks } from '../support/tokens.js';
 import { TEST_VERDICT_KEYS } from '../support/verdict-keys.js';
 import { TEST_WEBHOOK_SECRET } from '../support/webhooks.js';
 
@@ -329,6 +330,69 @@ describe('createRuntime: owner secret', () => {
     expect(readParameter).toHaveBeenCalledWith(OWNER_PARAMETER);
     expect(owner.segment).toBe(ownerFromSubject('alice@example.com', ownerKeyFrom(PARAMETER_SECRET)).segment);
     expect(owner.segment).not.toBe(testOwner('alice@example.com').segment);
+  });
+
+  it('fetches the issuer’s key set by AUTH_JWKS_URL while it reads the owner secret from SSM, and verifies with it', async () => {
+    // Arrange: SSM answers only once the issuer was asked, so reading one after the other never ends.
+    const servers = loopbackServers();
+    let asked: () => void = () => undefined;
+    const issuerAsked = new Promise<void>((done) => {
+      asked = done;
+    });
+    let fetches = 0;
+    const origin = await servers.listen((_, response) => {
+      fetches += 1;
+      asked();
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(testJwks));
+    });
+    const readParameter = vi.fn(async (_name: string) => {
+      const waited = await Promise.race([
+        issuerAsked.then(() => 'asked'),
+        new Promise((done) => setTimeout(done, 5_000, 'not asked')),
+      ]);
+      if (waited !== 'asked') throw new Error('the key set was not fetched while SSM was read');
+      return PARAMETER_SECRET;
+    });
+    const { AUTH_JWKS: _inline, ...variables } = withoutOwnerSecret();
+
+    try {
+      // Act
+      const runtime = await createRuntime(
+        { ...variables, OWNER_SECRET_PARAMETER: OWNER_PARAMETER, AUTH_JWKS_URL: `${origin}/jwks.json` },
+        { readParameter, clock: testClock },
+      );
+      const owner = await runtime.verifyBearer(await bearer('alice@example.com'));
+
+      // Assert
+      expect(owner.segment).toBe(
+        ownerFromSubject('alice@example.com', ownerKeyFrom(PARAMETER_SECRET)).segment,
+      );
+      expect(fetches).toBe(1);
+    } finally {
+      await servers.closeAll();
+    }
+  });
+
+  it('fetches no key set ahead in a function that authenticates nobody', async () => {
+    // Arrange
+    const servers = loopbackServers();
+    let fetches = 0;
+    const origin = await servers.listen((_, response) => {
+      fetches += 1;
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(testJwks));
+    });
+    const { AUTH_JWKS: _inline, ...variables } = withoutOwnerSecret();
+
+    try {
+      // Act
+      await createRuntime({ ...variables, AUTH_JWKS_URL: `${origin}/jwks.json` }, { clock: testClock });
+      await new Promise((done) => setTimeout(done, 100));
+
+      // Assert
+      expect(fetches).toBe(0);
+    } finally {
+      await servers.closeAll();
+    }
   });
 
   it('prefers OWNER_SECRET over the parameter, without reading SSM', async () => {

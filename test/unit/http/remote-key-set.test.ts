@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errors, exportJWK, generateKeyPair, type JWK, jwtVerify, SignJWT } from 'jose';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   KEY_SET_COOLDOWN_MS,
   KEY_SET_MAX_AGE_MS,
@@ -131,6 +131,52 @@ describe('remoteKeySet', () => {
 
     // Assert
     expect((await jwtVerify(token, keys)).payload.sub).toBe('user-1');
+  });
+
+  it('prefetch: fetches the key set before any token, once, and the first verification uses it', async () => {
+    // Arrange
+    const key = await signingKey('k1');
+    let arrived: () => void = () => undefined;
+    const fetched = new Promise<void>((done) => {
+      arrived = done;
+    });
+    const { url, fetches } = await issuer((request, response) => {
+      serving(() => [key.jwk])(request, response);
+      arrived();
+    });
+    const keys = remoteKeySet(url);
+
+    // Act
+    keys.prefetch();
+    keys.prefetch();
+    await fetched;
+    const verified = await jwtVerify(await key.sign(), keys);
+    keys.prefetch();
+
+    // Assert
+    expect(verified.payload.sub).toBe('user-1');
+    expect(fetches()).toBe(1);
+  });
+
+  it('prefetch: a fetch that fails is forgotten, and the first verification fetches again at once', async () => {
+    // Arrange: the first read fails when the test says so, the next succeeds
+    const key = await signingKey('k1');
+    let failFirst: (error: Error) => void = () => undefined;
+    const first = new Promise<unknown>((_, reject) => {
+      failFirst = reject;
+    });
+    const read = vi.fn().mockReturnValueOnce(first).mockResolvedValue({ keys: [key.jwk] });
+    const keys = remoteKeySet(new URL('https://issuer.test/jwks.json'), { read, now: () => 1_000_000 });
+
+    // Act
+    keys.prefetch();
+    failFirst(new Error('connect ECONNREFUSED'));
+    await new Promise(setImmediate);
+    const verified = await jwtVerify(await key.sign(), keys);
+
+    // Assert
+    expect(verified.payload.sub).toBe('user-1');
+    expect(read).toHaveBeenCalledTimes(2);
   });
 });
 
