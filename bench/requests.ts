@@ -25,6 +25,7 @@ import type { Context, S3Event } from 'aws-lambda';
 import { ulid } from 'ulid';
 import { ownerFromSubject, ownerKeyFrom } from '../lib/core/owner.js';
 import { createRuntime } from '../lib/runtime.js';
+import { usageKey } from '../lib/store/object-key.js';
 import { devOwnerSecret, devToken } from '../scripts/dev-keys.js';
 import type { StackInfo } from '../scripts/stack-settings.js';
 import { apiEvent, lambdaContext } from '../test/support/api-event.js';
@@ -115,6 +116,7 @@ export async function run({ stack }: RequestsOptions): Promise<SectionResult> {
     openShare: (await load('openShare'))({ store: runtime.store, shareKey: runtime.shareKey } as never),
     listFiles: (await load('listFiles'))(runtime as never),
     deleteFile: (await load('deleteFile'))(runtime as never),
+    usage: (await load('getUsage'))(runtime as never),
   };
   const sub = `bench|${suffix}`;
   const owner = ownerFromSubject(sub, ownerKeyFrom(devOwnerSecret()));
@@ -257,6 +259,28 @@ export async function run({ stack }: RequestsOptions): Promise<SectionResult> {
       await count(() => call(api.listFiles, { method: 'GET', path: '/files' })),
       3,
       'one listing of the index, each file’s record',
+    );
+    report(
+      'GET /usage (nothing counted)',
+      await count(() => call(api.usage, { method: 'GET', path: '/usage' })),
+      1,
+      'one listing of the owner’s usage',
+    );
+    // Shards as a few requests of the owner at once leave them: the read takes those, not all 64.
+    for (const shard of [3, 17, 40]) {
+      await plain.send(
+        new PutObjectCommand({
+          Bucket: buckets.state,
+          Key: usageKey(owner, shard),
+          Body: JSON.stringify({ usedBytes: 0, open: {}, released: {}, issued: [] }),
+        }),
+      );
+    }
+    report(
+      'GET /usage (3 of its 64 shards stored)',
+      await count(() => call(api.usage, { method: 'GET', path: '/usage' })),
+      4,
+      'one listing of the owner’s usage, each shard it names (1 + at most 64, whatever the owner holds)',
     );
     report(
       'DELETE /files/{fileId}',
