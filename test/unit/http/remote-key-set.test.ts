@@ -165,7 +165,10 @@ describe('remoteKeySet', () => {
     const first = new Promise<unknown>((_, reject) => {
       failFirst = reject;
     });
-    const read = vi.fn().mockReturnValueOnce(first).mockResolvedValue({ keys: [key.jwk] });
+    const read = vi
+      .fn()
+      .mockReturnValueOnce(first)
+      .mockResolvedValue({ keys: [key.jwk] });
     const keys = remoteKeySet(new URL('https://issuer.test/jwks.json'), { read, now: () => 1_000_000 });
 
     // Act
