@@ -176,7 +176,8 @@ function unstoredView(shard: number): ShardView {
 /**
  * Every shard of the owner's usage, tidied: one listing of the owner's usage
  * prefix (one page of at most 65 keys, whatever the owner holds), then a GET
- * of each shard it names, at once. A shard it does not name reads as empty,
+ * of each shard it names, at once (of all 64, without the listing, for an
+ * owner seen to have most of them stored). A shard it does not name reads as empty,
  * as a GET of it would have just before: one created since is seen as it was
  * before that write, and a write over the empty view asks for nothing to be
  * there yet, so it loses, never overwrites. Requests of one owner in this
@@ -202,14 +203,39 @@ function readAllShards(
   return read;
 }
 
-/** The listing, then the shards it names (every shard when the listing came back cut short). */
+/**
+ * From this many stored shards on, a full read of the owner skips the listing:
+ * it would spare few GETs for a round trip more (a LIST is also priced as
+ * about a dozen GETs). Shards are never removed, so an owner that reached it
+ * stays there.
+ */
+export const LISTING_SPARES_TOO_FEW = 48;
+/** Owners of which this process saw that many shards stored (the oldest forgotten past OWNERS_REMEMBERED). */
+const mostlyStored = new Set<string>();
+const OWNERS_REMEMBERED = 1000;
+
+const everyShard = (): number[] => Array.from({ length: USAGE_SHARDS }, (_, shard) => shard);
+
+/** Which shards to read: those a listing names, or every one for an owner that has most of them (or when the listing came back cut short). */
+async function shardsToRead(dependencies: LimitsDependencies, owner: OwnerRef): Promise<number[]> {
+  if (mostlyStored.has(owner.segment)) return everyShard();
+  const listed = await dependencies.store.listUsageShards(owner, USAGE_SHARDS);
+  if (listed && listed.length < LISTING_SPARES_TOO_FEW) return listed;
+  mostlyStored.add(owner.segment);
+  if (mostlyStored.size > OWNERS_REMEMBERED) {
+    const oldest = mostlyStored.values().next().value;
+    if (oldest !== undefined) mostlyStored.delete(oldest);
+  }
+  return listed ?? everyShard();
+}
+
+/** The shards {@link shardsToRead} names, read at once; the others as not stored. */
 async function readStoredShards(
   dependencies: LimitsDependencies,
   owner: OwnerRef,
   landedCache: Map<string, Promise<boolean>>,
 ): Promise<ShardView[]> {
-  const listed = await dependencies.store.listUsageShards(owner, USAGE_SHARDS);
-  const stored = new Set(listed ?? Array.from({ length: USAGE_SHARDS }, (_, shard) => shard));
+  const stored = new Set(await shardsToRead(dependencies, owner));
   return Promise.all(
     Array.from({ length: USAGE_SHARDS }, (_, shard) =>
       stored.has(shard) ? readTidied(dependencies, owner, shard, landedCache) : unstoredView(shard),

@@ -785,7 +785,7 @@ describe('the local Ceph policies (scripts/function-policies.ts)', () => {
     // Assert
     expect(others.map((statement) => statement.Sid)).toEqual([
       'ChangeOwnersUsage',
-      'TellMissingUsageFromForbidden',
+      'ListOwnersUsageShards',
       'CheckWhetherLapsedUploadsLanded',
       'MarkUploadsPending',
     ]);

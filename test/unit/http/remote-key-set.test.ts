@@ -144,7 +144,9 @@ describe('remoteKeySet', () => {
       serving(() => [key.jwk])(request, response);
       arrived();
     });
-    const keys = remoteKeySet(url);
+    // Reads are counted as they start: a prefetch that fetched again would show at once.
+    const read = vi.fn((from: URL) => readKeySetOverHttp(from));
+    const keys = remoteKeySet(url, { read });
 
     // Act
     keys.prefetch();
@@ -155,6 +157,7 @@ describe('remoteKeySet', () => {
 
     // Assert
     expect(verified.payload.sub).toBe('user-1');
+    expect(read).toHaveBeenCalledTimes(1);
     expect(fetches()).toBe(1);
   });
 

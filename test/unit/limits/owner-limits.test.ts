@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiError, notFound } from '../../../lib/core/errors.js';
 import {
+  LISTING_SPARES_TOO_FEW,
   type LimitsDependencies,
   releaseDeletedFile,
   releaseReservation,
@@ -11,6 +13,7 @@ import {
 } from '../../../lib/limits/owner-limits.js';
 import { MAX_OPEN_RESERVATIONS, shardOf, shareOf, USAGE_SHARDS } from '../../../lib/limits/usage-ledger.js';
 import { fileIdSchema } from '../../../lib/store/object-key.js';
+import { emptyUsage } from '../../../lib/store/usage-store.js';
 import { movableClock } from '../../support/clock.js';
 import { refusal } from '../../support/refusals.js';
 import { memoryUsageShards } from '../../support/usage-shards.js';
@@ -404,14 +407,24 @@ describe('moving bytes, each move once', () => {
   });
 });
 
+/** An owner no other test used: what this process learns of an owner (its last shard, whether most of its shards are stored) outlives a test. */
+const freshOwner = () => ({ segment: randomBytes(16).toString('hex') });
+
+/** The bytes every shard's open reservations hold, parts included. */
+const heldBytes = (store: ReturnType<typeof memoryUsageShards>) =>
+  Array.from({ length: USAGE_SHARDS }, (_, shard) =>
+    Object.values(store.shard(shard).open).reduce((sum, entry) => sum + entry.bytes, 0),
+  ).reduce((sum, bytes) => sum + bytes, 0);
+
 describe('a full read', () => {
   it('lists the owner’s shards once and reads only those stored, and counts what they hold', async () => {
+    const owner = freshOwner();
     // Arrange: reservations land on a few shards of the 64.
     const store = memoryUsageShards();
     const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 10 ** 9 }) };
     const fileIds = await reserveUploads(
       dependencies,
-      OWNER,
+      owner,
       Array.from({ length: 3 }, () => ({ bytes: 10, until: new Date(NOW + 300_000) })),
     );
     const stored = store.shardsWritten();
@@ -419,7 +432,7 @@ describe('a full read', () => {
     store.listUsageShards.mockClear();
 
     // Act
-    const view = await usageOf(dependencies, OWNER);
+    const view = await usageOf(dependencies, owner);
 
     // Assert
     expect(view).toMatchObject({ reservedBytes: 30, uploadsThisHour: 3 });
@@ -431,32 +444,77 @@ describe('a full read', () => {
   });
 
   it('reads nothing but the listing for an owner never counted', async () => {
+    const owner = freshOwner();
     const store = memoryUsageShards();
     const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 100 }) };
 
-    expect(await usageOf(dependencies, OWNER)).toMatchObject({ usedBytes: 0, reservedBytes: 0 });
+    expect(await usageOf(dependencies, owner)).toMatchObject({ usedBytes: 0, reservedBytes: 0 });
     expect(store.readUsage).not.toHaveBeenCalled();
     expect(store.writes()).toBe(0);
   });
 
   it('reads every shard when the listing came back cut short', async () => {
+    const owner = freshOwner();
     const store = memoryUsageShards();
     const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 100 }) };
-    await reserveUpload(dependencies, OWNER, { bytes: 10, until: new Date(NOW + 300_000) });
+    await reserveUpload(dependencies, owner, { bytes: 10, until: new Date(NOW + 300_000) });
     store.readUsage.mockClear();
     store.listUsageShards.mockResolvedValueOnce(undefined);
 
-    expect((await usageOf(dependencies, OWNER)).reservedBytes).toBe(10);
+    expect((await usageOf(dependencies, owner)).reservedBytes).toBe(10);
     expect(store.readUsage).toHaveBeenCalledTimes(USAGE_SHARDS);
   });
 
+  it(`skips the listing, in this process, for an owner with ${LISTING_SPARES_TOO_FEW} or more shards stored`, async () => {
+    const owner = freshOwner();
+    const store = memoryUsageShards();
+    const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 10 ** 9 }) };
+    for (let shard = 0; shard < LISTING_SPARES_TOO_FEW; shard++) {
+      await store.tryWriteUsage(owner, shard, emptyUsage(), undefined);
+    }
+
+    // Act
+    await usageOf(dependencies, owner);
+    const readsOfFirst = store.readUsage.mock.calls.length;
+    await usageOf(dependencies, owner);
+
+    // Assert: the first read listed and read what was listed; the next read every shard, unlisted.
+    expect(store.listUsageShards).toHaveBeenCalledTimes(1);
+    expect(readsOfFirst).toBe(LISTING_SPARES_TOO_FEW);
+    expect(store.readUsage.mock.calls.length - readsOfFirst).toBe(USAGE_SHARDS);
+  });
+
+  it('a listing that leaves out stored shards never lets a gathered reservation past the quota', async () => {
+    const owner = freshOwner();
+    // Arrange: sizes of ten shards' shares, each gathered in parts; 6000 of 6400 bytes held, then
+    // every listing stale.
+    const store = memoryUsageShards();
+    const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 6400, uploadsPerHour: 5000 }) };
+    const until = new Date(NOW + 300_000);
+    for (let i = 0; i < 6; i++) await reserveUpload(dependencies, owner, { bytes: 1000, until });
+    expect(heldBytes(store)).toBe(6000);
+    store.listUsageShards.mockResolvedValue([]);
+
+    // Act
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 3 }, () =>
+        reserveUpload({ ...dependencies, giveUpAt: Date.now() + 1000 }, owner, { bytes: 1000, until }),
+      ),
+    );
+
+    // Assert
+    expect(statusesOf(outcomes).filter((status) => status === 201)).toEqual([]);
+    expect(heldBytes(store)).toBe(6000);
+  });
+
   it('a listing that leaves out stored shards never lets a reservation past the quota', async () => {
+    const owner = freshOwner();
     // Arrange: the quota spent on many shards, then every listing stale (it names none of them).
     const store = memoryUsageShards();
     const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 6400, uploadsPerHour: 5000 }) };
     const until = new Date(NOW + 300_000);
     await Promise.all(
-      Array.from({ length: 64 }, () => reserveUpload(dependencies, OWNER, { bytes: 100, until })),
+      Array.from({ length: 64 }, () => reserveUpload(dependencies, owner, { bytes: 100, until })),
     );
     expect(store.shardsWritten()).toBeGreaterThan(1);
     store.listUsageShards.mockResolvedValue([]);
@@ -464,12 +522,12 @@ describe('a full read', () => {
     // Act: each request believes every shard empty until its write over one loses.
     const outcomes = await Promise.allSettled(
       Array.from({ length: 10 }, () =>
-        reserveUpload({ ...dependencies, giveUpAt: Date.now() + 1000 }, OWNER, { bytes: 100, until }),
+        reserveUpload({ ...dependencies, giveUpAt: Date.now() + 1000 }, owner, { bytes: 100, until }),
       ),
     );
 
     // Assert: none granted; what the shards hold is the quota, no more.
     expect(statusesOf(outcomes).filter((status) => status === 201)).toEqual([]);
-    expect(Object.values(store.open()).reduce((sum, entry) => sum + entry.bytes, 0)).toBe(6400);
+    expect(heldBytes(store)).toBe(6400);
   });
 });
