@@ -484,50 +484,33 @@ describe('a full read', () => {
     expect(store.readUsage.mock.calls.length - readsOfFirst).toBe(USAGE_SHARDS);
   });
 
-  it('a listing that leaves out stored shards never lets a gathered reservation past the quota', async () => {
-    const owner = freshOwner();
-    // Arrange: sizes of ten shards' shares, each gathered in parts; 6000 of 6400 bytes held, then
-    // every listing stale.
-    const store = memoryUsageShards();
-    const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 6400, uploadsPerHour: 5000 }) };
-    const until = new Date(NOW + 300_000);
-    for (let i = 0; i < 6; i++) await reserveUpload(dependencies, owner, { bytes: 1000, until });
-    expect(heldBytes(store)).toBe(6000);
-    store.listUsageShards.mockResolvedValue([]);
+  it.each([
+    ['one shard’s share, each whole on one shard', 100, 64, 10],
+    ['ten shards’ shares, each gathered in parts', 1000, 6, 3],
+  ])(
+    'a listing that leaves out stored shards never lets a reservation of %s past the quota',
+    async (_, bytes, held, tries) => {
+      // Arrange: a quota of 6400 over 64 shards, `held` reservations taken, then every listing stale
+      // (it names none of the shards): each request believes every shard empty until its write over one loses.
+      const owner = freshOwner();
+      const store = memoryUsageShards();
+      const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 6400, uploadsPerHour: 5000 }) };
+      const until = new Date(NOW + 300_000);
+      for (let i = 0; i < held; i++) await reserveUpload(dependencies, owner, { bytes, until });
+      expect(heldBytes(store)).toBe(held * bytes);
+      expect(store.shardsWritten()).toBeGreaterThan(1);
+      store.listUsageShards.mockResolvedValue([]);
 
-    // Act
-    const outcomes = await Promise.allSettled(
-      Array.from({ length: 3 }, () =>
-        reserveUpload({ ...dependencies, giveUpAt: Date.now() + 1000 }, owner, { bytes: 1000, until }),
-      ),
-    );
+      // Act
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: tries }, () =>
+          reserveUpload({ ...dependencies, giveUpAt: Date.now() + 1000 }, owner, { bytes, until }),
+        ),
+      );
 
-    // Assert
-    expect(statusesOf(outcomes).filter((status) => status === 201)).toEqual([]);
-    expect(heldBytes(store)).toBe(6000);
-  });
-
-  it('a listing that leaves out stored shards never lets a reservation past the quota', async () => {
-    const owner = freshOwner();
-    // Arrange: the quota spent on many shards, then every listing stale (it names none of them).
-    const store = memoryUsageShards();
-    const dependencies = { store, clock, limits: limitsOf({ quotaBytes: 6400, uploadsPerHour: 5000 }) };
-    const until = new Date(NOW + 300_000);
-    await Promise.all(
-      Array.from({ length: 64 }, () => reserveUpload(dependencies, owner, { bytes: 100, until })),
-    );
-    expect(store.shardsWritten()).toBeGreaterThan(1);
-    store.listUsageShards.mockResolvedValue([]);
-
-    // Act: each request believes every shard empty until its write over one loses.
-    const outcomes = await Promise.allSettled(
-      Array.from({ length: 10 }, () =>
-        reserveUpload({ ...dependencies, giveUpAt: Date.now() + 1000 }, owner, { bytes: 100, until }),
-      ),
-    );
-
-    // Assert: none granted; what the shards hold is the quota, no more.
-    expect(statusesOf(outcomes).filter((status) => status === 201)).toEqual([]);
-    expect(heldBytes(store)).toBe(6400);
-  });
+      // Assert: none granted; what the shards hold is what was held, no more.
+      expect(statusesOf(outcomes).filter((status) => status === 201)).toEqual([]);
+      expect(heldBytes(store)).toBe(held * bytes);
+    },
+  );
 });
