@@ -4,8 +4,16 @@ import { quotaExceeded, rateLimited } from '../core/errors.js';
 import type { Owner } from '../core/owner.js';
 import { newFileId } from '../store/object-key.js';
 import { emptyUsage, type StoredShard, type UsageRecord, type UsageStore } from '../store/usage-store.js';
-import { isLeased, leaseShard, leaseShards, rememberWon } from './shard-choice.js';
 import {
+  isLeased,
+  isMostlyStored,
+  leaseShard,
+  leaseShards,
+  rememberMostlyStored,
+  rememberWon,
+} from './shard-choice.js';
+import {
+  ALL_SHARDS,
   byteRoom,
   copyRecord,
   countIssued,
@@ -210,23 +218,14 @@ function readAllShards(
  * stays there.
  */
 export const LISTING_SPARES_TOO_FEW = 48;
-/** Owners of which this process saw that many shards stored (the oldest forgotten past OWNERS_REMEMBERED). */
-const mostlyStored = new Set<string>();
-const OWNERS_REMEMBERED = 1000;
-
-const everyShard = (): number[] => Array.from({ length: USAGE_SHARDS }, (_, shard) => shard);
 
 /** Which shards to read: those a listing names, or every one for an owner that has most of them (or when the listing came back cut short). */
-async function shardsToRead(dependencies: LimitsDependencies, owner: OwnerRef): Promise<number[]> {
-  if (mostlyStored.has(owner.segment)) return everyShard();
+async function shardsToRead(dependencies: LimitsDependencies, owner: OwnerRef): Promise<readonly number[]> {
+  if (isMostlyStored(owner.segment)) return ALL_SHARDS;
   const listed = await dependencies.store.listUsageShards(owner, USAGE_SHARDS);
   if (listed && listed.length < LISTING_SPARES_TOO_FEW) return listed;
-  mostlyStored.add(owner.segment);
-  if (mostlyStored.size > OWNERS_REMEMBERED) {
-    const oldest = mostlyStored.values().next().value;
-    if (oldest !== undefined) mostlyStored.delete(oldest);
-  }
-  return listed ?? everyShard();
+  rememberMostlyStored(owner.segment);
+  return listed ?? ALL_SHARDS;
 }
 
 /** The shards {@link shardsToRead} names, read at once; the others as not stored. */

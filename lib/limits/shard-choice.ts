@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { USAGE_SHARDS } from './usage-ledger.js';
+import { ALL_SHARDS } from './usage-ledger.js';
 
 /**
  * Which shard of an owner's usage a reservation tries first, chosen so that
@@ -8,10 +8,11 @@ import { USAGE_SHARDS } from './usage-ledger.js';
  * shard it last won for that owner (sticky), so in AWS, where an instance
  * serves one request at a time, busy instances settle on distinct shards.
  * Process-local and advisory: correctness never depends on it, only on the
- * compare-and-swap of each shard.
+ * compare-and-swap of each shard. The same holds for what else this process
+ * remembers of an owner's shards: whether most of them are stored.
  */
 
-/** Owners whose last won shard is remembered: the map stays small in a long-lived process. */
+/** Owners remembered in each of the maps below: they stay small in a long-lived process. */
 const OWNERS_REMEMBERED = 1000;
 
 const leased = new Map<string, Map<number, number>>();
@@ -39,7 +40,7 @@ export function leaseShard(
 ): { shard: number; release: () => void } | undefined {
   const leases = leasesOf(segment);
   const open = (shard: number) => !avoid.has(shard);
-  const candidates = prefer ?? Array.from({ length: USAGE_SHARDS }, (_, shard) => shard);
+  const candidates = prefer ?? ALL_SHARDS;
   const free = candidates.filter((shard) => open(shard) && !leases.has(shard));
   const sticky = lastWon.get(segment);
   let shard: number | undefined;
@@ -63,15 +64,27 @@ export function leaseShard(
   };
 }
 
-/** Remembers the shard a reservation of the owner was just written to. */
-export function rememberWon(segment: string, shard: number): void {
-  lastWon.delete(segment);
-  lastWon.set(segment, shard);
-  if (lastWon.size > OWNERS_REMEMBERED) {
-    const oldest = lastWon.keys().next().value;
-    if (oldest !== undefined) lastWon.delete(oldest);
+/** Owners of which this process saw most shards stored: a full read of them skips the listing. */
+const mostlyStored = new Map<string, true>();
+
+/** Remembers `value` for the owner as its newest entry, forgetting the oldest past {@link OWNERS_REMEMBERED}. */
+function remember<T>(owners: Map<string, T>, segment: string, value: T): void {
+  owners.delete(segment);
+  owners.set(segment, value);
+  if (owners.size > OWNERS_REMEMBERED) {
+    const oldest = owners.keys().next().value;
+    if (oldest !== undefined) owners.delete(oldest);
   }
 }
+
+/** Remembers the shard a reservation of the owner was just written to. */
+export const rememberWon = (segment: string, shard: number): void => remember(lastWon, segment, shard);
+
+/** Remembers that a listing named most of the owner's shards (shards are never removed, so it stays so). */
+export const rememberMostlyStored = (segment: string): void => remember(mostlyStored, segment, true);
+
+/** Whether this process saw most of the owner's shards stored. */
+export const isMostlyStored = (segment: string): boolean => mostlyStored.has(segment);
 
 /** Whether a request of this process holds a lease on the owner's shard. */
 export const isLeased = (segment: string, shard: number): boolean => leased.get(segment)?.has(shard) ?? false;

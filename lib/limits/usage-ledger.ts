@@ -103,9 +103,12 @@ export function nextLapseMs(record: UsageRecord, now: number, limits: LimitSetti
  * fixed share of the quota and of the hourly count, so concurrent requests of
  * one owner write different objects instead of queueing on one; 64 lets 50
  * requests at once each have a shard of their own, and keeps a full read
- * (GET /usage, a refusal) a constant 64 parallel GETs.
+ * (GET /usage, a refusal) bounded: one listing and at most 64 parallel GETs.
  */
 export const USAGE_SHARDS = 64;
+
+/** Every shard's number, in order. */
+export const ALL_SHARDS: readonly number[] = Array.from({ length: USAGE_SHARDS }, (_, shard) => shard);
 
 /** Open reservations (or parts of one) a shard may hold: each object stays a few kilobytes. */
 export const MAX_OPEN_PER_SHARD = 32;
