@@ -70,13 +70,10 @@ export async function createRuntime(
       region: environment.AWS_REGION,
       ...(environment.S3_ENDPOINT ? { endpoint: environment.S3_ENDPOINT } : {}),
     });
+  const keySet = environment.AUTH_JWKS_URL ? remoteKeySet(new URL(environment.AUTH_JWKS_URL)) : undefined;
   // A function that authenticates callers fetches its issuer's key set while it reads its secrets:
   // in AWS, the identity provider's round trip and SSM's are waited for at once, not one after the other.
-  const keySet =
-    environment.AUTH_JWKS_URL && (environment.OWNER_SECRET || environment.OWNER_SECRET_PARAMETER)
-      ? remoteKeySet(new URL(environment.AUTH_JWKS_URL))
-      : undefined;
-  keySet?.prefetch();
+  if (environment.OWNER_SECRET || environment.OWNER_SECRET_PARAMETER) keySet?.prefetch();
   // Read concurrently: a function configured with several secrets waits for SSM once.
   const [signingKey, ownerSecret, shareKey, webhookSecret] = await Promise.all([
     resolveSecret(
@@ -142,11 +139,7 @@ export async function createRuntime(
         ? { authorizedParties: environment.AUTH_AUTHORIZED_PARTIES }
         : {}),
       ...(environment.AUTH_TOKEN_USE ? { tokenUse: environment.AUTH_TOKEN_USE } : {}),
-      jwks:
-        keySet ??
-        (environment.AUTH_JWKS_URL
-          ? new URL(environment.AUTH_JWKS_URL)
-          : (environment.AUTH_JWKS as JSONWebKeySet)),
+      jwks: keySet ?? (environment.AUTH_JWKS as JSONWebKeySet),
       ownerKey:
         ownerSecret === undefined ? undefined : configured('OWNER_SECRET', () => ownerKeyFrom(ownerSecret)),
       clock,

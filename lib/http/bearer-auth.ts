@@ -10,7 +10,7 @@ import {
 import type { Clock } from '../core/clock.js';
 import { unauthorized } from '../core/errors.js';
 import { type Owner, ownerFromSubject } from '../core/owner.js';
-import { type RemoteKeySet, remoteKeySet } from './remote-key-set.js';
+import type { RemoteKeySet } from './remote-key-set.js';
 
 /** Asymmetric algorithms only: `none` and HMAC (`HS*`) are never accepted. */
 export const ALLOWED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'EdDSA'];
@@ -44,8 +44,8 @@ export interface TokenAudience {
 
 export interface AuthSettings extends TokenAudience {
   issuer: string;
-  /** The issuer's JWKS URL (fetched and cached), its {@link remoteKeySet} already made, or the key set itself. */
-  jwks: URL | RemoteKeySet | JSONWebKeySet;
+  /** The issuer's key set fetched from its JWKS URL (and cached), or the key set itself. */
+  jwks: RemoteKeySet | JSONWebKeySet;
   /**
    * The key owner segments are derived with (from `OWNER_SECRET` or the SSM
    * parameter `OWNER_SECRET_PARAMETER` names); `undefined` in a function
@@ -99,8 +99,7 @@ export function createBearerVerifier(settings: AuthSettings): BearerVerifier {
     };
   }
   const { jwks } = settings;
-  const keys: JWTVerifyGetKey =
-    typeof jwks === 'function' ? jwks : jwks instanceof URL ? remoteKeySet(jwks) : createLocalJWKSet(jwks);
+  const keys: JWTVerifyGetKey = typeof jwks === 'function' ? jwks : createLocalJWKSet(jwks);
   const options = {
     issuer: settings.issuer,
     ...(settings.audience.length ? { audience: [...settings.audience] } : {}),
