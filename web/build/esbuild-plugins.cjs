@@ -3,5 +3,6 @@
  * (serverless.yml: custom.esbuild.plugins points here).
  */
 const { pageScriptEsbuildPlugin } = require('./page-script.cjs');
+const { zodLocalesEsbuildPlugin } = require('./zod-locales.cjs');
 
-module.exports = [pageScriptEsbuildPlugin()];
+module.exports = [pageScriptEsbuildPlugin(), zodLocalesEsbuildPlugin()];
