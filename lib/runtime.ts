@@ -15,12 +15,6 @@ import type { LimitSettings } from './limits/usage-ledger.js';
 import { loadShareKey } from './shares/share-secret.js';
 import { createFileStore, type FileStore } from './store/file-store.js';
 import { createS3Client } from './store/s3-client.js';
-import {
-  parseWebhookSecret,
-  parseWebhookUrl,
-  readWebhookSecret,
-  type WebhookSettings,
-} from './webhooks/webhook-settings.js';
 
 /** A function's settings and clients: built in this one place and passed to the code that uses them. */
 export interface Runtime {
@@ -40,8 +34,6 @@ export interface Runtime {
   publicUrl: PublicUrlSettings;
   /** The share-link key, in the functions configured with one (the share functions). */
   shareKey?: KeyObject;
-  /** Where and how to send webhooks: the deliverer's, when a webhook URL is configured. */
-  webhookDelivery?: WebhookSettings;
   /** What every date the function compares or issues is read from: the system clock, or a test's. */
   clock: Clock;
 }
@@ -75,7 +67,7 @@ export async function createRuntime(
   // in AWS, the identity provider's round trip and SSM's are waited for at once, not one after the other.
   if (environment.OWNER_SECRET || environment.OWNER_SECRET_PARAMETER) keySet?.prefetch();
   // Read concurrently: a function configured with several secrets waits for SSM once.
-  const [signingKey, ownerSecret, shareKey, webhookSecret] = await Promise.all([
+  const [signingKey, ownerSecret, shareKey] = await Promise.all([
     resolveSecret(
       {
         variable: 'VERDICT_SIGNING_KEY',
@@ -101,9 +93,7 @@ export async function createRuntime(
     environment.SHARE_SECRET || environment.SHARE_SECRET_PARAMETER
       ? loadShareKey(environment, readParameter)
       : undefined,
-    readWebhookSecret(environment, readParameter),
   ]);
-  const webhookDelivery = webhookSettings(environment, webhookSecret);
   return {
     environment,
     clock,
@@ -149,25 +139,7 @@ export async function createRuntime(
       offline: environment.IS_OFFLINE,
     },
     ...(shareKey ? { shareKey } : {}),
-    ...(webhookDelivery ? { webhookDelivery } : {}),
   };
-}
-
-/**
- * The deliverer's settings: a URL and a secret, both or neither. Throws naming
- * the variable that is missing or unusable.
- */
-function webhookSettings(environment: Environment, secret: string | undefined): WebhookSettings | undefined {
-  const url = environment.WEBHOOK_URL;
-  if (!url && !secret) return undefined;
-  if (!url) throw new Error('invalid configuration: WEBHOOK_URL is required with a webhook secret');
-  if (!secret) {
-    throw new Error(
-      'invalid configuration: WEBHOOK_SECRET or WEBHOOK_SECRET_PARAMETER is required with WEBHOOK_URL',
-    );
-  }
-  const secretVariable = environment.WEBHOOK_SECRET ? 'WEBHOOK_SECRET' : 'WEBHOOK_SECRET_PARAMETER';
-  return { url: parseWebhookUrl('WEBHOOK_URL', url), secret: parseWebhookSecret(secretVariable, secret) };
 }
 
 /** Builds something from one variable's value; a value it cannot use fails the cold start naming the variable. */
@@ -187,14 +159,6 @@ export const runtime = (): Promise<Runtime> => {
   current ??= createRuntime(process.env);
   return current;
 };
-
-/** The deliverer's settings; throws (a failed cold start) in a function configured without a webhook URL. */
-export function requireWebhookDelivery(runtime: Runtime): WebhookSettings {
-  if (!runtime.webhookDelivery) {
-    throw new Error('invalid configuration: WEBHOOK_URL is required to deliver webhooks');
-  }
-  return runtime.webhookDelivery;
-}
 
 /** The share-link key of a runtime; throws (a failed cold start) in a function configured without one. */
 export function requireShareKey(runtime: Runtime): KeyObject {

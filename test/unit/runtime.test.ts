@@ -9,7 +9,7 @@ import { logger } from '../../lib/core/logger.js';
 import { ownerFromSubject, ownerKeyFrom } from '../../lib/core/owner.js';
 import { verdictVerifier } from '../../lib/core/verdict-signature.js';
 import { MISSING_OWNER_KEY } from '../../lib/http/bearer-auth.js';
-import { createRuntime, type Runtime, requireWebhookDelivery } from '../../lib/runtime.js';
+import { createRuntime, type Runtime } from '../../lib/runtime.js';
 import { TAG } from '../../lib/store/object-encoding.js';
 import { createS3Client } from '../../lib/store/s3-client.js';
 import { apiEvent, lambdaContext } from '../support/api-event.js';
@@ -505,91 +505,28 @@ describe('createRuntime: owner secret', () => {
 });
 
 describe('createRuntime: webhooks', () => {
-  const WEBHOOK_URL = 'https://hooks.example.com/presign';
-  const PARAMETER = '/presign/unit/webhook-secret';
-
-  it('configures neither delivery nor handoff by default, and reads no SSM', async () => {
+  it('reads no webhook secret, even where one is configured: the deliverer reads its own', async () => {
     // Arrange
     const readParameter = vi.fn(async () => TEST_WEBHOOK_SECRET);
 
     // Act
-    const runtime = await createRuntime(base(), { readParameter });
-
-    // Assert
-    expect(runtime.webhookDelivery).toBeUndefined();
-    expect(readParameter).not.toHaveBeenCalled();
-    expect(() => requireWebhookDelivery(runtime)).toThrow(/WEBHOOK_URL is required to deliver webhooks/);
-  });
-
-  it('gives the deliverer its URL and the secret from WEBHOOK_SECRET', async () => {
-    // Act
-    const runtime = await createRuntime({ ...base(), WEBHOOK_URL, WEBHOOK_SECRET: TEST_WEBHOOK_SECRET });
-
-    // Assert
-    expect(requireWebhookDelivery(runtime)).toEqual({
-      url: new URL(WEBHOOK_URL),
-      secret: TEST_WEBHOOK_SECRET,
-    });
-  });
-
-  it('reads WEBHOOK_SECRET_PARAMETER from SSM once', async () => {
-    // Arrange
-    const readParameter = vi.fn(async (_name: string) => TEST_WEBHOOK_SECRET);
-
-    // Act
-    const runtime = await createRuntime(
-      { ...base(), WEBHOOK_URL, WEBHOOK_SECRET_PARAMETER: PARAMETER },
+    await createRuntime(
+      {
+        ...base(),
+        WEBHOOK_URL: 'https://hooks.example.com/presign',
+        WEBHOOK_SECRET_PARAMETER: '/presign/unit/webhook-secret',
+      },
       { readParameter },
     );
 
     // Assert
-    expect(runtime.webhookDelivery?.secret).toBe(TEST_WEBHOOK_SECRET);
-    expect(readParameter).toHaveBeenCalledTimes(1);
-    expect(readParameter).toHaveBeenCalledWith(PARAMETER);
+    expect(readParameter).not.toHaveBeenCalled();
   });
 
-  it.each([
-    [
-      'a URL without a secret',
-      { WEBHOOK_URL },
-      /WEBHOOK_SECRET or WEBHOOK_SECRET_PARAMETER is required with WEBHOOK_URL/,
-    ],
-    ['a secret without a URL', { WEBHOOK_SECRET: TEST_WEBHOOK_SECRET }, /WEBHOOK_URL is required/],
-    [
-      'a relative URL',
-      { WEBHOOK_URL: 'hooks', WEBHOOK_SECRET: TEST_WEBHOOK_SECRET },
-      /WEBHOOK_URL is not an absolute URL/,
-    ],
-    [
-      'plain http to another host',
-      { WEBHOOK_URL: 'http://hooks.example.com/', WEBHOOK_SECRET: TEST_WEBHOOK_SECRET },
-      /WEBHOOK_URL must be an https: URL/,
-    ],
-    [
-      'a secret without whsec_',
-      { WEBHOOK_URL, WEBHOOK_SECRET: 'x'.repeat(40) },
-      /WEBHOOK_SECRET must be whsec_/,
-    ],
-    [
-      'a deliverer name that is no function name',
-      { WEBHOOK_DELIVERER_FUNCTION: 'arn:aws:lambda:x' },
-      /WEBHOOK_DELIVERER_FUNCTION must be a Lambda function name/,
-    ],
-  ])('fails the cold start for %s, naming the variable', async (_, variables, message) => {
+  it('fails the cold start for a deliverer name that is no function name, naming the variable', async () => {
     // Act + Assert
-    await expect(createRuntime({ ...base(), ...variables })).rejects.toThrow(message);
-  });
-
-  it('names WEBHOOK_SECRET_PARAMETER when the secret SSM holds is not a webhook key', async () => {
-    // Act
-    const built = createRuntime(
-      { ...base(), WEBHOOK_URL, WEBHOOK_SECRET_PARAMETER: PARAMETER },
-      { readParameter: async () => 'whsec_c2hvcnQ=' },
-    );
-
-    // Assert
-    await expect(built).rejects.toThrow(
-      /^invalid configuration: WEBHOOK_SECRET_PARAMETER must hold 24 to 64 bytes$/,
-    );
+    await expect(
+      createRuntime({ ...base(), WEBHOOK_DELIVERER_FUNCTION: 'arn:aws:lambda:x' }),
+    ).rejects.toThrow(/WEBHOOK_DELIVERER_FUNCTION must be a Lambda function name/);
   });
 });

@@ -118,6 +118,11 @@ describe('loadWebhookSettings', () => {
       /WEBHOOK_SECRET or WEBHOOK_SECRET_PARAMETER is required with WEBHOOK_URL/,
     ],
     [
+      'a relative URL',
+      { WEBHOOK_URL: 'hooks', WEBHOOK_SECRET: TEST_WEBHOOK_SECRET },
+      /WEBHOOK_URL is not an absolute URL/,
+    ],
+    [
       'plain http to another host',
       { WEBHOOK_URL: 'http://hooks.example.com/', WEBHOOK_SECRET: TEST_WEBHOOK_SECRET },
       /WEBHOOK_URL must be an https: URL/,
