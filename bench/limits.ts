@@ -55,6 +55,7 @@ export async function run({ stack, quick }: { stack: StackInfo; quick?: boolean 
   const { createHandler } = (await import(pathToFileURL(functionNamed('createUpload').source).href)) as {
     createHandler: (runtime: unknown) => ApiHandler;
   };
+  const { createCallerRuntime } = await import('../lib/caller-runtime.js');
   const { createRuntime } = await import('../lib/runtime.js');
   const { S3Client } = await import('@aws-sdk/client-s3');
   const client = () =>
@@ -66,10 +67,10 @@ export async function run({ stack, quick }: { stack: StackInfo; quick?: boolean 
     });
   const { QUOTA_BYTES_PER_OWNER: _q, UPLOADS_PER_HOUR_PER_OWNER: _r, ...unsetEnvironment } = environment;
   const handlers: Record<'set' | 'unset', ApiHandler> = {
-    unset: createHandler(await createRuntime(unsetEnvironment, { s3: client() })),
+    unset: createHandler(await createCallerRuntime(unsetEnvironment, { s3: client() })),
     // High enough never to refuse: what is measured is the reservation itself.
     set: createHandler(
-      await createRuntime(
+      await createCallerRuntime(
         {
           ...unsetEnvironment,
           QUOTA_BYTES_PER_OWNER: String(10 ** 15),

@@ -23,8 +23,8 @@ import {
 } from '@aws-sdk/client-s3';
 import type { Context, S3Event } from 'aws-lambda';
 import { ulid } from 'ulid';
+import { createCallerRuntime } from '../lib/caller-runtime.js';
 import { ownerFromSubject, ownerKeyFrom } from '../lib/core/owner.js';
-import { createRuntime } from '../lib/runtime.js';
 import { usageKey } from '../lib/store/object-key.js';
 import { devOwnerSecret, devToken } from '../scripts/dev-keys.js';
 import type { StackInfo } from '../scripts/stack-settings.js';
@@ -102,7 +102,7 @@ export async function run({ stack }: RequestsOptions): Promise<SectionResult> {
   );
   // The handler modules build a runtime from the environment when imported: set it first.
   Object.assign(process.env, environment);
-  const runtime = await createRuntime(environment, { s3 });
+  const runtime = await createCallerRuntime(environment, { s3 });
   const load = async (fn: string) =>
     ((await import(pathToFileURL(functionNamed(fn).source).href)) as { createHandler: Created })
       .createHandler;

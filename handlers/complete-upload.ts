@@ -1,8 +1,8 @@
 import { completeUploadInput as input } from '../lib/api/inputs/multipart.js';
 import { routeJson } from '../lib/api/route-responses.js';
+import { type CallerRuntime, callerRuntime } from '../lib/caller-runtime.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
 import { MAX_COMPLETE_BODY_BYTES } from '../lib/http/route.js';
-import { type Runtime, runtime } from '../lib/runtime.js';
 import { completeUpload } from '../lib/uploads/multipart-uploads.js';
 
 // The limit lib/api/routes.ts declares for this route (see handlers/create-upload.ts).
@@ -13,7 +13,7 @@ export const createHandler = ({
   store,
   verifyBearer,
   clock,
-}: Pick<Runtime, 'store' | 'verifyBearer' | 'clock'>) =>
+}: Pick<CallerRuntime, 'store' | 'verifyBearer' | 'clock'>) =>
   ownerRoute({ input, body: 'required', maxBodyBytes, verify: verifyBearer }).handler(async (event) => {
     const { path, body } = event.input;
     return routeJson<'completeUpload'>(
@@ -22,4 +22,4 @@ export const createHandler = ({
     );
   });
 
-export const handler = createHandler(await runtime());
+export const handler = createHandler(await callerRuntime());

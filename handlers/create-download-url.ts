@@ -1,15 +1,15 @@
 import { createDownloadUrlInput as input } from '../lib/api/inputs/downloads.js';
 import { routeJson } from '../lib/api/route-responses.js';
+import { type CallerRuntime, callerRuntime } from '../lib/caller-runtime.js';
 import { issueDownloadUrl } from '../lib/downloads/download-url.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
-import { type Runtime, runtime } from '../lib/runtime.js';
 
 /** POST /files/{fileId}/download-url: a short-lived presigned GET for the caller's validated file. */
 export const createHandler = ({
   store,
   verifyBearer,
   clock,
-}: Pick<Runtime, 'store' | 'verifyBearer' | 'clock'>) =>
+}: Pick<CallerRuntime, 'store' | 'verifyBearer' | 'clock'>) =>
   ownerRoute({ input, body: 'optional', verify: verifyBearer }).handler(async (event) => {
     const { path, body } = event.input;
     const download = await issueDownloadUrl(store, event.owner, path.fileId, {
@@ -20,4 +20,4 @@ export const createHandler = ({
     return routeJson<'createDownloadUrl'>(200, download);
   });
 
-export const handler = createHandler(await runtime());
+export const handler = createHandler(await callerRuntime());

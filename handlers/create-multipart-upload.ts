@@ -1,8 +1,8 @@
 import { createMultipartUploadInput as input } from '../lib/api/inputs/uploads.js';
 import { routeJson } from '../lib/api/route-responses.js';
+import { type CallerRuntime, callerRuntime } from '../lib/caller-runtime.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
 import { answerBy } from '../lib/http/route.js';
-import { type Runtime, runtime } from '../lib/runtime.js';
 import { startMultipartUpload } from '../lib/uploads/multipart-uploads.js';
 
 /** POST /uploads/multipart: the server starts a multipart upload of one new file of the caller's. */
@@ -12,7 +12,7 @@ export const createHandler = ({
   limits,
   verifyBearer,
   clock,
-}: Pick<Runtime, 'store' | 'rules' | 'limits' | 'verifyBearer' | 'clock'>) =>
+}: Pick<CallerRuntime, 'store' | 'rules' | 'limits' | 'verifyBearer' | 'clock'>) =>
   ownerRoute({ input, body: 'required', verify: verifyBearer }).handler(async (event, context) =>
     routeJson<'createMultipartUpload'>(
       201,
@@ -24,4 +24,4 @@ export const createHandler = ({
     ),
   );
 
-export const handler = createHandler(await runtime());
+export const handler = createHandler(await callerRuntime());

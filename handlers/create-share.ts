@@ -1,12 +1,15 @@
 import type { KeyObject } from 'node:crypto';
 import { createShareInput as input } from '../lib/api/inputs/shares.js';
 import { routeJson } from '../lib/api/route-responses.js';
+import { type CallerRuntime, callerRuntime } from '../lib/caller-runtime.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
 import { publicBaseUrl } from '../lib/http/public-url.js';
-import { type Runtime, requireShareKey, runtime } from '../lib/runtime.js';
+import { requireShareKey } from '../lib/runtime.js';
 import { issueShare } from '../lib/shares/shares.js';
 
-type Dependencies = Pick<Runtime, 'store' | 'verifyBearer' | 'publicUrl' | 'clock'> & { shareKey: KeyObject };
+type Dependencies = Pick<CallerRuntime, 'store' | 'verifyBearer' | 'publicUrl' | 'clock'> & {
+  shareKey: KeyObject;
+};
 
 /** POST /files/{fileId}/shares: a revocable third-party link that outlives the signing credentials. */
 export const createHandler = ({ store, verifyBearer, publicUrl, shareKey, clock }: Dependencies) =>
@@ -20,5 +23,5 @@ export const createHandler = ({ store, verifyBearer, publicUrl, shareKey, clock 
   });
 
 // The share key is read (from SSM in AWS) at cold start: an unreadable parameter fails the cold start.
-const configured = await runtime();
+const configured = await callerRuntime();
 export const handler = createHandler({ ...configured, shareKey: requireShareKey(configured) });

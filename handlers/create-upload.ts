@@ -1,8 +1,8 @@
 import { createUploadInput as input } from '../lib/api/inputs/uploads.js';
 import { routeJson } from '../lib/api/route-responses.js';
+import { type CallerRuntime, callerRuntime } from '../lib/caller-runtime.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
 import { answerBy, MAX_UPLOAD_BODY_BYTES } from '../lib/http/route.js';
-import { type Runtime, runtime } from '../lib/runtime.js';
 import { issueUpload, issueUploads } from '../lib/uploads/upload-issuer.js';
 import { isBatch } from '../lib/uploads/upload-request.js';
 
@@ -12,7 +12,7 @@ import { isBatch } from '../lib/uploads/upload-request.js';
 const maxBodyBytes = MAX_UPLOAD_BODY_BYTES;
 
 /** POST /uploads: a presigned POST for one new file of the caller's, or one for each file of a batch. */
-export const createHandler = ({ store, rules, limits, environment, verifyBearer, clock }: Runtime) => {
+export const createHandler = ({ store, rules, limits, environment, verifyBearer, clock }: CallerRuntime) => {
   const uploads = { store, rules, limits, clock, uploadTtlSeconds: environment.UPLOAD_URL_TTL_SECONDS };
   return ownerRoute({ input, body: 'required', maxBodyBytes, verify: verifyBearer }).handler(
     async (event, context) => {
@@ -28,4 +28,4 @@ export const createHandler = ({ store, rules, limits, environment, verifyBearer,
   );
 };
 
-export const handler = createHandler(await runtime());
+export const handler = createHandler(await callerRuntime());

@@ -1,9 +1,9 @@
 import { getUsageInput as input } from '../lib/api/inputs/usage.js';
 import { routeJson } from '../lib/api/route-responses.js';
+import { type CallerRuntime, callerRuntime } from '../lib/caller-runtime.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
 import { answerBy } from '../lib/http/route.js';
 import { usageOf } from '../lib/limits/owner-limits.js';
-import { type Runtime, runtime } from '../lib/runtime.js';
 
 /** GET /usage: the caller's bytes used and reserved, uploads this hour, and the limits in force. */
 export const createHandler = ({
@@ -11,7 +11,7 @@ export const createHandler = ({
   limits,
   verifyBearer,
   clock,
-}: Pick<Runtime, 'store' | 'limits' | 'verifyBearer' | 'clock'>) =>
+}: Pick<CallerRuntime, 'store' | 'limits' | 'verifyBearer' | 'clock'>) =>
   ownerRoute({ input, body: 'none', verify: verifyBearer }).handler(async (event, context) =>
     routeJson<'getUsage'>(
       200,
@@ -19,4 +19,4 @@ export const createHandler = ({
     ),
   );
 
-export const handler = createHandler(await runtime());
+export const handler = createHandler(await callerRuntime());

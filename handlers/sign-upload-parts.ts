@@ -1,7 +1,7 @@
 import { signUploadPartsInput as input } from '../lib/api/inputs/multipart.js';
 import { routeJson } from '../lib/api/route-responses.js';
+import { type CallerRuntime, callerRuntime } from '../lib/caller-runtime.js';
 import { ownerRoute } from '../lib/http/owner-route.js';
-import { type Runtime, runtime } from '../lib/runtime.js';
 import { signUploadParts } from '../lib/uploads/multipart-uploads.js';
 
 /** POST /uploads/{fileId}/parts: presigned URLs for parts of the caller's multipart upload. */
@@ -9,7 +9,7 @@ export const createHandler = ({
   store,
   verifyBearer,
   clock,
-}: Pick<Runtime, 'store' | 'verifyBearer' | 'clock'>) =>
+}: Pick<CallerRuntime, 'store' | 'verifyBearer' | 'clock'>) =>
   ownerRoute({ input, body: 'required', verify: verifyBearer }).handler(async (event) => {
     const { path, body } = event.input;
     return routeJson<'signUploadParts'>(
@@ -18,4 +18,4 @@ export const createHandler = ({
     );
   });
 
-export const handler = createHandler(await runtime());
+export const handler = createHandler(await callerRuntime());

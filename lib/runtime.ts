@@ -1,22 +1,22 @@
 import type { KeyObject } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { JSONWebKeySet } from 'jose';
 import { type Environment, loadEnvironment } from './config/environment.js';
 import { type ParameterReader, readSecureString, resolveSecret } from './config/secrets.js';
 import { parseUploadRules, type UploadRules } from './config/upload-rules.js';
 import { type Clock, systemClock } from './core/clock.js';
 import type { MalwareScanMode } from './core/file-checks.js';
-import { MIN_OWNER_SECRET_LENGTH, ownerKeyFrom } from './core/owner.js';
 import { verdictSigner, verdictVerifier } from './core/verdict-signature.js';
-import { type BearerVerifier, createBearerVerifier } from './http/bearer-auth.js';
 import type { PublicUrlSettings } from './http/public-url.js';
-import { remoteKeySet } from './http/remote-key-set.js';
 import type { LimitSettings } from './limits/usage-ledger.js';
 import { loadShareKey } from './shares/share-secret.js';
 import { createFileStore, type FileStore } from './store/file-store.js';
 import { createS3Client } from './store/s3-client.js';
 
-/** A function's settings and clients: built in this one place and passed to the code that uses them. */
+/**
+ * A function's settings and clients: built in this one place and passed to the code that uses them.
+ * The functions that authenticate callers build theirs with lib/caller-runtime.ts, which adds the
+ * bearer verifier; the others (the validator, the sweep, the share link's redirect) never load it.
+ */
 export interface Runtime {
   environment: Readonly<Environment>;
   /** Whether GuardDuty's malware verdict is a second check (the validator reconciles it into webhooks). */
@@ -26,11 +26,6 @@ export interface Runtime {
   /** Per-owner quota and upload rate (each unset: none). */
   limits: LimitSettings;
   store: FileStore;
-  /**
-   * The caller's owner from `Authorization: Bearer`, its segment keyed with the owner
-   * secret; in a function configured without that secret every call fails (a 500).
-   */
-  verifyBearer: BearerVerifier;
   publicUrl: PublicUrlSettings;
   /** The share-link key, in the functions configured with one (the share functions). */
   shareKey?: KeyObject;
@@ -40,6 +35,13 @@ export interface Runtime {
 
 /** An Ed25519 private key in PEM is about 119 characters. */
 const MIN_SIGNING_KEY_LENGTH = 64;
+
+/** What replaces a runtime's S3 client, SSM reader and clock (tests pass their own). */
+export interface RuntimeOverrides {
+  s3?: S3Client;
+  readParameter?: ParameterReader;
+  clock?: Clock;
+}
 
 /**
  * Builds a runtime from environment variables, reading the secrets this
@@ -51,9 +53,16 @@ const MIN_SIGNING_KEY_LENGTH = 64;
  */
 export async function createRuntime(
   variables: NodeJS.ProcessEnv,
-  overrides: { s3?: S3Client; readParameter?: ParameterReader; clock?: Clock } = {},
+  overrides: RuntimeOverrides = {},
 ): Promise<Runtime> {
-  const environment = loadEnvironment(variables);
+  return runtimeOf(loadEnvironment(variables), overrides);
+}
+
+/** {@link createRuntime} from an environment already parsed. */
+export async function runtimeOf(
+  environment: Readonly<Environment>,
+  overrides: RuntimeOverrides = {},
+): Promise<Runtime> {
   const clock = overrides.clock ?? systemClock;
   const readParameter = overrides.readParameter ?? readSecureString;
   const s3 =
@@ -62,12 +71,8 @@ export async function createRuntime(
       region: environment.AWS_REGION,
       ...(environment.S3_ENDPOINT ? { endpoint: environment.S3_ENDPOINT } : {}),
     });
-  const keySet = environment.AUTH_JWKS_URL ? remoteKeySet(new URL(environment.AUTH_JWKS_URL)) : undefined;
-  // A function that authenticates callers fetches its issuer's key set while it reads its secrets:
-  // in AWS, the identity provider's round trip and SSM's are waited for at once, not one after the other.
-  if (environment.OWNER_SECRET || environment.OWNER_SECRET_PARAMETER) keySet?.prefetch();
   // Read concurrently: a function configured with several secrets waits for SSM once.
-  const [signingKey, ownerSecret, shareKey] = await Promise.all([
+  const [signingKey, shareKey] = await Promise.all([
     resolveSecret(
       {
         variable: 'VERDICT_SIGNING_KEY',
@@ -75,18 +80,6 @@ export async function createRuntime(
         parameterVariable: 'VERDICT_SIGNING_KEY_PARAMETER',
         parameter: environment.VERDICT_SIGNING_KEY_PARAMETER,
         minLength: MIN_SIGNING_KEY_LENGTH,
-      },
-      readParameter,
-    ),
-    // The functions that turn a bearer token into an owner hold it; the others build a
-    // verifier without it, which fails every request rather than hash a `sub` unkeyed.
-    resolveSecret(
-      {
-        variable: 'OWNER_SECRET',
-        value: environment.OWNER_SECRET,
-        parameterVariable: 'OWNER_SECRET_PARAMETER',
-        parameter: environment.OWNER_SECRET_PARAMETER,
-        minLength: MIN_OWNER_SECRET_LENGTH,
       },
       readParameter,
     ),
@@ -121,19 +114,6 @@ export async function createRuntime(
       malwareScan: environment.MALWARE_SCAN,
     }),
     malwareScan: environment.MALWARE_SCAN,
-    verifyBearer: createBearerVerifier({
-      issuer: environment.AUTH_ISSUER,
-      audience: environment.AUTH_AUDIENCE ?? [],
-      ...(environment.AUTH_CLIENT_IDS ? { clientIds: environment.AUTH_CLIENT_IDS } : {}),
-      ...(environment.AUTH_AUTHORIZED_PARTIES
-        ? { authorizedParties: environment.AUTH_AUTHORIZED_PARTIES }
-        : {}),
-      ...(environment.AUTH_TOKEN_USE ? { tokenUse: environment.AUTH_TOKEN_USE } : {}),
-      jwks: keySet ?? (environment.AUTH_JWKS as JSONWebKeySet),
-      ownerKey:
-        ownerSecret === undefined ? undefined : configured('OWNER_SECRET', () => ownerKeyFrom(ownerSecret)),
-      clock,
-    }),
     publicUrl: {
       ...(environment.PUBLIC_API_URL ? { configured: environment.PUBLIC_API_URL } : {}),
       offline: environment.IS_OFFLINE,
@@ -143,7 +123,7 @@ export async function createRuntime(
 }
 
 /** Builds something from one variable's value; a value it cannot use fails the cold start naming the variable. */
-function configured<T>(variable: string, build: () => T): T {
+export function configured<T>(variable: string, build: () => T): T {
   try {
     return build();
   } catch (error) {

@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
-import { createRuntime } from '../../lib/runtime.js';
+import { createCallerRuntime } from '../../lib/caller-runtime.js';
 import { fileIndexKey } from '../../lib/store/object-key.js';
 import { pendingMarkerKey } from '../../lib/store/pending-markers.js';
 import { killRgw, startRgw } from '../../scripts/local-stack.js';
@@ -252,7 +252,7 @@ async function inProcess(
   try {
     vi.resetModules();
     const { createHandler } = await HANDLER_MODULES[fn]();
-    return createHandler(await createRuntime(settings, { s3 })) as unknown as Handler;
+    return createHandler(await createCallerRuntime(settings, { s3 })) as unknown as Handler;
   } finally {
     for (const [name, value] of Object.entries(saved)) {
       if (value === undefined) delete process.env[name];

@@ -1,6 +1,7 @@
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { createCallerRuntime } from '../../lib/caller-runtime.js';
 import { ApiError } from '../../lib/core/errors.js';
 import { createRuntime } from '../../lib/runtime.js';
 import { gatheringClaimKey, usageKey } from '../../lib/store/object-key.js';
@@ -86,7 +87,7 @@ async function inProcess(
     vi.resetModules();
     const { createHandler } = await HANDLER_MODULES[fn]();
     // Its clients sign with the session itself, not with the environment restored below.
-    const runtime = await createRuntime(settings, { s3: roleS3Client(session) });
+    const runtime = await createCallerRuntime(settings, { s3: roleS3Client(session) });
     return createHandler(runtime) as unknown as Handler;
   } finally {
     for (const [name, value] of Object.entries(saved)) {

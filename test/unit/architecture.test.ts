@@ -17,6 +17,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['uploads', 'validation', 'downloads', 'files', 'shares', 'web', 'webhooks', 'limits'],
   ['api', 'http'],
   ['runtime.ts'],
+  ['caller-runtime.ts'],
 ];
 
 const layerOf = (top: string): number => LAYERS.findIndex((layer) => layer.includes(top));

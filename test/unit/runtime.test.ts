@@ -3,6 +3,7 @@ import { PutObjectTaggingCommand, type Tag } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 import { createHandler as createGetFileHandler } from '../../handlers/get-file.js';
+import { createCallerRuntime } from '../../lib/caller-runtime.js';
 import { systemClock } from '../../lib/core/clock.js';
 import { ApiError } from '../../lib/core/errors.js';
 import { logger } from '../../lib/core/logger.js';
@@ -293,7 +294,7 @@ describe('createRuntime: clock', () => {
   });
 });
 
-describe('createRuntime: owner secret', () => {
+describe('createCallerRuntime: owner secret', () => {
   const OWNER_PARAMETER = '/presign/unit/owner-secret';
   const PARAMETER_SECRET = 'owner-secret-from-ssm-0123456789abcdef0123456789';
   /** The unit environment without the owner secret: a function that turns no token into an owner. */
@@ -302,7 +303,7 @@ describe('createRuntime: owner secret', () => {
 
   it('keys owner segments with OWNER_SECRET', async () => {
     // Arrange
-    const runtime = await createRuntime(base(), { clock: testClock });
+    const runtime = await createCallerRuntime(base(), { clock: testClock });
 
     // Act
     const owner = await runtime.verifyBearer(await bearer('alice@example.com'));
@@ -319,7 +320,7 @@ describe('createRuntime: owner secret', () => {
     const readParameter = vi.fn(async (_name: string) => PARAMETER_SECRET);
 
     // Act
-    const runtime = await createRuntime(
+    const runtime = await createCallerRuntime(
       { ...withoutOwnerSecret(), OWNER_SECRET_PARAMETER: OWNER_PARAMETER },
       { readParameter, clock: testClock },
     );
@@ -357,7 +358,7 @@ describe('createRuntime: owner secret', () => {
 
     try {
       // Act
-      const runtime = await createRuntime(
+      const runtime = await createCallerRuntime(
         { ...variables, OWNER_SECRET_PARAMETER: OWNER_PARAMETER, AUTH_JWKS_URL: `${origin}/jwks.json` },
         { readParameter, clock: testClock },
       );
@@ -373,7 +374,7 @@ describe('createRuntime: owner secret', () => {
     }
   });
 
-  it('fetches no key set ahead in a function that authenticates nobody', async () => {
+  it('createRuntime, for a function that authenticates nobody, fetches no key set', async () => {
     // Arrange
     const servers = loopbackServers();
     let fetches = 0;
@@ -381,7 +382,7 @@ describe('createRuntime: owner secret', () => {
       fetches += 1;
       response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(testJwks));
     });
-    const { AUTH_JWKS: _inline, ...variables } = withoutOwnerSecret();
+    const { AUTH_JWKS: _inline, ...variables } = base();
 
     try {
       // Act
@@ -400,7 +401,7 @@ describe('createRuntime: owner secret', () => {
     const readParameter = vi.fn(async (_name: string) => PARAMETER_SECRET);
 
     // Act
-    const runtime = await createRuntime(
+    const runtime = await createCallerRuntime(
       { ...base(), OWNER_SECRET_PARAMETER: OWNER_PARAMETER },
       { readParameter, clock: testClock },
     );
@@ -417,7 +418,7 @@ describe('createRuntime: owner secret', () => {
     };
 
     // Act
-    const built = createRuntime(
+    const built = createCallerRuntime(
       { ...withoutOwnerSecret(), OWNER_SECRET_PARAMETER: OWNER_PARAMETER },
       { readParameter },
     );
@@ -433,7 +434,7 @@ describe('createRuntime: owner secret', () => {
     const readParameter = async (_name: string) => 'short-owner-secret';
 
     // Act
-    const built = createRuntime(
+    const built = createCallerRuntime(
       { ...withoutOwnerSecret(), OWNER_SECRET_PARAMETER: OWNER_PARAMETER },
       { readParameter },
     );
@@ -444,15 +445,20 @@ describe('createRuntime: owner secret', () => {
   });
 
   it('fails the cold start naming OWNER_SECRET when it is shorter than 32 characters', async () => {
-    await expect(createRuntime({ ...base(), OWNER_SECRET: 'too-short' })).rejects.toThrow(/OWNER_SECRET/);
+    await expect(createCallerRuntime({ ...base(), OWNER_SECRET: 'too-short' })).rejects.toThrow(
+      /OWNER_SECRET/,
+    );
   });
 
-  it('builds a function without the owner secret (one that authenticates nobody) without reading SSM', async () => {
+  it('createRuntime, for a function that authenticates nobody, reads no owner secret from SSM', async () => {
     // Arrange
     const readParameter = vi.fn(async (_name: string) => PARAMETER_SECRET);
 
     // Act
-    const runtime = await createRuntime(withoutOwnerSecret(), { readParameter });
+    const runtime = await createRuntime(
+      { ...withoutOwnerSecret(), OWNER_SECRET_PARAMETER: OWNER_PARAMETER },
+      { readParameter },
+    );
 
     // Assert
     expect(readParameter).not.toHaveBeenCalled();
@@ -461,7 +467,7 @@ describe('createRuntime: owner secret', () => {
 
   it('never hashes a sub unkeyed: without the owner secret every bearer check fails, naming it', async () => {
     // Arrange
-    const runtime = await createRuntime(withoutOwnerSecret());
+    const runtime = await createCallerRuntime(withoutOwnerSecret());
 
     // Act
     const checked = runtime.verifyBearer(await bearer('alice@example.com'));
@@ -476,7 +482,7 @@ describe('createRuntime: owner secret', () => {
     const s3 = createS3Client({ region: 'us-east-1' });
     const send = vi.spyOn(s3, 'send');
     const logged = vi.spyOn(logger, 'error').mockImplementation(() => undefined);
-    const getFile = createGetFileHandler(await createRuntime(withoutOwnerSecret(), { s3 }));
+    const getFile = createGetFileHandler(await createCallerRuntime(withoutOwnerSecret(), { s3 }));
     const event = apiEvent({
       method: 'GET',
       path: '/files/01JDQ7ZJ8W3N4T6X9Y2B5C7D8E',

@@ -15,8 +15,8 @@ import {
   UnsecuredJWT,
 } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCallerRuntime } from '../../../lib/caller-runtime.js';
 import { ApiError } from '../../../lib/core/errors.js';
-import { createRuntime } from '../../../lib/runtime.js';
 import { TEST_SECONDS, testClock } from '../../support/clock.js';
 
 type Algorithm = 'RS256' | 'ES256';
@@ -85,7 +85,7 @@ afterAll(() => new Promise<void>((closed) => server.close(() => closed())));
  */
 async function verifierFor(params: Record<string, string>, jwksPath: string) {
   const { AUTH_JWKS: _inline, AUTH_AUDIENCE: _audience, ...unit } = process.env;
-  const runtime = await createRuntime(
+  const runtime = await createCallerRuntime(
     { ...unit, ...params, AUTH_JWKS_URL: `${origin}${jwksPath}` },
     { clock: testClock },
   );
