@@ -26,6 +26,7 @@ import { ulid } from 'ulid';
 import { createCallerRuntime } from '../lib/caller-runtime.js';
 import { ownerFromSubject, ownerKeyFrom } from '../lib/core/owner.js';
 import { usageKey } from '../lib/store/object-key.js';
+import { emptyUsage } from '../lib/store/usage-store.js';
 import { devOwnerSecret, devToken } from '../scripts/dev-keys.js';
 import type { StackInfo } from '../scripts/stack-settings.js';
 import { apiEvent, lambdaContext } from '../test/support/api-event.js';
@@ -272,7 +273,7 @@ export async function run({ stack }: RequestsOptions): Promise<SectionResult> {
         new PutObjectCommand({
           Bucket: buckets.state,
           Key: usageKey(owner, shard),
-          Body: JSON.stringify({ usedBytes: 0, open: {}, released: {}, issued: [] }),
+          Body: JSON.stringify(emptyUsage()),
         }),
       );
     }
