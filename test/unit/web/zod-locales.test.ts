@@ -5,17 +5,16 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
-import { esbuildOptions } from '../../../bench/cold-start.js';
-import { loadServerlessYml } from '../../../bench/serverless-config.js';
 import { zodLocalesEsbuildPlugin } from '../../../web/build/zod-locales.cjs';
+import { functionBundleInputs } from '../../support/function-bundles.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const OUT = mkdtempSync(join(tmpdir(), 'presign-zod-locales-'));
 afterAll(() => rmSync(OUT, { recursive: true, force: true }));
 
 /** The zod locale modules a metafile's inputs hold, by file name. */
-const localesIn = (inputs: Record<string, unknown>) =>
-  Object.keys(inputs)
+const localesIn = (inputs: string[]) =>
+  inputs
     .filter((input) => /node_modules\/zod\/v4\/locales\//.test(input))
     .map((input) => input.split('/').pop());
 
@@ -50,28 +49,17 @@ describe('zod locales in function bundles', () => {
       bundleClassicZod([], 'without'),
       bundleClassicZod([zodLocalesEsbuildPlugin()], 'with'),
     ]);
-    expect(localesIn(without.inputs)).toContain('fr.js');
+    expect(localesIn(Object.keys(without.inputs))).toContain('fr.js');
     expect(without.locales).toContain('fr');
-    expect(localesIn(withPlugin.inputs)).toEqual(['en.js']);
+    expect(localesIn(Object.keys(withPlugin.inputs))).toEqual(['en.js']);
     expect(withPlugin.locales).toEqual([]);
     expect(withPlugin.message).toBe(without.message);
     expect(withPlugin.message).toMatch(/^Invalid input: expected array/);
   });
 
   it('are left out of the validator as osls packages it (serverless.yml custom.esbuild)', async () => {
-    const options = esbuildOptions(loadServerlessYml(), ROOT);
-    const result = await build({
-      ...options,
-      absWorkingDir: ROOT,
-      entryPoints: [join(ROOT, 'handlers', 'validate-upload.ts')],
-      outdir: join(OUT, 'validator'),
-      sourcemap: false,
-      write: false,
-      metafile: true,
-      logLevel: 'silent',
-    });
-    const inputs = result.metafile.inputs;
-    expect(Object.keys(inputs).some((input) => input.includes('@aws-lambda-powertools/parser'))).toBe(true);
+    const inputs = await functionBundleInputs('validateUpload');
+    expect(inputs.some((input) => input.includes('@aws-lambda-powertools/parser'))).toBe(true);
     expect(localesIn(inputs)).toEqual(['en.js']);
   });
 });
