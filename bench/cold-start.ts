@@ -29,6 +29,8 @@ import { join, resolve } from 'node:path';
 import { type BuildOptions, build, type Metafile, type Plugin } from 'esbuild';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { ulid } from 'ulid';
+import { shareKeyFrom } from '../lib/shares/share-secret.js';
+import { signShareToken } from '../lib/shares/share-token.js';
 import { devVerdictKeys } from '../scripts/dev-keys.js';
 import { type FunctionEntry, functionEntries } from '../scripts/function-policies.js';
 import type { StackInfo } from '../scripts/stack-settings.js';
@@ -147,8 +149,12 @@ const PACKAGE_PARAMS = {
   webhookUrl: 'https://hooks.bench.invalid/presign',
 };
 
-/** `osls package` of the copy in `dir` with {@link PACKAGE_PARAMS} and the validator's public key. */
-function osPackage(dir: string, verdictPublicKey: string): Promise<void> {
+/**
+ * `osls package` of the copy in `dir` with {@link PACKAGE_PARAMS} and the
+ * validator's public key, with `scratch` as its TMPDIR (serverless-esbuild
+ * leaves a directory per function there each time it zips).
+ */
+function osPackage(dir: string, scratch: string, verdictPublicKey: string): Promise<void> {
   const env = cleanEnvironment();
   return new Promise((done, fail) => {
     const params = { ...PACKAGE_PARAMS, verdictPublicKey };
@@ -160,7 +166,7 @@ function osPackage(dir: string, verdictPublicKey: string): Promise<void> {
     ];
     const child = spawn(join(dir, 'node_modules/.bin/osls'), args, {
       cwd: dir,
-      env: { ...env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
+      env: { ...env, TMPDIR: scratch, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -402,15 +408,45 @@ function apiEvent(method: string, path: string, routeKey: string, init: Record<s
   };
 }
 
-/** Request bodies for routes that need one to do their work; other routes get none. */
+/**
+ * Request bodies that get each route past its input checks to its work (for a
+ * new file id, its first S3 read); routes whose body is optional get none.
+ */
 const BODIES: Record<string, unknown> = {
   'POST /uploads': { filename: 'cat.png', contentType: 'image/png', size: 1234 },
+  'POST /uploads/multipart': { filename: 'film.mp4', contentType: 'video/mp4', size: 1234 },
+  'POST /uploads/{fileId}/parts': { parts: [{ partNumber: 1 }] },
+  'POST /uploads/{fileId}/complete': { parts: [{ partNumber: 1, etag: '0123456789abcdef0123456789abcdef' }] },
 };
+
+/** What a first request is sent with: a bearer token, the uploads bucket, a share token that verifies. */
+export interface FirstRequestContext {
+  readonly authorization: string;
+  readonly bucket: string;
+  /** A share link's token signed with the function's share secret, for a file that is not there. */
+  readonly shareToken: string;
+}
+
+/**
+ * A share token that `GET /s/{token}` verifies under `shareSecret` (as
+ * SHARE_SECRET gives it) for a file no one uploaded, so the first request
+ * goes on to S3 and answers 404, as a link to a deleted file does.
+ */
+export function unknownFileShareToken(shareSecret: string, now: Date): string {
+  return signShareToken(shareKeyFrom({ SHARE_SECRET: shareSecret }), {
+    segment: randomBytes(16).toString('hex'),
+    fileId: ulid(),
+    versionId: 'cold-start',
+    expiresAt: Math.floor(now.getTime() / 1000) + 600,
+    epoch: 0,
+  });
+}
 
 /**
  * The first request a function serves: for an HTTP API route, a real API
- * Gateway event for it (path parameters filled in: a new file id, or a token
- * no one issued), with a valid bearer token; for the function the bucket
+ * Gateway event for it (path parameters filled in: a new file id, or a share
+ * token that verifies for a file that is not there), with a valid bearer
+ * token and the body that gets it to its work; for the function the bucket
  * invokes (the validator), an S3 ObjectCreated event for an object that is
  * not there; for the webhook deliverer, a `file.validated` message as the
  * validator hands it over. Throws for a function that is none of these, so a
@@ -419,15 +455,14 @@ const BODIES: Record<string, unknown> = {
 export function firstEvent(
   fn: FunctionInfo,
   entry: FunctionEntry | undefined,
-  authorization: string,
-  bucket: string,
+  { authorization, bucket, shareToken }: FirstRequestContext,
 ): unknown {
   const fileId = ulid();
   if (fn.route) {
     const { method, path: template } = fn.route;
     const pathParameters: Record<string, string> = {};
     const path = template.replace(/\{(\w+)\+?\}/g, (_, name: string) => {
-      pathParameters[name] = name === 'fileId' ? fileId : name === 'token' ? 'not-a-token' : 'cold';
+      pathParameters[name] = name === 'fileId' ? fileId : name === 'token' ? shareToken : 'cold';
       return pathParameters[name] as string;
     });
     const routeKey = `${method} ${template}`;
@@ -518,7 +553,9 @@ export async function run({ stack, samples = 7, quick }: ColdOptions): Promise<S
     if (missing.length > 0)
       throw new Error(`serverless.yml names handlers with no file: ${missing.join(', ')}`);
     const started = Date.now();
-    await osPackage(repo, devVerdictKeys().publicKey);
+    const scratch = join(work, 'tmp');
+    mkdirSync(scratch);
+    await osPackage(repo, scratch, devVerdictKeys().publicKey);
     notes.push(
       `osls package --stage ${STAGE} --param webhookUrl=https://hooks.bench.invalid/presign (the deliverer runs with a loopback receiver's URL instead; copy of the repo in ${work}, AWS_* unset) took ${round((Date.now() - started) / 1000)} s.`,
     );
@@ -659,8 +696,13 @@ export async function run({ stack, samples = 7, quick }: ColdOptions): Promise<S
     envs[readName] = envs[baseName];
     const nodeOptions = envs[baseName]?.NODE_OPTIONS ?? '';
     const entries = functionEntries();
+    const firstRequestContext: FirstRequestContext = {
+      authorization: `Bearer ${token}`,
+      bucket: stack.bucket,
+      shareToken: unknownFileShareToken(secrets.SHARE_SECRET, new Date()),
+    };
     const events: Record<string, unknown> = Object.fromEntries(
-      functions.map((fn) => [fn.name, firstEvent(fn, entries[fn.name], `Bearer ${token}`, stack.bucket)]),
+      functions.map((fn) => [fn.name, firstEvent(fn, entries[fn.name], firstRequestContext)]),
     );
     events[baseName] = {};
     events[readName] = {};
@@ -671,7 +713,9 @@ export async function run({ stack, samples = 7, quick }: ColdOptions): Promise<S
     const failed: string[] = [];
     for (const name of names) {
       const result = await sample(name).catch((error: Error) => ({ status: `failed: ${error.message}` }));
-      if (/^(threw|failed)|^5\d\d$/.test(String(result.status))) failed.push(`${name}: ${result.status}`);
+      // A 4xx other than 404 is input refused: that function's first request never reached its work.
+      if (/^(threw|failed)|^5\d\d$|^4(?!04)\d\d$/.test(String(result.status)))
+        failed.push(`${name}: ${result.status}`);
     }
     if (failed.length > 0)
       throw new Error(`a function's cold start or first request failed:\n${failed.join('\n')}`);
@@ -750,7 +794,7 @@ export async function run({ stack, samples = 7, quick }: ColdOptions): Promise<S
       `Cold = import of the unzipped bundle + first request, in a fresh \`node\` (NODE_OPTIONS=${JSON.stringify(nodeOptions)} as serverless.yml's provider.environment sets it, for the baseline too) per sample (${count} samples each, round-robin, median; one unmeasured run each first to warm the file cache). "process start to response" adds Node's own boot.`,
       `Functions: every function of serverless.yml (${names.length - 2}), each as osls packages it (custom.esbuild${config.custom.esbuild.plugins ? `, plugins ${String(config.custom.esbuild.plugins)}` : ''}); the baseline is bench/cold-baseline.ts built with the same esbuild options. The reference is bench/cold-baseline-read.ts, the same bundle whose first request also sends one GetObject of a missing key to the stack's RGW (a 404): what the first S3 read of a fresh client adds, which most API functions' first requests pay and the baseline's never does. It is reported beside the goal, which stays against the baseline.`,
       `Environment: each function's variables in the packaged template of a stage with webhooks on and limits unset (provider.environment and what iam/roles.cjs adds per function), made local: the buckets, S3 endpoint, JWT issuer and keys are the local ones, and each secret the deployment reads from SSM at cold start (its *_PARAMETER) is given as the value itself, as the local stack does, so no SSM call is timed. The baseline gets provider.environment.`,
-      `First requests: for an HTTP route, a real API Gateway event for it with a valid ES256 JWT (path parameters: a new file id, a share token no one issued; POST /uploads with a body); for the S3-triggered validator, an ObjectCreated event for an object that is not there; for the webhook deliverer, a file.validated message, which it signs and POSTs to a receiver on loopback in the bench's process (answering 204; ${peers.received().webhooks} taken). Every API function is given its JWKS as in AWS, by URL (AUTH_JWKS_URL, a server on loopback in the bench's process: ${peers.received().jwks} fetches served), so its cold start includes the fetch (started at import, while the function would read its secrets from SSM in AWS, and waited for by the first request's token); in AWS that fetch goes to the identity provider. Functions that call S3 go to the local stack's Ceph RGW with the admin keys, so their first request includes a loopback round trip; the baseline presigns without network.`,
+      `First requests: for an HTTP route, a real API Gateway event for it with a valid ES256 JWT and what gets it past its input checks to its work (path parameters: a new file id, or a share token signed with the function's share secret for a file no one uploaded; the body each POST with a required body takes: a new upload, a multipart upload of one part, part 1's URL, a completion naming part 1), so each answers as it would for a real caller and any 4xx but 404 fails the section; for the S3-triggered validator, an ObjectCreated event for an object that is not there; for the webhook deliverer, a file.validated message, which it signs and POSTs to a receiver on loopback in the bench's process (answering 204; ${peers.received().webhooks} taken). Every API function is given its JWKS as in AWS, by URL (AUTH_JWKS_URL, a server on loopback in the bench's process: ${peers.received().jwks} fetches served), so its cold start includes the fetch (started at import, while the function would read its secrets from SSM in AWS, and waited for by the first request's token); in AWS that fetch goes to the identity provider. Functions that call S3 go to the local stack's Ceph RGW with the admin keys, so their first request includes a loopback round trip; the baseline presigns without network.`,
       `Bundle bytes ("KiB js") are the code a cold start loads: the handler's file and, were custom.esbuild to split code, the chunks it imports statically, from an esbuild metafile of the same build; "lazy" would be chunks its dynamic imports load only when called (none without splitting: a dynamic import of a bundled package is compiled with the handler, and run only when called). "code bytes in package" is every .js/.mjs file in the zip; source maps are counted apart. The last column is the ${LARGEST_INPUTS} largest packages of what a cold start loads.`,
     );
     return { section: 'cold', figures, rows, notes };

@@ -8,14 +8,19 @@ import { join, resolve } from 'node:path';
 import type { Metafile } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import {
+  type FirstRequestContext,
   firstEvent,
   loadedAtStart,
   runnableEnvironment,
   SECRET_VARIABLES,
+  unknownFileShareToken,
 } from '../../../bench/cold-start.js';
 import { functionsOf, loadServerlessYml } from '../../../bench/serverless-config.js';
+import { type RouteContract, routes } from '../../../lib/api/routes.js';
 import { createCallerRuntime } from '../../../lib/caller-runtime.js';
 import { createRuntime } from '../../../lib/runtime.js';
+import { shareKeyFrom } from '../../../lib/shares/share-secret.js';
+import { verifyShareToken } from '../../../lib/shares/share-token.js';
 import { parseWebhookMessage } from '../../../lib/webhooks/file-validated-event.js';
 import { loadWebhookSettings } from '../../../lib/webhooks/webhook-settings.js';
 import { functionEntries } from '../../../scripts/function-policies.js';
@@ -60,6 +65,13 @@ const SECRETS = {
   VERDICT_SIGNING_KEY: TEST_VERDICT_KEYS.privateKey,
   WEBHOOK_SECRET: `whsec_${Buffer.alloc(32, 7).toString('base64')}`,
 };
+const NOW = new Date('2026-11-23T10:00:00Z');
+const CONTEXT: FirstRequestContext = {
+  authorization: 'Bearer token',
+  bucket: 'presign-local-uploads',
+  shareToken: unknownFileShareToken(SECRETS.SHARE_SECRET, NOW),
+};
+const ROUTES: Record<string, RouteContract> = routes;
 
 /** A function's variables as the packaged template holds them: the buckets' Refs, and iam/roles.cjs's additions. */
 function deployedVariables(fn: string): Record<string, unknown> {
@@ -86,7 +98,7 @@ describe('the cold section', () => {
 
   it.each(FUNCTIONS.map((fn) => [fn.name, fn]))('has a first request for %s', (name, fn) => {
     // Act
-    const event = firstEvent(fn, ENTRIES[name], 'Bearer token', 'presign-local-uploads');
+    const event = firstEvent(fn, ENTRIES[name], CONTEXT);
 
     // Assert
     expect(event).toBeTypeOf('object');
@@ -98,7 +110,50 @@ describe('the cold section', () => {
     const fn = { name: 'drainQueue', handler: 'handlers/drain-queue.handler', source: 'x', route: undefined };
 
     // Act / Assert
-    expect(() => firstEvent(fn, {}, 'Bearer token', 'bucket')).toThrow(/no first event for drainQueue/);
+    expect(() => firstEvent(fn, {}, CONTEXT)).toThrow(/no first event for drainQueue/);
+  });
+
+  it.each(FUNCTIONS.filter((fn) => fn.route).map((fn) => [fn.name, fn]))(
+    "gives %s a first request its route's input checks take, so it goes on to its work",
+    (name, fn) => {
+      // Arrange
+      const route = ROUTES[name];
+      const event = firstEvent(fn, ENTRIES[name], CONTEXT) as {
+        pathParameters?: Record<string, string>;
+        body?: string;
+      };
+
+      // Act
+      const parsed = route?.input?.safeParse({
+        path: event.pathParameters ?? {},
+        query: {},
+        body:
+          event.body === undefined ? (route.body === 'optional' ? {} : undefined) : JSON.parse(event.body),
+      });
+
+      // Assert
+      expect(route).toBeDefined();
+      if (route?.body === 'required') expect(event.body).toBeDefined();
+      if (route?.input) expect(parsed?.error).toBeUndefined();
+    },
+  );
+
+  it("signs the share link's first request with the share secret, for a file that is not there", () => {
+    // Act
+    const check = verifyShareToken(
+      shareKeyFrom({ SHARE_SECRET: SECRETS.SHARE_SECRET }),
+      CONTEXT.shareToken,
+      NOW.getTime() / 1000,
+    );
+    const forged = verifyShareToken(
+      shareKeyFrom({ SHARE_SECRET: 'another-share-secret-0123456789abcdef0123456789' }),
+      CONTEXT.shareToken,
+      NOW.getTime() / 1000,
+    );
+
+    // Assert
+    expect(check.ok).toBe(true);
+    expect(forged).toEqual({ ok: false, reason: 'forged' });
   });
 
   it.each(FUNCTIONS.map((fn) => [fn.name]))(
