@@ -41,16 +41,19 @@ export const packageArgs = (params: Readonly<Record<string, string>> = {}): stri
 /**
  * A copy of the repository (never the working tree, where the local stack's
  * serverless offline owns .esbuild) to run `osls` in with no AWS credentials:
- * only a shell's PATH and its own HOME, and whatever `env` adds.
+ * only a shell's PATH, its own HOME and TMPDIR, and whatever `env` adds.
+ * `remove` deletes both: serverless-esbuild leaves a directory per function
+ * in TMPDIR each time it zips (it removes them without `recursive`).
  */
 export function packageCopy(prefix: string, env: Readonly<Record<string, string>> = {}) {
   const workDir = mkdtempSync(join(tmpdir(), prefix));
+  const scratchDir = mkdtempSync(join(tmpdir(), `${prefix}tmp-`));
   cpSync(ROOT, workDir, { recursive: true, filter: (source) => !SKIPPED.has(basename(source)) });
   symlinkSync(join(ROOT, 'node_modules'), join(workDir, 'node_modules'), 'dir');
   const osls = (args: string[]) =>
     execFileAsync(join(workDir, 'node_modules', '.bin', 'osls'), args, {
       cwd: workDir,
-      env: { PATH: process.env.PATH ?? '', HOME: workDir, ...env },
+      env: { PATH: process.env.PATH ?? '', HOME: workDir, TMPDIR: scratchDir, ...env },
       // Under the whole unit suite on two cores, several packages build at once: give each its time.
       timeout: 230_000,
       maxBuffer: 16 * 1024 * 1024,
@@ -63,6 +66,9 @@ export function packageCopy(prefix: string, env: Readonly<Record<string, string>
       JSON.parse(
         readFileSync(join(workDir, '.serverless', 'cloudformation-template-update-stack.json'), 'utf8'),
       ) as T,
-    remove: () => rmSync(workDir, { recursive: true, force: true }),
+    remove: () => {
+      rmSync(workDir, { recursive: true, force: true });
+      rmSync(scratchDir, { recursive: true, force: true });
+    },
   };
 }

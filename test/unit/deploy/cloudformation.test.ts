@@ -4,11 +4,8 @@
 // validator's trigger and dead-letter queue, and the bundles. One package run,
 // in a copy of the repository (never in the working tree, where the local
 // stack's serverless offline owns .esbuild), with no AWS credentials at all.
-import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type FunctionEntry,
@@ -16,7 +13,7 @@ import {
   functionPolicies,
   type PolicyStatement,
 } from '../../../scripts/function-policies.js';
-import { DEPLOY_PARAMS, paramArgs } from '../../support/package-copy.js';
+import { DEPLOY_PARAMS, packageCopy, paramArgs } from '../../support/package-copy.js';
 import { TEST_VERDICT_KEYS } from '../../support/verdict-keys.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
@@ -83,7 +80,6 @@ const LIMIT_PARAMS = {
   apiThrottlingBurstLimit: '75',
   validatorReservedConcurrency: '7',
 };
-const SKIPPED = new Set(['node_modules', '.local', '.serverless', '.esbuild', '.git', '.build', 'coverage']);
 
 const FUNCTIONS = [
   'health',
@@ -299,11 +295,11 @@ interface Statement {
   Principal?: Json;
 }
 
+let copy: ReturnType<typeof packageCopy> | undefined;
 let workDir: string;
 let template: { Resources: Record<string, Resource> };
 let templateText: string;
 
-const execFileAsync = promisify(execFile);
 const logicalName = (fn: string) => fn.charAt(0).toUpperCase() + fn.slice(1);
 const list = <T>(value: T | T[] | undefined): T[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
@@ -470,33 +466,25 @@ function zipEntries(file: string): { name: string; size: number }[] {
 }
 
 beforeAll(async () => {
-  workDir = mkdtempSync(join(tmpdir(), 'presign-package-'));
-  cpSync(ROOT, workDir, { recursive: true, filter: (source) => !SKIPPED.has(basename(source)) });
-  symlinkSync(join(ROOT, 'node_modules'), join(workDir, 'node_modules'), 'dir');
   // Only what a shell needs, plus planted secrets; no AWS_* and no local-stack settings.
-  const env = { PATH: process.env.PATH ?? '', HOME: workDir, ...STRAY_SHELL, ...CANARY_SECRETS };
-  await execFileAsync(
-    join(workDir, 'node_modules', '.bin', 'osls'),
-    [
-      'package',
-      '--stage',
-      STAGE,
-      '--region',
-      'eu-west-1',
-      ...paramArgs({ ...DEPLOY_PARAMS, webhookUrl: WEBHOOK_URL, ...LIMIT_PARAMS }),
-    ],
-    { cwd: workDir, env, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 },
-  );
+  copy = packageCopy('presign-package-', { ...STRAY_SHELL, ...CANARY_SECRETS });
+  workDir = copy.workDir;
+  await copy.osls([
+    'package',
+    '--stage',
+    STAGE,
+    '--region',
+    'eu-west-1',
+    ...paramArgs({ ...DEPLOY_PARAMS, webhookUrl: WEBHOOK_URL, ...LIMIT_PARAMS }),
+  ]);
   templateText = readFileSync(
     join(workDir, '.serverless', 'cloudformation-template-update-stack.json'),
     'utf8',
   );
   template = JSON.parse(templateText);
-}, 150_000);
+}, 250_000);
 
-afterAll(() => {
-  if (workDir) rmSync(workDir, { recursive: true, force: true });
-});
+afterAll(() => copy?.remove());
 
 describe('packaged functions', () => {
   it.each(FUNCTIONS)('%s runs nodejs22.x on arm64 from one bundled .mjs handler', (fn) => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { asyncInvocations, type DeadLetterRecord } from '../../../scripts/async-
 
 const FUNCTION = 'presign-local-deliverWebhook';
 const servers: Server[] = [];
+const scratchDirs: string[] = [];
 
 const listen = (server: Server) =>
   new Promise<string>((done) => {
@@ -35,7 +36,9 @@ async function offline(failures: number | 'hang') {
 
 /** The stand-in on a port of its own, with retries 10 and 20 ms apart. */
 async function standIn(offlineUrl: string, invokeTimeoutMs?: number) {
-  const deadLetters = join(mkdtempSync(join(tmpdir(), 'presign-dlq-')), 'webhook-dlq.jsonl');
+  const scratch = mkdtempSync(join(tmpdir(), 'presign-dlq-'));
+  scratchDirs.push(scratch);
+  const deadLetters = join(scratch, 'webhook-dlq.jsonl');
   const handle = asyncInvocations({
     deadLetterFiles: { [FUNCTION]: deadLetters },
     invokeUrl: (name) => `${offlineUrl}/2015-03-31/functions/${name}/invocations`,
@@ -75,6 +78,7 @@ afterEach(async () => {
     server.closeAllConnections();
     await new Promise((done) => server.close(done));
   }
+  for (const dir of scratchDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('the local asynchronous invocation', () => {
