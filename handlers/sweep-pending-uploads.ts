@@ -5,7 +5,7 @@ import type { Context } from 'aws-lambda';
 import { asyncInvokeSettings } from '../lib/core/async-invoke.js';
 import { logger } from '../lib/core/logger.js';
 import { metrics } from '../lib/core/metrics.js';
-import { type Runtime, runtime } from '../lib/runtime.js';
+import { type Runtime, runtimeWithoutParameters } from '../lib/runtime.js';
 import {
   type SweepDependencies,
   type SweepReport,
@@ -39,4 +39,4 @@ export const createHandler = (dependencies: SweepDependencies) =>
     .use(logMetrics(metrics))
     .handler(() => sweepPendingUploads(dependencies));
 
-export const handler = createHandler(sweepDependencies(await runtime()));
+export const handler = createHandler(sweepDependencies(await runtimeWithoutParameters()));

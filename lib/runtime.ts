@@ -43,6 +43,11 @@ export interface RuntimeOverrides {
   clock?: Clock;
 }
 
+/** What a runtime is built with: the overrides, and how it reads the SSM parameters it is given. */
+export interface RuntimeDependencies extends RuntimeOverrides {
+  readParameter: ParameterReader;
+}
+
 /**
  * Builds a runtime from environment variables, reading the secrets this
  * function is configured with (from SSM in AWS) once. Throws, naming the
@@ -55,16 +60,22 @@ export async function createRuntime(
   variables: NodeJS.ProcessEnv,
   overrides: RuntimeOverrides = {},
 ): Promise<Runtime> {
-  return runtimeOf(loadEnvironment(variables), overrides);
+  return runtimeOf(loadEnvironment(variables), {
+    ...overrides,
+    readParameter: overrides.readParameter ?? readSecureString,
+  });
 }
 
-/** {@link createRuntime} from an environment already parsed. */
+/**
+ * {@link createRuntime} from an environment already parsed, reading its
+ * parameters with `readParameter`: a function that is given none builds it
+ * with {@link runtimeWithoutParameters}, and so never loads the SSM client.
+ */
 export async function runtimeOf(
   environment: Readonly<Environment>,
-  overrides: RuntimeOverrides = {},
+  { readParameter, ...overrides }: RuntimeDependencies,
 ): Promise<Runtime> {
   const clock = overrides.clock ?? systemClock;
-  const readParameter = overrides.readParameter ?? readSecureString;
   const s3 =
     overrides.s3 ??
     createS3Client({
@@ -138,6 +149,25 @@ let current: Promise<Runtime> | undefined;
 export const runtime = (): Promise<Runtime> => {
   current ??= createRuntime(process.env);
   return current;
+};
+
+/**
+ * The SSM reader of a function given no parameter: its role may read none,
+ * so one set on it fails its cold start, naming the variable.
+ */
+export const readNoParameter: ParameterReader = async () => {
+  throw Object.assign(new Error('this function is given no SSM parameter'), { name: 'NoParameterGranted' });
+};
+
+let withoutParameters: Promise<Runtime> | undefined;
+
+/**
+ * {@link runtime} for a function given no secret (the pending-uploads sweep):
+ * built the same way, without the SSM client in its bundle.
+ */
+export const runtimeWithoutParameters = (): Promise<Runtime> => {
+  withoutParameters ??= runtimeOf(loadEnvironment(process.env), { readParameter: readNoParameter });
+  return withoutParameters;
 };
 
 /** The share-link key of a runtime; throws (a failed cold start) in a function configured without one. */

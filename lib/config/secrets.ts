@@ -33,7 +33,7 @@ export interface SecretSource {
  */
 export async function resolveSecret(
   source: SecretSource,
-  readParameter: ParameterReader = readSecureString,
+  readParameter: ParameterReader,
 ): Promise<string | undefined> {
   if (source.value) return source.value;
   const name = source.parameter;

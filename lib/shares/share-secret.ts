@@ -1,6 +1,6 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { Environment } from '../config/environment.js';
-import { type ParameterReader, readSecureString, resolveSecret } from '../config/secrets.js';
+import { type ParameterReader, resolveSecret } from '../config/secrets.js';
 
 /** The shortest share secret accepted, as for `SHARE_SECRET` itself. */
 const MIN_SECRET_LENGTH = 32;
@@ -34,7 +34,7 @@ export function shareKeyFrom(config: ShareSecretConfig): KeyObject {
  */
 export async function loadShareKey(
   config: ShareSecretConfig,
-  readParameter: ParameterReader = readSecureString,
+  readParameter: ParameterReader,
 ): Promise<KeyObject> {
   const secret = await resolveSecret(
     {

@@ -5,7 +5,12 @@ import { functionNamed, loadServerlessYml } from '../../bench/serverless-config.
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 
-/** The inputs (paths from the repository's root) of function `name`'s bundle as osls packages it: serverless.yml's custom.esbuild, plugins included, nothing written. */
+/**
+ * The inputs (paths from the repository's root) that put code in function
+ * `name`'s bundle as osls packages it (serverless.yml's custom.esbuild,
+ * plugins included, nothing written): a module esbuild read and shook out
+ * entirely is not among them.
+ */
 export async function functionBundleInputs(name: string): Promise<string[]> {
   const config = loadServerlessYml();
   const result = await build({
@@ -18,5 +23,9 @@ export async function functionBundleInputs(name: string): Promise<string[]> {
     metafile: true,
     logLevel: 'silent',
   });
-  return Object.keys(result.metafile.inputs);
+  const bundle = Object.values(result.metafile.outputs).find((output) => output.entryPoint);
+  if (!bundle) throw new Error(`esbuild wrote no bundle for ${name}`);
+  return Object.entries(bundle.inputs)
+    .filter(([, { bytesInOutput }]) => bytesInOutput > 0)
+    .map(([input]) => input);
 }

@@ -4,13 +4,20 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 import { createHandler as createGetFileHandler } from '../../handlers/get-file.js';
 import { createCallerRuntime } from '../../lib/caller-runtime.js';
+import { loadEnvironment } from '../../lib/config/environment.js';
 import { systemClock } from '../../lib/core/clock.js';
 import { ApiError } from '../../lib/core/errors.js';
 import { logger } from '../../lib/core/logger.js';
 import { ownerFromSubject, ownerKeyFrom } from '../../lib/core/owner.js';
 import { verdictVerifier } from '../../lib/core/verdict-signature.js';
 import { MISSING_OWNER_KEY } from '../../lib/http/bearer-auth.js';
-import { createRuntime, type Runtime } from '../../lib/runtime.js';
+import {
+  createRuntime,
+  type Runtime,
+  readNoParameter,
+  runtimeOf,
+  runtimeWithoutParameters,
+} from '../../lib/runtime.js';
 import { TAG } from '../../lib/store/object-encoding.js';
 import { createS3Client } from '../../lib/store/s3-client.js';
 import { apiEvent, lambdaContext } from '../support/api-event.js';
@@ -284,6 +291,35 @@ describe('createRuntime: verdict keys', () => {
 
     // Assert
     expect(verify(claims, signatureIn(tags))).toBe(true);
+  });
+});
+
+describe('runtimeWithoutParameters: a function given no SSM parameter', () => {
+  it("builds this container's runtime from process.env, and keeps it", async () => {
+    // Act
+    const first = runtimeWithoutParameters();
+    const runtime = await first;
+
+    // Assert
+    expect(runtimeWithoutParameters()).toBe(first);
+    expect(runtime.environment.UPLOADS_BUCKET).toBe(process.env.UPLOADS_BUCKET);
+    expect(runtime.store).toBeDefined();
+  });
+
+  it.each([
+    ['VERDICT_SIGNING_KEY_PARAMETER', { VERDICT_SIGNING_KEY: undefined }],
+    ['SHARE_SECRET_PARAMETER', { SHARE_SECRET: undefined }],
+  ])('fails the cold start naming %s when one is set on it anyway', async (variable, unset) => {
+    // Arrange
+    const environment = loadEnvironment({ ...base(), ...unset, [variable]: '/presign/unit/a-secret' });
+
+    // Act
+    const built = runtimeOf(environment, { readParameter: readNoParameter });
+
+    // Assert
+    await expect(built).rejects.toThrow(
+      new RegExp(`${variable} /presign/unit/a-secret could not be read from SSM \\(NoParameterGranted\\)`),
+    );
   });
 });
 
