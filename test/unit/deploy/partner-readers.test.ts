@@ -4,16 +4,9 @@
 // else; and a bad entry fails packaging. One package run in a copy of the
 // repository, with no AWS credentials (as cloudformation.test.ts, which checks
 // the stack without partners).
-import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { packageArgs } from '../../support/package-copy.js';
+import { packageArgs, packageCopy } from '../../support/package-copy.js';
 
-const ROOT = resolve(import.meta.dirname, '..', '..', '..');
-const SKIPPED = new Set(['node_modules', '.local', '.serverless', '.esbuild', '.git', '.build', 'coverage']);
 const SEGMENT_A = '0123456789abcdef0123456789abcdef';
 const SEGMENT_C = 'fedcba9876543210fedcba9876543210';
 const PARTNERS = [
@@ -42,18 +35,12 @@ interface Resource {
   Properties: { [key: string]: Json };
 }
 
-let workDir: string;
+let copy: ReturnType<typeof packageCopy> | undefined;
 let template: { Resources: Record<string, Resource>; Outputs: Record<string, { Value: Json }> };
-const execFileAsync = promisify(execFile);
 
 function osls(args: string[]) {
-  const env = { PATH: process.env.PATH ?? '', HOME: workDir };
-  return execFileAsync(join(workDir, 'node_modules', '.bin', 'osls'), args, {
-    cwd: workDir,
-    env,
-    timeout: 120_000,
-    maxBuffer: 16 * 1024 * 1024,
-  });
+  if (!copy) throw new Error('no copy of the repository to package');
+  return copy.osls(args);
 }
 
 const uploadsPolicy = (): Statement[] => {
@@ -89,18 +76,12 @@ const readAndList = (prefix: string) => [
 const withoutSid = ({ Sid: _sid, ...statement }: Statement) => statement;
 
 beforeAll(async () => {
-  workDir = mkdtempSync(join(tmpdir(), 'presign-partners-'));
-  cpSync(ROOT, workDir, { recursive: true, filter: (source) => !SKIPPED.has(basename(source)) });
-  symlinkSync(join(ROOT, 'node_modules'), join(workDir, 'node_modules'), 'dir');
-  await osls(packageArgs({ partnerReaders: JSON.stringify(PARTNERS) }));
-  template = JSON.parse(
-    readFileSync(join(workDir, '.serverless', 'cloudformation-template-update-stack.json'), 'utf8'),
-  );
-}, 150_000);
+  copy = packageCopy('presign-partners-');
+  await copy.osls(packageArgs({ partnerReaders: JSON.stringify(PARTNERS) }));
+  template = copy.template();
+}, 250_000);
 
-afterAll(() => {
-  if (workDir) rmSync(workDir, { recursive: true, force: true });
-});
+afterAll(() => copy?.remove());
 
 describe('partners named in the bucket policy', () => {
   it('may read and list their prefix: one pair of statements each, after the TLS rule, the read gate and the retag guard', () => {
