@@ -39,6 +39,11 @@ export interface ProvisionSettings {
   allowedOrigins: string[];
   /** Where RGW pushes ObjectCreated events (the local event bridge). */
   pushEndpoint: string;
+  /**
+   * A bucket of its own whose ObjectCreated events go to the uploads' topic:
+   * an object put there shows when RGW pushes that topic's queue.
+   */
+  readinessProbeBucket?: string;
   rolePrefix: string;
   /** Partner readers (iam/partner-readers.cjs entries): the local partner account's grants. */
   partnerReaders?: PartnerEntry[];
@@ -357,5 +362,20 @@ export async function provision(settings: ProvisionSettings): Promise<Provisione
       },
     }),
   );
+  if (settings.readinessProbeBucket) {
+    await s3
+      .send(new CreateBucketCommand({ Bucket: settings.readinessProbeBucket }))
+      .catch(ignoreExisting(['BucketAlreadyOwnedByYou', 'BucketAlreadyExists']));
+    await s3.send(
+      new PutBucketNotificationConfigurationCommand({
+        Bucket: settings.readinessProbeBucket,
+        NotificationConfiguration: {
+          TopicConfigurations: [
+            { Id: 'readiness-probe', TopicArn: topic.TopicArn, Events: ['s3:ObjectCreated:*'] },
+          ],
+        },
+      }),
+    );
+  }
   return { functions: roleArns, ...(scanner ? { scanner: scanner.arn } : {}) };
 }

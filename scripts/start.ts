@@ -27,7 +27,7 @@ import {
 } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { resolve } from 'node:path';
-import { GetObjectTaggingCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectTaggingCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { parseWebhookSecret, parseWebhookUrl } from '../lib/webhooks/webhook-settings.js';
 import { asyncInvocations } from './async-invocations.js';
 import { invokeWithRetries, startEventBridge } from './ceph-event-bridge.js';
@@ -73,6 +73,12 @@ const sweepFunction = `presign-${settings.stage}-sweepPendingUploads`;
 const SWEEP_PERIOD_MS = Number(process.env.PRESIGN_LOCAL_SWEEP_SECONDS || 60) * 1000;
 /** The region the functions sign for; RGW accepts any region in a SigV4 scope, osls only AWS's names. */
 const FUNCTION_REGION = 'us-east-1';
+/**
+ * How long the stack waits for RGW to push its first event: RGW 16 takes up a
+ * new persistent topic's queue on a periodic tick, 27 s after the probe here
+ * (docs/rgw-notes.md).
+ */
+const FIRST_PUSH_TIMEOUT_MS = 120_000;
 
 /**
  * How the bridge hands RGW's events to the validator: as the queue in front of it does in AWS
@@ -437,6 +443,33 @@ async function shutdown(code: number): Promise<void> {
   process.exit(code);
 }
 
+/**
+ * Waits for RGW's push of the readiness probe's event, saying so when it has
+ * not come yet; exits, saying why, when none comes within
+ * {@link FIRST_PUSH_TIMEOUT_MS} of the probe: uploads would land and never be judged.
+ */
+async function waitForFirstPush(firstPush: Promise<void>, probedAt: number): Promise<void> {
+  let pushed = false;
+  void firstPush.then(() => {
+    pushed = true;
+  });
+  await new Promise((done) => setImmediate(done));
+  if (pushed) return;
+  log('waiting for RGW to push its first event (it takes up a new event queue on a periodic tick)…');
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<void>((done) => {
+    timer = setTimeout(done, Math.max(0, FIRST_PUSH_TIMEOUT_MS - (Date.now() - probedAt)));
+  });
+  await Promise.race([firstPush, timedOut]);
+  clearTimeout(timer);
+  if (pushed) {
+    log(`RGW pushed its first event ${Math.round((Date.now() - probedAt) / 1000)} s after the probe`);
+    return;
+  }
+  warn(`RGW pushed no event within ${FIRST_PUSH_TIMEOUT_MS / 1000} s: uploads would never be judged`);
+  await shutdown(1);
+}
+
 async function main(): Promise<void> {
   let webhooks: LocalWebhooks | undefined;
   let limits: LocalLimits;
@@ -490,7 +523,15 @@ async function main(): Promise<void> {
     region: FUNCTION_REGION,
     log: record,
   });
+  // An object put in a bucket of its own whose events share the uploads' topic: its push shows that
+  // RGW pushes the uploads' event queue, and only then is the stack up.
+  const readinessProbeBucket = `${settings.bucket}-probe`;
+  let firstPushSeen = () => {};
+  const firstPush = new Promise<void>((done) => {
+    firstPushSeen = done;
+  });
   bridge = await startEventBridge({
+    readinessProbe: { bucket: readinessProbeBucket, seen: () => firstPushSeen() },
     port: settings.bridgePort,
     region: admin.region,
     invokeUrl: validatorInvokeUrl,
@@ -529,11 +570,14 @@ async function main(): Promise<void> {
     stateBucket: settings.stateBucket,
     allowedOrigins: settings.allowedOrigins,
     pushEndpoint: `http://127.0.0.1:${settings.bridgePort}/events`,
+    readinessProbeBucket,
     rolePrefix: `presign-${settings.stage}`,
     partnerReaders: localPartnerReaders(),
     malwareScan,
   });
   const roleArns = roles.functions;
+  const probedAt = Date.now();
+  await adminS3.send(new PutObjectCommand({ Bucket: readinessProbeBucket, Key: 'probe', Body: '' }));
   if (roles.scanner) {
     const scannerRole = roles.scanner;
     const assume = roleAssumer(admin);
@@ -619,6 +663,7 @@ async function main(): Promise<void> {
     }, renewIn).unref();
   };
   await launch();
+  await waitForFirstPush(firstPush, probedAt);
   sweepPeriodically(`${lambdaUrl}/2015-03-31/functions/${sweepFunction}/invocations`);
 
   const info: StackInfo = {

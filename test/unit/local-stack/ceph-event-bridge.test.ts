@@ -1,11 +1,15 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { S3Schema } from '@aws-lambda-powertools/parser/schemas/s3';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { decodeS3EventKey, parseS3Event } from '../../../lib/validation/s3-event.js';
 import {
   awsEventKey,
   createdObjects,
+  isReadinessProbe,
   keyLane,
   laneScheduler,
+  startEventBridge,
   toAwsS3Event,
 } from '../../../scripts/ceph-event-bridge.js';
 
@@ -193,5 +197,81 @@ describe('laneScheduler: how the bridge hands events to the validator', () => {
   it('puts one key’s events in one lane: the object key', () => {
     expect(keyLane({ s3: { object: { key: 'uploads/abc/01J' } } })).toBe('uploads/abc/01J');
     expect(keyLane({})).toBe('');
+  });
+});
+
+/** `cephPush()` as RGW pushes it for an object created in `bucket`. */
+const pushIn = (bucket: string) => {
+  const push = cephPush();
+  for (const record of push.Records)
+    record.s3.bucket = { ...record.s3.bucket, name: bucket, arn: `arn:aws:s3:::${bucket}` };
+  return push;
+};
+
+describe('the readiness probe: a push that only shows RGW pushes the uploads’ queue', () => {
+  const servers: Server[] = [];
+  const listen = async (server: Server) => {
+    servers.push(server);
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  };
+  afterEach(async () => {
+    for (const server of servers.splice(0)) {
+      server.closeAllConnections();
+      await new Promise((done) => server.close(done));
+    }
+  });
+
+  it('is a push whose every record is of the probe bucket', () => {
+    expect(isReadinessProbe(pushIn('presign-local-uploads-probe'), 'presign-local-uploads-probe')).toBe(true);
+    expect(isReadinessProbe(pushIn('presign-local-uploads'), 'presign-local-uploads-probe')).toBe(false);
+    const mixed = pushIn('presign-local-uploads-probe');
+    mixed.Records.push(...pushIn('presign-local-uploads').Records);
+    expect(isReadinessProbe(mixed, 'presign-local-uploads-probe')).toBe(false);
+    expect(isReadinessProbe({ Records: [] }, 'presign-local-uploads-probe')).toBe(false);
+    expect(isReadinessProbe({}, 'presign-local-uploads-probe')).toBe(false);
+  });
+
+  it('tells the stack of the probe, and neither records it nor hands it to the validator', async () => {
+    // Arrange
+    const invocations: unknown[] = [];
+    const invokeUrl = await listen(
+      createServer(async (request, response) => {
+        const chunks: Buffer[] = [];
+        for await (const chunk of request) chunks.push(chunk as Buffer);
+        invocations.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        response.writeHead(200).end('null');
+      }),
+    );
+    const recorded: string[] = [];
+    let seen = 0;
+    const bridge = await startEventBridge({
+      port: 0,
+      region: 'us-east-1',
+      invokeUrl,
+      log: () => undefined,
+      record: (created) => {
+        recorded.push(created.key);
+      },
+      readinessProbe: { bucket: 'presign-local-uploads-probe', seen: () => seen++ },
+    });
+    servers.push(bridge);
+    const bridgeUrl = `http://127.0.0.1:${(bridge.address() as AddressInfo).port}/events`;
+    const push = (body: unknown) => fetch(bridgeUrl, { method: 'POST', body: JSON.stringify(body) });
+
+    // Act
+    const probe = await push(pushIn('presign-local-uploads-probe'));
+    const upload = await push(pushIn('presign-local-uploads'));
+    for (let waited = 0; invocations.length === 0 && waited < 5000; waited += 10) {
+      await new Promise((done) => setTimeout(done, 10));
+    }
+
+    // Assert
+    expect([probe.status, upload.status]).toEqual([200, 200]);
+    expect(seen).toBe(1);
+    expect(recorded).toEqual(['uploads/u1/post 1+%é']);
+    expect(invocations).toHaveLength(1);
+    expect(JSON.stringify(invocations[0])).toContain('presign-local-uploads"');
+    expect(JSON.stringify(invocations)).not.toContain('presign-local-uploads-probe');
   });
 });
