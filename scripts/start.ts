@@ -577,7 +577,7 @@ async function main(): Promise<void> {
   });
   const roleArns = roles.functions;
   const probedAt = Date.now();
-  await adminS3.send(new PutObjectCommand({ Bucket: readinessProbeBucket, Key: 'probe', Body: '' }));
+  await adminS3.send(new PutObjectCommand({ Bucket: readinessProbeBucket, Key: 'probe', Body: 'probe' }));
   if (roles.scanner) {
     const scannerRole = roles.scanner;
     const assume = roleAssumer(admin);
