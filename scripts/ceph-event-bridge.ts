@@ -252,7 +252,7 @@ export function startEventBridge(settings: BridgeSettings): Promise<Server> {
   const deliver = (records: S3Event['Records']) => {
     if (records.length > 0) void invokeWithRetries(settings, { Records: records });
   };
-  const server = createServer(async (request, response) => {
+  const handle = async (request: IncomingMessage, response: ServerResponse) => {
     if (settings.faults && (await settings.faults.control(request, response, deliver))) return;
     if (settings.invocations && (await settings.invocations(request, response))) return;
     const chunks: Buffer[] = [];
@@ -298,6 +298,14 @@ export function startEventBridge(settings: BridgeSettings): Promise<Server> {
     const { queued, duplicated } = settings.faults.route(event.Records);
     queue.push(queued);
     deliver(duplicated);
+  };
+  // A request that fails (its sender gone mid-body, as RGW killed while it pushes) is that request's
+  // end, never the bridge's: it is logged, and answered 400 when it still can be.
+  const server = createServer((request, response) => {
+    handle(request, response).catch((error: Error) => {
+      settings.log(`event bridge: ${request.method} ${request.url} failed: ${error.message}`);
+      if (!response.headersSent && !response.destroyed) response.writeHead(400).end();
+    });
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { S3Schema } from '@aws-lambda-powertools/parser/schemas/s3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeS3EventKey, parseS3Event } from '../../../lib/validation/s3-event.js';
@@ -273,5 +273,51 @@ describe('the readiness probe: a push that only shows RGW pushes the uploads’ 
     expect(invocations).toHaveLength(1);
     expect(JSON.stringify(invocations[0])).toContain('presign-local-uploads"');
     expect(JSON.stringify(invocations)).not.toContain('presign-local-uploads-probe');
+  });
+});
+
+describe('the bridge when a sender goes away mid-request', () => {
+  it('survives a push cut off mid-body (RGW killed while it pushes), and takes the next one', async () => {
+    // Arrange
+    const recorded: string[] = [];
+    const logged: string[] = [];
+    const bridge = await startEventBridge({
+      port: 0,
+      region: 'us-east-1',
+      // Nothing listens there: the validator's invocations fail, which this test does not wait for.
+      invokeUrl: 'http://127.0.0.1:9/',
+      log: (line) => logged.push(line),
+      record: (created) => {
+        recorded.push(created.key);
+      },
+    });
+    const { port } = bridge.address() as AddressInfo;
+    const body = JSON.stringify(cephPush());
+
+    try {
+      // Act: the headers and half the body, then the connection reset.
+      await new Promise<void>((done, fail) => {
+        const socket = connect(port, '127.0.0.1', () => {
+          socket.write(
+            `POST /events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 40)}`,
+            () => setTimeout(() => socket.resetAndDestroy(), 50),
+          );
+        });
+        socket.once('close', () => done());
+        socket.once('error', fail);
+      });
+      for (let waited = 0; logged.length === 0 && waited < 5000; waited += 10) {
+        await new Promise((done) => setTimeout(done, 10));
+      }
+      const next = await fetch(`http://127.0.0.1:${port}/events`, { method: 'POST', body });
+
+      // Assert
+      expect(logged.join('\n')).toMatch(/event bridge: POST \/events failed: aborted/);
+      expect(next.status).toBe(200);
+      expect(recorded).toEqual(['uploads/u1/post 1+%é']);
+    } finally {
+      bridge.closeAllConnections();
+      await new Promise((done) => bridge.close(done));
+    }
   });
 });
