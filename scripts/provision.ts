@@ -244,7 +244,8 @@ export async function provision(settings: ProvisionSettings): Promise<Provisione
   const iam = new IAMClient(clientConfig(admin));
   const sns = new SNSClient(clientConfig(admin));
 
-  for (const name of [bucket, stateBucket]) {
+  const probeBucket = settings.readinessProbeBucket;
+  for (const name of [bucket, stateBucket, ...(probeBucket ? [probeBucket] : [])]) {
     await s3
       .send(new CreateBucketCommand({ Bucket: name }))
       .catch(ignoreExisting(['BucketAlreadyOwnedByYou', 'BucketAlreadyExists']));
@@ -362,13 +363,10 @@ export async function provision(settings: ProvisionSettings): Promise<Provisione
       },
     }),
   );
-  if (settings.readinessProbeBucket) {
-    await s3
-      .send(new CreateBucketCommand({ Bucket: settings.readinessProbeBucket }))
-      .catch(ignoreExisting(['BucketAlreadyOwnedByYou', 'BucketAlreadyExists']));
+  if (probeBucket) {
     await s3.send(
       new PutBucketNotificationConfigurationCommand({
-        Bucket: settings.readinessProbeBucket,
+        Bucket: probeBucket,
         NotificationConfiguration: {
           TopicConfigurations: [
             { Id: 'readiness-probe', TopicArn: topic.TopicArn, Events: ['s3:ObjectCreated:*'] },

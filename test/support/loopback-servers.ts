@@ -17,6 +17,11 @@ export function loopbackServers() {
       await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
       return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     },
+    /** A server started elsewhere (on loopback), closed with the others by `closeAll`. */
+    add<S extends Server>(server: S): S {
+      servers.push(server);
+      return server;
+    },
     /** Closes the server started last: a request to it is then refused. */
     closeLatest: async () => {
       const server = servers.pop();

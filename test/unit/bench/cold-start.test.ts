@@ -2,9 +2,7 @@
 // request, and the environment its deployment gives it (provider.environment and what iam/roles.cjs
 // adds, webhooks on) can be made local and builds the function's runtime, secrets included.
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the ${…} here are CloudFormation Fn::Sub placeholders.
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Metafile } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import {
@@ -24,17 +22,9 @@ import { verifyShareToken } from '../../../lib/shares/share-token.js';
 import { parseWebhookMessage } from '../../../lib/webhooks/file-validated-event.js';
 import { loadWebhookSettings } from '../../../lib/webhooks/webhook-settings.js';
 import { functionEntries } from '../../../scripts/function-policies.js';
+import { functionResources, logicalName } from '../../support/function-roles.js';
 import { testJwks } from '../../support/tokens.js';
 import { TEST_VERDICT_KEYS } from '../../support/verdict-keys.js';
-
-const ROOT = resolve(import.meta.dirname, '..', '..', '..');
-const roles = createRequire(import.meta.url)(join(ROOT, 'iam', 'roles.cjs')) as {
-  readDeclarations(text: string): Record<string, unknown>;
-  build(
-    declarations: Record<string, unknown>,
-    settings: Record<string, unknown>,
-  ): { resources: Record<string, { Properties: { Environment?: { Variables: Record<string, unknown> } } }> };
-};
 
 const FUNCTIONS = functionsOf(loadServerlessYml());
 const ENTRIES = functionEntries();
@@ -73,19 +63,16 @@ const CONTEXT: FirstRequestContext = {
 };
 const ROUTES: Record<string, RouteContract> = routes;
 
+const RESOURCES = functionResources(SETTINGS);
+
 /** A function's variables as the packaged template holds them: the buckets' Refs, and iam/roles.cjs's additions. */
 function deployedVariables(fn: string): Record<string, unknown> {
-  const built = roles.build(
-    roles.readDeclarations(readFileSync(join(ROOT, 'iam', 'function-policies.json'), 'utf8')),
-    SETTINGS,
-  );
-  const logical = `${fn.charAt(0).toUpperCase()}${fn.slice(1)}LambdaFunction`;
   return {
     UPLOADS_BUCKET: { Ref: 'UploadsBucket' },
     STATE_BUCKET: { Ref: 'StateBucket' },
     S3_ENDPOINT: '',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
-    ...built.resources[logical]?.Properties.Environment?.Variables,
+    ...RESOURCES[`${logicalName(fn)}LambdaFunction`]?.Properties.Environment?.Variables,
   };
 }
 

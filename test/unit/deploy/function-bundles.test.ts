@@ -1,44 +1,29 @@
 // What a function's bundle loads at its cold start follows what it does: only the functions that
 // authenticate callers carry the bearer verifier (jose and the issuer's key set), and only those
 // whose role may read an SSM parameter carry the SSM client.
-// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the ${…} here are CloudFormation Fn::Sub placeholders.
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { functionsOf, loadServerlessYml } from '../../../bench/serverless-config.js';
 import { functionEntries } from '../../../scripts/function-policies.js';
 import { functionBundleInputs } from '../../support/function-bundles.js';
+import { functionResources, logicalName } from '../../support/function-roles.js';
 
-const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const CONFIG = loadServerlessYml();
 const ENTRIES = functionEntries();
-const roles = createRequire(import.meta.url)(join(ROOT, 'iam', 'roles.cjs')) as {
-  readDeclarations(text: string): Record<string, unknown>;
-  build(
-    declarations: Record<string, unknown>,
-    settings: Record<string, unknown>,
-  ): { resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
-};
-/** Each function's role as iam/roles.cjs builds it for a stage with webhooks on, as JSON text. */
-const ROLES = roles.build(
-  roles.readDeclarations(readFileSync(join(ROOT, 'iam', 'function-policies.json'), 'utf8')),
-  {
-    bucketName: 'presign-test-uploads',
-    ownerSecretParameter: '/presign/test/owner-secret',
-    shareSecretParameter: '/presign/test/share-secret',
-    verdictSigningKeyParameter: '/presign/test/verdict-signing-key',
-    webhookUrl: 'https://hooks.example.com/presign',
-    webhookSecretParameter: '/presign/test/webhook-secret',
-    service: 'presign',
-    stage: 'test',
-    malwareScan: 'none',
-  },
-).resources;
-const readsSsm = (fn: string) =>
-  JSON.stringify(ROLES[`${fn.charAt(0).toUpperCase()}${fn.slice(1)}Role`] ?? null).includes(
-    'ssm:GetParameter',
-  );
+/** Each function's role as iam/roles.cjs builds it for a stage with webhooks on. */
+const RESOURCES = functionResources({
+  bucketName: 'presign-test-uploads',
+  ownerSecretParameter: '/presign/test/owner-secret',
+  shareSecretParameter: '/presign/test/share-secret',
+  verdictSigningKeyParameter: '/presign/test/verdict-signing-key',
+  webhookUrl: 'https://hooks.example.com/presign',
+  webhookSecretParameter: '/presign/test/webhook-secret',
+  service: 'presign',
+  stage: 'test',
+  malwareScan: 'none',
+});
+const roleOf = (fn: string) => RESOURCES[`${logicalName(fn)}Role`];
+const readsSsm = (fn: string) => JSON.stringify(roleOf(fn) ?? null).includes('ssm:GetParameter');
 const carriesSsmClient = (inputs: string[]) =>
   inputs.some((input) => input.includes('node_modules/@aws-sdk/client-ssm/'));
 
@@ -84,9 +69,7 @@ describe('function bundles', () => {
       const withoutSsm = text.includes('runtimeWithoutParameters(');
 
       // Assert
-      expect(
-        ROLES[`${(name as string).charAt(0).toUpperCase()}${(name as string).slice(1)}Role`],
-      ).toBeDefined();
+      expect(roleOf(name as string)).toBeDefined();
       expect(withoutSsm).toBe(buildsRuntime && !readsSsm(name as string));
     },
   );

@@ -1,36 +1,28 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { asyncInvocations, type DeadLetterRecord } from '../../../scripts/async-invocations.js';
+import { loopbackServers } from '../../support/loopback-servers.js';
+import { until } from '../../support/until.js';
 
 const FUNCTION = 'presign-local-deliverWebhook';
-const servers: Server[] = [];
+const loopback = loopbackServers();
 const scratchDirs: string[] = [];
-
-const listen = (server: Server) =>
-  new Promise<string>((done) => {
-    servers.push(server);
-    server.listen(0, '127.0.0.1', () => done(`http://127.0.0.1:${(server.address() as AddressInfo).port}`));
-  });
 
 /** serverless offline's Invoke API as the stand-in sees it: fails the first `failures` runs (or `hang`s). */
 async function offline(failures: number | 'hang') {
   const runs: unknown[] = [];
-  const url = await listen(
-    createServer(async (request, response) => {
-      const chunks: Buffer[] = [];
-      for await (const chunk of request) chunks.push(chunk as Buffer);
-      runs.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-      if (failures === 'hang') return;
-      if (runs.length <= failures) {
-        response.writeHead(200, { 'x-amz-function-error': 'Unhandled' });
-        response.end(JSON.stringify({ errorType: 'Error', errorMessage: `run ${runs.length} failed` }));
-      } else response.writeHead(200).end('null');
-    }),
-  );
+  const url = await loopback.listen(async (request, response) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    runs.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+    if (failures === 'hang') return;
+    if (runs.length <= failures) {
+      response.writeHead(200, { 'x-amz-function-error': 'Unhandled' });
+      response.end(JSON.stringify({ errorType: 'Error', errorMessage: `run ${runs.length} failed` }));
+    } else response.writeHead(200).end('null');
+  });
   return { url, runs };
 }
 
@@ -47,11 +39,9 @@ async function standIn(offlineUrl: string, invokeTimeoutMs?: number) {
     retryDelaysMs: [10, 20],
     ...(invokeTimeoutMs ? { invokeTimeoutMs } : {}),
   });
-  const url = await listen(
-    createServer(async (request, response) => {
-      if (!(await handle(request, response))) response.writeHead(418).end();
-    }),
-  );
+  const url = await loopback.listen(async (request, response) => {
+    if (!(await handle(request, response))) response.writeHead(418).end();
+  });
   const invoke = (name: string, payload: unknown, type = 'Event') =>
     fetch(`${url}/2015-03-31/functions/${name}/invocations`, {
       method: 'POST',
@@ -66,18 +56,8 @@ async function standIn(offlineUrl: string, invokeTimeoutMs?: number) {
   return { invoke, records, url };
 }
 
-const until = async (done: () => boolean) => {
-  for (let waited = 0; !done(); waited += 10) {
-    if (waited > 5000) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-};
-
 afterEach(async () => {
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections();
-    await new Promise((done) => server.close(done));
-  }
+  await loopback.closeAll();
   for (const dir of scratchDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 

@@ -1,4 +1,3 @@
-import { createServer, type Server } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import { S3Schema } from '@aws-lambda-powertools/parser/schemas/s3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -12,6 +11,8 @@ import {
   startEventBridge,
   toAwsS3Event,
 } from '../../../scripts/ceph-event-bridge.js';
+import { loopbackServers } from '../../support/loopback-servers.js';
+import { until } from '../../support/until.js';
 
 // A push exactly as Ceph RGW 16 sent it for a form POST (docs/rgw-notes.md), with a
 // session token among the request headers it echoes.
@@ -200,6 +201,10 @@ describe('laneScheduler: how the bridge hands events to the validator', () => {
   });
 });
 
+/** The bridges and the validator's stand-ins the tests below start, closed after each. */
+const loopback = loopbackServers();
+afterEach(() => loopback.closeAll());
+
 /** `cephPush()` as RGW pushes it for an object created in `bucket`. */
 const pushIn = (bucket: string) => {
   const push = cephPush();
@@ -209,19 +214,6 @@ const pushIn = (bucket: string) => {
 };
 
 describe('the readiness probe: a push that only shows RGW pushes the uploads’ queue', () => {
-  const servers: Server[] = [];
-  const listen = async (server: Server) => {
-    servers.push(server);
-    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  };
-  afterEach(async () => {
-    for (const server of servers.splice(0)) {
-      server.closeAllConnections();
-      await new Promise((done) => server.close(done));
-    }
-  });
-
   it('is a push whose every record is of the probe bucket', () => {
     expect(isReadinessProbe(pushIn('presign-local-uploads-probe'), 'presign-local-uploads-probe')).toBe(true);
     expect(isReadinessProbe(pushIn('presign-local-uploads'), 'presign-local-uploads-probe')).toBe(false);
@@ -235,14 +227,12 @@ describe('the readiness probe: a push that only shows RGW pushes the uploads’ 
   it('tells the stack of the probe, and neither records it nor hands it to the validator', async () => {
     // Arrange
     const invocations: unknown[] = [];
-    const invokeUrl = await listen(
-      createServer(async (request, response) => {
-        const chunks: Buffer[] = [];
-        for await (const chunk of request) chunks.push(chunk as Buffer);
-        invocations.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-        response.writeHead(200).end('null');
-      }),
-    );
+    const invokeUrl = await loopback.listen(async (request, response) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of request) chunks.push(chunk as Buffer);
+      invocations.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      response.writeHead(200).end('null');
+    });
     const recorded: string[] = [];
     let seen = 0;
     const bridge = await startEventBridge({
@@ -255,16 +245,14 @@ describe('the readiness probe: a push that only shows RGW pushes the uploads’ 
       },
       readinessProbe: { bucket: 'presign-local-uploads-probe', seen: () => seen++ },
     });
-    servers.push(bridge);
+    loopback.add(bridge);
     const bridgeUrl = `http://127.0.0.1:${(bridge.address() as AddressInfo).port}/events`;
     const push = (body: unknown) => fetch(bridgeUrl, { method: 'POST', body: JSON.stringify(body) });
 
     // Act
     const probe = await push(pushIn('presign-local-uploads-probe'));
     const upload = await push(pushIn('presign-local-uploads'));
-    for (let waited = 0; invocations.length === 0 && waited < 5000; waited += 10) {
-      await new Promise((done) => setTimeout(done, 10));
-    }
+    await until(() => invocations.length > 0);
 
     // Assert
     expect([probe.status, upload.status]).toEqual([200, 200]);
@@ -281,43 +269,38 @@ describe('the bridge when a sender goes away mid-request', () => {
     // Arrange
     const recorded: string[] = [];
     const logged: string[] = [];
-    const bridge = await startEventBridge({
-      port: 0,
-      region: 'us-east-1',
-      // Nothing listens there: the validator's invocations fail, which this test does not wait for.
-      invokeUrl: 'http://127.0.0.1:9/',
-      log: (line) => logged.push(line),
-      record: (created) => {
-        recorded.push(created.key);
-      },
-    });
+    const bridge = loopback.add(
+      await startEventBridge({
+        port: 0,
+        region: 'us-east-1',
+        // Nothing listens there: the validator's invocations fail, which this test does not wait for.
+        invokeUrl: 'http://127.0.0.1:9/',
+        log: (line) => logged.push(line),
+        record: (created) => {
+          recorded.push(created.key);
+        },
+      }),
+    );
     const { port } = bridge.address() as AddressInfo;
     const body = JSON.stringify(cephPush());
 
-    try {
-      // Act: the headers and half the body, then the connection reset.
-      await new Promise<void>((done, fail) => {
-        const socket = connect(port, '127.0.0.1', () => {
-          socket.write(
-            `POST /events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 40)}`,
-            () => setTimeout(() => socket.resetAndDestroy(), 50),
-          );
-        });
-        socket.once('close', () => done());
-        socket.once('error', fail);
+    // Act: the headers and half the body, then the connection reset.
+    await new Promise<void>((done, fail) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.write(
+          `POST /events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 40)}`,
+          () => setTimeout(() => socket.resetAndDestroy(), 50),
+        );
       });
-      for (let waited = 0; logged.length === 0 && waited < 5000; waited += 10) {
-        await new Promise((done) => setTimeout(done, 10));
-      }
-      const next = await fetch(`http://127.0.0.1:${port}/events`, { method: 'POST', body });
+      socket.once('close', () => done());
+      socket.once('error', fail);
+    });
+    await until(() => logged.length > 0);
+    const next = await fetch(`http://127.0.0.1:${port}/events`, { method: 'POST', body });
 
-      // Assert
-      expect(logged.join('\n')).toMatch(/event bridge: POST \/events failed: aborted/);
-      expect(next.status).toBe(200);
-      expect(recorded).toEqual(['uploads/u1/post 1+%é']);
-    } finally {
-      bridge.closeAllConnections();
-      await new Promise((done) => bridge.close(done));
-    }
+    // Assert
+    expect(logged.join('\n')).toMatch(/event bridge: POST \/events failed: aborted/);
+    expect(next.status).toBe(200);
+    expect(recorded).toEqual(['uploads/u1/post 1+%é']);
   });
 });
